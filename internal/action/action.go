@@ -1,0 +1,163 @@
+// Package action runs what drain does once the server is idle: a command
+// given as an argv (no shell unless asked for), with its output streamed and
+// its whole process tree killed on timeout or interrupt.
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrNotFound marks an action whose program cannot be found (a usage error:
+// it is checked before anything changes).
+var ErrNotFound = errors.New("action program not found")
+
+// KillGrace is how long a cancelled action gets between the polite stop
+// (SIGTERM; on Windows the tree is ended at once) and the hard kill.
+var KillGrace = 5 * time.Second
+
+// Exec runs a program.
+type Exec struct {
+	Argv    []string
+	Timeout time.Duration // 0 = no limit beyond the caller's context
+}
+
+// New checks that the program exists and returns the action. With shell, the
+// single command line is run by the platform shell (sh -c, cmd /C).
+func New(argv []string, shell bool) (*Exec, error) {
+	if len(argv) == 0 || strings.TrimSpace(argv[0]) == "" {
+		return nil, errors.New("empty action")
+	}
+	if shell {
+		line := strings.Join(argv, " ")
+		if runtime.GOOS == "windows" {
+			argv = []string{"cmd", "/C", line}
+		} else {
+			argv = []string{"sh", "-c", line}
+		}
+	}
+	if _, err := exec.LookPath(argv[0]); err != nil {
+		return nil, fmt.Errorf("%w: %q (%v)", ErrNotFound, argv[0], errors.Unwrap(err))
+	}
+	return &Exec{Argv: argv}, nil
+}
+
+// String renders the command line for display.
+func (e *Exec) String() string {
+	parts := make([]string, len(e.Argv))
+	for i, a := range e.Argv {
+		if a == "" || strings.ContainsAny(a, " \t\"'") {
+			a = fmt.Sprintf("%q", a)
+		}
+		parts[i] = a
+	}
+	return strings.Join(parts, " ")
+}
+
+// Result is how an action ended.
+type Result struct {
+	ExitCode int           // -1 when it did not exit normally
+	Duration time.Duration //
+	TimedOut bool          // killed after Timeout
+	Tail     string        // last lines of its stderr, for the error message
+}
+
+// ErrFailed is returned (wrapped) when the action ran and did not succeed.
+var ErrFailed = errors.New("action failed")
+
+// Run starts the action, streams its output to stdout and stderr, and waits.
+// On timeout or ctx cancellation the whole process tree is stopped.
+func (e *Exec) Run(ctx context.Context, stdout, stderr io.Writer) (Result, error) {
+	runCtx, cancel := ctx, context.CancelFunc(func() {})
+	if e.Timeout > 0 {
+		runCtx, cancel = context.WithTimeout(ctx, e.Timeout)
+	}
+	defer cancel()
+
+	tail := &tailBuffer{max: 2048}
+	cmd := exec.Command(e.Argv[0], e.Argv[1:]...)
+	cmd.Stdout = stdout
+	cmd.Stderr = io.MultiWriter(stderr, tail)
+	setupTree(cmd)
+	// Grandchildren may hold the output pipes; do not wait on them forever.
+	cmd.WaitDelay = KillGrace + time.Second
+
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return Result{ExitCode: -1}, fmt.Errorf("%w: start %s: %w", ErrFailed, e.Argv[0], err)
+	}
+	tree := attachTree(cmd)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		select {
+		case <-done:
+			return
+		case <-runCtx.Done():
+		}
+		tree.terminate()
+		select {
+		case <-done:
+		case <-time.After(KillGrace):
+		}
+		tree.kill()
+	}()
+	err := cmd.Wait()
+	close(done)
+	<-stopped
+	tree.close()
+
+	res := Result{ExitCode: cmd.ProcessState.ExitCode(), Duration: time.Since(start), Tail: tail.String()}
+	switch {
+	case errors.Is(runCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
+		res.TimedOut = true
+		return res, fmt.Errorf("%w: timed out after %s; the process tree was killed", ErrFailed, e.Timeout)
+	case ctx.Err() != nil:
+		return res, fmt.Errorf("%w: interrupted; the process tree was stopped", ErrFailed)
+	case err != nil:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			if res.ExitCode >= 0 {
+				return res, fmt.Errorf("%w: exit code %d", ErrFailed, res.ExitCode)
+			}
+			return res, fmt.Errorf("%w: %s", ErrFailed, ee.ProcessState.String())
+		}
+		return res, fmt.Errorf("%w: %w", ErrFailed, err)
+	}
+	return res, nil
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := strings.Split(strings.TrimRight(string(t.b), "\r\n"), "\n")
+	if len(lines) > 5 {
+		lines = lines[len(lines)-5:]
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
+}

@@ -1,0 +1,229 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/spf13/cobra"
+
+	"github.com/drain-cli/drain/internal/action"
+	"github.com/drain-cli/drain/internal/config"
+	"github.com/drain-cli/drain/internal/drain"
+	"github.com/drain-cli/drain/internal/iostreams"
+	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/source"
+	"github.com/drain-cli/drain/internal/state"
+)
+
+type cmdKind int
+
+const (
+	cmdRun cmdKind = iota
+	cmdOut
+	cmdIn
+	cmdWait
+)
+
+var (
+	rotationKeys = []string{"keepalive", "disabled-name", "down-content", "verify-url", "reason", "state-dir"}
+	sourceKeys   = []string{"source", "interval", "settle", "timeout", "lb-grace", "read-timeout"}
+	actionKeys   = []string{"on-timeout", "keep-out", "action", "action-timeout", "shell"}
+	outputKeys   = []string{"output", "dry-run"}
+)
+
+func cmdSpec(k cmdKind) (cobra.Command, [][]string) {
+	switch k {
+	case cmdRun:
+		return cobra.Command{
+			Use:   "run [flags] [-- ACTION ARGS...]",
+			Short: "Out of rotation, wait until drained, then run the action",
+			Long: `Take the server out of rotation, wait until every source has stayed at or
+below its threshold for --settle (and --lb-grace has passed since out), then
+run the action. The action is an argv after -- (no shell unless --shell).
+
+If the wait fails or is interrupted before the action runs, the server is put
+back into rotation unless --keep-out. Once the action has run (or failed) the
+server stays OUT; 'drain in' puts it back. The last line says where it stands.
+` + exitStatusHelp,
+			Example: `  drain run --keepalive /var/www/keepalive.htm \
+    --verify-url http://127.0.0.1/keepalive.htm --lb-grace 6s \
+    --source 'nginx:http://127.0.0.1/nginx_status' -- systemctl stop myapp
+
+  drain run --keepalive C:\inetpub\wwwroot\keepalive.htm --source 'prom:http://127.0.0.1:9182/metrics#windows_iis_worker_current_requests<=1' -- iisreset /stop`,
+		}, [][]string{rotationKeys, sourceKeys, actionKeys, outputKeys}
+	case cmdOut:
+		return cobra.Command{
+			Use:   "out [flags]",
+			Short: "Take the server out of rotation only",
+			Long: `Take the server out of rotation: rename the keep-alive page (or write
+--down-content into it) and record what changed, so that 'drain in' can undo
+it even after a crash. With --verify-url, wait until that URL stops answering
+2xx (up to --timeout). Running it twice is fine.
+` + exitStatusHelp,
+		}, [][]string{rotationKeys, {"timeout", "interval", "keep-out"}, outputKeys}
+	case cmdIn:
+		return cobra.Command{
+			Use:   "in [flags]",
+			Short: "Put the server back into rotation",
+			Long: `Put the server back into rotation, undoing exactly what 'out' recorded (the
+original file name, or the original bytes in content mode). With
+--wait-healthy, wait until --verify-url answers 2xx (up to --timeout; exit 3
+if it does not). Running it twice is fine.
+` + exitStatusHelp,
+		}, [][]string{rotationKeys, {"timeout", "interval", "wait-healthy"}, outputKeys}
+	default:
+		return cobra.Command{
+			Use:   "wait [flags]",
+			Short: "Wait until drained; no rotation change, no action",
+			Long: `Wait until every source has stayed at or below its threshold for --settle and
+at least --lb-grace has passed. Nothing is changed.
+` + exitStatusHelp,
+		}, [][]string{{"verify-url"}, sourceKeys, {"output"}}
+	}
+}
+
+func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
+	spec, groups := cmdSpec(kind)
+	cmd := &spec
+	for _, g := range groups {
+		config.AddFlags(cmd.Flags(), g...)
+	}
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		if kind == cmdRun {
+			if len(args) > 0 && c.ArgsLenAtDash() != 0 {
+				return usageErr("put the action after --: drain run [flags] -- COMMAND ARGS", "unexpected argument %q", args[0])
+			}
+			return nil
+		}
+		if len(args) > 0 {
+			return usageErr(fmt.Sprintf("see '%s --help'", c.CommandPath()), "%s takes no arguments, got %q", c.Name(), args[0])
+		}
+		return nil
+	}
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		configFile, _ := c.Flags().GetString("config")
+		cfg, err := config.Load(c.Flags(), args, configFile, nil)
+		if err != nil {
+			return err
+		}
+		plan, err := buildPlan(ios, cfg, kind)
+		if err != nil {
+			return err
+		}
+		r := newRenderer(ios, cfg.JSON, c.Name())
+		plan.Emit = r.event
+		var oc drain.Outcome
+		switch kind {
+		case cmdRun:
+			oc = plan.Run(c.Context())
+		case cmdOut:
+			oc = plan.Out(c.Context())
+		case cmdIn:
+			oc = plan.In(c.Context(), cfg.WaitHealthy)
+		case cmdWait:
+			oc = plan.Wait(c.Context())
+		}
+		r.finish(oc, kind != cmdWait)
+		if oc.Code != drain.ExitOK {
+			return &exitError{code: oc.Code, err: oc.Err, reported: true}
+		}
+		return nil
+	}
+	return cmd
+}
+
+// buildPlan turns a validated config into the algorithm's plain values,
+// checking everything that can be checked before anything changes.
+func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*drain.Plan, error) {
+	p := &drain.Plan{
+		Reason: cfg.Reason, Interval: cfg.Interval, Settle: cfg.Settle, Timeout: cfg.Timeout,
+		LBGrace: cfg.LBGrace, Force: cfg.Force, KeepOut: cfg.KeepOut, DryRun: cfg.DryRun,
+		ActionOut: ios.Out, ActionErr: ios.ErrOut,
+	}
+	if cfg.JSON {
+		p.ActionOut = ios.ErrOut // stdout carries only NDJSON events
+	}
+	var err error
+	if kind != cmdWait {
+		if cfg.Keepalive == "" {
+			hint := "set --keepalive PATH (or DRAIN_KEEPALIVE)"
+			if kind == cmdRun {
+				hint += "; to wait without changing rotation use 'drain wait'"
+			}
+			return nil, usageErr(hint, "no keep-alive page: drain %s needs --keepalive", kindName(kind))
+		}
+		if p.Rotator, p.Store, err = buildRotation(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.VerifyURL != "" {
+		p.Verify = &drain.Verifier{URL: cfg.VerifyURL, Client: &http.Client{Timeout: cfg.ReadTimeout}}
+	}
+	if kind == cmdIn && cfg.WaitHealthy && p.Verify == nil {
+		return nil, usageErr("add --verify-url URL", "--wait-healthy needs --verify-url")
+	}
+	if kind == cmdRun || kind == cmdWait {
+		if len(cfg.Sources) == 0 && cfg.LBGrace == 0 && p.Verify == nil {
+			return nil, usageErr("add --source TYPE:TARGET (e.g. nginx:http://127.0.0.1/nginx_status)", "nothing to wait on")
+		}
+		if p.Sources, err = buildSources(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if kind == cmdRun && len(cfg.Action) > 0 {
+		a, err := action.New(cfg.Action, cfg.Shell)
+		if err != nil {
+			hint := "check the program name and PATH"
+			if !errors.Is(err, action.ErrNotFound) {
+				hint = "give the action after --"
+			}
+			return nil, usageErr(hint, "%v", err)
+		}
+		a.Timeout = cfg.ActionTimeo
+		p.Action = a
+	}
+	return p, nil
+}
+
+// buildRotation returns the keep-alive rotator and the state store.
+func buildRotation(cfg *config.Config) (rotation.Rotator, state.Store, error) {
+	rot, err := rotation.NewKeepalive(cfg.Keepalive, cfg.DisabledName, cfg.DownContent)
+	if err != nil {
+		return nil, state.Store{}, usageErr("check --keepalive and --disabled-name", "%v", err)
+	}
+	dir := cfg.StateDir
+	if dir == "" {
+		if dir, err = state.DefaultDir(); err != nil {
+			return nil, state.Store{}, err
+		}
+	}
+	return rot, state.Store{Dir: dir}, nil
+}
+
+// buildSources builds every --source; a bad one is a usage error.
+func buildSources(cfg *config.Config) ([]drain.Watch, error) {
+	opts := source.Options{Client: &http.Client{Timeout: cfg.ReadTimeout}, ReadTimeout: cfg.ReadTimeout}
+	var out []drain.Watch
+	for _, spec := range cfg.Sources {
+		src, err := source.New(spec, opts)
+		if err != nil {
+			return nil, usageErr("see 'drain run --help' for the source types", "%v", trimSpecErr(err))
+		}
+		out = append(out, drain.Watch{Name: spec.String(), Source: src, Threshold: spec.Threshold})
+	}
+	return out, nil
+}
+
+func trimSpecErr(err error) string {
+	s := err.Error()
+	prefix := source.ErrSpec.Error() + " "
+	if len(s) > len(prefix) && s[:len(prefix)] == prefix {
+		return "bad source " + s[len(prefix):]
+	}
+	return s
+}
+
+func kindName(k cmdKind) string {
+	return [...]string{"run", "out", "in", "wait"}[k]
+}

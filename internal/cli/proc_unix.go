@@ -1,0 +1,14 @@
+//go:build !windows
+
+package cli
+
+import (
+	"os"
+	"syscall"
+)
+
+// signalZero probes whether a process exists.
+func signalZero(p *os.Process) bool {
+	err := p.Signal(syscall.Signal(0))
+	return err == nil || err == syscall.EPERM
+}

@@ -1,0 +1,240 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fatih/color"
+
+	"github.com/drain-cli/drain/internal/drain"
+	"github.com/drain-cli/drain/internal/iostreams"
+	"github.com/drain-cli/drain/internal/rotation"
+)
+
+var (
+	colorRed    = []color.Attribute{color.FgRed, color.Bold}
+	colorYellow = []color.Attribute{color.FgYellow, color.Bold}
+	colorGreen  = []color.Attribute{color.FgGreen, color.Bold}
+)
+
+// renderer shows events: NDJSON on stdout, a live status line on a
+// terminal, or plain timestamped lines (only on change) in a pipeline.
+type renderer struct {
+	ios     *iostreams.IOStreams
+	json    bool
+	command string
+
+	mu       sync.Mutex
+	enc      *json.Encoder
+	live     bool   // a live line is on screen
+	lastPoll string // the last poll summary printed (pipeline mode)
+	now      func() time.Time
+
+	red, yellow, green, dim func(string) string
+}
+
+func newRenderer(ios *iostreams.IOStreams, asJSON bool, command string) *renderer {
+	return &renderer{
+		ios: ios, json: asJSON, command: command, enc: json.NewEncoder(ios.Out), now: time.Now,
+		red: ios.ErrColor(colorRed...), yellow: ios.ErrColor(colorYellow...),
+		green: ios.ErrColor(colorGreen...), dim: ios.ErrColor(color.Faint),
+	}
+}
+
+func (r *renderer) event(e drain.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.json {
+		_ = r.enc.Encode(e)
+		if e.Event == drain.EvAction && e.Error != "" {
+			r.line("action failed: " + e.Error)
+		}
+		return
+	}
+	switch e.Event {
+	case drain.EvPoll:
+		r.poll(e)
+	case drain.EvOut, drain.EvIn:
+		r.line(fmt.Sprintf("%s %s: %s", r.rotWord(e.Rotation), e.Target, e.Message))
+	case drain.EvVerify:
+		r.line(e.Message)
+	case drain.EvDrained:
+		r.line(r.green("drained") + fmt.Sprintf(" after %s: %s", fmtSecs(e.Elapsed), e.Message))
+	case drain.EvTimeout:
+		r.line(r.red("TIMEOUT") + fmt.Sprintf(" after %s: still waiting on %s (%s)", fmtSecs(e.Elapsed), strings.Join(e.Blocking, ", "), readings(e.Sources)))
+	case drain.EvAction:
+		switch {
+		case e.Error != "":
+			r.line(r.red("action failed") + ": " + e.Error)
+			if e.Message != "" {
+				r.line("  last output: " + strings.ReplaceAll(e.Message, "\n", "\n  "))
+			}
+		case e.ActionExit != nil:
+			r.line(fmt.Sprintf("action finished in %s (exit %d)", fmtSecs(e.Elapsed), *e.ActionExit))
+		default:
+			r.line(fmt.Sprintf("action %s: %s", e.Message, e.Action))
+		}
+	case drain.EvWarning:
+		r.line(r.yellow("warning: ") + e.Message)
+	default:
+		r.line(e.Event + ": " + e.Message)
+	}
+}
+
+// poll draws the live line on a terminal, or prints a plain line when the
+// values or what blocks the drain changed (not on every tick).
+func (r *renderer) poll(e drain.Event) {
+	vals := readings(e.Sources)
+	var s string
+	switch {
+	case len(e.Blocking) == 0:
+		s = vals
+	case len(e.Sources) == 0:
+		s = "waiting on " + strings.Join(e.Blocking, ", ")
+	default:
+		s = vals + " | waiting on " + strings.Join(e.Blocking, ", ")
+	}
+	if r.ios.IsStderrTTY() {
+		t := " | " + fmtSecs(e.Elapsed)
+		if e.Remaining != nil {
+			t += ", " + fmtSecs(*e.Remaining) + " left"
+		}
+		r.clearLive()
+		fmt.Fprint(r.ios.ErrOut, r.dim("… ")+s+r.dim(t))
+		r.live = true
+		return
+	}
+	// Countdowns change every tick; compare without them.
+	key := vals + "|" + blockingKinds(e.Blocking)
+	if key == r.lastPoll {
+		return
+	}
+	r.lastPoll = key
+	r.line(s)
+}
+
+func blockingKinds(b []string) string {
+	out := make([]string, len(b))
+	for i, s := range b {
+		out[i], _, _ = strings.Cut(s, " ")
+	}
+	return strings.Join(out, ",")
+}
+
+func readings(rs []drain.Reading) string {
+	parts := make([]string, len(rs))
+	for i, rd := range rs {
+		switch {
+		case rd.Value == nil:
+			parts[i] = fmt.Sprintf("%s=unknown (%s)", rd.Source, rd.Error)
+		case rd.OK:
+			parts[i] = fmt.Sprintf("%s=%s", rd.Source, fmtNum(*rd.Value))
+		default:
+			parts[i] = fmt.Sprintf("%s=%s (>%s)", rd.Source, fmtNum(*rd.Value), fmtNum(rd.Threshold))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func fmtNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+func fmtSecs(s drain.Seconds) string {
+	return (time.Duration(float64(s) * float64(time.Second))).Round(100 * time.Millisecond).String()
+}
+
+func (r *renderer) clearLive() {
+	if r.live {
+		fmt.Fprint(r.ios.ErrOut, "\r\033[K")
+		r.live = false
+	}
+}
+
+// line prints one human line on stderr, timestamped in a pipeline.
+func (r *renderer) line(s string) {
+	r.clearLive()
+	if r.ios.IsStderrTTY() || r.json {
+		fmt.Fprintln(r.ios.ErrOut, s)
+		return
+	}
+	fmt.Fprintf(r.ios.ErrOut, "%s %s\n", r.now().Format("15:04:05"), s)
+}
+
+func (r *renderer) rotWord(st string) string {
+	switch st {
+	case string(rotation.In):
+		return r.green("IN ")
+	case string(rotation.Out):
+		return r.yellow("OUT")
+	}
+	return st
+}
+
+// finish writes the result: the last JSON event, or the error and the final
+// line saying where the server stands.
+func (r *renderer) finish(oc drain.Outcome, rotationKnown bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.json {
+		e := drain.Event{Time: r.now(), Event: drain.EvResult, Result: oc.Result, ExitCode: intPtr(oc.Code), Rotation: string(oc.Rotation)}
+		if oc.Err != nil {
+			e.Error = oc.Err.Error()
+		}
+		_ = r.enc.Encode(e)
+		if oc.Err != nil {
+			r.line("drain: " + oc.Err.Error())
+		}
+		return
+	}
+	r.clearLive()
+	if oc.Err != nil {
+		r.line(r.red("drain: ") + oc.Err.Error())
+	}
+	if oc.Result == drain.ResultForced {
+		r.line(r.red("FORCED: the action ran before the server was drained (--on-timeout force)"))
+	}
+	msg := resultText(oc.Result)
+	if rotationKnown {
+		msg += "; " + rotationText(oc.Rotation)
+	}
+	out := r.ios.OutColor(colorGreen...)
+	if oc.Code != drain.ExitOK {
+		out = r.ios.OutColor(colorRed...)
+	}
+	fmt.Fprintln(r.ios.Out, out(msg))
+}
+
+func resultText(result string) string {
+	switch result {
+	case drain.ResultDrained:
+		return "drained"
+	case drain.ResultForced:
+		return "FORCED (not drained)"
+	case drain.ResultTimeout:
+		return "NOT drained: timed out"
+	case drain.ResultInterrupted:
+		return "interrupted"
+	case drain.ResultActionFail:
+		return "drained, but the action FAILED"
+	case drain.ResultDryRun:
+		return "dry run: nothing changed"
+	case drain.ResultOK:
+		return "done"
+	}
+	return "failed"
+}
+
+func rotationText(st rotation.Status) string {
+	switch st {
+	case rotation.In:
+		return "server is IN rotation"
+	case rotation.Out:
+		return "server is OUT of rotation"
+	}
+	return "rotation state UNKNOWN: check with 'drain status'"
+}
+
+func intPtr(i int) *int { return &i }

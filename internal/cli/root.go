@@ -1,0 +1,149 @@
+// Package cli is drain's command line: cobra commands, flag wiring, rendering
+// of events, and the one place where errors become exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/drain-cli/drain/internal/config"
+	"github.com/drain-cli/drain/internal/drain"
+	"github.com/drain-cli/drain/internal/iostreams"
+)
+
+// version is set at release time with -ldflags "-X ...cli.version=v1.2.3".
+var version = ""
+
+const exitStatusHelp = `
+EXIT STATUS
+  0    done (drained and the action succeeded, or the command did its job)
+  1    runtime error (a change failed, the state could not be read, ...)
+  2    usage or config error: nothing was changed
+  3    not drained before --timeout (or not healthy before it, for in --wait-healthy)
+  4    the action ran and failed; the server stays OUT of rotation
+  130  interrupted (Ctrl-C, SIGTERM)
+`
+
+// exitError carries an exit code; reported means the message was already shown.
+type exitError struct {
+	code     int
+	err      error
+	reported bool
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// Main runs drain with the process arguments and returns the exit code.
+func Main() int {
+	ios := iostreams.System()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := NewRootCmd(ios)
+	root.SetArgs(os.Args[1:])
+	return exitCode(ios, root.ExecuteContext(ctx))
+}
+
+// exitCode prints err (one line and a hint) and maps it to an exit code.
+func exitCode(ios *iostreams.IOStreams, err error) int {
+	if err == nil {
+		return drain.ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) && ee.reported {
+		return ee.code
+	}
+	code := drain.ExitError
+	var ue *config.UsageError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.code
+	case errors.Is(err, config.ErrUsage):
+		code = drain.ExitUsage
+	}
+	red := ios.ErrColor(colorRed...)
+	fmt.Fprintf(ios.ErrOut, "%s %s\n", red("drain:"), err.Error())
+	if errors.As(err, &ue) && ue.Hint != "" {
+		fmt.Fprintf(ios.ErrOut, "hint: %s\n", ue.Hint)
+	}
+	if code == drain.ExitUsage {
+		fmt.Fprintln(ios.ErrOut, "nothing was changed")
+	}
+	return code
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "drain",
+		Short: "Take a web server out of rotation, wait until it is idle, then stop it",
+		Long: `drain takes a web server out of load-balancer rotation (by its keep-alive
+page), waits until in-flight work has really finished (polling request
+counters), runs the stop or recycle command, and later puts the server back.
+
+Settings come from flags, DRAIN_* environment variables (DRAIN_SETTLE=10s),
+a YAML config file (--config or DRAIN_CONFIG), then defaults, in that order.
+` + exitStatusHelp,
+		Version:       versionString(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetOut(ios.Out)
+	root.SetErr(ios.ErrOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &config.UsageError{Msg: err.Error(), Hint: fmt.Sprintf("see '%s --help'", c.CommandPath())}
+	})
+	root.PersistentFlags().String("config", "", "YAML config `FILE` (or DRAIN_CONFIG)")
+	root.AddCommand(
+		newDrainCmd(ios, cmdRun),
+		newDrainCmd(ios, cmdOut),
+		newDrainCmd(ios, cmdIn),
+		newDrainCmd(ios, cmdWait),
+		newStatusCmd(ios),
+		newConfigCmd(ios),
+		newVersionCmd(ios),
+	)
+	root.SetVersionTemplate("drain {{.Version}}\n")
+	return root
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func newVersionCmd(ios *iostreams.IOStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(*cobra.Command, []string) {
+			fmt.Fprintf(ios.Out, "drain %s\n", versionString())
+		},
+	}
+}
+
+func usageErr(hint, format string, a ...any) error {
+	return &config.UsageError{Msg: fmt.Sprintf(format, a...), Hint: hint}
+}
+
+func joinLines(s []string) string { return strings.Join(s, "\n") }

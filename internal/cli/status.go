@@ -1,0 +1,186 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/drain-cli/drain/internal/config"
+	"github.com/drain-cli/drain/internal/drain"
+	"github.com/drain-cli/drain/internal/iostreams"
+	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/state"
+)
+
+// statusReport is what `drain status` shows, also as its JSON event.
+type statusReport struct {
+	Time     time.Time       `json:"time"`
+	Event    string          `json:"event"` // "status"
+	Target   string          `json:"target,omitempty"`
+	Rotation string          `json:"rotation,omitempty"`
+	Error    string          `json:"error,omitempty"`
+	Record   *state.Record   `json:"record,omitempty"`
+	Holder   string          `json:"holder,omitempty"` // running | gone, for a record left mid-run
+	Sources  []drain.Reading `json:"sources,omitempty"`
+}
+
+func newStatusCmd(ios *iostreams.IOStreams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "status [flags]",
+		Short: "Show rotation state, who changed it and why, and current source values",
+		Long: `Show whether the server is IN or OUT of rotation, the record of the change
+(who, when, why, and how far a run got, even one that crashed), and one read
+of every --source. --watch refreshes every --interval until interrupted.
+` + exitStatusHelp,
+		Args: cobra.NoArgs,
+	}
+	config.AddFlags(cmd.Flags(), append(append([]string{}, rotationKeys...), "source", "interval", "read-timeout", "watch", "output")...)
+	cmd.RunE = func(c *cobra.Command, _ []string) error {
+		configFile, _ := c.Flags().GetString("config")
+		cfg, err := config.Load(c.Flags(), nil, configFile, nil)
+		if err != nil {
+			return err
+		}
+		if cfg.Keepalive == "" && len(cfg.Sources) == 0 {
+			return usageErr("set --keepalive PATH and/or --source SPEC", "nothing to show")
+		}
+		plan := &drain.Plan{}
+		if cfg.Keepalive != "" {
+			if plan.Rotator, plan.Store, err = buildRotation(cfg); err != nil {
+				return err
+			}
+		}
+		if plan.Sources, err = buildSources(cfg); err != nil {
+			return err
+		}
+		code := drain.ExitOK
+		for {
+			rep := collectStatus(c.Context(), plan)
+			if rep.Error != "" {
+				code = drain.ExitError
+			}
+			if cfg.JSON {
+				_ = json.NewEncoder(ios.Out).Encode(rep)
+			} else {
+				if cfg.Watch && ios.IsStdoutTTY() {
+					fmt.Fprint(ios.Out, "\033[H\033[2J")
+				}
+				printStatus(ios, rep)
+			}
+			if !cfg.Watch {
+				break
+			}
+			select {
+			case <-c.Context().Done():
+				return nil
+			case <-time.After(cfg.Interval):
+			}
+		}
+		if code != drain.ExitOK {
+			return &exitError{code: code, reported: true}
+		}
+		return nil
+	}
+	return cmd
+}
+
+func collectStatus(ctx context.Context, p *drain.Plan) statusReport {
+	rep := statusReport{Time: time.Now(), Event: "status"}
+	if p.Rotator != nil {
+		rep.Target = p.Rotator.Target()
+		st, err := p.Rotator.Status(ctx)
+		rep.Rotation = string(st)
+		if err != nil {
+			rep.Error = err.Error()
+		}
+		rec, err := p.Store.Load(rep.Target)
+		if err != nil && rep.Error == "" {
+			rep.Error = err.Error()
+		}
+		rep.Record = rec
+		if rec != nil && rec.Phase != state.PhaseDone && rec.Phase != state.PhaseOut {
+			rep.Holder = "gone"
+			if processAlive(rec.PID) {
+				rep.Holder = "running"
+			}
+		}
+	}
+	if len(p.Sources) > 0 {
+		rep.Sources = p.Poll(ctx)
+	}
+	return rep
+}
+
+func printStatus(ios *iostreams.IOStreams, rep statusReport) {
+	w := ios.Out
+	green, yellow, red := ios.OutColor(colorGreen...), ios.OutColor(colorYellow...), ios.OutColor(colorRed...)
+	if rep.Target != "" {
+		word := rep.Rotation
+		switch rotation.Status(rep.Rotation) {
+		case rotation.In:
+			word = green("IN")
+		case rotation.Out:
+			word = yellow("OUT")
+		default:
+			word = red(word)
+		}
+		fmt.Fprintf(w, "rotation: %s  %s\n", word, rep.Target)
+		if rep.Error != "" {
+			fmt.Fprintf(w, "  %s %s\n", red("error:"), rep.Error)
+		}
+		if r := rep.Record; r != nil {
+			fmt.Fprintf(w, "  changed %s ago (%s) by %s, method %s\n",
+				time.Since(r.Since).Round(time.Second), r.Since.Local().Format(time.DateTime), r.By, r.Method)
+			if r.Reason != "" {
+				fmt.Fprintf(w, "  reason: %s\n", r.Reason)
+			}
+			phase := string(r.Phase)
+			if r.Result != "" {
+				phase += ", result " + r.Result
+			}
+			if rep.Holder != "" {
+				phase += fmt.Sprintf(" (pid %d %s)", r.PID, rep.Holder)
+			}
+			fmt.Fprintf(w, "  phase: %s\n", phase)
+		}
+	}
+	if len(rep.Sources) > 0 {
+		fmt.Fprintln(w, "sources:")
+		printReadings(w, rep.Sources, green, yellow, red)
+	}
+}
+
+func printReadings(w io.Writer, rs []drain.Reading, green, yellow, red func(string) string) {
+	width := 0
+	for _, r := range rs {
+		width = max(width, len(r.Source))
+	}
+	for _, r := range rs {
+		pad := strings.Repeat(" ", width-len(r.Source))
+		switch {
+		case r.Value == nil:
+			fmt.Fprintf(w, "  %s%s  %s %s\n", r.Source, pad, red("unknown"), r.Error)
+		case r.OK:
+			fmt.Fprintf(w, "  %s%s  %s %s\n", r.Source, pad, fmtNum(*r.Value), green("idle"))
+		default:
+			fmt.Fprintf(w, "  %s%s  %s %s\n", r.Source, pad, fmtNum(*r.Value), yellow("busy (> "+fmtNum(r.Threshold)+")"))
+		}
+	}
+}
+
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	return signalZero(p)
+}

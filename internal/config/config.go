@@ -1,0 +1,352 @@
+// Package config resolves drain's settings from flags, DRAIN_* environment
+// variables, a config file and defaults, in that order of precedence, into a
+// typed, validated Config. It is the only importer of viper.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kballard/go-shellquote"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/drain-cli/drain/internal/source"
+)
+
+// ErrUsage marks bad input: a bad flag value, config key or file (exit 2).
+var ErrUsage = errors.New("usage")
+
+// UsageError is a bad-input error with a hint for the operator.
+type UsageError struct {
+	Msg, Hint string
+}
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Is lets errors.Is(err, ErrUsage) match.
+func (e *UsageError) Is(target error) bool { return target == ErrUsage }
+
+func usage(hint, format string, a ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, a...), Hint: hint}
+}
+
+// Config is the typed, validated result.
+type Config struct {
+	Keepalive    string
+	DisabledName string
+	DownContent  *string // nil: rename mode
+	VerifyURL    string
+	Reason       string
+	LBGrace      time.Duration
+	Sources      []source.Spec
+	Interval     time.Duration
+	Settle       time.Duration
+	Timeout      time.Duration
+	ReadTimeout  time.Duration
+	Force        bool // on-timeout force
+	KeepOut      bool
+	Action       []string
+	ActionTimeo  time.Duration
+	Shell        bool
+	DryRun       bool
+	JSON         bool
+	StateDir     string
+	WaitHealthy  bool
+	Watch        bool
+
+	// Origins says where each key's value came from (for config show).
+	Origins map[string]Origin
+	// File is the config file read, if any.
+	File string
+}
+
+// Origin is where a value came from and the raw text.
+type Origin struct {
+	From  string // flag, env DRAIN_X, file PATH, default
+	Value string
+}
+
+// EnvName is the environment variable for a key.
+func EnvName(key string) string {
+	return "DRAIN_" + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
+}
+
+// Load resolves every key. fs holds the command's flags (only those the
+// command defines can come from flags); args are the action after --;
+// configFile is --config (or "" to use DRAIN_CONFIG).
+func Load(fs *pflag.FlagSet, args []string, configFile string, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if configFile == "" {
+		configFile = getenv("DRAIN_CONFIG")
+	}
+	file := map[string]any{}
+	if configFile != "" {
+		v := viper.New()
+		v.SetConfigFile(configFile)
+		if err := v.ReadInConfig(); err != nil {
+			return nil, usage("check the path and the YAML syntax", "cannot read config file %s: %s", configFile, oneLine(err))
+		}
+		for _, k := range v.AllKeys() {
+			if _, ok := Lookup(k); !ok {
+				return nil, usage(didYouMean(k), "unknown key %q in config file %s", k, configFile)
+			}
+			file[k] = v.Get(k)
+		}
+	}
+
+	raw := map[string]Origin{}
+	lists := map[string][]string{}
+	for _, k := range Keys {
+		o, list, err := resolve(k, fs, args, file, configFile, getenv)
+		if err != nil {
+			return nil, err
+		}
+		raw[k.Name] = o
+		lists[k.Name] = list
+	}
+	c := &Config{Origins: raw, File: configFile}
+	return c, c.fill(raw, lists)
+}
+
+// resolve applies flags > env > file > default to one key.
+func resolve(k Key, fs *pflag.FlagSet, args []string, file map[string]any, path string, getenv func(string) string) (Origin, []string, error) {
+	if k.Name == "action" && len(args) > 0 {
+		return Origin{"args after --", shellquote.Join(args...)}, args, nil
+	}
+	if f := fs.Lookup(k.Name); f != nil && f.Changed {
+		if k.Kind == List {
+			l, _ := fs.GetStringArray(k.Name)
+			return Origin{"flag --" + k.Name, strings.Join(l, "\n")}, l, nil
+		}
+		return Origin{"flag --" + k.Name, f.Value.String()}, nil, nil
+	}
+	if v, ok := lookupEnv(getenv, EnvName(k.Name)); ok {
+		o := Origin{"env " + EnvName(k.Name), v}
+		if k.Kind == List {
+			l, err := splitList(k, v, true)
+			return o, l, err
+		}
+		return o, nil, nil
+	}
+	if v, ok := file[k.Name]; ok {
+		o := Origin{"file " + path, ""}
+		switch k.Kind {
+		case List:
+			var l []string
+			switch t := v.(type) {
+			case []any:
+				for _, e := range t {
+					l = append(l, fmt.Sprint(e))
+				}
+			default:
+				var err error
+				if l, err = splitList(k, fmt.Sprint(t), false); err != nil {
+					return o, nil, err
+				}
+			}
+			o.Value = strings.Join(l, "\n")
+			return o, l, nil
+		default:
+			o.Value = fmt.Sprint(v)
+		}
+		return o, nil, nil
+	}
+	return Origin{"default", k.Default}, nil, nil
+}
+
+func lookupEnv(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+// splitList splits an environment or file string: sources one per line, an
+// action like a shell would (quotes, no expansion).
+func splitList(k Key, s string, env bool) ([]string, error) {
+	if k.Name == "action" {
+		l, err := shellquote.Split(s)
+		if err != nil {
+			return nil, usage("quote the action like a shell command line", "bad action %q: %v", s, err)
+		}
+		return l, nil
+	}
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	_ = env
+	return out, nil
+}
+
+func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
+	var errs []error
+	str := func(n string) string { return raw[n].Value }
+	dur := func(n string) time.Duration {
+		d, err := parseDuration(n, raw[n])
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return d
+	}
+	boolean := func(n string) bool {
+		b, err := strconv.ParseBool(strings.TrimSpace(raw[n].Value))
+		if err != nil {
+			errs = append(errs, usage("use true or false", "invalid %s %q (from %s): not true or false", n, raw[n].Value, raw[n].From))
+		}
+		return b
+	}
+	c.Keepalive = str("keepalive")
+	c.DisabledName = str("disabled-name")
+	if raw["down-content"].From != "default" {
+		s := str("down-content")
+		c.DownContent = &s
+	}
+	c.VerifyURL = str("verify-url")
+	c.Reason = str("reason")
+	c.LBGrace = dur("lb-grace")
+	c.Interval = dur("interval")
+	c.Settle = dur("settle")
+	c.Timeout = dur("timeout")
+	c.ReadTimeout = dur("read-timeout")
+	c.KeepOut = boolean("keep-out")
+	c.Action = lists["action"]
+	c.ActionTimeo = dur("action-timeout")
+	c.Shell = boolean("shell")
+	c.DryRun = boolean("dry-run")
+	c.StateDir = str("state-dir")
+	c.WaitHealthy = boolean("wait-healthy")
+	c.Watch = boolean("watch")
+	if len(errs) > 0 {
+		return errs[0]
+	}
+
+	switch v := strings.ToLower(str("on-timeout")); v {
+	case "fail":
+	case "force":
+		c.Force = true
+	default:
+		return usage("use --on-timeout fail or --on-timeout force", "invalid on-timeout %q (from %s)", v, raw["on-timeout"].From)
+	}
+	switch v := strings.ToLower(str("output")); v {
+	case "text":
+	case "json":
+		c.JSON = true
+	default:
+		return usage("use --output text or --output json", "invalid output %q (from %s)", v, raw["output"].From)
+	}
+	if c.Interval <= 0 {
+		return usage("use e.g. --interval 1s", "interval must be positive, got %s", raw["interval"].Value)
+	}
+	if c.ReadTimeout <= 0 {
+		return usage("use e.g. --read-timeout 2s", "read-timeout must be positive, got %s", raw["read-timeout"].Value)
+	}
+	if c.DownContent != nil && c.DisabledName != "" {
+		return usage("--disabled-name is for rename mode; drop one of them", "--down-content and --disabled-name do not go together")
+	}
+	if c.VerifyURL != "" {
+		u, err := url.Parse(c.VerifyURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usage("use a full URL such as http://127.0.0.1/keepalive.htm", "invalid verify-url %q", c.VerifyURL)
+		}
+	}
+	for _, s := range lists["source"] {
+		spec, err := source.ParseSpec(s)
+		if err != nil {
+			return usage("see drain run --help for the source types", "%s", strings.TrimPrefix(err.Error(), source.ErrSpec.Error()+" "))
+		}
+		c.Sources = append(c.Sources, spec)
+	}
+	return nil
+}
+
+func parseDuration(name string, o Origin) (time.Duration, error) {
+	s := strings.TrimSpace(o.Value)
+	if s == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, usage("use a duration such as 500ms, 30s, 2m or 1h30m", "invalid %s %q (from %s): not a duration", name, o.Value, o.From)
+	}
+	return d, nil
+}
+
+func oneLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// didYouMean suggests the closest known key.
+func didYouMean(k string) string {
+	best, bestD := "", 4
+	for _, key := range Keys {
+		if d := distance(k, key.Name); d < bestD {
+			best, bestD = key.Name, d
+		}
+	}
+	if best == "" {
+		names := make([]string, len(Keys))
+		for i, key := range Keys {
+			names[i] = key.Name
+		}
+		sort.Strings(names)
+		return "known keys: " + strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("did you mean %q?", best)
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// AddFlags defines the named keys as flags on fs.
+func AddFlags(fs *pflag.FlagSet, names ...string) {
+	for _, n := range names {
+		k, ok := Lookup(n)
+		if !ok {
+			panic("config: unknown key " + n)
+		}
+		usage := k.Usage
+		if k.Default != "" && k.Default != "false" && k.Kind != Bool {
+			usage += " (default " + k.Default + ")"
+		}
+		switch k.Kind {
+		case Bool:
+			fs.Bool(k.Name, false, usage)
+		case List:
+			fs.StringArray(k.Name, nil, usage)
+		default:
+			fs.String(k.Name, "", usage)
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package config
+
+// Kind is how a key's value is parsed.
+type Kind int
+
+// Kinds of keys.
+const (
+	String Kind = iota
+	Duration
+	Bool
+	List // repeatable flag; newline-separated in the environment
+)
+
+// Key is one setting: a flag, a DRAIN_* variable and a config-file key.
+type Key struct {
+	Name    string
+	Kind    Kind
+	Default string
+	Usage   string
+}
+
+// Keys is every setting drain knows, the single source of flags, environment
+// variables, config-file keys and `drain config show`.
+var Keys = []Key{
+	{"keepalive", String, "", "keep-alive page the load balancer probes (`PATH`)"},
+	{"disabled-name", String, "", "name the page is renamed to when out (`NAME`; default PATH.disabled)"},
+	{"down-content", String, "", "content mode: write `TEXT` into the page instead of renaming it; in restores the original bytes"},
+	{"verify-url", String, "", "`URL` the load balancer probes: must stop answering 2xx after out, answer 2xx after in --wait-healthy"},
+	{"reason", String, "", "who/why, recorded with the change and shown by status (`TEXT`)"},
+	{"lb-grace", Duration, "0s", "minimum time out of rotation before drained (probe interval x fall count)"},
+	{"source", List, "", "what to wait on, `TYPE:TARGET[<=N]` (repeatable): nginx:URL, prom:URL#SELECTOR, json:URL#PATH, exec:COMMAND"},
+	{"interval", Duration, "1s", "poll period"},
+	{"settle", Duration, "5s", "every source must stay at/below its threshold this long, continuously"},
+	{"timeout", Duration, "10m", "give up after this long (0 = no limit)"},
+	{"read-timeout", Duration, "2s", "limit for one read of one source"},
+	{"on-timeout", String, "fail", "fail: do not run the action; force: run it anyway, loudly"},
+	{"keep-out", Bool, "false", "on failure or interrupt leave the server out of rotation"},
+	{"action", List, "", "the action (argv) when not given after --; a string is split like a shell would, without a shell"},
+	{"action-timeout", Duration, "10m", "kill the action and its children after this long (0 = no limit)"},
+	{"shell", Bool, "false", "run the action through the shell (sh -c / cmd /C)"},
+	{"dry-run", Bool, "false", "read every source once, show what would change, change nothing"},
+	{"output", String, "text", "text or json (newline-delimited events on stdout)"},
+	{"state-dir", String, "", "where records of changes are kept (default: per-user state directory)"},
+	{"wait-healthy", Bool, "false", "in: wait until --verify-url answers 2xx"},
+	{"watch", Bool, "false", "status: keep refreshing every --interval"},
+}
+
+// Lookup returns the key with that name.
+func Lookup(name string) (Key, bool) {
+	for _, k := range Keys {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Key{}, false
+}

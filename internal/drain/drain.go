@@ -1,0 +1,271 @@
+// Package drain is the algorithm: out of rotation -> wait until the sources
+// are quiet (and the load balancer has noticed) -> run the action. It knows
+// no command line and no terminal; it takes plain values and emits events.
+package drain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/drain-cli/drain/internal/action"
+	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/source"
+	"github.com/drain-cli/drain/internal/state"
+)
+
+// Exit codes, documented in --help and the README.
+const (
+	ExitOK          = 0
+	ExitError       = 1
+	ExitUsage       = 2
+	ExitTimeout     = 3
+	ExitAction      = 4
+	ExitInterrupted = 130
+)
+
+// Watch is one source and the value at or below which it counts as quiet.
+type Watch struct {
+	Name      string
+	Source    source.Source
+	Threshold float64
+}
+
+// Plan is everything a run needs. A nil Rotator means no rotation change
+// (drain wait); a nil Action means nothing to run.
+type Plan struct {
+	Rotator rotation.Rotator
+	Store   state.Store
+	Reason  string
+	Verify  *Verifier
+
+	Sources  []Watch
+	Interval time.Duration // poll period
+	Settle   time.Duration // every source quiet this long, continuously
+	Timeout  time.Duration // 0: no limit
+	LBGrace  time.Duration // minimum time out of rotation
+
+	Force   bool // on timeout run the action anyway
+	KeepOut bool // on failure or interrupt leave the server out
+
+	Action               *action.Exec
+	ActionOut, ActionErr io.Writer
+
+	DryRun bool
+	Emit   func(Event)
+}
+
+// Outcome is how a command ended: the result event, the exit code and where
+// the server stands.
+type Outcome struct {
+	Result   string
+	Code     int
+	Rotation rotation.Status
+	Err      error
+}
+
+func (p *Plan) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	if p.Emit != nil {
+		p.Emit(e)
+	}
+}
+
+// Run does the whole job: out, wait, act. Every return path says where the
+// server stands: it is put back unless the action ran (or may have run), it
+// was already out before this run, or KeepOut asks otherwise.
+func (p *Plan) Run(ctx context.Context) Outcome {
+	if p.DryRun {
+		return p.dryRun(ctx)
+	}
+	rec, changed, oc := p.out(ctx)
+	if oc != nil {
+		return *oc
+	}
+	outAt := time.Now()
+	p.setPhase(rec, state.PhaseWaiting, "")
+
+	drained, err := p.wait(ctx, outAt)
+	switch {
+	case errors.Is(err, context.Canceled):
+		return p.restore(rec, changed, Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: errors.New("interrupted while waiting")})
+	case err != nil:
+		return p.restore(rec, changed, Outcome{Result: ResultError, Code: ExitError, Err: err})
+	case !drained && !p.Force:
+		return p.restore(rec, changed, Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: fmt.Errorf("not drained within %s", p.Timeout)})
+	}
+	result := ResultDrained
+	if !drained {
+		result = ResultForced
+		p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("NOT DRAINED after %s: running the action anyway (--on-timeout force); in-flight requests may be cut", p.Timeout)})
+	}
+	if p.Action == nil {
+		p.setPhase(rec, state.PhaseDone, result)
+		return Outcome{Result: result, Code: ExitOK, Rotation: rotation.Out}
+	}
+	p.setPhase(rec, state.PhaseAction, "")
+	oc2 := p.runAction(ctx)
+	if oc2.Code == ExitOK {
+		oc2.Result = result
+	}
+	p.setPhase(rec, state.PhaseDone, oc2.Result)
+	oc2.Rotation = rotation.Out // the action ran or may have run: never put back by surprise
+	return oc2
+}
+
+// Wait waits until drained without changing rotation (drain wait).
+func (p *Plan) Wait(ctx context.Context) Outcome {
+	drained, err := p.wait(ctx, time.Now())
+	switch {
+	case errors.Is(err, context.Canceled):
+		return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: errors.New("interrupted while waiting")}
+	case err != nil:
+		return Outcome{Result: ResultError, Code: ExitError, Err: err}
+	case !drained:
+		return Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: fmt.Errorf("not drained within %s", p.Timeout)}
+	}
+	return Outcome{Result: ResultDrained, Code: ExitOK}
+}
+
+// wait polls until the drain condition holds (true), the timeout passes
+// (false) or ctx ends (its error). Drained means: LBGrace has passed since
+// outAt, the verify URL (if any) no longer answers 2xx, and every source has
+// been known and at/below its threshold for the whole Settle window.
+func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, error) {
+	var deadline time.Time
+	if p.Timeout > 0 {
+		deadline = outAt.Add(p.Timeout)
+	}
+	var quietSince time.Time
+	verified := p.Verify == nil
+	for {
+		now := time.Now()
+		readings := p.poll(ctx)
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		var blocking []string
+		if !verified {
+			ok, why := p.Verify.Gone(ctx)
+			if ok {
+				verified = true
+				p.emit(Event{Event: EvVerify, Message: why})
+			} else {
+				blocking = append(blocking, why)
+			}
+		}
+		for _, r := range readings {
+			if !r.OK {
+				blocking = append(blocking, r.Source)
+			}
+		}
+		if len(blocking) == 0 {
+			if quietSince.IsZero() {
+				quietSince = now
+			}
+		} else {
+			quietSince = time.Time{}
+		}
+		graceLeft := p.LBGrace - now.Sub(outAt)
+		settleLeft := p.Settle
+		if !quietSince.IsZero() {
+			settleLeft -= now.Sub(quietSince)
+		}
+		if len(blocking) == 0 && graceLeft > 0 {
+			blocking = append(blocking, fmt.Sprintf("lb-grace %s", graceLeft.Round(100*time.Millisecond)))
+		}
+		if len(blocking) == 0 && settleLeft > 0 {
+			blocking = append(blocking, fmt.Sprintf("settle %s", settleLeft.Round(100*time.Millisecond)))
+		}
+		ev := Event{Event: EvPoll, Sources: readings, Blocking: blocking, Elapsed: secs(now.Sub(outAt))}
+		if !deadline.IsZero() {
+			ev.Remaining = secsPtr(max(deadline.Sub(now), 0))
+		}
+		if !quietSince.IsZero() {
+			ev.QuietFor = secsPtr(now.Sub(quietSince))
+		}
+		p.emit(ev)
+		if len(blocking) == 0 {
+			p.emit(Event{Event: EvDrained, Elapsed: secs(now.Sub(outAt)), Message: "every source quiet", Sources: readings})
+			return true, nil
+		}
+		if !deadline.IsZero() && !now.Before(deadline) {
+			p.emit(Event{Event: EvTimeout, Elapsed: secs(now.Sub(outAt)), Blocking: blocking, Sources: readings,
+				Message: fmt.Sprintf("not drained within %s", p.Timeout)})
+			return false, nil
+		}
+		// Poll again after one interval, or sooner when the grace or settle
+		// window ends first, so the action starts as soon as it may.
+		next := now.Add(p.Interval)
+		if !quietSince.IsZero() {
+			if t := now.Add(max(graceLeft, settleLeft)); t.Before(next) {
+				next = t
+			}
+		}
+		if !deadline.IsZero() && deadline.Before(next) {
+			next = deadline
+		}
+		t := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// poll reads every source at once; an error makes that source unknown.
+func (p *Plan) poll(ctx context.Context) []Reading {
+	out := make([]Reading, len(p.Sources))
+	var wg sync.WaitGroup
+	for i, w := range p.Sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = read(ctx, w)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func read(ctx context.Context, w Watch) Reading {
+	r := Reading{Source: w.Name, Threshold: w.Threshold}
+	v, err := w.Source.Read(ctx)
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	r.Value = &v
+	r.OK = v <= w.Threshold
+	return r
+}
+
+// Poll reads every source once (drain status, dry runs).
+func (p *Plan) Poll(ctx context.Context) []Reading { return p.poll(ctx) }
+
+func (p *Plan) runAction(ctx context.Context) Outcome {
+	p.emit(Event{Event: EvAction, Action: p.Action.String(), Message: "started"})
+	res, err := p.Action.Run(ctx, p.ActionOut, p.ActionErr)
+	ev := Event{Event: EvAction, Action: p.Action.String(), ActionExit: intPtr(res.ExitCode), Elapsed: secs(res.Duration)}
+	if err != nil {
+		ev.Error = err.Error()
+		if res.Tail != "" {
+			ev.Message = res.Tail
+		}
+		p.emit(ev)
+		if ctx.Err() != nil {
+			return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: fmt.Errorf("interrupted during the action: %w", err)}
+		}
+		return Outcome{Result: ResultActionFail, Code: ExitAction, Err: err}
+	}
+	ev.Message = "finished"
+	p.emit(ev)
+	return Outcome{Result: ResultDrained, Code: ExitOK}
+}

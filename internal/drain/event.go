@@ -1,0 +1,74 @@
+package drain
+
+import "time"
+
+// Event kinds, in the order a run emits them.
+const (
+	EvOut     = "out"     // taken out of rotation (or already out)
+	EvVerify  = "verify"  // the verify URL stopped (or started) answering 2xx
+	EvPoll    = "poll"    // one round of source reads
+	EvDrained = "drained" // the drain condition holds
+	EvTimeout = "timeout" // the timeout passed first
+	EvAction  = "action"  // the action started or finished
+	EvIn      = "in"      // put back into rotation (or already in)
+	EvWarning = "warning" // something the operator must see
+	EvResult  = "result"  // the last event of every command
+)
+
+// Results, the value of a result event.
+const (
+	ResultDrained     = "drained"
+	ResultForced      = "forced"
+	ResultTimeout     = "timeout"
+	ResultInterrupted = "interrupted"
+	ResultError       = "error"
+	ResultDryRun      = "dry-run"
+	ResultActionFail  = "action-failed"
+	ResultOK          = "ok" // out / in / status without a drain
+)
+
+// Event is one thing that happened, rendered by the CLI as a live line,
+// plain log lines or one NDJSON object.
+type Event struct {
+	Time  time.Time `json:"time"`
+	Event string    `json:"event"`
+
+	Target   string `json:"target,omitempty"`
+	Rotation string `json:"rotation,omitempty"` // IN | OUT | UNKNOWN after this event
+	Changed  *bool  `json:"changed,omitempty"`  // out/in: whether anything changed
+	Message  string `json:"message,omitempty"`
+
+	Sources  []Reading `json:"sources,omitempty"`
+	Blocking []string  `json:"blocking,omitempty"` // what still stops the drain
+
+	Elapsed   Seconds  `json:"elapsed_s,omitempty"`
+	Remaining *Seconds `json:"remaining_s,omitempty"` // nil: no timeout
+	QuietFor  *Seconds `json:"quiet_s,omitempty"`     // how long all sources were quiet
+
+	Action     string `json:"action,omitempty"`
+	ActionExit *int   `json:"action_exit_code,omitempty"`
+
+	Result   string `json:"result,omitempty"`
+	ExitCode *int   `json:"exit_code,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Reading is one source's value in a poll. Value is nil when unknown.
+type Reading struct {
+	Source    string   `json:"source"`
+	Value     *float64 `json:"value"`
+	Threshold float64  `json:"threshold"`
+	OK        bool     `json:"ok"` // known and at/below the threshold
+	Error     string   `json:"error,omitempty"`
+}
+
+// Seconds is a duration that renders as fractional seconds in JSON.
+type Seconds float64
+
+func secs(d time.Duration) Seconds { return Seconds(float64(d.Milliseconds()) / 1000) }
+
+func secsPtr(d time.Duration) *Seconds { s := secs(d); return &s }
+
+func boolPtr(b bool) *bool { return &b }
+
+func intPtr(i int) *int { return &i }

@@ -1,0 +1,289 @@
+package drain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/state"
+)
+
+// out takes the server out of rotation and records it. A non-nil Outcome
+// means the run stops here (nothing was changed, or the change failed and
+// was reported).
+func (p *Plan) out(ctx context.Context) (*state.Record, bool, *Outcome) {
+	target := p.Rotator.Target()
+	prev, err := p.Store.Load(target)
+	if err != nil {
+		return nil, false, &Outcome{Result: ResultError, Code: ExitError, Rotation: p.status(ctx), Err: err}
+	}
+	rec := &state.Record{Reason: p.Reason, By: state.Who(), PID: os.Getpid(), Since: time.Now().UTC(), Phase: state.PhaseOut}
+	changed, err := p.Rotator.Out(ctx, rec, p.Store.Save)
+	if err != nil {
+		code := ExitError
+		if errors.Is(err, rotation.ErrConfig) {
+			code = ExitUsage
+		}
+		st := p.status(ctx)
+		if st == rotation.In {
+			_ = p.Store.Delete(target) // only the record was written
+		}
+		return nil, false, &Outcome{Result: ResultError, Code: code, Rotation: st, Err: err}
+	}
+	msg := "taken out of rotation"
+	if !changed {
+		msg = "already out of rotation; left as it was"
+		if prev != nil {
+			rec = prev
+			msg += fmt.Sprintf(" (out since %s by %s", prev.Since.Local().Format(time.DateTime), prev.By)
+			if prev.Reason != "" {
+				msg += ": " + prev.Reason
+			}
+			msg += ")"
+		} else {
+			rec = nil // out by hand: there is nothing of ours to record
+		}
+	}
+	p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(changed), Message: msg})
+	return rec, changed, nil
+}
+
+// restore ends a run that did not reach its action: the server goes back into
+// rotation if this run took it out, unless KeepOut says otherwise.
+func (p *Plan) restore(rec *state.Record, changed bool, oc Outcome) Outcome {
+	oc.Rotation = rotation.Out
+	switch {
+	case !changed:
+		p.emit(Event{Event: EvWarning, Message: "left OUT of rotation: it was already out before this run"})
+		return oc
+	case p.KeepOut:
+		p.setPhase(rec, state.PhaseOut, oc.Result)
+		p.emit(Event{Event: EvWarning, Message: "left OUT of rotation (--keep-out); run `drain in` to put it back"})
+		return oc
+	}
+	// The caller's context may be cancelled (interrupt): restoring must still happen.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.putIn(ctx, rec); err != nil {
+		p.emit(Event{Event: EvWarning, Message: "could not put the server back: " + err.Error()})
+		oc.Rotation = p.status(ctx)
+		if oc.Code == ExitOK || oc.Code == ExitTimeout {
+			oc.Code = ExitError
+		}
+		return oc
+	}
+	oc.Rotation = rotation.In
+	return oc
+}
+
+// putIn puts the server back and forgets the record.
+func (p *Plan) putIn(ctx context.Context, rec *state.Record) error {
+	target := p.Rotator.Target()
+	changed, err := p.Rotator.In(ctx, rec)
+	if err != nil {
+		return err
+	}
+	if err := p.Store.Delete(target); err != nil {
+		return err
+	}
+	msg := "put back into rotation"
+	if !changed {
+		msg = "already in rotation; nothing to do"
+	}
+	p.emit(Event{Event: EvIn, Target: target, Rotation: string(rotation.In), Changed: boolPtr(changed), Message: msg})
+	return nil
+}
+
+func (p *Plan) setPhase(rec *state.Record, ph state.Phase, result string) {
+	if rec == nil {
+		return
+	}
+	rec.Phase, rec.Result = ph, result
+	if err := p.Store.Save(rec); err != nil {
+		p.emit(Event{Event: EvWarning, Message: "could not update the state file: " + err.Error()})
+	}
+}
+
+func (p *Plan) status(ctx context.Context) rotation.Status {
+	st, err := p.Rotator.Status(ctx)
+	if err != nil {
+		return rotation.Unknown
+	}
+	return st
+}
+
+// Out takes the server out of rotation only (drain out). With a verify URL it
+// waits (up to Timeout) until that URL stops answering 2xx.
+func (p *Plan) Out(ctx context.Context) Outcome {
+	if p.DryRun {
+		return p.dryRun(ctx)
+	}
+	rec, changed, oc := p.out(ctx)
+	if oc != nil {
+		return *oc
+	}
+	_ = rec
+	if p.Verify != nil {
+		if err := p.Verify.WaitFor(ctx, false, p.Interval, p.Timeout, p.emit); err != nil {
+			return p.restore(rec, changed, verifyOutcome(err))
+		}
+	}
+	return Outcome{Result: ResultOK, Code: ExitOK, Rotation: rotation.Out}
+}
+
+// In puts the server back (drain in), using the record of what out changed.
+// With a verify URL and healthy set, it then waits until that URL answers 2xx.
+func (p *Plan) In(ctx context.Context, healthy bool) Outcome {
+	target := p.Rotator.Target()
+	rec, err := p.Store.Load(target)
+	if err != nil {
+		return Outcome{Result: ResultError, Code: ExitError, Rotation: p.status(ctx), Err: err}
+	}
+	if p.DryRun {
+		return p.dryRun(ctx)
+	}
+	if rec != nil && rec.Phase != state.PhaseDone && rec.PID != os.Getpid() {
+		p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("a run (pid %d) left this server in phase %q; undoing what it changed", rec.PID, rec.Phase)})
+	}
+	if err := p.putIn(ctx, rec); err != nil {
+		code := ExitError
+		if errors.Is(err, rotation.ErrConfig) {
+			code = ExitUsage
+		}
+		return Outcome{Result: ResultError, Code: code, Rotation: p.status(ctx), Err: err}
+	}
+	if healthy && p.Verify != nil {
+		if err := p.Verify.WaitFor(ctx, true, p.Interval, p.Timeout, p.emit); err != nil {
+			oc := verifyOutcome(err)
+			oc.Rotation = rotation.In
+			return oc
+		}
+	}
+	return Outcome{Result: ResultOK, Code: ExitOK, Rotation: rotation.In}
+}
+
+func verifyOutcome(err error) Outcome {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: err}
+	case errors.Is(err, context.DeadlineExceeded):
+		return Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: err}
+	}
+	return Outcome{Result: ResultError, Code: ExitError, Err: err}
+}
+
+// dryRun reads everything once and says what would change.
+func (p *Plan) dryRun(ctx context.Context) Outcome {
+	oc := Outcome{Result: ResultDryRun, Code: ExitOK}
+	if p.Rotator != nil {
+		st, err := p.Rotator.Status(ctx)
+		oc.Rotation = st
+		if err != nil {
+			oc.Result, oc.Code, oc.Err = ResultError, ExitUsage, err
+			if !errors.Is(err, rotation.ErrConfig) {
+				oc.Code = ExitError
+			}
+			return oc
+		}
+		p.emit(Event{Event: EvOut, Target: p.Rotator.Target(), Rotation: string(st), Changed: boolPtr(false),
+			Message: fmt.Sprintf("dry run: currently %s; nothing changed", st)})
+	}
+	if len(p.Sources) > 0 {
+		readings := p.poll(ctx)
+		var blocking []string
+		for _, r := range readings {
+			if !r.OK {
+				blocking = append(blocking, r.Source)
+			}
+		}
+		p.emit(Event{Event: EvPoll, Sources: readings, Blocking: blocking})
+	}
+	if p.Action != nil {
+		p.emit(Event{Event: EvAction, Action: p.Action.String(), Message: "dry run: would run"})
+	}
+	return oc
+}
+
+// Verifier checks the URL the load balancer probes, proving a change took
+// effect: after out it must stop answering 2xx, after in answer 2xx again.
+type Verifier struct {
+	URL    string
+	Client *http.Client
+}
+
+// check returns the HTTP status code, or an error when nothing answered.
+func (v *Verifier) check(ctx context.Context) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.URL, http.NoBody)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := v.Client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// Gone reports whether the URL answers non-2xx. No answer at all is not
+// proof (a typo in the URL would look the same), so it counts as not gone.
+func (v *Verifier) Gone(ctx context.Context) (bool, string) {
+	code, err := v.check(ctx)
+	switch {
+	case err != nil:
+		return false, fmt.Sprintf("verify-url unreachable (%v)", unwrapURL(err))
+	case code >= 200 && code <= 299:
+		return false, fmt.Sprintf("verify-url still answers %d", code)
+	}
+	return true, fmt.Sprintf("verify-url now answers %d", code)
+}
+
+// WaitFor polls until the URL is healthy (2xx) or gone (non-2xx answer).
+func (v *Verifier) WaitFor(ctx context.Context, healthy bool, interval, timeout time.Duration, emit func(Event)) error {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	start := time.Now()
+	var last string
+	for {
+		code, err := v.check(ctx)
+		ok := err == nil && (code >= 200 && code <= 299) == healthy
+		switch {
+		case err != nil:
+			last = fmt.Sprintf("verify-url unreachable (%v)", unwrapURL(err))
+		default:
+			last = fmt.Sprintf("verify-url answers %d", code)
+		}
+		if ok {
+			emit(Event{Event: EvVerify, Message: last, Elapsed: secs(time.Since(start))})
+			return nil
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			want := "healthy (2xx)"
+			if !healthy {
+				want = "gone (non-2xx)"
+			}
+			return fmt.Errorf("verify-url not %s after %s; last: %s: %w", want, time.Since(start).Round(time.Second), last, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func unwrapURL(err error) error {
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) {
+		if inner := ue.Unwrap(); inner != nil {
+			return inner
+		}
+	}
+	return err
+}
