@@ -1,0 +1,148 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func flags(t *testing.T, args ...string) *pflag.FlagSet {
+	t.Helper()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	for _, k := range Keys {
+		AddFlags(fs, k.Name)
+	}
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "drain.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPrecedence(t *testing.T) {
+	file := writeFile(t, "settle: 7s\ninterval: 3s\ntimeout: 1m\nsource:\n  - 'prom:http://h/m#x{a=\"1\",b=\"2\"}<=1'\naction: [iisreset, /stop]\n")
+	cfg, err := Load(flags(t, "--settle", "9s"), nil, file, env(map[string]string{"DRAIN_INTERVAL": "2s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Settle != 9*time.Second || cfg.Interval != 2*time.Second || cfg.Timeout != time.Minute || cfg.ReadTimeout != 2*time.Second {
+		t.Errorf("settle=%s interval=%s timeout=%s read-timeout=%s", cfg.Settle, cfg.Interval, cfg.Timeout, cfg.ReadTimeout)
+	}
+	want := map[string]string{"settle": "flag --settle", "interval": "env DRAIN_INTERVAL", "timeout": "file " + file, "read-timeout": "default"}
+	for k, from := range want {
+		if cfg.Origins[k].From != from {
+			t.Errorf("%s from %q, want %q", k, cfg.Origins[k].From, from)
+		}
+	}
+	if len(cfg.Sources) != 1 || cfg.Sources[0].Target != `http://h/m#x{a="1",b="2"}` || cfg.Sources[0].Threshold != 1 {
+		t.Errorf("sources = %+v (commas and quotes in a selector must survive)", cfg.Sources)
+	}
+	if strings.Join(cfg.Action, " ") != "iisreset /stop" {
+		t.Errorf("action = %q", cfg.Action)
+	}
+}
+
+func TestRepeatedSourceFlagKeepsCommas(t *testing.T) {
+	cfg, err := Load(flags(t, "--source", `prom:http://h/m#x{a="1",b="2"}`, "--source", "nginx:http://h/s"), nil, "", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Sources) != 2 || !strings.HasSuffix(cfg.Sources[0].Target, `b="2"}`) {
+		t.Errorf("sources = %+v", cfg.Sources)
+	}
+}
+
+func TestEnvListsAndActions(t *testing.T) {
+	cfg, err := Load(flags(t), nil, "", env(map[string]string{
+		"DRAIN_SOURCE": "nginx:http://a/s\n  prom:http://b/m#y<=2\n",
+		"DRAIN_ACTION": `appcmd recycle apppool "/apppool.name:My Pool"`,
+		"DRAIN_KEEP_OUT": "true",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Sources) != 2 || cfg.Sources[1].Threshold != 2 || !cfg.KeepOut {
+		t.Errorf("cfg = %+v", cfg)
+	}
+	if len(cfg.Action) != 4 || cfg.Action[3] != "/apppool.name:My Pool" {
+		t.Errorf("action = %q", cfg.Action)
+	}
+}
+
+func TestArgsAfterDashWin(t *testing.T) {
+	cfg, err := Load(flags(t), []string{"systemctl", "stop", "x"}, writeFile(t, "action: [other]\n"), env(nil))
+	if err != nil || strings.Join(cfg.Action, " ") != "systemctl stop x" {
+		t.Fatalf("action=%q err=%v", cfg.Action, err)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	cases := []struct {
+		name, file string
+		args       []string
+		env        map[string]string
+		want       string // in the message or the hint
+	}{
+		{name: "unknown key", file: "setle: 5s\n", want: `did you mean "settle"?`},
+		{name: "bad duration flag", args: []string{"--settle", "5 sec"}, want: `invalid settle "5 sec" (from flag --settle)`},
+		{name: "bad duration env", env: map[string]string{"DRAIN_TIMEOUT": "ten"}, want: "env DRAIN_TIMEOUT"},
+		{name: "negative", args: []string{"--lb-grace", "-1s"}, want: "invalid lb-grace"},
+		{name: "zero interval", args: []string{"--interval", "0"}, want: "interval must be positive"},
+		{name: "bad on-timeout", args: []string{"--on-timeout", "maybe"}, want: "invalid on-timeout"},
+		{name: "bad output", args: []string{"--output", "xml"}, want: "invalid output"},
+		{name: "bad bool env", env: map[string]string{"DRAIN_SHELL": "yes please"}, want: "not true or false"},
+		{name: "bad spec", args: []string{"--source", "nope:x"}, want: `unknown type "nope"`},
+		{name: "bad verify", args: []string{"--verify-url", "localhost/x"}, want: "invalid verify-url"},
+		{name: "yaml syntax", file: "settle: [\n", want: "cannot read config file"},
+		{name: "content and disabled", args: []string{"--down-content", "DOWN", "--disabled-name", "x"}, want: "do not go together"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := ""
+			if c.file != "" {
+				path = writeFile(t, c.file)
+			}
+			_, err := Load(flags(t, c.args...), nil, path, env(c.env))
+			if !errors.Is(err, ErrUsage) {
+				t.Fatalf("err = %v, want a usage error", err)
+			}
+			var ue *UsageError
+			errors.As(err, &ue)
+			if !strings.Contains(err.Error()+" "+ue.Hint, c.want) {
+				t.Errorf("got %q (hint %q), want it to contain %q", err, ue.Hint, c.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("message is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestMissingConfigFile(t *testing.T) {
+	_, err := Load(flags(t), nil, filepath.Join(t.TempDir(), "nope.yaml"), env(nil))
+	if !errors.Is(err, ErrUsage) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestTimeoutZeroMeansNoLimit(t *testing.T) {
+	cfg, err := Load(flags(t, "--timeout", "0"), nil, "", env(nil))
+	if err != nil || cfg.Timeout != 0 {
+		t.Fatalf("timeout=%s err=%v", cfg.Timeout, err)
+	}
+}
