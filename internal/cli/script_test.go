@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"drain": func() { os.Exit(Main()) },
+	})
+}
+
+// TestScripts runs the CLI end to end: testdata/script/*.txtar drive the
+// real drain binary against real HTTP servers on 127.0.0.1.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("NO_COLOR", "1")
+			env.Setenv("HASH", "#") // testscript reads a bare # as a comment
+			env.Setenv("DRAIN_STATE_DIR", filepath.Join(env.WorkDir, ".state"))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"httpserve": cmdHTTPServe,
+			"write-after": cmdWriteAfter,
+			"exit":      cmdExit,
+		},
+	})
+}
+
+// httpserve serves $WORK over HTTP on 127.0.0.1 and sets $HTTP to its URL.
+// Files are read on every request, so a rename or a rewrite shows at once;
+// /status/NNN answers that status; /hang never answers within a read timeout.
+func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: httpserve")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	dir := ts.Getenv("WORK")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/status/{code}", func(w http.ResponseWriter, r *http.Request) {
+		code, _ := strconv.Atoi(r.PathValue("code"))
+		w.WriteHeader(code)
+	})
+	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(r.URL.Path, "/"))))
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(b)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	ts.Defer(func() { _ = srv.Close() })
+	ts.Setenv("HTTP", "http://"+ln.Addr().String())
+}
+
+// write-after DURATION FILE TEXT... rewrites FILE with TEXT after DURATION,
+// in the background (a counter falling while drain waits).
+func cmdWriteAfter(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 {
+		ts.Fatalf("usage: write-after DURATION FILE TEXT...")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	path := ts.MkAbs(args[1])
+	text := strings.Join(args[2:], " ") + "\n"
+	t := time.AfterFunc(d, func() {
+		tmp := path + ".tmp"
+		if os.WriteFile(tmp, []byte(text), 0o644) == nil {
+			_ = os.Rename(tmp, path)
+		}
+	})
+	ts.Defer(func() { t.Stop() })
+}
+
+// exit CODE PROGRAM ARGS... runs a program and checks its exit code exactly
+// (testscript's ! exec only says "non-zero").
+func cmdExit(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exit CODE PROGRAM ARGS...")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
