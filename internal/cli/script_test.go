@@ -33,9 +33,9 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"httpserve": cmdHTTPServe,
+			"httpserve":   cmdHTTPServe,
 			"write-after": cmdWriteAfter,
-			"exit":      cmdExit,
+			"exit":        cmdExit,
 		},
 	})
 }

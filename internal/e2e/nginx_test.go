@@ -1,0 +1,294 @@
+// Package e2e drives the built drain binary against real servers. The tests
+// need nginx; without it they skip with the reason, unless DRAIN_E2E=require
+// (set by .ci/run) turns a missing nginx into a failure.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// nginx is one real nginx on 127.0.0.1 serving a keep-alive page,
+// stub_status, and a file that downloads slowly (limit_rate).
+type nginx struct {
+	dir, root, addr string
+	cmd             *exec.Cmd
+}
+
+const bigSize = 240 << 10 // 240 KiB at 80 KiB/s: about 3 s per download
+
+func startNginx(t *testing.T) *nginx {
+	t.Helper()
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		for _, p := range []string{"/usr/sbin/nginx", "/usr/local/sbin/nginx"} {
+			if _, serr := os.Stat(p); serr == nil {
+				bin, err = p, nil
+			}
+		}
+	}
+	if err != nil {
+		if os.Getenv("DRAIN_E2E") == "require" {
+			t.Fatal("nginx not found and DRAIN_E2E=require: install it (apt-get install nginx-light)")
+		}
+		t.Skip("nginx not installed; .ci/run installs it and sets DRAIN_E2E=require")
+	}
+	n := &nginx{dir: t.TempDir()}
+	// nginx workers drop root privileges: let them into the test directory.
+	must(t, os.Chmod(filepath.Dir(n.dir), 0o755))
+	must(t, os.Chmod(n.dir, 0o755))
+	n.root = filepath.Join(n.dir, "www")
+	must(t, os.MkdirAll(n.root, 0o755))
+	must(t, os.WriteFile(filepath.Join(n.root, "keepalive.htm"), []byte("OK\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(n.root, "big.bin"), bytes.Repeat([]byte("x"), bigSize), 0o644))
+	n.addr = freeAddr(t)
+	conf := fmt.Sprintf(`
+daemon off;
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path %[1]s/tmp_body;
+  proxy_temp_path %[1]s/tmp_proxy;
+  fastcgi_temp_path %[1]s/tmp_fcgi;
+  uwsgi_temp_path %[1]s/tmp_uwsgi;
+  scgi_temp_path %[1]s/tmp_scgi;
+  server {
+    listen %[2]s;
+    root %[3]s;
+    location = /keepalive.htm { open_file_cache off; }
+    location = /nginx_status { stub_status; }
+    location = /big.bin { limit_rate 80k; limit_rate_after 0; }
+  }
+}
+`, n.dir, n.addr, n.root)
+	confPath := filepath.Join(n.dir, "nginx.conf")
+	must(t, os.WriteFile(confPath, []byte(conf), 0o644))
+	n.cmd = exec.Command(bin, "-p", n.dir, "-c", confPath, "-e", filepath.Join(n.dir, "error.log"))
+	n.cmd.Stderr = os.Stderr
+	must(t, n.cmd.Start())
+	exited := make(chan struct{})
+	go func() { _ = n.cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = n.cmd.Process.Kill()
+		<-exited
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", n.addr, 200*time.Millisecond)
+		if err == nil {
+			_ = c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
+			t.Fatalf("nginx did not start on %s: %s", n.addr, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return n
+}
+
+func (n *nginx) url(p string) string { return "http://" + n.addr + p }
+
+// download is one client request and how it ended.
+type download struct {
+	bytes int
+	err   error
+	end   time.Time
+}
+
+// startDownloads begins count slow downloads, staggered, and returns a func
+// that waits for all of them (bounded by the client timeout).
+func startDownloads(n *nginx, count int, stagger time.Duration) func() []download {
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	res := make([]download, count)
+	var wg sync.WaitGroup
+	for i := range count {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(i) * stagger)
+			req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, n.url("/big.bin"), http.NoBody)
+			resp, err := client.Do(req)
+			if err != nil {
+				res[i] = download{err: err, end: time.Now()}
+				return
+			}
+			b, err := io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("HTTP %s", resp.Status)
+			}
+			res[i] = download{bytes: int(b), err: err, end: time.Now()}
+		}()
+	}
+	return func() []download { wg.Wait(); return res }
+}
+
+func buildDrain(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "drain")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/drain-cli/drain/cmd/drain").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type event struct {
+	Time     time.Time `json:"time"`
+	Event    string    `json:"event"`
+	Message  string    `json:"message"`
+	Result   string    `json:"result"`
+	Rotation string    `json:"rotation"`
+	ExitCode *int      `json:"exit_code"`
+}
+
+// TestNginxDrainEndToEnd: slow downloads are in flight through a real nginx;
+// drain takes it out by its keep-alive page, waits on stub_status, then stops
+// nginx with SIGTERM (a fast shutdown that cuts whatever is in flight). Every
+// download must complete, and the stop must come after the last one ended.
+func TestNginxDrainEndToEnd(t *testing.T) {
+	n := startNginx(t)
+	drain := buildDrain(t)
+	wait := startDownloads(n, 3, 400*time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+
+	cmd := exec.Command(drain, "run", "--output", "json",
+		"--state-dir", filepath.Join(n.dir, "state"),
+		"--keepalive", filepath.Join(n.root, "keepalive.htm"),
+		"--verify-url", n.url("/keepalive.htm"),
+		"--source", "nginx:"+n.url("/nginx_status"),
+		"--lb-grace", "500ms", "--settle", "500ms", "--interval", "100ms", "--timeout", "60s",
+		"--", "kill", "-TERM", fmt.Sprint(n.cmd.Process.Pid))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("drain run: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr.String())
+	}
+	downloads := wait()
+
+	var events []event
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var e event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("stdout line is not JSON: %q", sc.Text())
+		}
+		events = append(events, e)
+	}
+	var actionStart time.Time
+	for _, e := range events {
+		if e.Event == "action" && e.Message == "started" {
+			actionStart = e.Time
+		}
+	}
+	last := events[len(events)-1]
+	if last.Event != "result" || last.Result != "drained" || last.Rotation != "OUT" || last.ExitCode == nil || *last.ExitCode != 0 {
+		t.Errorf("result event = %+v", last)
+	}
+	if actionStart.IsZero() {
+		t.Fatal("no action start event")
+	}
+	var lastEnd time.Time
+	for i, d := range downloads {
+		if d.err != nil || d.bytes != bigSize {
+			t.Errorf("download %d: %d of %d bytes, err %v: drain let the stop cut a request", i, d.bytes, bigSize, d.err)
+		}
+		if d.end.After(lastEnd) {
+			lastEnd = d.end
+		}
+	}
+	if !actionStart.After(lastEnd) {
+		t.Errorf("action started at %s, before the last download ended at %s", actionStart.Format(time.StampMilli), lastEnd.Format(time.StampMilli))
+	}
+	t.Logf("last download ended %s, action started %s (+%s)", lastEnd.Format(time.StampMilli), actionStart.Format(time.StampMilli), actionStart.Sub(lastEnd).Round(time.Millisecond))
+	if _, err := os.Stat(filepath.Join(n.root, "keepalive.htm.disabled")); err != nil {
+		t.Error("keep-alive page was not renamed away")
+	}
+}
+
+// TestNginxHarnessDetectsCuts is the control: stopping nginx at once with the
+// same load must cut downloads, or the test above could not fail.
+func TestNginxHarnessDetectsCuts(t *testing.T) {
+	n := startNginx(t)
+	wait := startDownloads(n, 2, 0)
+	time.Sleep(500 * time.Millisecond)
+	must(t, n.cmd.Process.Signal(os.Interrupt))
+	cut := 0
+	for _, d := range wait() {
+		if d.err != nil || d.bytes != bigSize {
+			cut++
+		}
+	}
+	if cut == 0 {
+		t.Fatal("stopping nginx mid-download cut nothing: the harness cannot see dropped requests")
+	}
+}
+
+// TestNginxTimeoutPutsBack: a download longer than the timeout keeps nginx
+// busy; drain must exit 3, not run the action, and put the page back.
+func TestNginxTimeoutPutsBack(t *testing.T) {
+	n := startNginx(t)
+	drain := buildDrain(t)
+	wait := startDownloads(n, 1, 0)
+	time.Sleep(200 * time.Millisecond)
+	marker := filepath.Join(n.dir, "stopped")
+	cmd := exec.Command(drain, "run",
+		"--state-dir", filepath.Join(n.dir, "state"),
+		"--keepalive", filepath.Join(n.root, "keepalive.htm"),
+		"--source", "nginx:"+n.url("/nginx_status"),
+		"--interval", "100ms", "--timeout", "1s", "--", "touch", marker)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errorsAs(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("drain run: %v, want exit 3\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "NOT drained: timed out; server is IN rotation") {
+		t.Errorf("output does not end with the rotation state:\n%s", out)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the action ran after a timeout")
+	}
+	if _, err := os.Stat(filepath.Join(n.root, "keepalive.htm")); err != nil {
+		t.Error("keep-alive page not put back after the timeout")
+	}
+	for _, d := range wait() {
+		if d.err != nil || d.bytes != bigSize {
+			t.Errorf("download cut: %+v", d)
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	addr := l.Addr().String()
+	must(t, l.Close())
+	return addr
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
