@@ -44,7 +44,7 @@ func New(argv []string, shell bool) (*Exec, error) {
 		}
 	}
 	if _, err := exec.LookPath(argv[0]); err != nil {
-		return nil, fmt.Errorf("%w: %q (%v)", ErrNotFound, argv[0], errors.Unwrap(err))
+		return nil, fmt.Errorf("%w: %q (%w)", ErrNotFound, argv[0], errors.Unwrap(err))
 	}
 	return &Exec{Argv: argv}, nil
 }
@@ -82,7 +82,9 @@ func (e *Exec) Run(ctx context.Context, stdout, stderr io.Writer) (Result, error
 	defer cancel()
 
 	tail := &tailBuffer{max: 2048}
-	cmd := exec.Command(e.Argv[0], e.Argv[1:]...)
+	// Not CommandContext: that kills only the direct child, at once; the
+	// goroutine below stops the whole tree, politely first.
+	cmd := exec.Command(e.Argv[0], e.Argv[1:]...) //nolint:noctx // see above
 	cmd.Stdout = stdout
 	cmd.Stderr = io.MultiWriter(stderr, tail)
 	setupTree(cmd)
@@ -128,7 +130,7 @@ func (e *Exec) Run(ctx context.Context, stdout, stderr io.Writer) (Result, error
 			if res.ExitCode >= 0 {
 				return res, fmt.Errorf("%w: exit code %d", ErrFailed, res.ExitCode)
 			}
-			return res, fmt.Errorf("%w: %s", ErrFailed, ee.ProcessState.String())
+			return res, fmt.Errorf("%w: %s", ErrFailed, ee.String())
 		}
 		return res, fmt.Errorf("%w: %w", ErrFailed, err)
 	}

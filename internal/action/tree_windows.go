@@ -39,7 +39,7 @@ func attachTree(cmd *exec.Cmd) *tree {
 		_ = windows.CloseHandle(job)
 		return t
 	}
-	defer windows.CloseHandle(h)
+	defer func() { _ = windows.CloseHandle(h) }()
 	if err := windows.AssignProcessToJobObject(job, h); err != nil {
 		_ = windows.CloseHandle(job)
 		return t

@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"errors"
 	"os"
 	"syscall"
 )
@@ -10,5 +11,5 @@ import (
 // signalZero probes whether a process exists.
 func signalZero(p *os.Process) bool {
 	err := p.Signal(syscall.Signal(0))
-	return err == nil || err == syscall.EPERM
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -145,5 +144,3 @@ func newVersionCmd(ios *iostreams.IOStreams) *cobra.Command {
 func usageErr(hint, format string, a ...any) error {
 	return &config.UsageError{Msg: fmt.Sprintf(format, a...), Hint: hint}
 }
-
-func joinLines(s []string) string { return strings.Join(s, "\n") }

@@ -195,8 +195,10 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, error) {
 			return true, nil
 		}
 		if !deadline.IsZero() && !now.Before(deadline) {
-			p.emit(Event{Event: EvTimeout, Elapsed: secs(now.Sub(outAt)), Blocking: blocking, Sources: readings,
-				Message: fmt.Sprintf("not drained within %s", p.Timeout)})
+			p.emit(Event{
+				Event: EvTimeout, Elapsed: secs(now.Sub(outAt)), Blocking: blocking, Sources: readings,
+				Message: fmt.Sprintf("not drained within %s", p.Timeout),
+			})
 			return false, nil
 		}
 		// Poll again after one interval, or sooner when the grace or settle

@@ -189,8 +189,10 @@ func (p *Plan) dryRun(ctx context.Context) Outcome {
 			}
 			return oc
 		}
-		p.emit(Event{Event: EvOut, Target: p.Rotator.Target(), Rotation: string(st), Changed: boolPtr(false),
-			Message: fmt.Sprintf("dry run: currently %s; nothing changed", st)})
+		p.emit(Event{
+			Event: EvOut, Target: p.Rotator.Target(), Rotation: string(st), Changed: boolPtr(false),
+			Message: fmt.Sprintf("dry run: currently %s; nothing changed", st),
+		})
 	}
 	if len(p.Sources) > 0 {
 		readings := p.poll(ctx)

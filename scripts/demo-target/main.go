@@ -48,9 +48,13 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "load" {
 		os.Exit(runLoad(context.Background(), os.Args[2:], os.Stdout, os.Stderr))
 	}
+	os.Exit(serveMain())
+}
+
+func serveMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(runServe(ctx, os.Args[1:], os.Stderr))
+	return runServe(ctx, os.Args[1:], os.Stderr)
 }
 
 // logger writes timestamped lines; safe for concurrent use.
