@@ -124,7 +124,7 @@ func resolve(k Key, fs *pflag.FlagSet, args []string, file map[string]any, path 
 	}
 	if f := fs.Lookup(k.Name); f != nil && f.Changed {
 		if k.Kind == List {
-			l, _ := fs.GetStringArray(k.Name)
+			l := f.Value.(pflag.SliceValue).GetSlice()
 			return Origin{"flag --" + k.Name, strings.Join(l, "\n")}, l, nil
 		}
 		return Origin{"flag --" + k.Name, f.Value.String()}, nil, nil
@@ -344,9 +344,52 @@ func AddFlags(fs *pflag.FlagSet, names ...string) {
 		case Bool:
 			fs.Bool(k.Name, false, usage)
 		case List:
-			fs.StringArray(k.Name, nil, usage)
+			fs.Var(&listValue{typ: typeNames[k.Name]}, k.Name, usage)
+		case Duration:
+			fs.Var(&textValue{typ: "duration"}, k.Name, usage)
 		default:
-			fs.String(k.Name, "", usage)
+			fs.Var(&textValue{typ: typeNames[k.Name]}, k.Name, usage)
 		}
 	}
+}
+
+// typeNames are the value names --help shows where a usage string has none.
+var typeNames = map[string]string{
+	"on-timeout": "fail|force",
+	"output":     "text|json",
+	"source":     "TYPE:TARGET[<=N]",
+	"action":     "WORD",
+}
+
+// textValue is a string flag that names its kind in --help ("duration");
+// parsing happens in Load, so that errors name the key and where it came from.
+type textValue struct {
+	s   string
+	typ string
+}
+
+func (v *textValue) String() string     { return v.s }
+func (v *textValue) Set(s string) error { v.s = s; return nil }
+func (v *textValue) Type() string {
+	if v.typ == "" {
+		return "string"
+	}
+	return v.typ
+}
+
+// listValue is a repeatable flag kept verbatim: no CSV splitting, so commas
+// and quotes in a Prometheus selector survive.
+type listValue struct {
+	vals []string
+	typ  string
+}
+
+func (v *listValue) String() string        { return strings.Join(v.vals, "\n") }
+func (v *listValue) Set(s string) error    { v.vals = append(v.vals, s); return nil }
+func (v *listValue) Type() string          { return v.typ }
+func (v *listValue) GetSlice() []string    { return v.vals }
+func (v *listValue) Append(s string) error { return v.Set(s) }
+func (v *listValue) Replace(s []string) error {
+	v.vals = append([]string(nil), s...)
+	return nil
 }

@@ -69,8 +69,8 @@ func TestRepeatedSourceFlagKeepsCommas(t *testing.T) {
 
 func TestEnvListsAndActions(t *testing.T) {
 	cfg, err := Load(flags(t), nil, "", env(map[string]string{
-		"DRAIN_SOURCE": "nginx:http://a/s\n  prom:http://b/m#y<=2\n",
-		"DRAIN_ACTION": `appcmd recycle apppool "/apppool.name:My Pool"`,
+		"DRAIN_SOURCE":   "nginx:http://a/s\n  prom:http://b/m#y<=2\n",
+		"DRAIN_ACTION":   `appcmd recycle apppool "/apppool.name:My Pool"`,
 		"DRAIN_KEEP_OUT": "true",
 	}))
 	if err != nil {
