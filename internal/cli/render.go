@@ -104,6 +104,10 @@ func (r *renderer) poll(e drain.Event) {
 			t += ", " + fmtSecs(*e.Remaining) + " left"
 		}
 		r.clearLive()
+		// Cut to the terminal width: a wrapped line cannot be redrawn in place.
+		if w := r.ios.ErrWidth() - 3 - len([]rune(t)); len([]rune(s)) > w && w > 10 {
+			s = string([]rune(s)[:w-1]) + "…"
+		}
 		fmt.Fprint(r.ios.ErrOut, r.dim("… ")+s+r.dim(t))
 		r.live = true
 		return

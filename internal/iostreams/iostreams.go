@@ -9,6 +9,7 @@ import (
 
 	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
+	"golang.org/x/term"
 )
 
 // IOStreams holds the process streams and what they are connected to.
@@ -19,12 +20,13 @@ type IOStreams struct {
 
 	outTTY, errTTY     bool
 	outColor, errColor bool
+	errFd              uintptr
 }
 
 // System returns the streams of this process, with terminal and colour
 // decisions taken from the environment (NO_COLOR, CLICOLOR_FORCE, TERM=dumb).
 func System() *IOStreams {
-	s := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	s := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, errFd: os.Stderr.Fd()}
 	s.outTTY = isTerminal(os.Stdout)
 	s.errTTY = isTerminal(os.Stderr)
 	s.outColor = colorWanted(s.outTTY)
@@ -46,6 +48,17 @@ func (s *IOStreams) SetTTY(tty, colour bool) {
 
 // IsStderrTTY reports whether progress can be drawn as a live line.
 func (s *IOStreams) IsStderrTTY() bool { return s.errTTY }
+
+// ErrWidth is the width of the stderr terminal in columns (80 when unknown),
+// so a live line can be cut to fit instead of wrapping.
+func (s *IOStreams) ErrWidth() int {
+	if s.errTTY && s.errFd != 0 {
+		if w, _, err := term.GetSize(int(s.errFd)); err == nil && w > 0 {
+			return w
+		}
+	}
+	return 80
+}
 
 // IsStdoutTTY reports whether stdout is a terminal.
 func (s *IOStreams) IsStdoutTTY() bool { return s.outTTY }
