@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -77,7 +78,7 @@ func splitTarget(target, part, example string) (rawURL, rest string, err error) 
 func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("bad URL: %w", err)
+		return fmt.Errorf("bad URL: %s", redactURL(err.Error()))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Errorf("URL %q must start with http:// or https://", redactURL(raw))
@@ -88,14 +89,13 @@ func checkURL(raw string) error {
 	return nil
 }
 
-// redactURL hides a password in a URL for display; other text is unchanged.
+// userinfoPassword matches the password of a URL's user info, anywhere in a text.
+var userinfoPassword = regexp.MustCompile(`(://[^/?#@\s:]*:)[^/?#@\s]*@`)
+
+// redactURL hides passwords in URLs in s (a URL, a spec, an error text).
 func redactURL(s string) string {
-	if !strings.Contains(s, "@") || !strings.Contains(s, "://") {
+	if !strings.Contains(s, "@") {
 		return s
 	}
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
+	return userinfoPassword.ReplaceAllString(s, "${1}xxxxx@")
 }

@@ -104,27 +104,28 @@ var ErrSpec = errors.New("bad source spec")
 // ParseSpec parses TYPE:TARGET, optionally ending in <=N (threshold, default 0).
 func ParseSpec(raw string) (Spec, error) {
 	s := strings.TrimSpace(raw)
+	shown := redactURL(raw) // for errors: never echo a password
 	typ, target, ok := strings.Cut(s, ":")
 	if !ok || typ == "" {
-		return Spec{}, fmt.Errorf("%w %q: want TYPE:TARGET (types: %s)", ErrSpec, raw, strings.Join(Types(), ", "))
+		return Spec{}, fmt.Errorf("%w %q: want TYPE:TARGET (types: %s)", ErrSpec, shown, strings.Join(Types(), ", "))
 	}
 	typ = strings.ToLower(strings.TrimSpace(typ))
 	if _, known := types[typ]; !known {
-		return Spec{}, fmt.Errorf("%w %q: unknown type %q (types: %s)", ErrSpec, raw, typ, strings.Join(Types(), ", "))
+		return Spec{}, fmt.Errorf("%w %q: unknown type %q (types: %s)", ErrSpec, shown, typ, strings.Join(Types(), ", "))
 	}
 	spec := Spec{Type: typ, Raw: raw}
 	if i := strings.LastIndex(target, "<="); i >= 0 {
 		n := strings.TrimSpace(target[i+2:])
 		v, err := strconv.ParseFloat(n, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-			return Spec{}, fmt.Errorf("%w %q: threshold %q is not a non-negative number", ErrSpec, raw, n)
+			return Spec{}, fmt.Errorf("%w %q: threshold %q is not a non-negative number", ErrSpec, shown, n)
 		}
 		spec.Threshold = v
 		target = target[:i]
 	}
 	spec.Target = strings.TrimSpace(target)
 	if spec.Target == "" {
-		return Spec{}, fmt.Errorf("%w %q: empty target after %q", ErrSpec, raw, typ+":")
+		return Spec{}, fmt.Errorf("%w %q: empty target after %q", ErrSpec, shown, typ+":")
 	}
 	return spec, nil
 }
@@ -146,7 +147,7 @@ func New(spec Spec, opts Options) (Source, error) {
 	}
 	src, err := c(spec.Target, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w %q: %w", ErrSpec, spec.Raw, err)
+		return nil, fmt.Errorf("%w %q: %s", ErrSpec, spec.String(), redactURL(err.Error()))
 	}
 	return src, nil
 }

@@ -1,0 +1,129 @@
+package source
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseSpec(t *testing.T) {
+	cases := []struct {
+		raw       string
+		typ       string
+		target    string
+		threshold float64
+		wantErr   string
+	}{
+		{raw: "nginx:http://localhost/status", typ: "nginx", target: "http://localhost/status"},
+		{raw: "  NGINX : http://localhost/status  ", typ: "nginx", target: "http://localhost/status"},
+		{raw: "nginx:http://localhost/status<=1", typ: "nginx", target: "http://localhost/status", threshold: 1},
+		{raw: "nginx:http://localhost/status <= 2.5", typ: "nginx", target: "http://localhost/status", threshold: 2.5},
+		{raw: "nginx:http://localhost/status<=0", typ: "nginx", target: "http://localhost/status"},
+		{raw: "nginx:http://localhost/status<=1e1", typ: "nginx", target: "http://localhost/status", threshold: 10},
+		{
+			raw: `prom:http://h:9100/metrics#x{a="<=b"}<=3`, typ: "prom",
+			target: `http://h:9100/metrics#x{a="<=b"}`, threshold: 3,
+		},
+		{raw: "exec:C:\\tools\\count.exe --pool x", typ: "exec", target: "C:\\tools\\count.exe --pool x"},
+		{raw: "exec:count <= 1", typ: "exec", target: "count", threshold: 1},
+		{raw: "http://localhost/status", wantErr: `unknown type "http" (types: exec, json, nginx, prom)`},
+		{raw: "bogus:x", wantErr: `unknown type "bogus" (types: exec, json, nginx, prom)`},
+		{raw: "nginx", wantErr: "want TYPE:TARGET (types: exec, json, nginx, prom)"},
+		{raw: ":x", wantErr: "want TYPE:TARGET"},
+		{raw: "", wantErr: "want TYPE:TARGET"},
+		{raw: "nginx:", wantErr: `empty target after "nginx:"`},
+		{raw: "nginx:  <=1", wantErr: `empty target after "nginx:"`},
+		{raw: "nginx:http://h/<=-1", wantErr: `threshold "-1" is not a non-negative number`},
+		{raw: "nginx:http://h/<= -0.5", wantErr: `threshold "-0.5" is not a non-negative number`},
+		{raw: "nginx:http://h/<=", wantErr: `threshold "" is not a non-negative number`},
+		{raw: "nginx:http://h/<=one", wantErr: `threshold "one" is not a non-negative number`},
+		{raw: "nginx:http://h/<=NaN", wantErr: `threshold "NaN" is not a non-negative number`},
+		{raw: "nginx:http://h/<=+Inf", wantErr: `threshold "+Inf" is not a non-negative number`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.raw, func(t *testing.T) {
+			spec, err := ParseSpec(tc.raw)
+			checkErr(t, err, tc.wantErr)
+			if err != nil {
+				if !errors.Is(err, ErrSpec) {
+					t.Fatalf("error %v is not ErrSpec", err)
+				}
+				return
+			}
+			if spec.Type != tc.typ || spec.Target != tc.target || spec.Threshold != tc.threshold || spec.Raw != tc.raw {
+				t.Fatalf("got %+v", spec)
+			}
+		})
+	}
+}
+
+func TestSpecString(t *testing.T) {
+	cases := []struct{ raw, want string }{
+		{"nginx:http://h/status", "nginx:http://h/status"},
+		{"nginx:http://h/status <= 2.5", "nginx:http://h/status<=2.5"},
+		{"nginx:http://h/status<=0", "nginx:http://h/status"},
+		{"prom:https://user:secret@h/metrics#up<=1", "prom:https://user:xxxxx@h/metrics#up<=1"},
+		// The threshold is kept when the target itself contains "<=".
+		{`prom:http://h/m#x{a="<="}<=0`, `prom:http://h/m#x{a="<="}<=0`},
+	}
+	for _, tc := range cases {
+		spec, err := ParseSpec(tc.raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := spec.String(); got != tc.want {
+			t.Errorf("%q: String() = %q, want %q", tc.raw, got, tc.want)
+		}
+	}
+}
+
+// FuzzParseSpec checks that ParseSpec never panics and that a parsed spec,
+// written back with String, parses to the same type and threshold (unless
+// String redacted a URL).
+func FuzzParseSpec(f *testing.F) {
+	for _, s := range []string{"nginx:http://h/<=1", "prom:http://h/m#x{a=\"<=\"}<=0", "exec:a <= 2.5", "json:http://u:p@h/#a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		spec, err := ParseSpec(raw)
+		if err != nil {
+			if !errors.Is(err, ErrSpec) {
+				t.Fatalf("%q: error %v is not ErrSpec", raw, err)
+			}
+			return
+		}
+		if redactURL(spec.Target) != spec.Target {
+			return
+		}
+		again, err := ParseSpec(spec.String())
+		if err != nil {
+			t.Fatalf("%q parsed, but its String() %q does not: %v", raw, spec, err)
+		}
+		if again.Type != spec.Type || again.Threshold != spec.Threshold || again.Target != spec.Target {
+			t.Fatalf("%q: String() %q re-parses as %+v, want %+v", raw, spec, again, spec)
+		}
+		if strings.TrimSpace(again.Target) != again.Target {
+			t.Fatalf("%q: target %q is not trimmed", raw, again.Target)
+		}
+	})
+}
+
+func TestErrorsNeverEchoPasswords(t *testing.T) {
+	for _, raw := range []string{
+		"prom:http://admin:s3cret@h:9/metrics",    // no #selector
+		"nginx:http://admin:s3cret@h:9/x<=oops",   // bad threshold
+		"bogus:http://admin:s3cret@h/",            // unknown type
+		"json:http://admin:s3cret@h:bad port/x#a", // bad URL
+	} {
+		spec, err := ParseSpec(raw)
+		if err == nil {
+			_, err = New(spec, Options{})
+		}
+		if err == nil {
+			t.Fatalf("%s: expected an error", raw)
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("error leaks the password: %v", err)
+		}
+	}
+}
