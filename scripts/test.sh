@@ -31,7 +31,7 @@ fi
 echo "nginx: $( (nginx -v || /usr/sbin/nginx -v) 2>&1)"
 
 step "gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+unformatted=$(gofmt -l cmd internal scripts)
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
 
 step "go vet (linux, windows, darwin)"
