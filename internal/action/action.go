@@ -23,15 +23,36 @@ var ErrNotFound = errors.New("action program not found")
 // (SIGTERM; on Windows the tree is ended at once) and the hard kill.
 var KillGrace = 5 * time.Second
 
+// Action is what runs once the server is drained: a command, or a built-in
+// (an app pool recycle, a service stop) that waits until its change has
+// taken effect.
+type Action interface {
+	// Run performs the action, streaming what it prints to stdout/stderr.
+	// An error means it failed (wrapping ErrFailed) or was interrupted.
+	Run(ctx context.Context, stdout, stderr io.Writer) (Result, error)
+	// String is the action as shown to the operator.
+	String() string
+}
+
 // Exec runs a program.
 type Exec struct {
 	Argv    []string
 	Timeout time.Duration // 0 = no limit beyond the caller's context
 }
 
-// New checks that the program exists and returns the action. With shell, the
-// single command line is run by the platform shell (sh -c, cmd /C).
-func New(argv []string, shell bool) (*Exec, error) {
+// New returns the action argv names, checked before anything changes: its
+// program must exist. With shell, the single command line is run by the
+// platform shell (sh -c, cmd /C). timeout 0 means no limit.
+func New(argv []string, shell bool, timeout time.Duration) (Action, error) {
+	e, err := newExec(argv, shell)
+	if err != nil {
+		return nil, err
+	}
+	e.Timeout = timeout
+	return e, nil
+}
+
+func newExec(argv []string, shell bool) (*Exec, error) {
 	if len(argv) == 0 || strings.TrimSpace(argv[0]) == "" {
 		return nil, errors.New("empty action")
 	}

@@ -16,14 +16,14 @@ import (
 )
 
 func TestNotFoundBeforeAnything(t *testing.T) {
-	_, err := New([]string{"no-such-program-drain-test"}, false)
+	_, err := newExec([]string{"no-such-program-drain-test"}, false)
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("err = %v, want ErrNotFound", err)
 	}
 }
 
 func TestExitCodeAndOutputStreamed(t *testing.T) {
-	a, err := New([]string{"echo out; echo err >&2; exit 3"}, true)
+	a, err := newExec([]string{"echo out; echo err >&2; exit 3"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestExitCodeAndOutputStreamed(t *testing.T) {
 }
 
 func TestSuccess(t *testing.T) {
-	a, _ := New([]string{"true"}, false)
+	a, _ := newExec([]string{"true"}, false)
 	res, err := a.Run(context.Background(), &bytes.Buffer{}, &bytes.Buffer{})
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("res=%+v err=%v", res, err)
@@ -52,7 +52,7 @@ func TestTimeoutKillsTheWholeTree(t *testing.T) {
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "child.pid")
 	// The child ignores SIGTERM, so only the hard kill of the group ends it.
-	a, err := New([]string{`sh -c 'trap "" TERM; echo $$ > ` + pidFile + `; while :; do sleep 0.1; done' & wait`}, true)
+	a, err := newExec([]string{`sh -c 'trap "" TERM; echo $$ > ` + pidFile + `; while :; do sleep 0.1; done' & wait`}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestTimeoutKillsTheWholeTree(t *testing.T) {
 }
 
 func TestCancelStopsAction(t *testing.T) {
-	a, _ := New([]string{"sleep", "30"}, false)
+	a, _ := newExec([]string{"sleep", "30"}, false)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start := time.Now()
@@ -91,7 +91,7 @@ func TestCancelStopsAction(t *testing.T) {
 }
 
 func TestHugeOutputKeepsOnlyATail(t *testing.T) {
-	a, _ := New([]string{"head -c 5000000 /dev/zero | tr '\\0' x; echo; echo last line >&2; yes err | head -n 100000 >&2"}, true)
+	a, _ := newExec([]string{"head -c 5000000 /dev/zero | tr '\\0' x; echo; echo last line >&2; yes err | head -n 100000 >&2"}, true)
 	var out countWriter
 	res, err := a.Run(context.Background(), &out, &countWriter{})
 	if err != nil {

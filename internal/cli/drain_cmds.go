@@ -172,7 +172,7 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 		}
 	}
 	if kind == cmdRun && len(cfg.Action) > 0 {
-		a, err := action.New(cfg.Action, cfg.Shell)
+		a, err := action.New(cfg.Action, cfg.Shell, cfg.ActionTimeo)
 		if err != nil {
 			hint := "check the program name and PATH"
 			if !errors.Is(err, action.ErrNotFound) {
@@ -180,7 +180,6 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 			}
 			return nil, usageErr(hint, "%v", err)
 		}
-		a.Timeout = cfg.ActionTimeo
 		p.Action = a
 	}
 	return p, nil

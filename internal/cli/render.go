@@ -147,7 +147,11 @@ func readings(rs []drain.Reading) string {
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 func fmtSecs(s drain.Seconds) string {
-	return (time.Duration(float64(s) * float64(time.Second))).Round(100 * time.Millisecond).String()
+	d := time.Duration(float64(s) * float64(time.Second))
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(100 * time.Millisecond).String()
 }
 
 func (r *renderer) clearLive() {

@@ -19,8 +19,8 @@ func pollEvents() []drain.Event {
 	return []drain.Event{
 		{Event: drain.EvPoll, Sources: busy, Blocking: []string{"nginx:http://h/s"}, Elapsed: 1, Remaining: &rem},
 		{Event: drain.EvPoll, Sources: busy, Blocking: []string{"nginx:http://h/s"}, Elapsed: 2, Remaining: &rem},
-		{Event: drain.EvPoll, Sources: idle, Blocking: []string{"settle 2s"}, Elapsed: 3, Remaining: &rem},
-		{Event: drain.EvPoll, Sources: idle, Blocking: []string{"settle 1s"}, Elapsed: 4, Remaining: &rem},
+		{Event: drain.EvPoll, Sources: idle, Blocking: []string{"settle (2s left)"}, Elapsed: 3, Remaining: &rem},
+		{Event: drain.EvPoll, Sources: idle, Blocking: []string{"settle (1s left)"}, Elapsed: 4, Remaining: &rem},
 		{Event: drain.EvDrained, Elapsed: 5, Message: "every source quiet"},
 	}
 }

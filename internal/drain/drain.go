@@ -51,7 +51,7 @@ type Plan struct {
 	Force   bool // on timeout run the action anyway
 	KeepOut bool // on failure or interrupt leave the server out
 
-	Action               *action.Exec
+	Action               action.Action
 	ActionOut, ActionErr io.Writer
 
 	DryRun bool
@@ -177,10 +177,10 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, error) {
 			settleLeft -= now.Sub(quietSince)
 		}
 		if len(blocking) == 0 && graceLeft > 0 {
-			blocking = append(blocking, fmt.Sprintf("lb-grace %s", graceLeft.Round(100*time.Millisecond)))
+			blocking = append(blocking, fmt.Sprintf("lb-grace (%s left)", graceLeft.Round(100*time.Millisecond)))
 		}
 		if len(blocking) == 0 && settleLeft > 0 {
-			blocking = append(blocking, fmt.Sprintf("settle %s", settleLeft.Round(100*time.Millisecond)))
+			blocking = append(blocking, fmt.Sprintf("settle (%s left)", settleLeft.Round(100*time.Millisecond)))
 		}
 		ev := Event{Event: EvPoll, Sources: readings, Blocking: blocking, Elapsed: secs(now.Sub(outAt))}
 		if !deadline.IsZero() {

@@ -84,13 +84,13 @@ func newPlan(t *testing.T, src *scripted) (*Plan, string, *recorder) {
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-func trueAction(t *testing.T) *action.Exec {
+func trueAction(t *testing.T) action.Action {
 	t.Helper()
 	name := "true"
 	if runtime.GOOS == "windows" {
 		t.Skip("uses a Unix true(1); the Windows path is covered by the Wine tests")
 	}
-	a, err := action.New([]string{name}, false)
+	a, err := action.New([]string{name}, false, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestActionFailureStaysOut(t *testing.T) {
 	}
 	src := &scripted{val: 0}
 	p, page, _ := newPlan(t, src)
-	a, err := action.New([]string{"exit 7"}, true)
+	a, err := action.New([]string{"exit 7"}, true, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
