@@ -71,6 +71,9 @@ Config file keys are the flag names:
 				for _, k := range config.Keys {
 					out[k.Name] = cfg.Origins[k.Name]
 				}
+				if o, ok := cfg.Origins["authorization"]; ok {
+					out["credentials"] = o
+				}
 				return json.NewEncoder(ios.Out).Encode(out)
 			}
 			tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
@@ -82,6 +85,9 @@ Config file keys are the flag names:
 					v = "-"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Name, v, o.From)
+			}
+			if o, ok := cfg.Origins["authorization"]; ok {
+				fmt.Fprintf(tw, "credentials\t(hidden)\t%s\n", o.From)
 			}
 			return tw.Flush()
 		},

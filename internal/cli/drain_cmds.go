@@ -1,9 +1,15 @@
 package cli
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,7 +33,7 @@ const (
 
 var (
 	rotationKeys = []string{"keepalive", "disabled-name", "down-content", "verify-url", "reason", "state-dir"}
-	sourceKeys   = []string{"source", "interval", "settle", "timeout", "lb-grace", "read-timeout"}
+	sourceKeys   = []string{"source", "interval", "settle", "timeout", "lb-grace", "read-timeout", "ca-file", "insecure", "bearer-token-file", "basic-auth-file"}
 	actionKeys   = []string{"on-timeout", "keep-out", "action", "action-timeout", "shell"}
 	outputKeys   = []string{"output", "dry-run"}
 )
@@ -113,6 +119,13 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 		}
 		r := newRenderer(ios, cfg.JSON, c.Name())
 		plan.Emit = r.event
+		if plan.Rotator != nil && !cfg.DryRun {
+			lock, err := takeLock(plan, kind, cfg.Reason)
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
+		}
 		var oc drain.Outcome
 		switch kind {
 		case cmdRun:
@@ -131,6 +144,26 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 		return nil
 	}
 	return cmd
+}
+
+// takeLock makes sure no other drain changes the same server at once. A lock
+// left by a drain that is gone (killed, crashed) is taken over, and said so.
+func takeLock(p *drain.Plan, kind cmdKind, reason string) (*state.Lock, error) {
+	host, _ := os.Hostname()
+	me := state.Holder{PID: os.Getpid(), Host: host, By: state.Who(), Command: kindName(kind), Reason: reason, Since: time.Now().UTC()}
+	lock, stale, err := p.Store.Lock(p.Rotator.Target(), me)
+	var le *state.LockedError
+	switch {
+	case errors.As(err, &le):
+		return nil, &exitError{code: drain.ExitError, err: err,
+			hint: "wait for it to finish or stop it; a lock whose process is gone is cleared by the next run"}
+	case err != nil:
+		return nil, err
+	}
+	if stale != nil {
+		p.Emit(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("took over a stale lock: %s is gone", stale)})
+	}
+	return lock, nil
 }
 
 // buildPlan turns a validated config into the algorithm's plain values,
@@ -202,9 +235,16 @@ func buildRotation(cfg *config.Config) (rotation.Rotator, state.Store, error) {
 
 // buildSources builds every --source; a bad one is a usage error.
 func buildSources(cfg *config.Config) ([]drain.Watch, error) {
-	opts := source.Options{Client: &http.Client{Timeout: cfg.ReadTimeout}, ReadTimeout: cfg.ReadTimeout}
+	client, err := httpClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts := source.Options{Client: client, ReadTimeout: cfg.ReadTimeout, Authorization: cfg.Authorization}
 	var out []drain.Watch
 	for _, spec := range cfg.Sources {
+		if strings.HasPrefix(cfg.Origins["source"].From, "flag") && urlPassword.MatchString(spec.Target) {
+			return nil, usageErr("put credentials in DRAIN_BASIC_AUTH or --basic-auth-file", "source %s has a password in its URL, which every user can read with ps", spec)
+		}
 		src, err := source.New(spec, opts)
 		if err != nil {
 			return nil, usageErr("see 'drain run --help' for the source types", "%v", trimSpecErr(err))
@@ -212,6 +252,35 @@ func buildSources(cfg *config.Config) ([]drain.Watch, error) {
 		out = append(out, drain.Watch{Name: spec.String(), Source: src, Threshold: spec.Threshold})
 	}
 	return out, nil
+}
+
+// urlPassword finds user:password@ in a URL.
+var urlPassword = regexp.MustCompile(`://[^/?#@\s:]*:[^/?#@\s]*@`)
+
+// httpClient is the client of HTTP sources: the read timeout, and the extra
+// CA file or the no-verify opt-in for https.
+func httpClient(cfg *config.Config) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.CAFile != "" || cfg.Insecure {
+		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+		if cfg.CAFile != "" {
+			pem, err := os.ReadFile(cfg.CAFile)
+			if err != nil {
+				return nil, usageErr("check --ca-file", "cannot read CA file: %v", err)
+			}
+			pool, err := x509.SystemCertPool()
+			if err != nil || pool == nil {
+				pool = x509.NewCertPool()
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, usageErr("give PEM-encoded certificates", "no certificate found in CA file %s", cfg.CAFile)
+			}
+			tlsCfg.RootCAs = pool
+		}
+		tlsCfg.InsecureSkipVerify = cfg.Insecure //nolint:gosec // explicit opt-in, documented as for test servers
+		tr.TLSClientConfig = tlsCfg
+	}
+	return &http.Client{Timeout: cfg.ReadTimeout, Transport: tr}, nil
 }
 
 func trimSpecErr(err error) string {

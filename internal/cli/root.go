@@ -35,6 +35,7 @@ EXIT STATUS
 type exitError struct {
 	code     int
 	err      error
+	hint     string
 	reported bool
 }
 
@@ -76,8 +77,11 @@ func exitCode(ios *iostreams.IOStreams, err error) int {
 	}
 	red := ios.ErrColor(colorRed...)
 	fmt.Fprintf(ios.ErrOut, "%s %s\n", red("drain:"), err.Error())
-	if errors.As(err, &ue) && ue.Hint != "" {
+	switch {
+	case errors.As(err, &ue) && ue.Hint != "":
 		fmt.Fprintf(ios.ErrOut, "hint: %s\n", ue.Hint)
+	case ee != nil && ee.hint != "":
+		fmt.Fprintf(ios.ErrOut, "hint: %s\n", ee.hint)
 	}
 	if code == drain.ExitUsage {
 		fmt.Fprintln(ios.ErrOut, "nothing was changed")

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -40,7 +39,7 @@ of every --source. --watch refreshes every --interval until interrupted.
 ` + exitStatusHelp,
 		Args: cobra.NoArgs,
 	}
-	config.AddFlags(cmd.Flags(), append(append([]string{}, rotationKeys...), "source", "interval", "read-timeout", "watch", "output")...)
+	config.AddFlags(cmd.Flags(), append(append([]string{}, rotationKeys...), "source", "interval", "read-timeout", "ca-file", "insecure", "bearer-token-file", "basic-auth-file", "watch", "output")...)
 	cmd.RunE = func(c *cobra.Command, _ []string) error {
 		configFile, _ := c.Flags().GetString("config")
 		cfg, err := config.Load(c.Flags(), nil, configFile, nil)
@@ -106,7 +105,7 @@ func collectStatus(ctx context.Context, p *drain.Plan) statusReport {
 		rep.Record = rec
 		if rec != nil && rec.Phase != state.PhaseDone && rec.Phase != state.PhaseOut {
 			rep.Holder = "gone"
-			if processAlive(rec.PID) {
+			if state.ProcessAlive(rec.PID) {
 				rep.Holder = "running"
 			}
 		}
@@ -172,15 +171,4 @@ func printReadings(w io.Writer, rs []drain.Reading, green, yellow, red func(stri
 			fmt.Fprintf(w, "  %s%s  %s %s\n", r.Source, pad, fmtNum(*r.Value), yellow("busy (> "+fmtNum(r.Threshold)+")"))
 		}
 	}
-}
-
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return false
-	}
-	return signalZero(p)
 }

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -60,6 +61,12 @@ type Config struct {
 	StateDir     string
 	WaitHealthy  bool
 	Watch        bool
+	CAFile       string
+	Insecure     bool
+	// Authorization is the HTTP Authorization header value for sources,
+	// from DRAIN_BEARER_TOKEN/DRAIN_BASIC_AUTH or their -file keys. Secret:
+	// never printed; Origins holds only where it came from.
+	Authorization string
 
 	// Origins says where each key's value came from (for config show).
 	Origins map[string]Origin
@@ -114,7 +121,44 @@ func Load(fs *pflag.FlagSet, args []string, configFile string, getenv func(strin
 		lists[k.Name] = list
 	}
 	c := &Config{Origins: raw, File: configFile}
-	return c, c.fill(raw, lists)
+	if err := c.fill(raw, lists); err != nil {
+		return nil, err
+	}
+	return c, c.credentials(getenv)
+}
+
+// credentials resolves the Authorization header for HTTP sources: a file
+// named by a flag/env/file key, or the secret itself in DRAIN_BEARER_TOKEN /
+// DRAIN_BASIC_AUTH. The value is never put in Origins.
+func (c *Config) credentials(getenv func(string) string) error {
+	type cred struct{ key, env, scheme string }
+	var found []string
+	for _, cr := range []cred{{"bearer-token-file", EnvBearerToken, "Bearer"}, {"basic-auth-file", EnvBasicAuth, "Basic"}} {
+		secret, from := getenv(cr.env), "env "+cr.env
+		if path := c.Origins[cr.key].Value; path != "" {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return usage("check the path and permissions of the credentials file", "cannot read %s %s: %s", cr.key, path, oneLine(err))
+			}
+			secret, from = strings.TrimSpace(string(b)), cr.key+" "+path
+		}
+		if secret == "" {
+			continue
+		}
+		found = append(found, from)
+		if cr.scheme == "Basic" {
+			if !strings.Contains(secret, ":") {
+				return usage("write user:password", "basic auth from %s is not user:password", from)
+			}
+			secret = base64.StdEncoding.EncodeToString([]byte(secret))
+		}
+		c.Authorization = cr.scheme + " " + secret
+		c.Origins["authorization"] = Origin{From: from, Value: "(hidden)"}
+	}
+	if len(found) > 1 {
+		return usage("keep one of them", "both a bearer token and basic auth are set (%s)", strings.Join(found, ", "))
+	}
+	return nil
 }
 
 // resolve applies flags > env > file > default to one key.
@@ -226,6 +270,8 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	c.StateDir = str("state-dir")
 	c.WaitHealthy = boolean("wait-healthy")
 	c.Watch = boolean("watch")
+	c.CAFile = str("ca-file")
+	c.Insecure = boolean("insecure")
 	if len(errs) > 0 {
 		return errs[0]
 	}

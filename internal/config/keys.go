@@ -40,6 +40,10 @@ var Keys = []Key{
 	{"shell", Bool, "false", "run the action through the shell (sh -c / cmd /C)"},
 	{"dry-run", Bool, "false", "read every source once, show what would change, change nothing"},
 	{"output", String, "text", "text, or json for newline-delimited events on stdout"},
+	{"ca-file", String, "", "trust the CA certificates in `FILE` (PEM) for https sources, besides the system ones"},
+	{"insecure", Bool, "false", "do not verify https certificates of sources (self-signed test servers only)"},
+	{"bearer-token-file", String, "", "send the token in `FILE` as a bearer token to HTTP sources (or env DRAIN_BEARER_TOKEN)"},
+	{"basic-auth-file", String, "", "send user:password from `FILE` as basic auth to HTTP sources (or env DRAIN_BASIC_AUTH)"},
 	{"state-dir", String, "", "`DIR` for records of changes (default: per-user state directory)"},
 	{"wait-healthy", Bool, "false", "in: wait until --verify-url answers 2xx"},
 	{"watch", Bool, "false", "status: keep refreshing every --interval"},
@@ -54,3 +58,11 @@ func Lookup(name string) (Key, bool) {
 	}
 	return Key{}, false
 }
+
+// Secret environment variables: credentials for HTTP sources. They have no
+// flag (a command line is visible to every user through ps) and are never
+// shown, logged or recorded.
+const (
+	EnvBearerToken = "DRAIN_BEARER_TOKEN" // Authorization: Bearer <token>
+	EnvBasicAuth   = "DRAIN_BASIC_AUTH"   // user:password for Authorization: Basic
+)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,14 +91,14 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 	outAt := time.Now()
 	p.setPhase(rec, state.PhaseWaiting, "")
 
-	drained, err := p.wait(ctx, outAt)
+	drained, why, err := p.wait(ctx, outAt)
 	switch {
 	case errors.Is(err, context.Canceled):
 		return p.restore(rec, changed, Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: errors.New("interrupted while waiting")})
 	case err != nil:
 		return p.restore(rec, changed, Outcome{Result: ResultError, Code: ExitError, Err: err})
 	case !drained && !p.Force:
-		return p.restore(rec, changed, Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: fmt.Errorf("not drained within %s", p.Timeout)})
+		return p.restore(rec, changed, Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: fmt.Errorf("not drained within %s: %s", p.Timeout, why)})
 	}
 	result := ResultDrained
 	if !drained {
@@ -120,23 +121,23 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 
 // Wait waits until drained without changing rotation (drain wait).
 func (p *Plan) Wait(ctx context.Context) Outcome {
-	drained, err := p.wait(ctx, time.Now())
+	drained, why, err := p.wait(ctx, time.Now())
 	switch {
 	case errors.Is(err, context.Canceled):
 		return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: errors.New("interrupted while waiting")}
 	case err != nil:
 		return Outcome{Result: ResultError, Code: ExitError, Err: err}
 	case !drained:
-		return Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: fmt.Errorf("not drained within %s", p.Timeout)}
+		return Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: fmt.Errorf("not drained within %s: %s", p.Timeout, why)}
 	}
 	return Outcome{Result: ResultDrained, Code: ExitOK}
 }
 
 // wait polls until the drain condition holds (true), the timeout passes
-// (false) or ctx ends (its error). Drained means: LBGrace has passed since
+// (false, with what still blocked) or ctx ends (its error). Drained means: LBGrace has passed since
 // outAt, the verify URL (if any) no longer answers 2xx, and every source has
 // been known and at/below its threshold for the whole Settle window.
-func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, error) {
+func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) {
 	var deadline time.Time
 	if p.Timeout > 0 {
 		deadline = outAt.Add(p.Timeout)
@@ -147,7 +148,7 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, error) {
 		now := time.Now()
 		readings := p.poll(ctx)
 		if ctx.Err() != nil {
-			return false, ctx.Err()
+			return false, "", ctx.Err()
 		}
 		var blocking []string
 		if !verified {
@@ -192,14 +193,14 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, error) {
 		p.emit(ev)
 		if len(blocking) == 0 {
 			p.emit(Event{Event: EvDrained, Elapsed: secs(now.Sub(outAt)), Message: "every source quiet", Sources: readings})
-			return true, nil
+			return true, "", nil
 		}
 		if !deadline.IsZero() && !now.Before(deadline) {
 			p.emit(Event{
 				Event: EvTimeout, Elapsed: secs(now.Sub(outAt)), Blocking: blocking, Sources: readings,
 				Message: fmt.Sprintf("not drained within %s", p.Timeout),
 			})
-			return false, nil
+			return false, explain(blocking, readings), nil
 		}
 		// Poll again after one interval, or sooner when the grace or settle
 		// window ends first, so the action starts as soon as it may.
@@ -216,10 +217,30 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, error) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return false, ctx.Err()
+			return false, "", ctx.Err()
 		case <-t.C:
 		}
 	}
+}
+
+// explain says what blocked the drain, with each busy or unknown source's
+// value or error: the message of a timeout.
+func explain(blocking []string, readings []Reading) string {
+	why := make([]string, 0, len(blocking))
+	for _, b := range blocking {
+		detail := b
+		for _, r := range readings {
+			switch {
+			case r.Source != b:
+			case r.Value == nil:
+				detail = fmt.Sprintf("%s unknown (%s)", b, r.Error)
+			default:
+				detail = fmt.Sprintf("%s=%v (threshold %v)", b, *r.Value, r.Threshold)
+			}
+		}
+		why = append(why, detail)
+	}
+	return "still waiting on " + strings.Join(why, ", ")
 }
 
 // poll reads every source at once; an error makes that source unknown.

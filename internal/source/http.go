@@ -26,6 +26,9 @@ func fetch(ctx context.Context, opts Options, rawURL, accept string) ([]byte, er
 		req.Header.Set("Accept", accept)
 	}
 	req.Header.Set("User-Agent", "drain")
+	if opts.Authorization != "" {
+		req.Header.Set("Authorization", opts.Authorization)
+	}
 	resp, err := opts.Client.Do(req)
 	if err != nil {
 		var ue *url.Error

@@ -55,6 +55,10 @@ type Options struct {
 	ReadTimeout time.Duration
 	// MaxBody is the largest HTTP response body read, in bytes.
 	MaxBody int64
+	// Authorization, when set, is sent with every HTTP source request (a
+	// bearer token or basic credentials). It is set on the request, not in
+	// the transport, so Go drops it on a redirect to another host.
+	Authorization string
 }
 
 // DefaultMaxBody is enough for a large Prometheus page (tens of thousands
