@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"encoding/pem"
 	"errors"
-	"net"
+	"flag"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,15 +42,19 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// httpserve serves $WORK over HTTP on 127.0.0.1 and sets $HTTP to its URL.
-// Files are read on every request, so a rename or a rewrite shows at once;
-// /status/NNN answers that status; /hang never answers within a read timeout.
+// httpserve [-tls] [-auth VALUE] serves $WORK over HTTP on 127.0.0.1 and
+// sets $HTTP to its URL. Files are read on every request, so a rename or a
+// rewrite shows at once; /status/NNN answers that status; /hang does not
+// answer within any read timeout. -tls serves https with a self-signed
+// certificate (written to $WORK/ca.pem) and sets $HTTPS instead; -auth
+// answers 401 unless the Authorization header is exactly VALUE.
 func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 0 {
-		ts.Fatalf("usage: httpserve")
+	fs := flag.NewFlagSet("httpserve", flag.ContinueOnError)
+	useTLS := fs.Bool("tls", false, "")
+	auth := fs.String("auth", "", "")
+	if neg || fs.Parse(args) != nil || fs.NArg() != 0 {
+		ts.Fatalf("usage: httpserve [-tls] [-auth VALUE]")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	ts.Check(err)
 	dir := ts.Getenv("WORK")
 	mux := http.NewServeMux()
 	mux.HandleFunc("/status/{code}", func(w http.ResponseWriter, r *http.Request) {
@@ -69,10 +75,27 @@ func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		_, _ = w.Write(b)
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	ts.Defer(func() { _ = srv.Close() })
-	ts.Setenv("HTTP", "http://"+ln.Addr().String())
+	var h http.Handler = mux
+	if *auth != "" {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != *auth {
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			mux.ServeHTTP(w, r)
+		})
+	}
+	srv := httptest.NewUnstartedServer(h)
+	if *useTLS {
+		srv.StartTLS()
+		cert := srv.Certificate()
+		ts.Check(os.WriteFile(filepath.Join(dir, "ca.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644))
+		ts.Setenv("HTTPS", srv.URL)
+	} else {
+		srv.Start()
+		ts.Setenv("HTTP", srv.URL)
+	}
+	ts.Defer(srv.Close)
 }
 
 // write-after DURATION FILE TEXT... rewrites FILE with TEXT after DURATION,
