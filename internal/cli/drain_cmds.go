@@ -155,8 +155,10 @@ func takeLock(p *drain.Plan, kind cmdKind, reason string) (*state.Lock, error) {
 	var le *state.LockedError
 	switch {
 	case errors.As(err, &le):
-		return nil, &exitError{code: drain.ExitError, err: err,
-			hint: "wait for it to finish or stop it; a lock whose process is gone is cleared by the next run"}
+		return nil, &exitError{
+			code: drain.ExitError, err: err,
+			hint: "wait for it to finish or stop it; a lock whose process is gone is cleared by the next run",
+		}
 	case err != nil:
 		return nil, err
 	}

@@ -1,10 +1,11 @@
+//go:build !windows
+
 package e2e
 
 import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,9 +17,6 @@ import (
 // behind, and say the server is IN rotation. As root, drain runs as nobody so
 // the permission check is real rather than skipped.
 func TestRotationPermissionDenied(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("Unix permissions")
-	}
 	drain := buildDrain(t)
 	base := t.TempDir()
 	must(t, os.Chmod(filepath.Dir(base), 0o755))
