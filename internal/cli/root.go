@@ -4,12 +4,15 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -55,7 +58,44 @@ func Main() int {
 	defer stop()
 	root := NewRootCmd(ios)
 	root.SetArgs(os.Args[1:])
-	return exitCode(ios, root.ExecuteContext(ctx))
+	err := root.ExecuteContext(ctx)
+	code := exitCode(ios, err)
+	if code != drain.ExitOK && wantsJSON(os.Args[1:], os.Getenv("DRAIN_OUTPUT")) {
+		resultOnlyJSON(ios, err, code)
+	}
+	return code
+}
+
+// wantsJSON tells whether --output json was asked for, for errors that
+// happen before the command could set up its renderer (bad flags, bad
+// config): a pipeline reading NDJSON still gets its result event.
+func wantsJSON(args []string, env string) bool {
+	want := strings.EqualFold(env, "json")
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return want
+		case a == "--output" && i+1 < len(args):
+			want = strings.EqualFold(args[i+1], "json")
+		case strings.HasPrefix(a, "--output="):
+			want = strings.EqualFold(strings.TrimPrefix(a, "--output="), "json")
+		}
+	}
+	return want
+}
+
+// resultOnlyJSON writes the result event when the command did not get to
+// write one itself.
+func resultOnlyJSON(ios *iostreams.IOStreams, err error, code int) {
+	var ee *exitError
+	if errors.As(err, &ee) && ee.reported {
+		return
+	}
+	ev := drain.Event{Time: time.Now(), Event: drain.EvResult, Result: drain.ResultError, ExitCode: intPtr(code)}
+	if err != nil {
+		ev.Error = err.Error()
+	}
+	_ = json.NewEncoder(ios.Out).Encode(ev)
 }
 
 // exitCode prints err (one line and a hint) and maps it to an exit code.
