@@ -20,8 +20,12 @@ func init() {
 	register("state-server", newStateServer)
 }
 
-// elevated is a variable so that tests can play an unelevated process.
-var elevated = pdh.Elevated
+// Variables so that tests can play an unelevated process and read a
+// recorded applicationHost.config.
+var (
+	elevated      = pdh.Elevated
+	appHostConfig = pdh.AppHostConfig
+)
 
 // counterSum is one counter path of a pdh source. For a wildcard path, keep
 // selects the instances summed (nil: all but _Total).
@@ -77,7 +81,7 @@ func newIIS(target string, opts Options) (Source, error) {
 // siteSource builds a source summing counter over the ASP.NET app domains
 // of one IIS site, found by its id in applicationHost.config.
 func siteSource(site, object, counter string, opts Options) (Source, error) {
-	id, err := pdh.SiteID(pdh.AppHostConfig(), site)
+	id, err := pdh.SiteID(appHostConfig(), site)
 	if err != nil {
 		return nil, err
 	}
