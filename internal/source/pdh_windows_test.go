@@ -120,10 +120,10 @@ func TestPDHUnknownObjectOrCounterIsAnError(t *testing.T) {
 	write := stub(t)
 	write(`\W3SVC_W3WP(1_Shop)\Active Requests 1`, `\Broken(*)\Counter NO_OBJECT`, `\Half\Counter NO_COUNTER`)
 	for path, text := range map[string]string{
-		`\Nope\Counter`:               `\Nope\Counter: The specified object is not found on the system (PDH_CSTATUS_NO_OBJECT 0xC0000BB8)`,
-		`\Broken(*)\Counter`:          "PDH_CSTATUS_NO_OBJECT",
-		`\W3SVC_W3WP(*)\Nope`:         `\W3SVC_W3WP(*)\Nope: The specified counter could not be found (PDH_CSTATUS_NO_COUNTER 0xC0000BB9)`,
-		`\Half\Counter`:               "PDH_CSTATUS_NO_COUNTER",
+		`\Nope\Counter`:                `\Nope\Counter: The specified object is not found on the system (PDH_CSTATUS_NO_OBJECT 0xC0000BB8)`,
+		`\Broken(*)\Counter`:           "PDH_CSTATUS_NO_OBJECT",
+		`\W3SVC_W3WP(*)\Nope`:          `\W3SVC_W3WP(*)\Nope: The specified counter could not be found (PDH_CSTATUS_NO_COUNTER 0xC0000BB9)`,
+		`\Half\Counter`:                "PDH_CSTATUS_NO_COUNTER",
 		`\W3SVC_W3WP(1_Shop)\Nope Two`: "PDH_CSTATUS_NO_COUNTER",
 	} {
 		wantErr(t, newPDHTest(t, "pdh:"+path), text)

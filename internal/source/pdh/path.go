@@ -52,8 +52,10 @@ func parse(s string) (Path, bool) {
 func Check(s string) (Path, error) {
 	p, ok := parse(s)
 	if !ok {
-		return p, &Error{Code: CStatusBadCounter, Path: s,
-			Text: `not a counter path: want \Object(Instance)\Counter, \Object\Counter or \\host\Object(Instance)\Counter`}
+		return p, &Error{
+			Code: CStatusBadCounter, Path: s,
+			Text: `not a counter path: want \Object(Instance)\Counter, \Object\Counter or \\host\Object(Instance)\Counter`,
+		}
 	}
 	return p, nil
 }
