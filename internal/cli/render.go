@@ -140,6 +140,9 @@ func readings(rs []drain.Reading) string {
 		default:
 			parts[i] = fmt.Sprintf("%s=%s (>%s)", rd.Source, fmtNum(*rd.Value), fmtNum(rd.Threshold))
 		}
+		if rd.Note != "" {
+			parts[i] += " (" + rd.Note + ")"
+		}
 	}
 	return strings.Join(parts, " ")
 }

@@ -158,6 +158,7 @@ a YAML config file (--config or DRAIN_CONFIG), then defaults, in that order.
 		newDrainCmd(ios, cmdWait),
 		newStatusCmd(ios),
 		newConfigCmd(ios),
+		newCountersCmd(ios),
 		newVersionCmd(ios),
 	)
 	root.SetVersionTemplate("drain {{.Version}}\n")

@@ -4,6 +4,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +21,19 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"drain": func() { os.Exit(Main()) },
+		// The scripts' actions and exec sources use these Unix commands;
+		// built in, they exist on Windows too (the suite runs under Wine).
+		"true":  func() { os.Exit(0) },
+		"false": func() { os.Exit(1) },
+		"echo":  func() { fmt.Println(strings.Join(os.Args[1:], " ")) },
+		"touch": func() {
+			for _, f := range os.Args[1:] {
+				if err := os.WriteFile(f, nil, 0o600); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(1)
+				}
+			}
+		},
 	})
 }
 

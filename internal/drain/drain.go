@@ -267,6 +267,9 @@ func read(ctx context.Context, w Watch) Reading {
 	}
 	r.Value = &v
 	r.OK = v <= w.Threshold
+	if n, ok := w.Source.(source.Noter); ok {
+		r.Note = n.Note()
+	}
 	return r
 }
 

@@ -60,6 +60,7 @@ type Reading struct {
 	Threshold float64  `json:"threshold"`
 	OK        bool     `json:"ok"` // known and at/below the threshold
 	Error     string   `json:"error,omitempty"`
+	Note      string   `json:"note,omitempty"` // e.g. "absent, counted as 0: ..."
 }
 
 // Seconds is a duration that renders as fractional seconds in JSON.

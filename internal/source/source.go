@@ -24,6 +24,14 @@ type Source interface {
 	Read(ctx context.Context) (float64, error)
 }
 
+// Noter is an optional interface of a source that has something to tell the
+// operator about its last value without it being an error, such as a Windows
+// counter whose instance does not exist (yet) and was counted as 0. Note
+// returns "" when there is nothing to say; the caller shows it next to the value.
+type Noter interface {
+	Note() string
+}
+
 // finite returns v, or an error if v is NaN or infinite: no source may
 // report such a value as a count.
 func finite(v float64) (float64, error) {
@@ -72,6 +80,10 @@ var types = map[string]constructor{}
 
 func register(name string, c constructor) { types[name] = c }
 
+// bare lists the types whose target may be left out (TYPE alone, no colon),
+// such as state-server for the local machine.
+var bare = map[string]bool{"state-server": true}
+
 // Types lists the known source types, sorted.
 func Types() []string {
 	out := make([]string, 0, len(types))
@@ -94,6 +106,9 @@ type Spec struct {
 // String renders the spec for display (credentials in URLs are redacted).
 func (s Spec) String() string {
 	t := redactURL(s.Target)
+	if t == "" && s.Threshold == 0 {
+		return s.Type
+	}
 	// A target containing "<=" needs the threshold written out, even when 0,
 	// or the text would re-parse with part of the target as the threshold.
 	if s.Threshold != 0 || strings.Contains(t, "<=") {
@@ -110,6 +125,9 @@ func ParseSpec(raw string) (Spec, error) {
 	s := strings.TrimSpace(raw)
 	shown := redactURL(raw) // for errors: never echo a password
 	typ, target, ok := strings.Cut(s, ":")
+	if b, _, _ := strings.Cut(s, "<="); !ok && bare[strings.ToLower(b)] {
+		typ, target, ok = b, s[len(b):], true
+	}
 	if !ok || typ == "" {
 		return Spec{}, fmt.Errorf("%w %q: want TYPE:TARGET (types: %s)", ErrSpec, shown, strings.Join(Types(), ", "))
 	}
@@ -128,7 +146,7 @@ func ParseSpec(raw string) (Spec, error) {
 		target = target[:i]
 	}
 	spec.Target = strings.TrimSpace(target)
-	if spec.Target == "" {
+	if spec.Target == "" && !bare[typ] {
 		return Spec{}, fmt.Errorf("%w %q: empty target after %q", ErrSpec, shown, typ+":")
 	}
 	return spec, nil

@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/drain-cli/drain/internal/iostreams"
+	"github.com/drain-cli/drain/internal/source/pdh"
+)
+
+// listCounters prints the local counters matching filter as pdh: specs,
+// then the presets that fit this machine's IIS.
+func listCounters(ios *iostreams.IOStreams, filter string) error {
+	objects, err := pdh.Objects("")
+	if err != nil {
+		return fmt.Errorf("list performance objects: %w", err)
+	}
+	sort.Strings(objects)
+	f := strings.ToLower(filter)
+	found := 0
+	var pools []string
+	stateServer := false
+	for _, obj := range objects {
+		counters, instances, err := pdh.Items("", obj)
+		if err != nil {
+			continue // objects come and go (a provider unloading): not fatal
+		}
+		switch obj {
+		case "W3SVC_W3WP":
+			for _, inst := range instances {
+				if p, ok := pdh.WorkerPool(inst); ok && !contains(pools, p) {
+					pools = append(pools, p)
+				}
+			}
+		case "ASP.NET State Service":
+			stateServer = true
+		}
+		objMatch := strings.Contains(strings.ToLower(obj), f)
+		for _, c := range counters {
+			if !objMatch && !strings.Contains(strings.ToLower(c), f) {
+				continue
+			}
+			found++
+			if len(instances) == 0 {
+				fmt.Fprintf(ios.Out, "pdh:\\%s\\%s\n", obj, c)
+				continue
+			}
+			fmt.Fprintf(ios.Out, "pdh:\\%s(*)\\%s\tinstances: %s\n", obj, c, strings.Join(instances, ", "))
+		}
+	}
+	presets := presetsHere(pools, stateServer)
+	if len(presets) > 0 {
+		fmt.Fprintln(ios.Out, "\npresets for this machine:")
+		for _, p := range presets {
+			fmt.Fprintln(ios.Out, p)
+		}
+	}
+	if found == 0 && len(presets) == 0 {
+		return fmt.Errorf("no performance counter here has an object or counter name containing %q", filter)
+	}
+	return nil
+}
+
+func presetsHere(pools []string, stateServer bool) []string {
+	var out []string
+	sort.Strings(pools)
+	for _, p := range pools {
+		out = append(out, fmt.Sprintf("iis:%s\tin-flight requests of app pool %s (workers, websockets, HTTP.sys queue)", p, p))
+	}
+	if f, err := os.Open(pdh.AppHostConfig()); err == nil {
+		sites, _ := pdh.ParseSites(f)
+		_ = f.Close()
+		for _, s := range sites {
+			out = append(out,
+				fmt.Sprintf("aspnet:%s\tASP.NET requests executing in site %s (id %d)", s.Name, s.Name, s.ID),
+				fmt.Sprintf("aspnet-sessions:%s\tactive ASP.NET sessions of site %s", s.Name, s.Name))
+		}
+	}
+	if stateServer {
+		out = append(out, "state-server\tsessions held by the ASP.NET State Service here")
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,269 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/drain-cli/drain/internal/source/pdh"
+)
+
+func init() {
+	register("pdh", newPDH)
+	register("iis", newIIS)
+	register("aspnet", newASPNet)
+	register("aspnet-sessions", newASPNetSessions)
+	register("state-server", newStateServer)
+}
+
+// Variables so that tests can play an unelevated process and read a
+// recorded applicationHost.config.
+var (
+	elevated      = pdh.Elevated
+	appHostConfig = pdh.AppHostConfig
+)
+
+// counterSum is one counter path of a pdh source. For a wildcard path, keep
+// selects the instances summed (nil: all but _Total).
+type counterSum struct {
+	path string
+	keep func(instance string) bool
+	what string // for notes: what an absent value means
+}
+
+// pdhSource reads performance counters through one PDH query kept open
+// across polls; its value is the sum of its counters.
+type pdhSource struct {
+	sums []counterSum
+	// confirm, if set, is a counter that reads 0 when an all-absent answer
+	// is true (for a pool: its worker processes), for unelevated runs.
+	confirm string
+	opts    Options
+
+	mu       sync.Mutex
+	q        *pdh.Query
+	counters []*pdh.Counter
+	check    *pdh.Counter
+	note     string
+}
+
+func newPDH(target string, opts Options) (Source, error) {
+	if _, err := pdh.Check(target); err != nil {
+		return nil, err
+	}
+	return &pdhSource{sums: []counterSum{{path: target}}, opts: opts}, nil
+}
+
+func newIIS(target string, opts Options) (Source, error) {
+	pool := target
+	if strings.ContainsAny(pool, `\()`) {
+		return nil, fmt.Errorf("want iis:APPPOOL (an app pool name), got %q", pool)
+	}
+	mine := func(inst string) bool {
+		p, ok := pdh.WorkerPool(inst)
+		return ok && strings.EqualFold(p, pool)
+	}
+	return &pdhSource{
+		sums: []counterSum{
+			{path: `\W3SVC_W3WP(*)\Active Requests`, keep: mine, what: "no worker process of pool " + pool},
+			{path: `\W3SVC_W3WP(*)\WebSocket Active Requests`, keep: mine, what: "no worker process of pool " + pool},
+			{path: `\HTTP Service Request Queues(` + pool + `)\CurrentQueueSize`, what: "no HTTP.sys queue for pool " + pool},
+		},
+		confirm: `\APP_POOL_WAS(` + pool + `)\Current Worker Processes`,
+		opts:    opts,
+	}, nil
+}
+
+// siteSource builds a source summing counter over the ASP.NET app domains
+// of one IIS site, found by its id in applicationHost.config.
+func siteSource(site, object, counter string, opts Options) (Source, error) {
+	id, err := pdh.SiteID(appHostConfig(), site)
+	if err != nil {
+		return nil, err
+	}
+	return &pdhSource{
+		sums: []counterSum{{
+			path: `\` + object + `(*)\` + counter,
+			keep: func(inst string) bool { return pdh.SiteApp(inst, id) },
+			what: fmt.Sprintf("no ASP.NET app domain of site %s (id %d)", site, id),
+		}},
+		opts: opts,
+	}, nil
+}
+
+func newASPNet(target string, opts Options) (Source, error) {
+	return siteSource(target, "ASP.NET Apps v4.0.30319", "Requests Executing", opts)
+}
+
+func newASPNetSessions(target string, opts Options) (Source, error) {
+	return siteSource(target, "ASP.NET Applications", "Sessions Active", opts)
+}
+
+func newStateServer(target string, opts Options) (Source, error) {
+	path := `\ASP.NET State Service\State Server Sessions Active`
+	if host := strings.TrimPrefix(target, `\\`); host != "" && host != "." {
+		if strings.ContainsAny(host, `\/:`) {
+			return nil, fmt.Errorf("want state-server or state-server:HOST, got host %q", target)
+		}
+		path = `\\` + host + path
+	}
+	return &pdhSource{sums: []counterSum{{path: path}}, opts: opts}, nil
+}
+
+// Note says which counters were absent and counted as 0 at the last read.
+func (s *pdhSource) Note() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.note
+}
+
+func (s *pdhSource) open() error {
+	q, err := pdh.Open()
+	if err != nil {
+		return err
+	}
+	var cs []*pdh.Counter
+	for _, sum := range s.sums {
+		c, err := q.Add(sum.path)
+		if err != nil {
+			_ = q.Close()
+			return err
+		}
+		cs = append(cs, c)
+	}
+	if s.confirm != "" {
+		// A pool without this counter cannot be confirmed idle; that is
+		// decided at read time, so a failure to add it is not an error.
+		s.check, _ = q.Add(s.confirm)
+	}
+	s.q, s.counters = q, cs
+	return nil
+}
+
+// reset closes the query so the next read starts afresh (after an error
+// that may be gone next time, such as a remote machine being unreachable).
+func (s *pdhSource) reset() {
+	if s.q != nil {
+		_ = s.q.Close()
+	}
+	s.q, s.counters, s.check = nil, nil, nil
+}
+
+func (s *pdhSource) Read(ctx context.Context) (float64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.q == nil {
+		if err := s.open(); err != nil {
+			return 0, err
+		}
+	}
+	v, err := s.read(ctx)
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		var pe *pdh.Error
+		if errors.As(err, &pe) && (pe.Code == pdh.CStatusNoMachine || pe.Code == pdh.CannotConnect) {
+			s.reset()
+		}
+	}
+	return v, err
+}
+
+func (s *pdhSource) read(ctx context.Context) (float64, error) {
+	if err := s.q.Collect(); err != nil && !errors.Is(err, pdh.ErrNoData) {
+		return 0, err
+	}
+	total, absent, none, err := s.sum()
+	if errors.Is(err, pdh.ErrNotReady) && s.q.Collects() == 1 {
+		// A rate counter: its first sample has nothing to compare with.
+		wait := min(time.Second, s.opts.ReadTimeout/2)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, ctx.Err()
+		case <-t.C:
+		}
+		if err := s.q.Collect(); err != nil && !errors.Is(err, pdh.ErrNoData) {
+			return 0, err
+		}
+		total, absent, none, err = s.sum()
+	}
+	if err != nil {
+		return 0, err
+	}
+	s.note = ""
+	if len(absent) == 0 {
+		return finite(total)
+	}
+	if none {
+		if err := s.trustAllAbsent(); err != nil {
+			return 0, err
+		}
+	}
+	s.note = "absent, counted as 0: " + strings.Join(absent, "; ")
+	return finite(total)
+}
+
+// sum adds up every counter. absent lists, in words for the note, what had
+// no instance (idle); none is set when PDH answered "no instance" for every
+// counter, an answer that needs confirming (trustAllAbsent).
+func (s *pdhSource) sum() (total float64, absent []string, none bool, err error) {
+	noInstance := 0
+	note := func(what string) {
+		if !slices.Contains(absent, what) {
+			absent = append(absent, what)
+		}
+	}
+	for i, c := range s.counters {
+		sum := s.sums[i]
+		items, err := c.Read()
+		if errors.Is(err, pdh.ErrNoInstance) {
+			note(cmp(sum.what, sum.path))
+			noInstance++
+			continue
+		}
+		if err != nil {
+			return 0, nil, false, err
+		}
+		n := 0
+		for _, it := range items {
+			if c.Wildcard && (pdh.IsTotal(it.Instance) || (sum.keep != nil && !sum.keep(it.Instance))) {
+				continue
+			}
+			total += it.Value
+			n++
+		}
+		if n == 0 {
+			note(cmp(sum.what, sum.path))
+		}
+	}
+	return total, absent, noInstance == len(s.counters), nil
+}
+
+// trustAllAbsent decides whether "nothing has data" can be believed: an
+// unelevated process can get that answer for counters that do exist.
+func (s *pdhSource) trustAllAbsent() error {
+	if elevated() {
+		return nil
+	}
+	if s.check != nil {
+		items, err := s.check.Read()
+		if err == nil && len(items) == 1 && items[0].Value == 0 {
+			return nil
+		}
+		if errors.Is(err, pdh.ErrNoInstance) {
+			return fmt.Errorf("%s: no such app pool (or not readable without elevation)", s.check.Path)
+		}
+	}
+	return errors.New("no counter has data (PDH_NO_DATA) and drain is not elevated, so idle cannot be told from unreadable: run drain as administrator")
+}
+
+func cmp(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,382 @@
+/*
+ * A stand-in pdh.dll for running drain's PDH code under Wine (whose own
+ * pdh.dll knows two counters). It serves counters from the text file named by
+ * the environment variable PDHSTUB_FILE, read again on every call, so a test
+ * changes values by rewriting the file. One counter per line:
+ *
+ *   \W3SVC_W3WP(1234_MyPool)\Active Requests 3
+ *   \\web2\ASP.NET State Service\State Server Sessions Active 7
+ *   \Processor(_Total)\% Processor Time 12.5 rate   (valid from the 2nd collect)
+ *   \W3SVC_W3WP(*)\Active Requests -                (exists, no instances now)
+ *   \Broken\Counter NO_OBJECT                       (or NO_COUNTER)
+ *
+ * It implements, with the documented ABI and status codes, only what drain
+ * calls: a missing instance of a known counter is PDH_CSTATUS_NO_INSTANCE, an
+ * unknown object or counter PDH_CSTATUS_NO_OBJECT / _NO_COUNTER, "(*)" reads
+ * every instance, and PdhCollectQueryData answers PDH_NO_DATA when no counter
+ * of the query has data.
+ */
+#include <windows.h>
+#include <pdh.h>
+#include <pdhmsg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <wchar.h>
+
+#define NAMELEN 128
+#define MAXLINES 512
+#define MAXCOUNTERS 64
+enum { VALUE, DECLARED, FORCE_NO_OBJECT, FORCE_NO_COUNTER };
+
+typedef struct {
+	WCHAR machine[NAMELEN], object[NAMELEN], instance[NAMELEN], counter[NAMELEN];
+	int hasInstance;
+} path_t;
+
+typedef struct {
+	path_t p;
+	int kind, rate;
+	double value;
+} line_t;
+
+typedef struct counter {
+	path_t p;
+	int collects, rate;
+	DWORD status; /* CStatus after the last collect */
+	double value;
+	int nitems;
+	WCHAR (*names)[NAMELEN];
+	double *values;
+} counter_t;
+
+typedef struct {
+	counter_t *c[MAXCOUNTERS];
+	int n;
+} query_t;
+
+static line_t lines[MAXLINES];
+static int nlines;
+static CRITICAL_SECTION mu;
+
+BOOL WINAPI DllMain(HINSTANCE h, DWORD reason, LPVOID r)
+{
+	(void)h, (void)r;
+	if (reason == DLL_PROCESS_ATTACH)
+		InitializeCriticalSection(&mu);
+	return TRUE;
+}
+
+/* parse splits [\\machine]\object[(instance)]\counter; 0 if malformed. */
+static int parse(const WCHAR *s, path_t *p)
+{
+	memset(p, 0, sizeof *p);
+	if (s[0] == L'\\' && s[1] == L'\\') {
+		const WCHAR *e = wcschr(s + 2, L'\\');
+		if (!e || e - s - 2 >= NAMELEN)
+			return 0;
+		wcsncpy(p->machine, s + 2, e - s - 2);
+		s = e;
+	}
+	if (s[0] != L'\\')
+		return 0;
+	s++;
+	const WCHAR *last = wcsrchr(s, L'\\');
+	if (!last || last == s || !last[1] || wcslen(last + 1) >= NAMELEN)
+		return 0;
+	wcscpy(p->counter, last + 1);
+	int olen = last - s;
+	const WCHAR *open = wcschr(s, L'(');
+	if (open && open < last && last[-1] == L')') {
+		p->hasInstance = 1;
+		if (last - open - 2 >= NAMELEN)
+			return 0;
+		wcsncpy(p->instance, open + 1, last - open - 2);
+		olen = open - s;
+	}
+	if (olen <= 0 || olen >= NAMELEN)
+		return 0;
+	wcsncpy(p->object, s, olen);
+	return 1;
+}
+
+static void load(void)
+{
+	WCHAR name[MAX_PATH];
+	char buf[1024];
+	nlines = 0;
+	if (!GetEnvironmentVariableW(L"PDHSTUB_FILE", name, MAX_PATH))
+		return;
+	FILE *f = _wfopen(name, L"rb");
+	if (!f)
+		return;
+	while (nlines < MAXLINES && fgets(buf, sizeof buf, f)) {
+		WCHAR w[1024], *tok;
+		line_t *l = &lines[nlines];
+		buf[strcspn(buf, "\r\n")] = 0;
+		if (!MultiByteToWideChar(CP_UTF8, 0, buf, -1, w, 1024) || w[0] != L'\\')
+			continue;
+		memset(l, 0, sizeof *l);
+		if (!(tok = wcsrchr(w, L' ')))
+			continue;
+		if (!wcscmp(tok + 1, L"rate")) {
+			l->rate = 1;
+			*tok = 0;
+			if (!(tok = wcsrchr(w, L' ')))
+				continue;
+		}
+		*tok++ = 0;
+		if (!wcscmp(tok, L"NO_OBJECT"))
+			l->kind = FORCE_NO_OBJECT;
+		else if (!wcscmp(tok, L"NO_COUNTER"))
+			l->kind = FORCE_NO_COUNTER;
+		else if (!wcscmp(tok, L"-"))
+			l->kind = DECLARED;
+		else
+			l->value = wcstod(tok, NULL);
+		if (parse(w, &l->p))
+			nlines++;
+	}
+	fclose(f);
+}
+
+static int same(const WCHAR *a, const WCHAR *b) { return !_wcsicmp(a, b); }
+
+/* status of a path against the loaded lines; fills c's value or items. */
+static DWORD lookup(const path_t *p, counter_t *c)
+{
+	int machine = !p->machine[0], object = 0, counter = 0, wild = same(p->instance, L"*");
+	if (c)
+		c->nitems = 0;
+	for (int i = 0; i < nlines; i++) {
+		const line_t *l = &lines[i];
+		if (!same(l->p.machine, p->machine))
+			continue;
+		machine = 1;
+		if (!same(l->p.object, p->object))
+			continue;
+		object = 1;
+		if (l->kind == FORCE_NO_OBJECT)
+			return PDH_CSTATUS_NO_OBJECT;
+		if (!same(l->p.counter, p->counter))
+			continue;
+		if (l->kind == FORCE_NO_COUNTER)
+			return PDH_CSTATUS_NO_COUNTER;
+		counter = 1;
+		if (l->kind != VALUE || !c)
+			continue;
+		c->rate |= l->rate;
+		if (wild && l->p.hasInstance && c->nitems < MAXLINES) {
+			wcscpy(c->names[c->nitems], l->p.instance);
+			c->values[c->nitems++] = l->value;
+		} else if (!wild && same(l->p.instance, p->instance)) {
+			c->value = l->value;
+			c->nitems = 1;
+		}
+	}
+	if (!machine)
+		return PDH_CSTATUS_NO_MACHINE;
+	if (!object)
+		return PDH_CSTATUS_NO_OBJECT;
+	if (!counter)
+		return PDH_CSTATUS_NO_COUNTER;
+	return PDH_CSTATUS_VALID_DATA;
+}
+
+__declspec(dllexport) DWORD WINAPI PdhStubLoaded(void) { return 1; }
+
+PDH_STATUS WINAPI PdhOpenQueryW(LPCWSTR src, DWORD_PTR user, PDH_HQUERY *q)
+{
+	(void)src, (void)user;
+	if (!q)
+		return PDH_INVALID_ARGUMENT;
+	*q = calloc(1, sizeof(query_t));
+	return *q ? ERROR_SUCCESS : PDH_MEMORY_ALLOCATION_FAILURE;
+}
+
+PDH_STATUS WINAPI PdhAddEnglishCounterW(PDH_HQUERY hq, LPCWSTR path, DWORD_PTR user, PDH_HCOUNTER *out)
+{
+	query_t *q = hq;
+	path_t p;
+	(void)user;
+	if (!q || !path || !out || q->n == MAXCOUNTERS)
+		return PDH_INVALID_ARGUMENT;
+	if (!parse(path, &p))
+		return PDH_CSTATUS_BAD_COUNTERNAME;
+	EnterCriticalSection(&mu);
+	load();
+	DWORD st = lookup(&p, NULL);
+	LeaveCriticalSection(&mu);
+	if (st != PDH_CSTATUS_VALID_DATA)
+		return st;
+	counter_t *c = calloc(1, sizeof *c);
+	c->p = p;
+	c->status = PDH_CSTATUS_INVALID_DATA; /* nothing collected yet */
+	c->names = calloc(MAXLINES, sizeof *c->names);
+	c->values = calloc(MAXLINES, sizeof *c->values);
+	q->c[q->n++] = c;
+	*out = c;
+	return ERROR_SUCCESS;
+}
+
+PDH_STATUS WINAPI PdhCollectQueryData(PDH_HQUERY hq)
+{
+	query_t *q = hq;
+	int data = 0;
+	if (!q)
+		return PDH_INVALID_HANDLE;
+	EnterCriticalSection(&mu);
+	load();
+	for (int i = 0; i < q->n; i++) {
+		counter_t *c = q->c[i];
+		c->status = lookup(&c->p, c);
+		c->collects++;
+		if (c->status == PDH_CSTATUS_VALID_DATA && c->nitems == 0)
+			c->status = PDH_CSTATUS_NO_INSTANCE;
+		if (c->status == PDH_CSTATUS_VALID_DATA && c->rate && c->collects < 2)
+			c->status = PDH_CSTATUS_INVALID_DATA; /* a rate needs two samples */
+		data |= c->status == PDH_CSTATUS_VALID_DATA;
+	}
+	LeaveCriticalSection(&mu);
+	return data ? ERROR_SUCCESS : PDH_NO_DATA;
+}
+
+PDH_STATUS WINAPI PdhGetFormattedCounterValue(PDH_HCOUNTER h, DWORD fmt, LPDWORD type, PPDH_FMT_COUNTERVALUE v)
+{
+	counter_t *c = h;
+	if (!c || !v || !(fmt & PDH_FMT_DOUBLE))
+		return PDH_INVALID_ARGUMENT;
+	if (type)
+		*type = 0;
+	v->CStatus = c->status;
+	v->doubleValue = c->value;
+	return c->status == PDH_CSTATUS_VALID_DATA ? ERROR_SUCCESS : PDH_INVALID_DATA;
+}
+
+PDH_STATUS WINAPI PdhGetFormattedCounterArrayW(PDH_HCOUNTER h, DWORD fmt, LPDWORD size, LPDWORD count,
+					       PPDH_FMT_COUNTERVALUE_ITEM_W items)
+{
+	counter_t *c = h;
+	if (!c || !size || !count || !(fmt & PDH_FMT_DOUBLE))
+		return PDH_INVALID_ARGUMENT;
+	if (c->status == PDH_CSTATUS_NO_INSTANCE)
+		return PDH_NO_DATA;
+	if (c->status != PDH_CSTATUS_VALID_DATA)
+		return PDH_INVALID_DATA;
+	const WCHAR *names[MAXLINES];
+	int n = c->nitems;
+	DWORD need = n * sizeof *items;
+	for (int i = 0; i < n; i++) {
+		names[i] = same(c->p.instance, L"*") ? c->names[i] : c->p.instance;
+		need += (wcslen(names[i]) + 1) * sizeof(WCHAR);
+	}
+	*count = n;
+	if (!items || *size < need) {
+		*size = need;
+		return PDH_MORE_DATA;
+	}
+	*size = need;
+	WCHAR *str = (WCHAR *)(items + n);
+	for (int i = 0; i < n; i++) {
+		wcscpy(str, names[i]);
+		items[i].szName = str;
+		str += wcslen(str) + 1;
+		items[i].FmtValue.CStatus = PDH_CSTATUS_VALID_DATA;
+		items[i].FmtValue.doubleValue = same(c->p.instance, L"*") ? c->values[i] : c->value;
+	}
+	return ERROR_SUCCESS;
+}
+
+PDH_STATUS WINAPI PdhCloseQuery(PDH_HQUERY hq)
+{
+	query_t *q = hq;
+	if (!q)
+		return PDH_INVALID_HANDLE;
+	for (int i = 0; i < q->n; i++) {
+		free(q->c[i]->names);
+		free(q->c[i]->values);
+		free(q->c[i]);
+	}
+	free(q);
+	return ERROR_SUCCESS;
+}
+
+/* addname appends s to the multi-string list (once); returns chars added. */
+static void addname(WCHAR (*list)[NAMELEN], int *n, const WCHAR *s)
+{
+	for (int i = 0; i < *n; i++)
+		if (same(list[i], s))
+			return;
+	wcscpy(list[(*n)++], s);
+}
+
+/* multisz writes the names as a double-NUL-terminated list if it fits. */
+static DWORD multisz(WCHAR (*list)[NAMELEN], int n, LPWSTR buf, DWORD cap)
+{
+	DWORD need = 1;
+	for (int i = 0; i < n; i++)
+		need += wcslen(list[i]) + 1;
+	if (n == 0)
+		need = 0;
+	if (buf && cap >= need && n > 0) {
+		for (int i = 0; i < n; i++) {
+			wcscpy(buf, list[i]);
+			buf += wcslen(list[i]) + 1;
+		}
+		*buf = 0;
+	}
+	return need;
+}
+
+static WCHAR found1[MAXLINES][NAMELEN], found2[MAXLINES][NAMELEN];
+
+PDH_STATUS WINAPI PdhEnumObjectsW(LPCWSTR src, LPCWSTR machine, LPWSTR list, LPDWORD len, DWORD detail, BOOL refresh)
+{
+	int n = 0;
+	(void)src, (void)detail, (void)refresh;
+	if (!len)
+		return PDH_INVALID_ARGUMENT;
+	EnterCriticalSection(&mu);
+	load();
+	for (int i = 0; i < nlines; i++)
+		if (same(lines[i].p.machine, machine ? machine : L""))
+			addname(found1, &n, lines[i].p.object);
+	DWORD need = multisz(found1, n, NULL, 0);
+	DWORD st = (!list || *len < need) ? PDH_MORE_DATA : ERROR_SUCCESS;
+	if (st == ERROR_SUCCESS)
+		multisz(found1, n, list, *len);
+	LeaveCriticalSection(&mu);
+	*len = need;
+	return st;
+}
+
+PDH_STATUS WINAPI PdhEnumObjectItemsW(LPCWSTR src, LPCWSTR machine, LPCWSTR object, LPWSTR ctrs, LPDWORD clen,
+				      LPWSTR insts, LPDWORD ilen, DWORD detail, DWORD flags)
+{
+	int nc = 0, ni = 0, seen = 0;
+	(void)src, (void)detail, (void)flags;
+	if (!object || !clen || !ilen)
+		return PDH_INVALID_ARGUMENT;
+	EnterCriticalSection(&mu);
+	load();
+	for (int i = 0; i < nlines; i++) {
+		const line_t *l = &lines[i];
+		if (!same(l->p.machine, machine ? machine : L"") || !same(l->p.object, object))
+			continue;
+		seen = 1;
+		addname(found1, &nc, l->p.counter);
+		if (l->p.hasInstance && l->kind == VALUE && !same(l->p.instance, L"*"))
+			addname(found2, &ni, l->p.instance);
+	}
+	DWORD cneed = multisz(found1, nc, NULL, 0), ineed = multisz(found2, ni, NULL, 0);
+	DWORD st = !seen ? PDH_CSTATUS_NO_OBJECT
+		      : (!ctrs || *clen < cneed || (ineed && (!insts || *ilen < ineed))) ? PDH_MORE_DATA
+											  : ERROR_SUCCESS;
+	if (st == ERROR_SUCCESS) {
+		multisz(found1, nc, ctrs, *clen);
+		multisz(found2, ni, insts, *ilen);
+	}
+	LeaveCriticalSection(&mu);
+	*clen = cneed;
+	*ilen = ineed;
+	return st;
+}
