@@ -52,6 +52,7 @@ func TestScripts(t *testing.T) {
 			"httpserve":   cmdHTTPServe,
 			"write-after": cmdWriteAfter,
 			"exit":        cmdExit,
+			"grep-tree":   cmdGrepTree,
 		},
 	})
 }
@@ -150,5 +151,36 @@ func cmdExit(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// grep-tree PATTERN DIR succeeds when a file under DIR contains PATTERN (a
+// plain string); use it as `! grep-tree` to prove a secret was written nowhere.
+func cmdGrepTree(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: grep-tree PATTERN DIR")
+	}
+	var found []string
+	files := 0
+	err := filepath.WalkDir(ts.MkAbs(args[1]), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		files++
+		b, err := os.ReadFile(p)
+		if err == nil && strings.Contains(string(b), args[0]) {
+			found = append(found, p)
+		}
+		return err
+	})
+	ts.Check(err)
+	if files == 0 {
+		ts.Fatalf("no files under %s: nothing was searched", args[1])
+	}
+	if neg && len(found) > 0 {
+		ts.Fatalf("%q found in %s", args[0], strings.Join(found, ", "))
+	}
+	if !neg && len(found) == 0 {
+		ts.Fatalf("%q not found under %s", args[0], args[1])
 	}
 }
