@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -55,7 +56,7 @@ func ParseAddr(s string) (Addr, error) {
 
 func tcpAddr(raw, hp string) (Addr, error) {
 	host, port, err := net.SplitHostPort(hp)
-	if err != nil || port == "" {
+	if _, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil {
 		return Addr{}, fmt.Errorf("runtime API address %q: want a socket path, unix:/path, host:port or tcp:host:port", raw)
 	}
 	if host == "" {
