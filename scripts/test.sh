@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls this script).
 # On a fresh Debian machine with Go it installs what the tests need (nginx,
-# golangci-lint), then runs formatting and lint checks, cross builds, the unit,
+# haproxy, golangci-lint), then runs formatting and lint checks, cross builds, the unit,
 # CLI (testscript) and end-to-end tests, and short fuzzing runs.
 #
 #   scripts/test.sh            everything
@@ -17,6 +17,7 @@ step() { printf '\n== %s ==\n' "$*"; }
 step "Install test dependencies"
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
@@ -29,6 +30,7 @@ fi
 # nginx-light from Debian starts a system nginx on port 80; the tests start
 # their own on 127.0.0.1, so the system one is not needed.
 echo "nginx: $( (nginx -v || /usr/sbin/nginx -v) 2>&1)"
+echo "haproxy: $( (haproxy -v || /usr/sbin/haproxy -v) 2>&1 | head -1)"
 
 step "gofmt"
 unformatted=$(gofmt -l cmd internal scripts)
@@ -52,7 +54,7 @@ for target in linux/amd64 linux/arm64 windows/amd64 windows/arm64 darwin/amd64 d
   echo "ok $target"
 done
 
-step "Tests (unit, CLI scripts, end-to-end with nginx)"
+step "Tests (unit, CLI scripts, end-to-end with nginx and HAProxy)"
 DRAIN_E2E=require go test -race -count=1 ./...
 
 step "Fuzzing ($FUZZTIME per target)"
