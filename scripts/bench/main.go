@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command bench measures drain against the classic drain recipes through a
 // real HAProxy in front of two real nginx backends (the end-to-end test's
 // harness), its detection lag, and its polling overhead. It prints Markdown;
