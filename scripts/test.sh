@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls this script).
 # On a fresh Debian machine with Go it installs what the tests need (nginx,
-# golangci-lint), then runs formatting and lint checks, cross builds, the unit,
-# CLI (testscript) and end-to-end tests, the Windows tests under Wine, and
-# short fuzzing runs.
+# haproxy, golangci-lint), then runs formatting and lint checks, cross builds,
+# the unit, CLI (testscript) and end-to-end tests, the Windows tests under
+# Wine, and short fuzzing runs.
 #
 #   scripts/test.sh            everything
 #   FUZZTIME=2m scripts/test.sh   longer fuzzing
@@ -18,6 +18,7 @@ step() { printf '\n== %s ==\n' "$*"; }
 step "Install test dependencies"
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
@@ -30,6 +31,7 @@ fi
 # nginx-light from Debian starts a system nginx on port 80; the tests start
 # their own on 127.0.0.1, so the system one is not needed.
 echo "nginx: $( (nginx -v || /usr/sbin/nginx -v) 2>&1)"
+echo "haproxy: $( (haproxy -v || /usr/sbin/haproxy -v) 2>&1 | head -1)"
 
 step "gofmt"
 unformatted=$(gofmt -l cmd internal scripts)
@@ -53,7 +55,7 @@ for target in linux/amd64 linux/arm64 windows/amd64 windows/arm64 darwin/amd64 d
   echo "ok $target"
 done
 
-step "Tests (unit, CLI scripts, end-to-end with nginx)"
+step "Tests (unit, CLI scripts, end-to-end with nginx and HAProxy)"
 DRAIN_E2E=require go test -race -count=1 ./...
 
 step "Windows tests under Wine (stand-in pdh.dll)"

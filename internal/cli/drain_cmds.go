@@ -32,7 +32,7 @@ const (
 )
 
 var (
-	rotationKeys = []string{"keepalive", "disabled-name", "down-content", "verify-url", "reason", "state-dir"}
+	rotationKeys = []string{"keepalive", "haproxy", "disabled-name", "down-content", "verify-url", "reason", "state-dir"}
 	sourceKeys   = []string{"source", "interval", "settle", "timeout", "lb-grace", "read-timeout", "ca-file", "insecure", "bearer-token-file", "basic-auth-file"}
 	actionKeys   = []string{"on-timeout", "keep-out", "action", "action-timeout", "shell"}
 	outputKeys   = []string{"output", "dry-run"}
@@ -181,12 +181,12 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 	}
 	var err error
 	if kind != cmdWait {
-		if cfg.Keepalive == "" {
-			hint := "set --keepalive PATH (or DRAIN_KEEPALIVE)"
+		if cfg.Keepalive == "" && len(cfg.HAProxy) == 0 {
+			hint := "set --keepalive PATH and/or --haproxy ADDR#BACKEND/SERVER"
 			if kind == cmdRun {
 				hint += "; to wait without changing rotation use 'drain wait'"
 			}
-			return nil, usageErr(hint, "no keep-alive page: drain %s needs --keepalive", kindName(kind))
+			return nil, usageErr(hint, "no rotation method: drain %s needs --keepalive or --haproxy", kindName(kind))
 		}
 		if p.Rotator, p.Store, err = buildRotation(cfg); err != nil {
 			return nil, err
@@ -220,12 +220,29 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 	return p, nil
 }
 
-// buildRotation returns the keep-alive rotator and the state store.
+// buildRotation returns the rotator (keep-alive page, HAProxy servers, or
+// both at once) and the state store.
 func buildRotation(cfg *config.Config) (rotation.Rotator, state.Store, error) {
-	rot, err := rotation.NewKeepalive(cfg.Keepalive, cfg.DisabledName, cfg.DownContent)
-	if err != nil {
-		return nil, state.Store{}, usageErr("check --keepalive and --disabled-name", "%v", err)
+	var rots rotation.Multi
+	if cfg.Keepalive != "" {
+		k, err := rotation.NewKeepalive(cfg.Keepalive, cfg.DisabledName, cfg.DownContent)
+		if err != nil {
+			return nil, state.Store{}, usageErr("check --keepalive and --disabled-name", "%v", err)
+		}
+		rots = append(rots, k)
 	}
+	if len(cfg.HAProxy) > 0 {
+		h, err := rotation.NewHAProxy(cfg.HAProxy, cfg.ReadTimeout*2)
+		if err != nil {
+			return nil, state.Store{}, usageErr("use --haproxy /run/haproxy/admin.sock#BACKEND/SERVER (or host:port#BACKEND/SERVER)", "%v", trimRotErr(err))
+		}
+		rots = append(rots, h)
+	}
+	var rot rotation.Rotator = rots
+	if len(rots) == 1 {
+		rot = rots[0]
+	}
+	var err error
 	dir := cfg.StateDir
 	if dir == "" {
 		if dir, err = state.DefaultDir(); err != nil {
@@ -292,6 +309,10 @@ func trimSpecErr(err error) string {
 		return "bad source " + s[len(prefix):]
 	}
 	return s
+}
+
+func trimRotErr(err error) string {
+	return strings.TrimPrefix(err.Error(), rotation.ErrConfig.Error()+": ")
 }
 
 func kindName(k cmdKind) string {

@@ -46,11 +46,11 @@ of every --source. --watch refreshes every --interval until interrupted.
 		if err != nil {
 			return err
 		}
-		if cfg.Keepalive == "" && len(cfg.Sources) == 0 {
-			return usageErr("set --keepalive PATH and/or --source SPEC", "nothing to show")
+		if cfg.Keepalive == "" && len(cfg.HAProxy) == 0 && len(cfg.Sources) == 0 {
+			return usageErr("set --keepalive PATH, --haproxy ADDR#BACKEND/SERVER and/or --source SPEC", "nothing to show")
 		}
 		plan := &drain.Plan{}
-		if cfg.Keepalive != "" {
+		if cfg.Keepalive != "" || len(cfg.HAProxy) > 0 {
 			if plan.Rotator, plan.Store, err = buildRotation(cfg); err != nil {
 				return err
 			}

@@ -41,6 +41,7 @@ func usage(hint, format string, a ...any) error {
 // Config is the typed, validated result.
 type Config struct {
 	Keepalive    string
+	HAProxy      []string // ADDR#BACKEND/SERVER, one per load balancer
 	DisabledName string
 	DownContent  *string // nil: rename mode
 	VerifyURL    string
@@ -250,6 +251,7 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 		return b
 	}
 	c.Keepalive = str("keepalive")
+	c.HAProxy = lists["haproxy"]
 	c.DisabledName = str("disabled-name")
 	if raw["down-content"].From != "default" {
 		s := str("down-content")
@@ -404,6 +406,7 @@ var typeNames = map[string]string{
 	"on-timeout": "fail|force",
 	"output":     "text|json",
 	"source":     "TYPE:TARGET[<=N]",
+	"haproxy":    "ADDR#BACKEND/SERVER",
 	"action":     "WORD",
 }
 

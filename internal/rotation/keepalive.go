@@ -148,7 +148,8 @@ func (k *Keepalive) Out(ctx context.Context, rec *state.Record, save func(*state
 // another --disabled-name or mode).
 func (k *Keepalive) In(ctx context.Context, rec *state.Record) (bool, error) {
 	method, disabled := k.method(), k.DisabledPath
-	if rec != nil {
+	// A record of another method (haproxy) says nothing about the page.
+	if rec != nil && (rec.Method == MethodRename || rec.Method == MethodContent) {
 		method = rec.Method
 		if rec.DisabledPath != "" {
 			disabled = rec.DisabledPath

@@ -40,3 +40,7 @@ type Rotator interface {
 // ErrConfig marks a rotation target that is misconfigured or in a state
 // drain cannot act on; nothing was changed.
 var ErrConfig = errors.New("rotation")
+
+// ErrMixed marks a Status error where the parts of a target (HAProxy
+// instances, rotation methods) disagree; Out can still complete the change.
+var ErrMixed = errors.New("mixed rotation state")

@@ -191,3 +191,11 @@ func TestURLTargets(t *testing.T) {
 		})
 	}
 }
+
+// serveQuery serves body and records the raw query of the last request.
+func serveQuery(body string, query *string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		*query = r.URL.RawQuery
+		fmt.Fprint(w, body)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -407,8 +408,20 @@ func BenchmarkProm(b *testing.B) {
 			}
 		}
 	})
-	b.Run("http-read", func(b *testing.B) {
-		srv := httptest.NewServer(serve(string(page)))
+	// Over HTTP, chunked (no Content-Length: the buffer grows as it reads)
+	// and with a Content-Length (fetch sizes the buffer from it).
+	b.Run("http-read", func(b *testing.B) { benchHTTPRead(b, serve(string(page)), page, sel) })
+	b.Run("http-read-length", func(b *testing.B) {
+		benchHTTPRead(b, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Length", strconv.Itoa(len(page)))
+			_, _ = w.Write(page)
+		}, page, sel)
+	})
+}
+
+func benchHTTPRead(b *testing.B, h http.HandlerFunc, page []byte, sel selector) {
+	{
+		srv := httptest.NewServer(h)
 		defer srv.Close()
 		spec, err := ParseSpec("prom:" + srv.URL + "#" + sel.String())
 		if err != nil {
@@ -425,5 +438,5 @@ func BenchmarkProm(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-	})
+	}
 }

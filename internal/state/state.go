@@ -40,12 +40,25 @@ type Record struct {
 	Original []byte      `json:"original,omitempty"`
 	OrigMode fs.FileMode `json:"original_mode,omitempty"`
 
+	// HAProxy lists each load-balancer server the haproxy method found, with
+	// its admin state before out and whether out changed it.
+	HAProxy []LBServer `json:"haproxy,omitempty"`
+
 	Reason string    `json:"reason,omitempty"`
 	By     string    `json:"by,omitempty"` // user@host
 	PID    int       `json:"pid"`
 	Since  time.Time `json:"since"`
 	Phase  Phase     `json:"phase"`
 	Result string    `json:"result,omitempty"`
+}
+
+// LBServer is one server on one HAProxy instance, as out found it.
+type LBServer struct {
+	Addr    string `json:"addr"`
+	Backend string `json:"backend"`
+	Server  string `json:"server"`
+	Before  string `json:"before"` // ready | drain | maint
+	Changed bool   `json:"changed"`
 }
 
 // Store is a directory of records, one file per target.

@@ -1,0 +1,143 @@
+// Package haproxytest is a fake HAProxy runtime API for unit tests: it
+// answers show servers state, show stat and set server ... state the way
+// HAProxy 2.6 does, for a table of servers held in memory.
+package haproxytest
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Server is one server's state in the fake.
+type Server struct {
+	Admin      int // srv_admin_state bits: 0x01 maint, 0x08 drain
+	Scur, Qcur int
+}
+
+// Fake is a runtime API on a unix socket.
+type Fake struct {
+	Addr string // socket path
+	mu   sync.Mutex
+	srv  map[string]*Server // "backend/server"
+	// FailSet makes every set server command answer this text.
+	FailSet string
+	// Commands received, in order.
+	Commands []string
+	ln       net.Listener
+}
+
+// New starts a fake with the given servers ("backend/server") all ready.
+func New(t testing.TB, servers ...string) *Fake {
+	t.Helper()
+	dir := t.TempDir()
+	ln, err := net.Listen("unix", filepath.Join(dir, "admin.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Fake{Addr: ln.Addr().String(), srv: map[string]*Server{}, ln: ln}
+	for _, s := range servers {
+		f.srv[s] = &Server{}
+	}
+	go f.serve()
+	t.Cleanup(func() { _ = ln.Close() })
+	return f
+}
+
+// Get returns a copy of a server's state.
+func (f *Fake) Get(name string) Server {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return *f.srv[name]
+}
+
+// Set replaces a server's state.
+func (f *Fake) Set(name string, s Server) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.srv[name] = &s
+}
+
+func (f *Fake) serve() {
+	for {
+		c, err := f.ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			line, err := bufio.NewReader(c).ReadString('\n')
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte(f.answer(strings.TrimSpace(line))))
+		}()
+	}
+}
+
+func (f *Fake) names() []string {
+	var out []string
+	for k := range f.srv {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (f *Fake) answer(cmd string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Commands = append(f.Commands, cmd)
+	w := strings.Fields(cmd)
+	switch {
+	case len(w) == 4 && w[0] == "show" && w[1] == "servers" && w[2] == "state":
+		var b strings.Builder
+		found := false
+		b.WriteString("1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n")
+		for i, n := range f.names() {
+			be, sv, _ := strings.Cut(n, "/")
+			if be != w[3] {
+				continue
+			}
+			found = true
+			fmt.Fprintf(&b, "3 %s %d %s 127.0.0.1 2 %d 1 1 10 6 3 4 6 0 0 0 - 8080 - 0 0 - - 0\n", be, i+1, sv, f.srv[n].Admin)
+		}
+		if !found {
+			return "Can't find backend.\n"
+		}
+		return b.String() + "\n"
+	case len(w) == 5 && w[0] == "set" && w[1] == "server" && w[3] == "state":
+		if f.FailSet != "" {
+			return f.FailSet + "\n"
+		}
+		s, ok := f.srv[w[2]]
+		if !ok {
+			return "No such server.\n"
+		}
+		switch w[4] {
+		case "ready":
+			s.Admin = 0
+		case "drain":
+			s.Admin = 0x08
+		case "maint":
+			s.Admin = 0x01
+		default:
+			return "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n"
+		}
+		return "\n"
+	case cmd == "show stat":
+		var b strings.Builder
+		b.WriteString("# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,\n")
+		for _, n := range f.names() {
+			be, sv, _ := strings.Cut(n, "/")
+			fmt.Fprintf(&b, "%s,%s,%d,0,%d,3,,20,100,200,,0,,0,0,0,0,UP,1,1,0,\n", be, sv, f.srv[n].Qcur, f.srv[n].Scur)
+		}
+		return b.String() + "\n"
+	}
+	return "Unknown command: '" + cmd + "'\n"
+}

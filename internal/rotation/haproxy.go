@@ -1,0 +1,323 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/drain-cli/drain/internal/haproxy"
+	"github.com/drain-cli/drain/internal/state"
+)
+
+// MethodHAProxy is the record method when only HAProxy servers were changed.
+const MethodHAProxy = "haproxy"
+
+// Admin states of an HAProxy server, as drain names them.
+const (
+	haReady = "ready"
+	haDrain = "drain"
+	haMaint = "maint"
+)
+
+// srv_admin_state bits (HAProxy include/haproxy/server-t.h).
+const (
+	admMaint = 0x01 | 0x02 | 0x04 | 0x20 // forced, inherited, config, resolution
+	admDrain = 0x08 | 0x10               // forced, inherited
+)
+
+// LBServer is one server on one HAProxy instance: ADDR#BACKEND/SERVER.
+type LBServer struct {
+	Raw     string
+	Addr    haproxy.Addr
+	Backend string
+	Server  string
+}
+
+func (s LBServer) name() string { return "haproxy " + s.Raw }
+
+// ParseLBServer reads ADDR#BACKEND/SERVER.
+func ParseLBServer(raw string) (LBServer, error) {
+	raw = strings.TrimSpace(raw)
+	i := strings.LastIndex(raw, "#")
+	if i < 0 {
+		return LBServer{}, fmt.Errorf("%w: --haproxy %q: want ADDR#BACKEND/SERVER, e.g. /run/haproxy/admin.sock#web/app1", ErrConfig, raw)
+	}
+	addr, err := haproxy.ParseAddr(raw[:i])
+	if err != nil {
+		return LBServer{}, fmt.Errorf("%w: --haproxy %q: %w", ErrConfig, raw, err)
+	}
+	be, srv, ok := strings.Cut(raw[i+1:], "/")
+	if !ok || be == "" || srv == "" || strings.ContainsAny(be+srv, " \t/") {
+		return LBServer{}, fmt.Errorf("%w: --haproxy %q: want BACKEND/SERVER after #, e.g. web/app1", ErrConfig, raw)
+	}
+	return LBServer{Raw: raw, Addr: addr, Backend: be, Server: srv}, nil
+}
+
+// HAProxy takes a server out of rotation on one or more HAProxy instances
+// through the runtime API: out is `set server B/S state drain` (no new
+// traffic, health checks go on), in is `state ready`. Each change is read
+// back. Out is all-or-nothing: if one instance fails, the ones already
+// changed are put back.
+type HAProxy struct {
+	Servers []LBServer
+	Timeout time.Duration // one runtime API command
+}
+
+// NewHAProxy builds the rotator from --haproxy values.
+func NewHAProxy(specs []string, timeout time.Duration) (*HAProxy, error) {
+	if len(specs) == 0 {
+		return nil, fmt.Errorf("%w: no --haproxy server", ErrConfig)
+	}
+	h := &HAProxy{Timeout: timeout}
+	seen := map[string]bool{}
+	for _, s := range specs {
+		srv, err := ParseLBServer(s)
+		if err != nil {
+			return nil, err
+		}
+		key := srv.Addr.String() + "#" + srv.Backend + "/" + srv.Server
+		if seen[key] {
+			return nil, fmt.Errorf("%w: --haproxy %q given twice", ErrConfig, s)
+		}
+		seen[key] = true
+		h.Servers = append(h.Servers, srv)
+	}
+	return h, nil
+}
+
+// Target implements Rotator.
+func (h *HAProxy) Target() string {
+	parts := make([]string, len(h.Servers))
+	for i, s := range h.Servers {
+		parts[i] = s.Raw
+	}
+	return "haproxy:" + strings.Join(parts, ",")
+}
+
+func (h *HAProxy) cmd(ctx context.Context, s LBServer, cmd string) (string, error) {
+	if h.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.Timeout)
+		defer cancel()
+	}
+	return haproxy.Command(ctx, s.Addr, cmd)
+}
+
+// admin reads the server's admin state (ready, drain, maint).
+func (h *HAProxy) admin(ctx context.Context, s LBServer) (string, error) {
+	out, err := h.cmd(ctx, s, "show servers state "+s.Backend)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", s.name(), err)
+	}
+	st, err := adminState(out, s.Backend, s.Server)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", s.name(), err)
+	}
+	return st, nil
+}
+
+// adminState finds the server in a `show servers state` answer: a version
+// line, a "# be_id be_name srv_id srv_name ..." header, one row per server.
+func adminState(out, backend, server string) (string, error) {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[1], "# ") {
+		if msg := strings.TrimSpace(out); strings.Contains(msg, "Can't find backend") {
+			return "", fmt.Errorf("%w: no backend %q", ErrConfig, backend)
+		} else if msg != "" && !strings.HasPrefix(msg, "1") {
+			return "", fmt.Errorf("runtime API answered %q", clipLine(msg))
+		}
+		return "", fmt.Errorf("%w: no server %s/%s", ErrConfig, backend, server)
+	}
+	col := map[string]int{}
+	for i, name := range strings.Fields(strings.TrimPrefix(lines[1], "# ")) {
+		col[name] = i
+	}
+	ib, ok1 := col["be_name"]
+	is, ok2 := col["srv_name"]
+	ia, ok3 := col["srv_admin_state"]
+	if !ok1 || !ok2 || !ok3 {
+		return "", errors.New("show servers state: no be_name, srv_name or srv_admin_state column")
+	}
+	var names []string
+	for _, l := range lines[2:] {
+		f := strings.Fields(l)
+		if len(f) <= max(ib, is, ia) || f[ib] != backend {
+			continue
+		}
+		if f[is] != server {
+			names = append(names, f[is])
+			continue
+		}
+		v, err := strconv.ParseUint(f[ia], 10, 32)
+		if err != nil {
+			return "", fmt.Errorf("srv_admin_state %q is not a number", f[ia])
+		}
+		switch {
+		case v&admMaint != 0:
+			return haMaint, nil
+		case v&admDrain != 0:
+			return haDrain, nil
+		}
+		return haReady, nil
+	}
+	if len(names) > 0 {
+		return "", fmt.Errorf("%w: no server %q in backend %q (it has: %s)", ErrConfig, server, backend, strings.Join(names, ", "))
+	}
+	return "", fmt.Errorf("%w: no server %s/%s", ErrConfig, backend, server)
+}
+
+func clipLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return s
+}
+
+// set changes the admin state and reads it back.
+func (h *HAProxy) set(ctx context.Context, s LBServer, want string) error {
+	out, err := h.cmd(ctx, s, fmt.Sprintf("set server %s/%s state %s", s.Backend, s.Server, want))
+	if err == nil {
+		err = haproxy.Answer(out)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: set state %s: %w", s.name(), want, err)
+	}
+	got, err := h.admin(ctx, s)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("%s: state is %s after setting %s", s.name(), got, want)
+	}
+	return nil
+}
+
+// states reads every instance; the first failure is the error.
+func (h *HAProxy) states(ctx context.Context) ([]string, error) {
+	out := make([]string, len(h.Servers))
+	for i, s := range h.Servers {
+		st, err := h.admin(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = st
+	}
+	return out, nil
+}
+
+// Status implements Rotator: IN when every instance has the server ready,
+// OUT when none does (drain or maint); mixed states are an error that
+// names each instance's state.
+func (h *HAProxy) Status(ctx context.Context) (Status, error) {
+	sts, err := h.states(ctx)
+	if err != nil {
+		return Unknown, err
+	}
+	ready := 0
+	for _, st := range sts {
+		if st == haReady {
+			ready++
+		}
+	}
+	switch ready {
+	case len(sts):
+		return In, nil
+	case 0:
+		return Out, nil
+	}
+	parts := make([]string, len(sts))
+	for i, st := range sts {
+		parts[i] = h.Servers[i].Raw + " " + st
+	}
+	return Unknown, fmt.Errorf("%w: haproxy %s", ErrMixed, strings.Join(parts, ", "))
+}
+
+// Out implements Rotator: drain on every instance where the server is ready.
+func (h *HAProxy) Out(ctx context.Context, rec *state.Record, save func(*state.Record) error) (bool, error) {
+	sts, err := h.states(ctx)
+	if err != nil {
+		return false, err
+	}
+	var todo []int
+	rec.HAProxy = nil
+	for i, st := range sts {
+		s := h.Servers[i]
+		rec.HAProxy = append(rec.HAProxy, state.LBServer{Addr: s.Addr.String(), Backend: s.Backend, Server: s.Server, Before: st, Changed: st == haReady})
+		if st == haReady {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) == 0 {
+		rec.HAProxy = nil
+		return false, nil
+	}
+	rec.Target = h.Target()
+	if rec.Method == "" {
+		rec.Method = MethodHAProxy
+	}
+	if err := save(rec); err != nil {
+		return false, err
+	}
+	var done []int
+	for _, i := range todo {
+		if err := h.set(ctx, h.Servers[i], haDrain); err != nil {
+			return false, h.rollback(ctx, done, err)
+		}
+		done = append(done, i)
+	}
+	return true, nil
+}
+
+// rollback puts back the servers already drained, newest first, and returns
+// cause with what became of them.
+func (h *HAProxy) rollback(ctx context.Context, done []int, cause error) error {
+	if len(done) == 0 {
+		return cause
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var back, failed []string
+	for j := len(done) - 1; j >= 0; j-- {
+		s := h.Servers[done[j]]
+		if err := h.set(ctx, s, haReady); err != nil {
+			failed = append(failed, err.Error())
+		} else {
+			back = append(back, s.Raw)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%w; ROLLBACK FAILED, server is out on some instances: %s", cause, strings.Join(failed, "; "))
+	}
+	return fmt.Errorf("%w; put back to ready on %s", cause, strings.Join(back, ", "))
+}
+
+// In implements Rotator: ready on every instance where the server is not,
+// whatever the record says (in means back in rotation everywhere). Every
+// instance is tried; the error names each one that failed.
+func (h *HAProxy) In(ctx context.Context, _ *state.Record) (bool, error) {
+	changed := false
+	var failed []string
+	for _, s := range h.Servers {
+		st, err := h.admin(ctx, s)
+		if err != nil {
+			failed = append(failed, err.Error())
+			continue
+		}
+		if st == haReady {
+			continue
+		}
+		if err := h.set(ctx, s, haReady); err != nil {
+			failed = append(failed, err.Error())
+			continue
+		}
+		changed = true
+	}
+	if len(failed) > 0 {
+		return changed, errors.New(strings.Join(failed, "; "))
+	}
+	return changed, nil
+}

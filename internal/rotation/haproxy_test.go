@@ -1,0 +1,197 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drain-cli/drain/internal/haproxy/haproxytest"
+	"github.com/drain-cli/drain/internal/state"
+)
+
+func newHA(t *testing.T, specs ...string) *HAProxy {
+	t.Helper()
+	h, err := NewHAProxy(specs, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestParseLBServer(t *testing.T) {
+	for _, tc := range []struct{ in, net, addr, be, srv, err string }{
+		{in: "/run/haproxy/admin.sock#web/app1", net: "unix", addr: "/run/haproxy/admin.sock", be: "web", srv: "app1"},
+		{in: "unix:/run/a.sock#web/app1", net: "unix", addr: "/run/a.sock", be: "web", srv: "app1"},
+		{in: "127.0.0.1:9999#web/app1", net: "tcp", addr: "127.0.0.1:9999", be: "web", srv: "app1"},
+		{in: "tcp:lb2:9999#be/s", net: "tcp", addr: "lb2:9999", be: "be", srv: "s"},
+		{in: "/run/a.sock", err: "want ADDR#BACKEND/SERVER"},
+		{in: "/run/a.sock#web", err: "want BACKEND/SERVER"},
+		{in: "/run/a.sock#web/", err: "want BACKEND/SERVER"},
+		{in: "lb2#web/a", err: "want a socket path"},
+	} {
+		s, err := ParseLBServer(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, ErrConfig) {
+				t.Errorf("%q: err %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || s.Addr.Network != tc.net || s.Addr.Address != tc.addr || s.Backend != tc.be || s.Server != tc.srv {
+			t.Errorf("%q: %+v, %v", tc.in, s, err)
+		}
+	}
+	if _, err := NewHAProxy([]string{"/a#b/c", "unix:/a#b/c"}, 0); err == nil {
+		t.Error("the same server twice was accepted")
+	}
+}
+
+func TestHAProxyOutInTwoInstances(t *testing.T) {
+	lb1, lb2 := haproxytest.New(t, "web/a", "web/b"), haproxytest.New(t, "web/a", "web/b")
+	h := newHA(t, lb1.Addr+"#web/a", "unix:"+lb2.Addr+"#web/a")
+	ctx := context.Background()
+	if st, err := h.Status(ctx); st != In || err != nil {
+		t.Fatalf("status %s %v, want IN", st, err)
+	}
+	saved := 0
+	rec := &state.Record{}
+	changed, err := h.Out(ctx, rec, func(r *state.Record) error {
+		saved++
+		if lb1.Get("web/a").Admin != 0 {
+			t.Error("record saved after a change")
+		}
+		return nil
+	})
+	if err != nil || !changed || saved != 1 {
+		t.Fatalf("out: %v changed=%v saved=%d", err, changed, saved)
+	}
+	for _, lb := range []*haproxytest.Fake{lb1, lb2} {
+		if lb.Get("web/a").Admin != 0x08 || lb.Get("web/b").Admin != 0 {
+			t.Errorf("after out: a=%#x b=%#x, want a drained only", lb.Get("web/a").Admin, lb.Get("web/b").Admin)
+		}
+	}
+	if rec.Method != MethodHAProxy || len(rec.HAProxy) != 2 || !rec.HAProxy[1].Changed || rec.HAProxy[1].Before != "ready" {
+		t.Errorf("record %+v", rec)
+	}
+	if st, err := h.Status(ctx); st != Out || err != nil {
+		t.Errorf("status %s %v, want OUT", st, err)
+	}
+	if changed, err := h.Out(ctx, &state.Record{}, func(*state.Record) error { return nil }); changed || err != nil {
+		t.Errorf("second out: changed=%v %v", changed, err)
+	}
+	if changed, err := h.In(ctx, rec); !changed || err != nil {
+		t.Fatalf("in: %v %v", changed, err)
+	}
+	if lb1.Get("web/a").Admin != 0 || lb2.Get("web/a").Admin != 0 {
+		t.Error("in did not set ready everywhere")
+	}
+	if changed, err := h.In(ctx, nil); changed || err != nil {
+		t.Errorf("second in: changed=%v %v", changed, err)
+	}
+}
+
+// One instance refuses the change: the other must be rolled back and the
+// error must name the failing instance.
+func TestHAProxyOutAllOrNothing(t *testing.T) {
+	lb1, lb2 := haproxytest.New(t, "web/a"), haproxytest.New(t, "web/a")
+	lb2.FailSet = "Permission denied"
+	h := newHA(t, lb1.Addr+"#web/a", lb2.Addr+"#web/a")
+	changed, err := h.Out(context.Background(), &state.Record{}, func(*state.Record) error { return nil })
+	if err == nil || changed {
+		t.Fatal("out succeeded with one instance refusing")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, lb2.Addr) || !strings.Contains(msg, "Permission denied") || !strings.Contains(msg, "put back to ready on "+lb1.Addr) || strings.Contains(msg, "\n") {
+		t.Errorf("error %q does not name the failing instance and the rollback on one line", msg)
+	}
+	if lb1.Get("web/a").Admin != 0 {
+		t.Error("first instance left drained after the second failed")
+	}
+}
+
+func TestHAProxyMixedAndMissing(t *testing.T) {
+	lb1, lb2 := haproxytest.New(t, "web/a"), haproxytest.New(t, "web/a")
+	lb2.Set("web/a", haproxytest.Server{Admin: 0x08})
+	h := newHA(t, lb1.Addr+"#web/a", lb2.Addr+"#web/a")
+	st, err := h.Status(context.Background())
+	if st != Unknown || err == nil || !strings.Contains(err.Error(), lb1.Addr+"#web/a ready") || !strings.Contains(err.Error(), lb2.Addr+"#web/a drain") {
+		t.Errorf("mixed: %s %v", st, err)
+	}
+	// Out completes a half-done change.
+	if changed, err := h.Out(context.Background(), &state.Record{}, func(*state.Record) error { return nil }); !changed || err != nil {
+		t.Errorf("out from mixed: %v %v", changed, err)
+	}
+	if lb1.Get("web/a").Admin != 0x08 {
+		t.Error("out from mixed did not drain the ready instance")
+	}
+	lb1.Set("web/a", haproxytest.Server{Admin: 0x01})
+	if st, err := h.Status(context.Background()); st != Out || err != nil {
+		t.Errorf("maint+drain: %s %v, want OUT", st, err)
+	}
+
+	for _, tc := range []struct{ spec, want string }{
+		{lb1.Addr + "#web/zz", `no server "zz" in backend "web" (it has: a)`},
+		{lb1.Addr + "#nope/a", `no backend "nope"`},
+		{filepath.Join(t.TempDir(), "none.sock") + "#web/a", "no such file"},
+	} {
+		_, err := newHA(t, tc.spec).Out(context.Background(), &state.Record{}, func(*state.Record) error {
+			t.Error("record saved though nothing can change")
+			return nil
+		})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.spec) {
+			t.Errorf("%s: %v, want %q and the instance", tc.spec, err, tc.want)
+		}
+	}
+}
+
+// Multi: keep-alive page and HAProxy change together; when HAProxy fails
+// the page is put back.
+func TestMultiAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	page := filepath.Join(dir, "keepalive.htm")
+	if err := os.WriteFile(page, []byte("OK"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k, err := NewKeepalive(page, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb := haproxytest.New(t, "web/a")
+	m := Multi{k, newHA(t, lb.Addr+"#web/a")}
+	ctx := context.Background()
+	rec := &state.Record{}
+	var savedTarget string
+	changed, err := m.Out(ctx, rec, func(r *state.Record) error { savedTarget = r.Target; return nil })
+	if err != nil || !changed {
+		t.Fatalf("out: %v %v", changed, err)
+	}
+	if savedTarget != m.Target() || rec.Target != m.Target() || rec.Method != MethodRename {
+		t.Errorf("record target %q / %q method %q, want %q rename", savedTarget, rec.Target, rec.Method, m.Target())
+	}
+	if st, err := m.Status(ctx); st != Out || err != nil {
+		t.Errorf("status %s %v", st, err)
+	}
+	if changed, err := m.In(ctx, rec); !changed || err != nil {
+		t.Fatalf("in: %v %v", changed, err)
+	}
+	if st, err := m.Status(ctx); st != In || err != nil {
+		t.Errorf("status after in %s %v", st, err)
+	}
+
+	lb.FailSet = "Permission denied"
+	_, err = m.Out(ctx, &state.Record{}, func(*state.Record) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "Permission denied") || !strings.Contains(err.Error(), "put back "+page) {
+		t.Fatalf("out with a failing LB: %v", err)
+	}
+	if st, _ := k.Status(ctx); st != In {
+		t.Error("keep-alive page left out after the LB failed")
+	}
+	lb.FailSet = ""
+	lb.Set("web/a", haproxytest.Server{Admin: 0x08})
+	if st, err := m.Status(ctx); st != Unknown || err == nil || !errors.Is(err, ErrMixed) {
+		t.Errorf("disagreeing methods: %s %v", st, err)
+	}
+}

@@ -1,0 +1,350 @@
+//go:build linux
+
+// Command bench measures drain against the classic drain recipes through a
+// real HAProxy in front of two real nginx backends (the end-to-end test's
+// harness), its detection lag, and its polling overhead. It prints Markdown;
+// scripts/bench/run.sh puts it into docs/benchmarks.md.
+//
+//	go run ./scripts/bench -runs 5 -overhead 60s
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/drain-cli/drain/internal/source"
+	"github.com/drain-cli/drain/internal/testbed"
+)
+
+func main() {
+	runs := flag.Int("runs", 5, "runs per recipe and per lag interval")
+	overhead := flag.Duration("overhead", 60*time.Second, "how long each drain wait runs for the overhead measurement")
+	only := flag.String("only", "recipes,lag,overhead", "parts to run")
+	flag.Parse()
+	root, err := os.MkdirTemp("", "drain-bench")
+	check(err)
+	defer os.RemoveAll(root)
+	check(os.Chmod(root, 0o755))
+	bin := filepath.Join(root, "drain")
+	out, err := exec.Command("go", "build", "-o", bin, "./cmd/drain").CombinedOutput()
+	if err != nil {
+		fatal("go build: %v\n%s", err, out)
+	}
+	b := &bench{root: root, bin: bin}
+	if strings.Contains(*only, "recipes") {
+		b.recipes(*runs)
+	}
+	if strings.Contains(*only, "lag") {
+		b.lag(*runs)
+	}
+	if strings.Contains(*only, "overhead") {
+		b.overhead(*overhead)
+	}
+}
+
+type bench struct {
+	root, bin string
+	n         int
+}
+
+func (b *bench) dir() string {
+	b.n++
+	d := filepath.Join(b.root, fmt.Sprint(b.n))
+	check(os.MkdirAll(d, 0o755))
+	return d
+}
+
+// outcome of one recipe run.
+type outcome struct {
+	failed, viaA int
+	gap          float64 // s from A's last request end to the stop; negative: requests cut (s of transfer they still needed)
+}
+
+type recipe struct {
+	name, what string
+	run        func(b *bench, a *testbed.Nginx) time.Time // returns when the stop was sent
+}
+
+var recipes = []recipe{
+	{"drain run", "rename, lb-grace 1s, verify URL, settle 500ms, poll 100ms on stub_status", func(b *bench, a *testbed.Nginx) time.Time {
+		cmd := exec.Command(b.bin, "run", "--output", "json", "--state-dir", filepath.Join(a.Dir, "state"),
+			"--keepalive", a.Keepalive(), "--verify-url", a.URL("/keepalive.htm"),
+			"--source", "nginx:"+a.URL("/nginx_status"), "--lb-grace", "1s", "--settle", "500ms", "--interval", "100ms",
+			"--timeout", "60s", "--", "kill", "-TERM", fmt.Sprint(a.Pid()))
+		out, err := cmd.Output()
+		if err != nil {
+			fatal("drain run: %v\n%s", err, out)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(out))
+		for sc.Scan() {
+			var e struct {
+				Time    time.Time `json:"time"`
+				Event   string    `json:"event"`
+				Message string    `json:"message"`
+			}
+			if json.Unmarshal(sc.Bytes(), &e) == nil && e.Event == "action" && e.Message == "started" {
+				return e.Time
+			}
+		}
+		fatal("drain run: no action event\n%s", out)
+		return time.Time{}
+	}},
+	{"rename + poll 2s", "rename, then every 2 s read stub_status; stop at the first zero (no grace, no quiet period)", func(_ *bench, a *testbed.Nginx) time.Time {
+		check(os.Rename(a.Keepalive(), a.Keepalive()+".disabled"))
+		src := nginxSource(a)
+		for {
+			time.Sleep(2 * time.Second)
+			if v, err := src.Read(context.Background()); err == nil && v == 0 {
+				return stop(a)
+			}
+		}
+	}},
+	{"rename + sleep 5s", "rename, sleep 5 s, stop", func(_ *bench, a *testbed.Nginx) time.Time {
+		check(os.Rename(a.Keepalive(), a.Keepalive()+".disabled"))
+		time.Sleep(5 * time.Second)
+		return stop(a)
+	}},
+	{"stop at once", "SIGTERM with no drain", func(_ *bench, a *testbed.Nginx) time.Time { return stop(a) }},
+}
+
+func nginxSource(a *testbed.Nginx) source.Source {
+	spec, err := source.ParseSpec("nginx:" + a.URL("/nginx_status"))
+	check(err)
+	src, err := source.New(spec, source.Options{})
+	check(err)
+	return src
+}
+
+func stop(a *testbed.Nginx) time.Time {
+	t := time.Now()
+	check(a.Cmd.Process.Signal(syscall.SIGTERM))
+	return t
+}
+
+func (b *bench) recipeRun(r recipe) outcome {
+	d := b.dir()
+	a, err := testbed.StartNginx(filepath.Join(d, "A"), "A")
+	check(err)
+	defer a.Kill()
+	bb, err := testbed.StartNginx(filepath.Join(d, "B"), "B")
+	check(err)
+	defer bb.Kill()
+	lb, err := testbed.StartHAProxy(filepath.Join(d, "lb"), a, bb)
+	check(err)
+	defer lb.Kill()
+	ctx, cancel := context.WithCancel(context.Background())
+	load := testbed.StartLoad(ctx, []string{lb.URL("")}, 6, 40)
+	time.Sleep(1500 * time.Millisecond)
+	stopAt := r.run(b, a)
+	time.Sleep(time.Second)
+	cancel()
+	var o outcome
+	var lastA time.Time
+	cutNeed := 0.0
+	for _, res := range load.Wait() {
+		if res.Backend == "A" {
+			o.viaA++
+			if res.End.After(lastA) {
+				lastA = res.End
+			}
+		}
+		if !res.OK() {
+			o.failed++
+			if res.Slow && res.Backend == "A" {
+				cutNeed = max(cutNeed, float64(testbed.BigSize-res.Bytes)/(80<<10))
+			}
+		}
+	}
+	o.gap = stopAt.Sub(lastA).Seconds()
+	if o.failed > 0 {
+		o.gap = -cutNeed
+	}
+	return o
+}
+
+func (b *bench) recipes(runs int) {
+	fmt.Println("## 1. drain run against the classic recipes")
+	fmt.Println()
+	fmt.Printf("One HAProxy (checks every 200 ms, fall 2, retries 0, no redispatch) in front of nginx A and B; 6 clients, every other request a 3 s download (240 KiB at 80 KiB/s), the others a small page; A is stopped with SIGTERM (cuts what is in flight) 1.5 s into the load. %d runs per recipe, interleaved. Gap: seconds from the end of A's last request to the stop (wasted time); negative when requests were cut (seconds of transfer the longest cut request still needed).\n\n", runs)
+	res := make([][]outcome, len(recipes))
+	for range runs {
+		for i, r := range recipes {
+			res[i] = append(res[i], b.recipeRun(r))
+		}
+	}
+	fmt.Println("| recipe | what | failed requests per run | median failed | gap per run (s) | median gap (s) | spread (min..max) |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for i, r := range recipes {
+		var f, g []float64
+		for _, o := range res[i] {
+			f = append(f, float64(o.failed))
+			g = append(g, o.gap)
+		}
+		fmt.Printf("| %s | %s | %s | %s | %s | %.2f | %.2f..%.2f |\n", r.name, r.what, join(f, "%.0f"), fmtF(median(f), "%.0f"), join(g, "%.2f"), median(g), minOf(g), maxOf(g))
+	}
+	fmt.Println()
+}
+
+// lag: one slow download on one nginx; drain run with no grace and no settle
+// waits on stub_status; the drain condition holds when the download ends.
+func (b *bench) lag(runs int) {
+	fmt.Println("## 2. Detection lag")
+	fmt.Println()
+	fmt.Printf("One nginx, one 3 s download in flight; `drain wait --settle 0 --source nginx:...` (no grace, no settle: the drain condition holds as soon as the download ends). Lag: from the client seeing the download end to drain's `drained` event, which is when `run` starts the action. %d runs per interval.\n\n", runs)
+	fmt.Println("| --interval | lag per run (ms) | median (ms) | spread (ms) |")
+	fmt.Println("|---|---|---|---|")
+	for _, iv := range []string{"1s", "100ms"} {
+		var lags []float64
+		for range runs {
+			d := b.dir()
+			a, err := testbed.StartNginx(filepath.Join(d, "A"), "A")
+			check(err)
+			ctx, cancel := context.WithCancel(context.Background())
+			load := testbed.StartLoad(ctx, []string{a.URL("")}, 1, 1)
+			time.Sleep(300 * time.Millisecond)
+			out, err := exec.Command(b.bin, "wait", "--output", "json", "--settle", "0", "--interval", iv,
+				"--source", "nginx:"+a.URL("/nginx_status"), "--timeout", "30s").Output()
+			if err != nil {
+				fatal("drain wait: %v\n%s", err, out)
+			}
+			cancel()
+			res := load.Wait()
+			a.Kill()
+			var drained time.Time
+			sc := bufio.NewScanner(bytes.NewReader(out))
+			for sc.Scan() {
+				var e struct {
+					Time  time.Time `json:"time"`
+					Event string    `json:"event"`
+				}
+				if json.Unmarshal(sc.Bytes(), &e) == nil && e.Event == "drained" {
+					drained = e.Time
+				}
+			}
+			lags = append(lags, float64(drained.Sub(res[0].End).Milliseconds()))
+		}
+		fmt.Printf("| %s | %s | %.0f | %.0f..%.0f |\n", iv, join(lags, "%.0f"), median(lags), minOf(lags), maxOf(lags))
+	}
+	fmt.Println()
+}
+
+// overhead: drain wait polling each source type for the given time, all at
+// once (CPU time is per process, so they do not skew each other much).
+func (b *bench) overhead(dur time.Duration) {
+	d := b.dir()
+	a, err := testbed.StartNginx(filepath.Join(d, "A"), "A")
+	check(err)
+	defer a.Kill()
+	lb, err := testbed.StartHAProxy(filepath.Join(d, "lb"), a)
+	check(err)
+	defer lb.Kill()
+	var prom strings.Builder
+	prom.WriteString("# TYPE http_server_active_requests gauge\n")
+	for i := range 200 {
+		fmt.Fprintf(&prom, "http_server_active_requests{route=\"/r%d\"} 0\n", i)
+	}
+	files := map[string]string{
+		"metrics":       prom.String(),
+		"stats.json":    `{"stats":[{"name":"http.ingress.downstream_rq_active","value":0}]}`,
+		"server-status": "BusyWorkers: 1\nIdleWorkers: 9\n",
+	}
+	for f, body := range files {
+		check(os.WriteFile(filepath.Join(a.Root, f), []byte(body), 0o644))
+	}
+	sources := []string{
+		"nginx:" + a.URL("/nginx_status"),
+		"apache:" + a.URL("/server-status?auto"),
+		"prom:" + a.URL("/metrics") + "#http_server_active_requests",
+		"json:" + a.URL("/stats.json") + "#stats.#(name==\"http.ingress.downstream_rq_active\").value",
+		"haproxy:" + lb.Server(a),
+		"haproxy:" + lb.StatsCSV() + "#web/a",
+		"exec:true",
+	}
+	sources[len(sources)-1] = "exec:echo 0"
+	type job struct {
+		src, iv string
+		cmd     *exec.Cmd
+	}
+	var jobs []job
+	for _, iv := range []string{"1s", "100ms"} {
+		for _, s := range sources {
+			// settle longer than the timeout: it polls until the timeout.
+			cmd := exec.Command(b.bin, "wait", "--output", "json", "--interval", iv, "--settle", "1h",
+				"--timeout", dur.String(), "--source", s)
+			cmd.Stdout = nil
+			check(cmd.Start())
+			jobs = append(jobs, job{s, iv, cmd})
+		}
+	}
+	fmt.Println("## 3. Polling overhead")
+	fmt.Println()
+	fmt.Printf("`drain wait` polling one source for %s (it never drains: --settle 1h, --timeout %s), all %d processes at once on the 2 shared cores. CPU = user + system time of the drain process (an exec source's children are included: the kernel adds waited-for children). The servers' side (nginx, HAProxy answering) is not included.\n\n", dur, dur, len(jobs))
+	fmt.Println("| source | --interval | polls | CPU (ms) | CPU per poll (ms) | CPU share of one core | peak RSS (MiB) |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, j := range jobs {
+		_ = j.cmd.Wait() // exit 3: timed out, as intended
+		ru := j.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		ivd, _ := time.ParseDuration(j.iv)
+		polls := int(dur/ivd) + 1
+		typ, _, _ := strings.Cut(j.src, ":")
+		if strings.Contains(j.src, ";csv") {
+			typ += " (CSV URL)"
+		} else if typ == "haproxy" {
+			typ += " (socket)"
+		}
+		fmt.Printf("| %s | %s | ~%d | %d | %.2f | %.2f%% | %.1f |\n", typ, j.iv, polls, cpu.Milliseconds(),
+			float64(cpu.Microseconds())/1000/float64(polls), 100*cpu.Seconds()/dur.Seconds(), float64(ru.Maxrss)/1024)
+	}
+	fmt.Println()
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func minOf(v []float64) float64 { return sorted(v)[0] }
+func maxOf(v []float64) float64 { return sorted(v)[len(v)-1] }
+func sorted(v []float64) []float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s
+}
+
+func join(v []float64, f string) string {
+	p := make([]string, len(v))
+	for i, x := range v {
+		p[i] = fmtF(x, f)
+	}
+	return strings.Join(p, ", ")
+}
+
+func fmtF(x float64, f string) string { return fmt.Sprintf(f, x) }
+
+func check(err error) {
+	if err != nil {
+		fatal("%v", err)
+	}
+}
+
+func fatal(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...)
+	os.Exit(1)
+}
