@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -48,7 +49,7 @@ func ParseAddr(s string) (Addr, error) {
 		return Addr{"unix", p}, nil
 	case strings.HasPrefix(s, "tcp:"):
 		return tcpAddr(s, strings.TrimPrefix(s, "tcp:"))
-	case strings.HasPrefix(s, "/"), strings.HasPrefix(s, "."), strings.HasPrefix(s, "~"):
+	case strings.HasPrefix(s, "/"), strings.HasPrefix(s, "."), strings.HasPrefix(s, "~"), filepath.IsAbs(s):
 		return Addr{"unix", s}, nil
 	}
 	return tcpAddr(s, s)

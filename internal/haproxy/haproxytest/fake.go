@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -20,9 +21,9 @@ type Server struct {
 	Scur, Qcur int
 }
 
-// Fake is a runtime API on a unix socket.
+// Fake is a runtime API on a unix socket (TCP on Windows).
 type Fake struct {
-	Addr string // socket path
+	Addr string // socket path, or tcp:host:port
 	mu   sync.Mutex
 	srv  map[string]*Server // "backend/server"
 	// FailSet makes every set server command answer this text.
@@ -35,12 +36,27 @@ type Fake struct {
 // New starts a fake with the given servers ("backend/server") all ready.
 func New(t testing.TB, servers ...string) *Fake {
 	t.Helper()
-	dir := t.TempDir()
-	ln, err := net.Listen("unix", filepath.Join(dir, "admin.sock"))
+	var (
+		ln   net.Listener
+		err  error
+		addr string
+	)
+	if runtime.GOOS == "windows" {
+		// Wine has no AF_UNIX; HAProxy's TCP stats socket is the same protocol.
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		if err == nil {
+			addr = "tcp:" + ln.Addr().String()
+		}
+	} else {
+		ln, err = net.Listen("unix", filepath.Join(t.TempDir(), "admin.sock"))
+		if err == nil {
+			addr = ln.Addr().String()
+		}
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &Fake{Addr: ln.Addr().String(), srv: map[string]*Server{}, ln: ln}
+	f := &Fake{Addr: addr, srv: map[string]*Server{}, ln: ln}
 	for _, s := range servers {
 		f.srv[s] = &Server{}
 	}
