@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drain-cli/drain/internal/action"
+	"github.com/drain-cli/drain/internal/auditlog"
 	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/iostreams"
@@ -112,6 +113,14 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 			return err
 		}
 		r := newRenderer(ios, cfg.JSON, c.Name())
+		if !cfg.DryRun {
+			var warn string
+			if r.audit, warn = auditlog.Open(); r.audit != nil {
+				defer r.audit.Close()
+			} else if warn != "" && cfg.JSON {
+				r.event(drain.Event{Event: drain.EvWarning, Message: warn})
+			}
+		}
 		plan.Emit = r.event
 		var oc drain.Outcome
 		switch kind {

@@ -4,10 +4,13 @@
 package drain
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,9 +57,25 @@ type Plan struct {
 	Action               action.Action
 	ActionOut, ActionErr io.Writer
 
+	// InFlight, when set, lists the requests still executing (IIS). It is
+	// called only when a wait is slow and at the timeout, to show what the
+	// drain is waiting for.
+	InFlight func(ctx context.Context) ([]Request, error)
+
 	DryRun bool
 	Emit   func(Event)
+
+	inFlightWarned bool
+	stuck          []Request // listed at the timeout, for the error message
 }
+
+// When a wait is slow: after SlowWait, the requests in flight are listed
+// every SlowWaitEvery (and always at the timeout).
+var (
+	SlowWait      = 15 * time.Second
+	SlowWaitEvery = 10 * time.Second
+	ListLongest   = 5
+)
 
 // Outcome is how a command ended: the result event, the exit code and where
 // the server stands.
@@ -97,7 +116,7 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 	case err != nil:
 		return p.restore(rec, changed, Outcome{Result: ResultError, Code: ExitError, Err: err})
 	case !drained && !p.Force:
-		return p.restore(rec, changed, Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: fmt.Errorf("not drained within %s", p.Timeout)})
+		return p.restore(rec, changed, Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: p.notDrained()})
 	}
 	result := ResultDrained
 	if !drained {
@@ -127,7 +146,7 @@ func (p *Plan) Wait(ctx context.Context) Outcome {
 	case err != nil:
 		return Outcome{Result: ResultError, Code: ExitError, Err: err}
 	case !drained:
-		return Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: fmt.Errorf("not drained within %s", p.Timeout)}
+		return Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: p.notDrained()}
 	}
 	return Outcome{Result: ResultDrained, Code: ExitOK}
 }
@@ -141,7 +160,7 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, error) {
 	if p.Timeout > 0 {
 		deadline = outAt.Add(p.Timeout)
 	}
-	var quietSince time.Time
+	var quietSince, listedAt time.Time
 	verified := p.Verify == nil
 	for {
 		now := time.Now()
@@ -182,7 +201,15 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, error) {
 		if len(blocking) == 0 && settleLeft > 0 {
 			blocking = append(blocking, fmt.Sprintf("settle (%s left)", settleLeft.Round(100*time.Millisecond)))
 		}
-		ev := Event{Event: EvPoll, Sources: readings, Blocking: blocking, Elapsed: secs(now.Sub(outAt))}
+		timedOut := len(blocking) > 0 && !deadline.IsZero() && !now.Before(deadline)
+		var reqs []Request
+		var nReqs int
+		if p.InFlight != nil && len(blocking) > 0 &&
+			(timedOut || now.Sub(outAt) >= SlowWait && now.Sub(listedAt) >= SlowWaitEvery) {
+			reqs, nReqs = p.listInFlight(ctx)
+			listedAt = now
+		}
+		ev := Event{Event: EvPoll, Sources: readings, Blocking: blocking, Elapsed: secs(now.Sub(outAt)), Requests: reqs, RequestCount: nReqs}
 		if !deadline.IsZero() {
 			ev.Remaining = secsPtr(max(deadline.Sub(now), 0))
 		}
@@ -194,10 +221,11 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, error) {
 			p.emit(Event{Event: EvDrained, Elapsed: secs(now.Sub(outAt)), Message: "every source quiet", Sources: readings})
 			return true, nil
 		}
-		if !deadline.IsZero() && !now.Before(deadline) {
+		if timedOut {
+			p.stuck = reqs
 			p.emit(Event{
 				Event: EvTimeout, Elapsed: secs(now.Sub(outAt)), Blocking: blocking, Sources: readings,
-				Message: fmt.Sprintf("not drained within %s", p.Timeout),
+				Message: p.notDrained().Error(), Requests: reqs, RequestCount: nReqs,
 			})
 			return false, nil
 		}
@@ -220,6 +248,36 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, error) {
 		case <-t.C:
 		}
 	}
+}
+
+// listInFlight returns the longest ListLongest requests in flight and how
+// many there are. A failure is shown once as a warning, never fails the wait.
+func (p *Plan) listInFlight(ctx context.Context) ([]Request, int) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	reqs, err := p.InFlight(ctx)
+	if err != nil {
+		if !p.inFlightWarned && ctx.Err() == nil {
+			p.inFlightWarned = true
+			p.emit(Event{Event: EvWarning, Message: "cannot list the requests in flight: " + err.Error()})
+		}
+		return nil, 0
+	}
+	reqs = slices.Clone(reqs)
+	slices.SortStableFunc(reqs, func(a, b Request) int { return cmp.Compare(b.Elapsed, a.Elapsed) })
+	return reqs[:min(len(reqs), ListLongest)], len(reqs)
+}
+
+// notDrained is the timeout error, naming the longest requests still running.
+func (p *Plan) notDrained() error {
+	if len(p.stuck) == 0 {
+		return fmt.Errorf("not drained within %s", p.Timeout)
+	}
+	names := make([]string, len(p.stuck))
+	for i, r := range p.stuck {
+		names[i] = r.String()
+	}
+	return fmt.Errorf("not drained within %s; still executing: %s", p.Timeout, strings.Join(names, ", "))
 }
 
 // poll reads every source at once; an error makes that source unknown.
