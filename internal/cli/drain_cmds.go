@@ -179,17 +179,22 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 		if p.Sources, err = buildSources(cfg); err != nil {
 			return nil, err
 		}
+		p.InFlight = inFlightFor(cfg.Sources)
 	}
 	if kind == cmdRun && len(cfg.Action) > 0 {
 		a, err := action.New(cfg.Action, cfg.Shell, cfg.ActionTimeo)
 		if err != nil {
 			hint := "check the program name and PATH"
-			if !errors.Is(err, action.ErrNotFound) {
+			switch {
+			case errors.Is(err, action.ErrUsage):
+				hint = "built-in actions (Windows): recycle-apppool POOL, stop-apppool POOL, start-apppool POOL, stop-site SITE, iisreset-stop, stop-service NAME"
+			case !errors.Is(err, action.ErrNotFound):
 				hint = "give the action after --"
 			}
 			return nil, usageErr(hint, "%v", err)
 		}
 		p.Action = a
+		p.PreAction = sessionWarning(a, cfg.Sources)
 	}
 	return p, nil
 }

@@ -61,6 +61,9 @@ type Plan struct {
 	// called only when a wait is slow and at the timeout, to show what the
 	// drain is waiting for.
 	InFlight func(ctx context.Context) ([]Request, error)
+	// PreAction, when set, is asked just before the action runs; a non-empty
+	// answer is shown as a warning (InProc sessions a recycle will drop).
+	PreAction func(ctx context.Context) string
 
 	DryRun bool
 	Emit   func(Event)
@@ -311,6 +314,11 @@ func read(ctx context.Context, w Watch) Reading {
 func (p *Plan) Poll(ctx context.Context) []Reading { return p.poll(ctx) }
 
 func (p *Plan) runAction(ctx context.Context) Outcome {
+	if p.PreAction != nil {
+		if w := p.PreAction(ctx); w != "" {
+			p.emit(Event{Event: EvWarning, Message: w})
+		}
+	}
 	p.emit(Event{Event: EvAction, Action: p.Action.String(), Message: "started"})
 	res, err := p.Action.Run(ctx, p.ActionOut, p.ActionErr)
 	ev := Event{Event: EvAction, Action: p.Action.String(), ActionExit: intPtr(res.ExitCode), Elapsed: secs(res.Duration)}

@@ -95,3 +95,18 @@ func TestInFlightErrorWarnsOnce(t *testing.T) {
 		t.Errorf("%d warnings, want exactly 1", n)
 	}
 }
+
+func TestPreActionWarningComesBeforeTheAction(t *testing.T) {
+	src := &scripted{val: 0}
+	p, _, rec := newPlan(t, src)
+	p.Action = trueAction(t)
+	p.PreAction = func(context.Context) string { return "will drop 3 sessions" }
+	if oc := p.Run(context.Background()); oc.Code != ExitOK {
+		t.Fatalf("outcome = %+v", oc)
+	}
+	w, ok := rec.find(EvWarning)
+	a, _ := rec.find(EvAction)
+	if !ok || w.Message != "will drop 3 sessions" || a.Time.Before(w.Time) {
+		t.Errorf("warning %+v must come before the action %+v", w, a)
+	}
+}
