@@ -43,6 +43,11 @@ func cmdSpec(k cmdKind) (cobra.Command, [][]string) {
 below its threshold for --settle (and --lb-grace has passed since out), then
 run the action. The action is an argv after -- (no shell unless --shell).
 
+On Windows the action can also be a built-in that checks the current state
+first ("already stopped") and waits until the change has taken effect:
+recycle-apppool POOL, stop-apppool POOL, start-apppool POOL, stop-site SITE,
+iisreset-stop, stop-service NAME.
+
 If the wait fails or is interrupted before the action runs, the server is put
 back into rotation unless --keep-out. Once the action has run (or failed) the
 server stays OUT; 'drain in' puts it back. The last line says where it stands.
@@ -51,7 +56,7 @@ server stays OUT; 'drain in' puts it back. The last line says where it stands.
     --verify-url http://127.0.0.1/keepalive.htm --lb-grace 6s \
     --source 'nginx:http://127.0.0.1/nginx_status' -- systemctl stop myapp
 
-  drain run --keepalive C:\inetpub\wwwroot\keepalive.htm --source 'prom:http://127.0.0.1:9182/metrics#windows_iis_worker_current_requests<=1' -- iisreset /stop`,
+  drain run --keepalive C:\inetpub\wwwroot\keepalive.htm --source 'prom:http://127.0.0.1:9182/metrics#windows_iis_worker_current_requests<=1' -- recycle-apppool MyPool`,
 		}, [][]string{rotationKeys, sourceKeys, actionKeys, outputKeys}
 	case cmdOut:
 		return cobra.Command{
