@@ -349,6 +349,9 @@ func (a *IIS) Run(ctx context.Context, stdout, _ io.Writer) (Result, error) {
 		switch {
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			res.TimedOut = true
+			if errors.Is(err, context.DeadlineExceeded) { // ended inside an appcmd call
+				return res, fmt.Errorf("%w: %s: timed out after %s", ErrFailed, a, a.Timeout)
+			}
 			return res, fmt.Errorf("%w: %s: %w after %s", ErrFailed, a, err, a.Timeout)
 		case ctx.Err() != nil:
 			return res, fmt.Errorf("%w: %s: interrupted: %w", ErrFailed, a, err)
