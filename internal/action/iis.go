@@ -450,7 +450,7 @@ func (a *IIS) waitFor(ctx context.Context, done func(state string, workers []str
 	if poll <= 0 {
 		poll = 500 * time.Millisecond
 	}
-	last := ""
+	last := "appcmd did not answer in time"
 	for {
 		st, pids, err := a.state(ctx)
 		if err != nil && ctx.Err() == nil {

@@ -330,8 +330,8 @@ func TestStopTimesOutWithTheLastState(t *testing.T) {
 	p["DefaultAppPool"].Delay = 1 << 20 // never finishes stopping
 	fake(t, fakeState{Pools: p})
 	// Long enough for the first look and the stop call on a busy machine.
-	_, err := runBuiltin(t, StopAppPool, "DefaultAppPool", 2*time.Second)
-	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "still waiting to stop (state Stopping, worker processes 5124, 7788) after 2s") {
+	_, err := runBuiltin(t, StopAppPool, "DefaultAppPool", 5*time.Second)
+	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "still waiting to stop (state Stopping, worker processes 5124, 7788) after 5s") {
 		t.Errorf("err = %v", err)
 	}
 }
