@@ -43,7 +43,19 @@ type Exec struct {
 // New returns the action argv names, checked before anything changes: its
 // program must exist. With shell, the single command line is run by the
 // platform shell (sh -c, cmd /C). timeout 0 means no limit.
+//
+// A built-in (recycle-apppool POOL, stop-service NAME, ...; see Builtins) is
+// recognised by its first word unless shell is set; on Windows its pool, site
+// or service must exist, elsewhere it is a usage error (ErrUsage).
 func New(argv []string, shell bool, timeout time.Duration) (Action, error) {
+	if !shell && len(argv) > 0 {
+		if name, arg, ok, err := parseBuiltin(argv); ok {
+			if err != nil {
+				return nil, err
+			}
+			return newBuiltin(name, arg, timeout)
+		}
+	}
 	e, err := newExec(argv, shell)
 	if err != nil {
 		return nil, err

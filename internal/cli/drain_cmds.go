@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drain-cli/drain/internal/action"
+	"github.com/drain-cli/drain/internal/auditlog"
 	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/iostreams"
@@ -48,6 +49,11 @@ func cmdSpec(k cmdKind) (cobra.Command, [][]string) {
 below its threshold for --settle (and --lb-grace has passed since out), then
 run the action. The action is an argv after -- (no shell unless --shell).
 
+On Windows the action can also be a built-in that checks the current state
+first ("already stopped") and waits until the change has taken effect:
+recycle-apppool POOL, stop-apppool POOL, start-apppool POOL, stop-site SITE,
+iisreset-stop, stop-service NAME.
+
 If the wait fails or is interrupted before the action runs, the server is put
 back into rotation unless --keep-out. Once the action has run (or failed) the
 server stays OUT; 'drain in' puts it back. The last line says where it stands.
@@ -56,7 +62,7 @@ server stays OUT; 'drain in' puts it back. The last line says where it stands.
     --verify-url http://127.0.0.1/keepalive.htm --lb-grace 6s \
     --source 'nginx:http://127.0.0.1/nginx_status' -- systemctl stop myapp
 
-  drain run --keepalive C:\inetpub\wwwroot\keepalive.htm --source 'prom:http://127.0.0.1:9182/metrics#windows_iis_worker_current_requests<=1' -- iisreset /stop`,
+  drain run --keepalive C:\inetpub\wwwroot\keepalive.htm --source 'prom:http://127.0.0.1:9182/metrics#windows_iis_worker_current_requests<=1' -- recycle-apppool MyPool`,
 		}, [][]string{rotationKeys, sourceKeys, actionKeys, outputKeys}
 	case cmdOut:
 		return cobra.Command{
@@ -118,6 +124,14 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 			return err
 		}
 		r := newRenderer(ios, cfg.JSON, c.Name())
+		if !cfg.DryRun {
+			var warn string
+			if r.audit, warn = auditlog.Open(); r.audit != nil {
+				defer r.audit.Close()
+			} else if warn != "" && cfg.JSON {
+				r.event(drain.Event{Event: drain.EvWarning, Message: warn})
+			}
+		}
 		plan.Emit = r.event
 		if plan.Rotator != nil && !cfg.DryRun {
 			lock, err := takeLock(plan, kind, cfg.Reason)
@@ -205,17 +219,22 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 		if p.Sources, err = buildSources(cfg); err != nil {
 			return nil, err
 		}
+		p.InFlight = inFlightFor(cfg.Sources)
 	}
 	if kind == cmdRun && len(cfg.Action) > 0 {
 		a, err := action.New(cfg.Action, cfg.Shell, cfg.ActionTimeo)
 		if err != nil {
 			hint := "check the program name and PATH"
-			if !errors.Is(err, action.ErrNotFound) {
+			switch {
+			case errors.Is(err, action.ErrUsage):
+				hint = "built-in actions (Windows): recycle-apppool POOL, stop-apppool POOL, start-apppool POOL, stop-site SITE, iisreset-stop, stop-service NAME"
+			case !errors.Is(err, action.ErrNotFound):
 				hint = "give the action after --"
 			}
 			return nil, usageErr(hint, "%v", err)
 		}
 		p.Action = a
+		p.PreAction = sessionWarning(a, cfg.Sources)
 	}
 	return p, nil
 }

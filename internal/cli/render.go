@@ -10,6 +10,7 @@ import (
 
 	"github.com/fatih/color"
 
+	"github.com/drain-cli/drain/internal/auditlog"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/iostreams"
 	"github.com/drain-cli/drain/internal/rotation"
@@ -33,6 +34,7 @@ type renderer struct {
 	live     bool   // a live line is on screen
 	lastPoll string // the last poll summary printed (pipeline mode)
 	now      func() time.Time
+	audit    auditlog.Log // the Windows Event Log, or nil
 
 	red, yellow, green, dim func(string) string
 }
@@ -48,6 +50,7 @@ func newRenderer(ios *iostreams.IOStreams, asJSON bool, command string) *rendere
 func (r *renderer) event(e drain.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.auditEvent(e)
 	if r.json {
 		_ = r.enc.Encode(e)
 		if e.Event == drain.EvAction && e.Error != "" {
@@ -66,6 +69,9 @@ func (r *renderer) event(e drain.Event) {
 		r.line(r.green("drained") + fmt.Sprintf(" after %s: %s", fmtSecs(e.Elapsed), e.Message))
 	case drain.EvTimeout:
 		r.line(r.red("TIMEOUT") + fmt.Sprintf(" after %s: still waiting on %s (%s)", fmtSecs(e.Elapsed), strings.Join(e.Blocking, ", "), readings(e.Sources)))
+		if len(e.Requests) > 0 {
+			r.line("  " + inFlightText(e))
+		}
 	case drain.EvAction:
 		switch {
 		case e.Error != "":
@@ -88,6 +94,9 @@ func (r *renderer) event(e drain.Event) {
 // poll draws the live line on a terminal, or prints a plain line when the
 // values or what blocks the drain changed (not on every tick).
 func (r *renderer) poll(e drain.Event) {
+	if len(e.Requests) > 0 { // a slow wait: say what it is waiting for
+		r.line(inFlightText(e))
+	}
 	vals := readings(e.Sources)
 	var s string
 	switch {
@@ -119,6 +128,24 @@ func (r *renderer) poll(e drain.Event) {
 	}
 	r.lastPoll = key
 	r.line(s)
+}
+
+// inFlightText is "waiting on 3 requests: POST /upload 42s from 10.0.0.5, ...".
+func inFlightText(e drain.Event) string {
+	parts := make([]string, len(e.Requests))
+	for i, q := range e.Requests {
+		parts[i] = q.String()
+	}
+	n := max(e.RequestCount, len(e.Requests))
+	s := fmt.Sprintf("waiting on %d request", n)
+	if n != 1 {
+		s += "s"
+	}
+	s += ": " + strings.Join(parts, ", ")
+	if n > len(parts) {
+		s += fmt.Sprintf(" (+%d more)", n-len(parts))
+	}
+	return s
 }
 
 func blockingKinds(b []string) string {
@@ -189,11 +216,9 @@ func (r *renderer) rotWord(st string) string {
 func (r *renderer) finish(oc drain.Outcome, rotationKnown bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	e := r.resultEvent(oc)
+	r.auditEvent(e)
 	if r.json {
-		e := drain.Event{Time: r.now(), Event: drain.EvResult, Result: oc.Result, ExitCode: intPtr(oc.Code), Rotation: string(oc.Rotation)}
-		if oc.Err != nil {
-			e.Error = oc.Err.Error()
-		}
 		_ = r.enc.Encode(e)
 		if oc.Err != nil {
 			r.line("drain: " + oc.Err.Error())
@@ -216,6 +241,24 @@ func (r *renderer) finish(oc drain.Outcome, rotationKnown bool) {
 		out = r.ios.OutColor(colorRed...)
 	}
 	fmt.Fprintln(r.ios.Out, out(msg))
+}
+
+func (r *renderer) resultEvent(oc drain.Outcome) drain.Event {
+	e := drain.Event{Time: r.now(), Event: drain.EvResult, Result: oc.Result, ExitCode: intPtr(oc.Code), Rotation: string(oc.Rotation)}
+	if oc.Err != nil {
+		e.Error = oc.Err.Error()
+	}
+	return e
+}
+
+// auditEvent writes the changes and outcomes to the audit trail, if any.
+func (r *renderer) auditEvent(e drain.Event) {
+	if r.audit == nil {
+		return
+	}
+	if level, id, msg, ok := auditEntry(r.command, e); ok {
+		r.audit.Write(level, id, msg)
+	}
 }
 
 func resultText(result string) string {

@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +29,10 @@ type statusReport struct {
 	Record   *state.Record   `json:"record,omitempty"`
 	Holder   string          `json:"holder,omitempty"` // running | gone, for a record left mid-run
 	Sources  []drain.Reading `json:"sources,omitempty"`
+	// Requests executing in the IIS pools/sites among the sources, longest first.
+	Requests      []drain.Request `json:"requests,omitempty"`
+	RequestsError string          `json:"requests_error,omitempty"`
+	listed        bool            // the sources include IIS pools/sites
 }
 
 func newStatusCmd(ios *iostreams.IOStreams) *cobra.Command {
@@ -58,6 +64,7 @@ of every --source. --watch refreshes every --interval until interrupted.
 		if plan.Sources, err = buildSources(cfg); err != nil {
 			return err
 		}
+		plan.InFlight = inFlightFor(cfg.Sources)
 		code := drain.ExitOK
 		for {
 			rep := collectStatus(c.Context(), plan)
@@ -113,6 +120,15 @@ func collectStatus(ctx context.Context, p *drain.Plan) statusReport {
 	if len(p.Sources) > 0 {
 		rep.Sources = p.Poll(ctx)
 	}
+	if p.InFlight != nil {
+		rep.listed = true
+		rs, err := p.InFlight(ctx)
+		if err != nil {
+			rep.RequestsError = err.Error()
+		}
+		slices.SortStableFunc(rs, func(a, b drain.Request) int { return cmp.Compare(b.Elapsed, a.Elapsed) })
+		rep.Requests = rs[:min(len(rs), statusLongest)]
+	}
 	return rep
 }
 
@@ -152,6 +168,26 @@ func printStatus(ios *iostreams.IOStreams, rep statusReport) {
 	if len(rep.Sources) > 0 {
 		fmt.Fprintln(w, "sources:")
 		printReadings(w, rep.Sources, green, yellow, red)
+	}
+	if rep.listed {
+		printRequests(w, rep)
+	}
+}
+
+// statusLongest is how many executing requests status shows.
+const statusLongest = 10
+
+func printRequests(w io.Writer, rep statusReport) {
+	switch {
+	case rep.RequestsError != "":
+		fmt.Fprintf(w, "executing requests: unknown (%s)\n", rep.RequestsError)
+	case len(rep.Requests) == 0:
+		fmt.Fprintln(w, "executing requests: none")
+	default:
+		fmt.Fprintln(w, "executing requests (longest first):")
+		for _, r := range rep.Requests {
+			fmt.Fprintf(w, "  %s  [%s]\n", r, r.Where)
+		}
 	}
 }
 

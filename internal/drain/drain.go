@@ -4,10 +4,12 @@
 package drain
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -55,9 +57,28 @@ type Plan struct {
 	Action               action.Action
 	ActionOut, ActionErr io.Writer
 
+	// InFlight, when set, lists the requests still executing (IIS). It is
+	// called only when a wait is slow and at the timeout, to show what the
+	// drain is waiting for.
+	InFlight func(ctx context.Context) ([]Request, error)
+	// PreAction, when set, is asked just before the action runs; a non-empty
+	// answer is shown as a warning (InProc sessions a recycle will drop).
+	PreAction func(ctx context.Context) string
+
 	DryRun bool
 	Emit   func(Event)
+
+	inFlightWarned bool
+	stuck          []Request // listed at the timeout, for the error message
 }
+
+// When a wait is slow: after SlowWait, the requests in flight are listed
+// every SlowWaitEvery (and always at the timeout).
+var (
+	SlowWait      = 15 * time.Second
+	SlowWaitEvery = 10 * time.Second
+	ListLongest   = 5
+)
 
 // Outcome is how a command ended: the result event, the exit code and where
 // the server stands.
@@ -98,7 +119,7 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 	case err != nil:
 		return p.restore(rec, changed, Outcome{Result: ResultError, Code: ExitError, Err: err})
 	case !drained && !p.Force:
-		return p.restore(rec, changed, Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: fmt.Errorf("not drained within %s: %s", p.Timeout, why)})
+		return p.restore(rec, changed, Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: p.notDrained(why)})
 	}
 	result := ResultDrained
 	if !drained {
@@ -128,7 +149,7 @@ func (p *Plan) Wait(ctx context.Context) Outcome {
 	case err != nil:
 		return Outcome{Result: ResultError, Code: ExitError, Err: err}
 	case !drained:
-		return Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: fmt.Errorf("not drained within %s: %s", p.Timeout, why)}
+		return Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: p.notDrained(why)}
 	}
 	return Outcome{Result: ResultDrained, Code: ExitOK}
 }
@@ -142,7 +163,7 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) 
 	if p.Timeout > 0 {
 		deadline = outAt.Add(p.Timeout)
 	}
-	var quietSince time.Time
+	var quietSince, listedAt time.Time
 	verified := p.Verify == nil
 	for {
 		now := time.Now()
@@ -183,7 +204,15 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) 
 		if len(blocking) == 0 && settleLeft > 0 {
 			blocking = append(blocking, fmt.Sprintf("settle (%s left)", settleLeft.Round(100*time.Millisecond)))
 		}
-		ev := Event{Event: EvPoll, Sources: readings, Blocking: blocking, Elapsed: secs(now.Sub(outAt))}
+		timedOut := len(blocking) > 0 && !deadline.IsZero() && !now.Before(deadline)
+		var reqs []Request
+		var nReqs int
+		if p.InFlight != nil && len(blocking) > 0 &&
+			(timedOut || now.Sub(outAt) >= SlowWait && now.Sub(listedAt) >= SlowWaitEvery) {
+			reqs, nReqs = p.listInFlight(ctx)
+			listedAt = now
+		}
+		ev := Event{Event: EvPoll, Sources: readings, Blocking: blocking, Elapsed: secs(now.Sub(outAt)), Requests: reqs, RequestCount: nReqs}
 		if !deadline.IsZero() {
 			ev.Remaining = secsPtr(max(deadline.Sub(now), 0))
 		}
@@ -195,12 +224,14 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) 
 			p.emit(Event{Event: EvDrained, Elapsed: secs(now.Sub(outAt)), Message: "every source quiet", Sources: readings})
 			return true, "", nil
 		}
-		if !deadline.IsZero() && !now.Before(deadline) {
+		if timedOut {
+			p.stuck = reqs
+			why := explain(blocking, readings)
 			p.emit(Event{
 				Event: EvTimeout, Elapsed: secs(now.Sub(outAt)), Blocking: blocking, Sources: readings,
-				Message: fmt.Sprintf("not drained within %s", p.Timeout),
+				Message: p.notDrained(why).Error(), Requests: reqs, RequestCount: nReqs,
 			})
-			return false, explain(blocking, readings), nil
+			return false, why, nil
 		}
 		// Poll again after one interval, or sooner when the grace or settle
 		// window ends first, so the action starts as soon as it may.
@@ -243,6 +274,37 @@ func explain(blocking []string, readings []Reading) string {
 	return "still waiting on " + strings.Join(why, ", ")
 }
 
+// listInFlight returns the longest ListLongest requests in flight and how
+// many there are. A failure is shown once as a warning, never fails the wait.
+func (p *Plan) listInFlight(ctx context.Context) ([]Request, int) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	reqs, err := p.InFlight(ctx)
+	if err != nil {
+		if !p.inFlightWarned && ctx.Err() == nil {
+			p.inFlightWarned = true
+			p.emit(Event{Event: EvWarning, Message: "cannot list the requests in flight: " + err.Error()})
+		}
+		return nil, 0
+	}
+	reqs = slices.Clone(reqs)
+	slices.SortStableFunc(reqs, func(a, b Request) int { return cmp.Compare(b.Elapsed, a.Elapsed) })
+	return reqs[:min(len(reqs), ListLongest)], len(reqs)
+}
+
+// notDrained is the timeout error: what still blocked, and the longest
+// requests still running when they can be listed.
+func (p *Plan) notDrained(why string) error {
+	if len(p.stuck) == 0 {
+		return fmt.Errorf("not drained within %s: %s", p.Timeout, why)
+	}
+	names := make([]string, len(p.stuck))
+	for i, r := range p.stuck {
+		names[i] = r.String()
+	}
+	return fmt.Errorf("not drained within %s: %s; still executing: %s", p.Timeout, why, strings.Join(names, ", "))
+}
+
 // poll reads every source at once; an error makes that source unknown.
 func (p *Plan) poll(ctx context.Context) []Reading {
 	out := make([]Reading, len(p.Sources))
@@ -277,6 +339,11 @@ func read(ctx context.Context, w Watch) Reading {
 func (p *Plan) Poll(ctx context.Context) []Reading { return p.poll(ctx) }
 
 func (p *Plan) runAction(ctx context.Context) Outcome {
+	if p.PreAction != nil {
+		if w := p.PreAction(ctx); w != "" {
+			p.emit(Event{Event: EvWarning, Message: w})
+		}
+	}
 	p.emit(Event{Event: EvAction, Action: p.Action.String(), Message: "started"})
 	res, err := p.Action.Run(ctx, p.ActionOut, p.ActionErr)
 	ev := Event{Event: EvAction, Action: p.Action.String(), ActionExit: intPtr(res.ExitCode), Elapsed: secs(res.Duration)}

@@ -1,6 +1,9 @@
 package drain
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Event kinds, in the order a run emits them.
 const (
@@ -45,6 +48,10 @@ type Event struct {
 	Remaining *Seconds `json:"remaining_s,omitempty"` // nil: no timeout
 	QuietFor  *Seconds `json:"quiet_s,omitempty"`     // how long all sources were quiet
 
+	// The longest requests still executing (IIS), on slow polls and at timeout.
+	Requests     []Request `json:"requests,omitempty"`
+	RequestCount int       `json:"request_count,omitempty"` // all of them, not only those listed
+
 	Action     string `json:"action,omitempty"`
 	ActionExit *int   `json:"action_exit_code,omitempty"`
 
@@ -61,6 +68,24 @@ type Reading struct {
 	OK        bool     `json:"ok"` // known and at/below the threshold
 	Error     string   `json:"error,omitempty"`
 	Note      string   `json:"note,omitempty"` // e.g. "absent, counted as 0: ..."
+}
+
+// Request is one request still executing in the server being drained.
+type Request struct {
+	Verb    string  `json:"verb"`
+	URL     string  `json:"url"`
+	Client  string  `json:"client,omitempty"`
+	Elapsed Seconds `json:"elapsed_s"`
+	Where   string  `json:"where,omitempty"` // app pool or site
+}
+
+// String renders a request for a log line: "POST /upload.aspx 42s from 10.0.0.5".
+func (r Request) String() string {
+	s := fmt.Sprintf("%s %s %s", r.Verb, r.URL, time.Duration(float64(r.Elapsed)*float64(time.Second)).Round(time.Second))
+	if r.Client != "" {
+		s += " from " + r.Client
+	}
+	return s
 }
 
 // Seconds is a duration that renders as fractional seconds in JSON.

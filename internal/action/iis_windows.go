@@ -1,0 +1,100 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/windows/svc"
+)
+
+// checkTimeout bounds the checks a built-in makes before anything changes.
+const checkTimeout = 30 * time.Second
+
+func newBuiltin(name, arg string, timeout time.Duration) (Action, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+	defer cancel()
+	switch name {
+	case StopService:
+		return newServiceStop(ctx, arg, timeout)
+	case IISResetStop:
+		return newIISReset(ctx, timeout)
+	}
+	if _, err := os.Stat(appcmdPath()); err != nil {
+		return nil, fmt.Errorf("%w: %s needs IIS: %s not found (install the IIS Management Scripts and Tools feature)", ErrNotFound, name, appcmdPath())
+	}
+	a := &IIS{Op: name, Name: arg, Timeout: timeout, appcmd: runAppcmd}
+	if err := a.Check(ctx); err != nil {
+		if errors.Is(err, ErrUsage) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %s: %w", ErrUsage, a, err)
+	}
+	return a, nil
+}
+
+// Executing lists the requests executing in an IIS app pool or site
+// (appcmd list requests; needs the Request Monitor feature), longest first.
+func Executing(ctx context.Context, s Scope) ([]Request, error) {
+	return executing(ctx, runAppcmd, s)
+}
+
+// IISReset stops IIS as a whole (iisreset /stop) unless W3SVC is already
+// stopped, then confirms that it is.
+type IISReset struct {
+	Timeout time.Duration
+	path    string
+}
+
+func iisresetPath() string {
+	if p := os.Getenv("DRAIN_IISRESET"); p != "" {
+		return p
+	}
+	return filepath.Join(windir(), "System32", "iisreset.exe")
+}
+
+func newIISReset(ctx context.Context, timeout time.Duration) (*IISReset, error) {
+	if _, err := serviceState(ctx, "W3SVC"); err != nil {
+		if errors.Is(err, ErrUsage) {
+			return nil, fmt.Errorf("%w: %s needs IIS: the W3SVC service is not installed", ErrUsage, IISResetStop)
+		}
+		return nil, fmt.Errorf("%w: %s: %w", ErrUsage, IISResetStop, err)
+	}
+	if _, err := os.Stat(iisresetPath()); err != nil {
+		return nil, fmt.Errorf("%w: %s: %s not found", ErrNotFound, IISResetStop, iisresetPath())
+	}
+	return &IISReset{Timeout: timeout, path: iisresetPath()}, nil
+}
+
+// String implements Action.
+func (a *IISReset) String() string { return IISResetStop }
+
+// DropsSessions implements SessionDropper.
+func (a *IISReset) DropsSessions() bool { return true }
+
+// Run implements Action.
+func (a *IISReset) Run(ctx context.Context, stdout, stderr io.Writer) (Result, error) {
+	start := time.Now()
+	if st, err := serviceState(ctx, "W3SVC"); err == nil && st == svc.Stopped {
+		fmt.Fprintln(stdout, "IIS is already stopped (W3SVC stopped): nothing to do")
+		return Result{Duration: time.Since(start)}, nil
+	}
+	res, err := (&Exec{Argv: []string{a.path, "/stop"}, Timeout: a.Timeout}).Run(ctx, stdout, stderr)
+	if err != nil {
+		return res, err
+	}
+	if a.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, max(a.Timeout-time.Since(start), time.Second))
+		defer cancel()
+	}
+	if err := waitStopped(ctx, "W3SVC", 0); err != nil {
+		return Result{ExitCode: 1, Duration: time.Since(start)}, fmt.Errorf("%w: %s: %w", ErrFailed, IISResetStop, err)
+	}
+	fmt.Fprintln(stdout, "IIS stopped (W3SVC stopped)")
+	return Result{Duration: time.Since(start)}, nil
+}

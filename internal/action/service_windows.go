@@ -1,0 +1,209 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/svc"
+	"golang.org/x/sys/windows/svc/mgr"
+)
+
+// ServiceStop stops a Windows service through the Service Control Manager
+// and waits until it reports STOPPED.
+type ServiceStop struct {
+	Name    string
+	Timeout time.Duration // 0 = no limit
+	Poll    time.Duration
+}
+
+// String implements Action.
+func (a *ServiceStop) String() string { return StopService + " " + quoteArg(a.Name) }
+
+// DropsSessions implements SessionDropper: stopping IIS's own services ends
+// its worker processes.
+func (a *ServiceStop) DropsSessions() bool {
+	return strings.EqualFold(a.Name, "W3SVC") || strings.EqualFold(a.Name, "WAS")
+}
+
+// openSCM connects with only the rights a query needs: mgr.Connect asks for
+// full access, which a non-administrator does not get.
+func openSCM() (*mgr.Mgr, error) {
+	h, err := windows.OpenSCManager(nil, nil, windows.SC_MANAGER_CONNECT|windows.SC_MANAGER_ENUMERATE_SERVICE)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the Service Control Manager: %w", err)
+	}
+	return &mgr.Mgr{Handle: h}, nil
+}
+
+func openService(m *mgr.Mgr, name string, access uint32) (*mgr.Service, error) {
+	p, err := windows.UTF16PtrFromString(name)
+	if err != nil {
+		return nil, err
+	}
+	h, err := windows.OpenService(m.Handle, p, access)
+	if err != nil {
+		if errors.Is(err, windows.ERROR_SERVICE_DOES_NOT_EXIST) {
+			return nil, fmt.Errorf("%w: no service named %q%s", ErrUsage, name, similarServices(m, name))
+		}
+		if errors.Is(err, windows.ERROR_ACCESS_DENIED) {
+			return nil, fmt.Errorf("service %q: access denied (run drain as an administrator)", name)
+		}
+		return nil, fmt.Errorf("open service %q: %w", name, err)
+	}
+	return &mgr.Service{Name: name, Handle: h}, nil
+}
+
+// similarServices names up to five services whose name contains name, as a
+// hint (the full list has hundreds).
+func similarServices(m *mgr.Mgr, name string) string {
+	all, err := m.ListServices()
+	if err != nil {
+		return ""
+	}
+	var near []string
+	for _, s := range all {
+		if strings.Contains(strings.ToLower(s), strings.ToLower(name)) || strings.Contains(strings.ToLower(name), strings.ToLower(s)) {
+			near = append(near, s)
+		}
+	}
+	slices.Sort(near)
+	if len(near) == 0 {
+		return " (use the service name from 'sc query', not its display name)"
+	}
+	return " (similar: " + strings.Join(near[:min(len(near), 5)], ", ") + ")"
+}
+
+// serviceState returns the current state of a service.
+func serviceState(_ context.Context, name string) (svc.State, error) {
+	m, err := openSCM()
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = m.Disconnect() }()
+	s, err := openService(m, name, windows.SERVICE_QUERY_STATUS)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = s.Close() }()
+	st, err := s.Query()
+	if err != nil {
+		return 0, fmt.Errorf("query service %q: %w", name, err)
+	}
+	return st.State, nil
+}
+
+func newServiceStop(ctx context.Context, name string, timeout time.Duration) (*ServiceStop, error) {
+	if _, err := serviceState(ctx, name); err != nil {
+		return nil, err
+	}
+	return &ServiceStop{Name: name, Timeout: timeout}, nil
+}
+
+// Run implements Action.
+func (a *ServiceStop) Run(ctx context.Context, stdout, _ io.Writer) (Result, error) {
+	start := time.Now()
+	if a.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.Timeout)
+		defer cancel()
+	}
+	msg, err := a.stop(ctx, stdout)
+	res := Result{Duration: time.Since(start)}
+	if err != nil {
+		res.ExitCode = 1
+		res.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
+		if res.TimedOut {
+			return res, fmt.Errorf("%w: %s: %w after %s", ErrFailed, a, err, a.Timeout)
+		}
+		return res, fmt.Errorf("%w: %s: %w", ErrFailed, a, err)
+	}
+	fmt.Fprintln(stdout, msg)
+	return res, nil
+}
+
+func (a *ServiceStop) stop(ctx context.Context, w io.Writer) (string, error) {
+	m, err := openSCM()
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = m.Disconnect() }()
+	s, err := openService(m, a.Name, windows.SERVICE_STOP|windows.SERVICE_QUERY_STATUS)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = s.Close() }()
+	st, err := s.Query()
+	if err != nil {
+		return "", fmt.Errorf("query: %w", err)
+	}
+	switch st.State {
+	case svc.Stopped:
+		return fmt.Sprintf("service %q is already stopped: nothing to do", a.Name), nil
+	case svc.StopPending:
+		fmt.Fprintf(w, "service %q is already stopping; waiting\n", a.Name)
+	default:
+		fmt.Fprintf(w, "stopping service %q (%s)\n", a.Name, stateName(st.State))
+		if _, err := s.Control(svc.Stop); err != nil {
+			switch {
+			case errors.Is(err, windows.ERROR_SERVICE_NOT_ACTIVE):
+				return fmt.Sprintf("service %q is already stopped: nothing to do", a.Name), nil
+			case errors.Is(err, windows.ERROR_DEPENDENT_SERVICES_RUNNING):
+				return "", errors.New("other running services depend on it; stop them first (sc enumdepend " + a.Name + ")")
+			case errors.Is(err, windows.ERROR_INVALID_SERVICE_CONTROL):
+				return "", fmt.Errorf("it does not accept a stop request now (%s)", stateName(st.State))
+			}
+			return "", fmt.Errorf("stop: %w", err)
+		}
+	}
+	if err := waitStopped(ctx, a.Name, a.Poll); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("service %q stopped", a.Name), nil
+}
+
+// waitStopped polls a service until it reports STOPPED or ctx ends.
+func waitStopped(ctx context.Context, name string, poll time.Duration) error {
+	if poll <= 0 {
+		poll = 250 * time.Millisecond
+	}
+	for {
+		st, err := serviceState(ctx, name)
+		if err != nil {
+			return err
+		}
+		if st == svc.Stopped {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("still %s", stateName(st))
+		case <-time.After(poll):
+		}
+	}
+}
+
+func stateName(s svc.State) string {
+	switch s {
+	case svc.Stopped:
+		return "stopped"
+	case svc.StartPending:
+		return "start pending"
+	case svc.StopPending:
+		return "stop pending"
+	case svc.Running:
+		return "running"
+	case svc.ContinuePending:
+		return "continue pending"
+	case svc.PausePending:
+		return "pause pending"
+	case svc.Paused:
+		return "paused"
+	}
+	return fmt.Sprintf("state %d", s)
+}
