@@ -14,10 +14,22 @@ import (
 var listRequests = action.Executing
 
 // sessionsActive reads \ASP.NET Applications(__Total__)\Sessions Active, the
-// InProc sessions a recycle or stop drops. HOOK: nil until the PDH binding
-// (package internal/source/pdh, built on another branch) is on main; then set
-// it there, e.g. in an init of a pdh_windows.go file in this package.
-var sessionsActive func(ctx context.Context) (float64, error)
+// InProc sessions a recycle or stop drops, through the pdh source (an error
+// off Windows, where no warning is then shown). A variable for tests.
+var sessionsActive = func(ctx context.Context) (float64, error) {
+	spec, err := source.ParseSpec(`pdh:\ASP.NET Applications(__Total__)\Sessions Active`)
+	if err != nil {
+		return 0, err
+	}
+	src, err := source.New(spec, source.Options{})
+	if err != nil {
+		return 0, err
+	}
+	if c, ok := src.(interface{ Close() error }); ok {
+		defer func() { _ = c.Close() }()
+	}
+	return src.Read(ctx)
+}
 
 // iisScopes are the app pools (iis:POOL) and sites (aspnet:SITE) among the
 // sources: the places whose executing requests explain a slow drain.
@@ -68,7 +80,7 @@ func sessionWarning(a action.Action, specs []source.Spec) func(context.Context) 
 		return nil
 	}
 	for _, s := range specs {
-		if strings.Contains(strings.ToLower(s.Target), "sessions active") {
+		if s.Type == "aspnet-sessions" || strings.Contains(strings.ToLower(s.Target), "sessions active") {
 			return nil
 		}
 	}

@@ -67,6 +67,9 @@ func TestSessionWarning(t *testing.T) {
 	if got := w(context.Background()); got != "" {
 		t.Errorf("no sessions: warning = %q", got)
 	}
+	if sessionWarning(recycle, []source.Spec{{Type: "aspnet-sessions", Target: "Shop"}}) != nil {
+		t.Error("sessions are a source being waited on: want no warning")
+	}
 	if sessionWarning(&action.IIS{Op: action.StartAppPool, Name: "Shop"}, nil) != nil {
 		t.Error("start-apppool drops nothing: want no hook")
 	}
