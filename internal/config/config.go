@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/drain-cli/drain/internal/source"
+	"github.com/drain-cli/drain/internal/suggest"
 )
 
 // ErrUsage marks bad input: a bad flag value, config key or file (exit 2).
@@ -341,7 +342,7 @@ func oneLine(err error) string {
 func didYouMean(k string) string {
 	best, bestD := "", 4
 	for _, key := range Keys {
-		if d := distance(k, key.Name); d < bestD {
+		if d := suggest.Distance(k, key.Name); d < bestD {
 			best, bestD = key.Name, d
 		}
 	}
@@ -354,27 +355,6 @@ func didYouMean(k string) string {
 		return "known keys: " + strings.Join(names, ", ")
 	}
 	return fmt.Sprintf("did you mean %q?", best)
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // AddFlags defines the named keys as flags on fs.

@@ -16,6 +16,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/drain-cli/drain/internal/suggest"
 )
 
 func init() { register("prom", newProm) }
@@ -623,57 +625,8 @@ func noMetricError(name string, body []byte) error {
 	if len(names) == 0 {
 		return fmt.Errorf("no metric named %s: the page has no metrics", name)
 	}
-	if similar := similarNames(name, names, 3); len(similar) > 0 {
+	if similar := suggest.Similar(name, names, 3); len(similar) > 0 {
 		return fmt.Errorf("no metric named %s (similar: %s)", name, strings.Join(similar, ", "))
 	}
 	return fmt.Errorf("no metric named %s", name)
-}
-
-// similarNames returns up to n names that contain want or are a few edits
-// away from it, closest first.
-func similarNames(want string, names []string, n int) []string {
-	limit := max(2, len(want)/4)
-	type cand struct {
-		name string
-		dist int
-	}
-	var cands []cand
-	for _, name := range names {
-		d := editDistance(want, name)
-		if d <= limit || strings.Contains(name, want) {
-			cands = append(cands, cand{name, d})
-		}
-	}
-	slices.SortFunc(cands, func(a, b cand) int {
-		if a.dist != b.dist {
-			return a.dist - b.dist
-		}
-		return strings.Compare(a.name, b.name)
-	})
-	var out []string
-	for _, c := range cands[:min(n, len(cands))] {
-		out = append(out, c.name)
-	}
-	return out
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
