@@ -18,6 +18,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("DRAIN_FAKE_APPCMD_STATE") != "" {
 		os.Exit(fakeAppcmd(os.Args[1:]))
 	}
+	if pidFile := os.Getenv("DRAIN_TEST_SPAWN"); pidFile != "" {
+		os.Exit(spawnTree(pidFile))
+	}
 	os.Exit(m.Run())
 }
 

@@ -59,9 +59,17 @@ func (t *tree) kill() {
 	_ = t.cmd.Process.Kill()
 }
 
+// close releases the job. An action that ended by itself may have started
+// something meant to outlive it (as on Unix, where only a timeout or an
+// interrupt signals the group): lift kill-on-close first so closing the
+// handle does not end it.
 func (t *tree) close() {
-	if t.job != 0 {
-		_ = windows.CloseHandle(t.job)
-		t.job = 0
+	if t.job == 0 {
+		return
 	}
+	var info windows.JOBOBJECT_EXTENDED_LIMIT_INFORMATION
+	_, _ = windows.SetInformationJobObject(t.job, windows.JobObjectExtendedLimitInformation,
+		uintptr(unsafe.Pointer(&info)), uint32(unsafe.Sizeof(info)))
+	_ = windows.CloseHandle(t.job)
+	t.job = 0
 }
