@@ -69,7 +69,6 @@ type Plan struct {
 	Emit   func(Event)
 
 	inFlightWarned bool
-	stuck          []Request // listed at the timeout, for the error message
 }
 
 // When a wait is slow: after SlowWait, the requests in flight are listed
@@ -119,7 +118,7 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 	case err != nil:
 		return p.restore(rec, changed, Outcome{Result: ResultError, Code: ExitError, Err: err})
 	case !drained && !p.Force:
-		return p.restore(rec, changed, Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: p.notDrained(why)})
+		return p.restore(rec, changed, Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: errors.New(why)})
 	}
 	result := ResultDrained
 	if !drained {
@@ -149,13 +148,14 @@ func (p *Plan) Wait(ctx context.Context) Outcome {
 	case err != nil:
 		return Outcome{Result: ResultError, Code: ExitError, Err: err}
 	case !drained:
-		return Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: p.notDrained(why)}
+		return Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: errors.New(why)}
 	}
 	return Outcome{Result: ResultDrained, Code: ExitOK}
 }
 
 // wait polls until the drain condition holds (true), the timeout passes
-// (false, with what still blocked) or ctx ends (its error). Drained means: LBGrace has passed since
+// (false, with the timeout message saying what still blocked) or ctx ends
+// (its error). Drained means: LBGrace has passed since
 // outAt, the verify URL (if any) no longer answers 2xx, and every source has
 // been known and at/below its threshold for the whole Settle window.
 func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) {
@@ -225,11 +225,10 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) 
 			return true, "", nil
 		}
 		if timedOut {
-			p.stuck = reqs
-			why := explain(blocking, readings)
+			why := notDrained(p.Timeout, explain(blocking, readings), reqs)
 			p.emit(Event{
 				Event: EvTimeout, Elapsed: secs(now.Sub(outAt)), Blocking: blocking, Sources: readings,
-				Message: p.notDrained(why).Error(), Requests: reqs, RequestCount: nReqs,
+				Message: why, Requests: reqs, RequestCount: nReqs,
 			})
 			return false, why, nil
 		}
@@ -292,17 +291,18 @@ func (p *Plan) listInFlight(ctx context.Context) ([]Request, int) {
 	return reqs[:min(len(reqs), ListLongest)], len(reqs)
 }
 
-// notDrained is the timeout error: what still blocked, and the longest
-// requests still running when they can be listed.
-func (p *Plan) notDrained(why string) error {
-	if len(p.stuck) == 0 {
-		return fmt.Errorf("not drained within %s: %s", p.Timeout, why)
+// notDrained is the timeout message: what still blocked, and the longest
+// requests still running when they could be listed.
+func notDrained(timeout time.Duration, why string, stuck []Request) string {
+	msg := fmt.Sprintf("not drained within %s: %s", timeout, why)
+	if len(stuck) == 0 {
+		return msg
 	}
-	names := make([]string, len(p.stuck))
-	for i, r := range p.stuck {
+	names := make([]string, len(stuck))
+	for i, r := range stuck {
 		names[i] = r.String()
 	}
-	return fmt.Errorf("not drained within %s: %s; still executing: %s", p.Timeout, why, strings.Join(names, ", "))
+	return msg + "; still executing: " + strings.Join(names, ", ")
 }
 
 // poll reads every source at once; an error makes that source unknown.
