@@ -71,4 +71,3 @@ func notDrained(timeout time.Duration, why string, stuck []Request) string {
 	}
 	return msg + "; still executing: " + strings.Join(names, ", ")
 }
-
