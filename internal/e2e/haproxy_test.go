@@ -28,14 +28,7 @@ type lbPair struct {
 
 func startLBPair(t *testing.T) *lbPair {
 	t.Helper()
-	for _, name := range []string{"nginx", "haproxy"} {
-		if _, err := testbed.Find(name); err != nil {
-			if os.Getenv("DRAIN_E2E") == "require" {
-				t.Fatalf("%s not found and DRAIN_E2E=require: install it (apt-get install nginx-light haproxy)", name)
-			}
-			t.Skipf("%s not installed; scripts/test.sh installs it and sets DRAIN_E2E=require", name)
-		}
-	}
+	requireServers(t, "nginx", "haproxy")
 	p := &lbPair{dir: t.TempDir()}
 	// nginx workers drop root privileges: let them into the test directory.
 	must(t, os.Chmod(filepath.Dir(p.dir), 0o755))

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,97 +19,39 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/drain-cli/drain/internal/testbed"
 )
 
-// nginx is one real nginx on 127.0.0.1 serving a keep-alive page,
-// stub_status, and a file that downloads slowly (limit_rate).
-type nginx struct {
-	dir, root, addr string
-	cmd             *exec.Cmd
+// requireServers skips (or, with DRAIN_E2E=require, fails) when a server
+// binary the test drives is not installed.
+func requireServers(t *testing.T, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		if _, err := testbed.Find(name); err != nil {
+			if os.Getenv("DRAIN_E2E") == "require" {
+				t.Fatalf("%s not found and DRAIN_E2E=require: install it (apt-get install nginx-light haproxy)", name)
+			}
+			t.Skipf("%s not installed; scripts/test.sh installs it and sets DRAIN_E2E=require", name)
+		}
+	}
 }
 
-const bigSize = 240 << 10 // 240 KiB at 80 KiB/s: about 3 s per download
-
-func startNginx(t *testing.T) *nginx {
+// startNginx starts one real nginx on 127.0.0.1 (the shared testbed): a
+// keep-alive page, stub_status, and a slow download (limit_rate).
+func startNginx(t *testing.T) *testbed.Nginx {
 	t.Helper()
 	if runtime.GOOS == "windows" {
 		// Under Wine, /usr/sbin/nginx is visible as Z:\usr\sbin\nginx but
 		// cannot run; Windows is driven end to end by TestWineRunWaitsOnPDH.
 		t.Skip("the nginx end-to-end tests need Linux nginx")
 	}
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		for _, p := range []string{"/usr/sbin/nginx", "/usr/local/sbin/nginx"} {
-			if _, serr := os.Stat(p); serr == nil {
-				bin, err = p, nil
-			}
-		}
-	}
-	if err != nil {
-		if os.Getenv("DRAIN_E2E") == "require" {
-			t.Fatal("nginx not found and DRAIN_E2E=require: install it (apt-get install nginx-light)")
-		}
-		t.Skip("nginx not installed; .ci/run installs it and sets DRAIN_E2E=require")
-	}
-	n := &nginx{dir: t.TempDir()}
-	// nginx workers drop root privileges: let them into the test directory.
-	must(t, os.Chmod(filepath.Dir(n.dir), 0o755))
-	must(t, os.Chmod(n.dir, 0o755))
-	n.root = filepath.Join(n.dir, "www")
-	must(t, os.MkdirAll(n.root, 0o755))
-	must(t, os.WriteFile(filepath.Join(n.root, "keepalive.htm"), []byte("OK\n"), 0o644))
-	must(t, os.WriteFile(filepath.Join(n.root, "big.bin"), bytes.Repeat([]byte("x"), bigSize), 0o644))
-	n.addr = freeAddr(t)
-	conf := fmt.Sprintf(`
-daemon off;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/tmp_body;
-  proxy_temp_path %[1]s/tmp_proxy;
-  fastcgi_temp_path %[1]s/tmp_fcgi;
-  uwsgi_temp_path %[1]s/tmp_uwsgi;
-  scgi_temp_path %[1]s/tmp_scgi;
-  server {
-    listen %[2]s;
-    root %[3]s;
-    location = /keepalive.htm { open_file_cache off; }
-    location = /nginx_status { stub_status; }
-    location = /big.bin { limit_rate 80k; limit_rate_after 0; }
-  }
-}
-`, n.dir, n.addr, n.root)
-	confPath := filepath.Join(n.dir, "nginx.conf")
-	must(t, os.WriteFile(confPath, []byte(conf), 0o644))
-	n.cmd = exec.Command(bin, "-p", n.dir, "-c", confPath, "-e", filepath.Join(n.dir, "error.log"))
-	n.cmd.Stderr = os.Stderr
-	must(t, n.cmd.Start())
-	exited := make(chan struct{})
-	go func() { _ = n.cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = n.cmd.Process.Kill()
-		<-exited
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", n.addr, 200*time.Millisecond)
-		if err == nil {
-			_ = c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
-			t.Fatalf("nginx did not start on %s: %s", n.addr, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	requireServers(t, "nginx")
+	n, err := testbed.StartNginx(t.TempDir(), "A")
+	must(t, err)
+	t.Cleanup(n.Kill)
 	return n
 }
-
-func (n *nginx) url(p string) string { return "http://" + n.addr + p }
 
 // download is one client request and how it ended.
 type download struct {
@@ -121,7 +62,7 @@ type download struct {
 
 // startDownloads begins count slow downloads, staggered, and returns a func
 // that waits for all of them (bounded by the client timeout).
-func startDownloads(n *nginx, count int, stagger time.Duration) func() []download {
+func startDownloads(n *testbed.Nginx, count int, stagger time.Duration) func() []download {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	res := make([]download, count)
 	var wg sync.WaitGroup
@@ -130,7 +71,7 @@ func startDownloads(n *nginx, count int, stagger time.Duration) func() []downloa
 		go func() {
 			defer wg.Done()
 			time.Sleep(time.Duration(i) * stagger)
-			req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, n.url("/big.bin"), http.NoBody)
+			req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, n.URL("/big.bin"), http.NoBody)
 			resp, err := client.Do(req)
 			if err != nil {
 				res[i] = download{err: err, end: time.Now()}
@@ -177,12 +118,12 @@ func TestNginxDrainEndToEnd(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 
 	cmd := exec.Command(drain, "run", "--output", "json",
-		"--state-dir", filepath.Join(n.dir, "state"),
-		"--keepalive", filepath.Join(n.root, "keepalive.htm"),
-		"--verify-url", n.url("/keepalive.htm"),
-		"--source", "nginx:"+n.url("/nginx_status"),
+		"--state-dir", filepath.Join(n.Dir, "state"),
+		"--keepalive", n.Keepalive(),
+		"--verify-url", n.URL("/keepalive.htm"),
+		"--source", "nginx:"+n.URL("/nginx_status"),
 		"--lb-grace", "500ms", "--settle", "500ms", "--interval", "100ms", "--timeout", "60s",
-		"--", "kill", "-TERM", fmt.Sprint(n.cmd.Process.Pid))
+		"--", "kill", "-TERM", fmt.Sprint(n.Pid()))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -215,8 +156,8 @@ func TestNginxDrainEndToEnd(t *testing.T) {
 	}
 	var lastEnd time.Time
 	for i, d := range downloads {
-		if d.err != nil || d.bytes != bigSize {
-			t.Errorf("download %d: %d of %d bytes, err %v: drain let the stop cut a request", i, d.bytes, bigSize, d.err)
+		if d.err != nil || d.bytes != testbed.BigSize {
+			t.Errorf("download %d: %d of %d bytes, err %v: drain let the stop cut a request", i, d.bytes, testbed.BigSize, d.err)
 		}
 		if d.end.After(lastEnd) {
 			lastEnd = d.end
@@ -226,7 +167,7 @@ func TestNginxDrainEndToEnd(t *testing.T) {
 		t.Errorf("action started at %s, before the last download ended at %s", actionStart.Format(time.StampMilli), lastEnd.Format(time.StampMilli))
 	}
 	t.Logf("last download ended %s, action started %s (+%s)", lastEnd.Format(time.StampMilli), actionStart.Format(time.StampMilli), actionStart.Sub(lastEnd).Round(time.Millisecond))
-	if _, err := os.Stat(filepath.Join(n.root, "keepalive.htm.disabled")); err != nil {
+	if _, err := os.Stat(filepath.Join(n.Root, "keepalive.htm.disabled")); err != nil {
 		t.Error("keep-alive page was not renamed away")
 	}
 }
@@ -237,10 +178,10 @@ func TestNginxHarnessDetectsCuts(t *testing.T) {
 	n := startNginx(t)
 	wait := startDownloads(n, 2, 0)
 	time.Sleep(500 * time.Millisecond)
-	must(t, n.cmd.Process.Signal(os.Interrupt))
+	must(t, n.Cmd.Process.Signal(os.Interrupt))
 	cut := 0
 	for _, d := range wait() {
-		if d.err != nil || d.bytes != bigSize {
+		if d.err != nil || d.bytes != testbed.BigSize {
 			cut++
 		}
 	}
@@ -256,11 +197,11 @@ func TestNginxTimeoutPutsBack(t *testing.T) {
 	drain := buildDrain(t)
 	wait := startDownloads(n, 1, 0)
 	time.Sleep(200 * time.Millisecond)
-	marker := filepath.Join(n.dir, "stopped")
+	marker := filepath.Join(n.Dir, "stopped")
 	cmd := exec.Command(drain, "run",
-		"--state-dir", filepath.Join(n.dir, "state"),
-		"--keepalive", filepath.Join(n.root, "keepalive.htm"),
-		"--source", "nginx:"+n.url("/nginx_status"),
+		"--state-dir", filepath.Join(n.Dir, "state"),
+		"--keepalive", n.Keepalive(),
+		"--source", "nginx:"+n.URL("/nginx_status"),
 		"--interval", "100ms", "--timeout", "1s", "--", "touch", marker)
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
@@ -273,23 +214,14 @@ func TestNginxTimeoutPutsBack(t *testing.T) {
 	if _, err := os.Stat(marker); err == nil {
 		t.Error("the action ran after a timeout")
 	}
-	if _, err := os.Stat(filepath.Join(n.root, "keepalive.htm")); err != nil {
+	if _, err := os.Stat(n.Keepalive()); err != nil {
 		t.Error("keep-alive page not put back after the timeout")
 	}
 	for _, d := range wait() {
-		if d.err != nil || d.bytes != bigSize {
+		if d.err != nil || d.bytes != testbed.BigSize {
 			t.Errorf("download cut: %+v", d)
 		}
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	addr := l.Addr().String()
-	must(t, l.Close())
-	return addr
 }
 
 func must(t *testing.T, err error) {
