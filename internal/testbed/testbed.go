@@ -147,7 +147,8 @@ http {
 // HAProxy is one load balancer in front of the backends, backend "web" with
 // one server per backend named after it in lower case (a, b). Retries and
 // redispatch are off so no failure is masked; the health check probes the
-// keep-alive page every 200 ms, down after 2 failures, up after 1.
+// keep-alive page (every 200 ms, down after 2 failures, up after 1, unless
+// started with StartHAProxyCheck).
 type HAProxy struct {
 	*Proc
 	Dir, Addr, StatsAddr, Sock string
@@ -163,8 +164,36 @@ func (h *HAProxy) StatsCSV() string { return "http://" + h.StatsAddr + "/stats;c
 // SOCKET#web/a.
 func (h *HAProxy) Server(n *Nginx) string { return h.Sock + "#web/" + strings.ToLower(n.Name) }
 
-// StartHAProxy starts a load balancer in dir.
+// Check is HAProxy's health check of the keep-alive page: a probe every
+// Inter, a server down after Fall failed probes in a row, up after Rise good
+// ones. A renamed page is noticed between (Fall-1) x Inter and Fall x Inter
+// after the rename, depending on where the probe cycle stands.
+type Check struct {
+	Inter      time.Duration
+	Fall, Rise int
+}
+
+// FastCheck is StartHAProxy's check: every 200 ms, fall 2, rise 1.
+var FastCheck = Check{Inter: 200 * time.Millisecond, Fall: 2, Rise: 1}
+
+// Detection is the longest an LB with this check takes to notice a removed
+// page (Inter x Fall), what --lb-grace should be.
+func (c Check) Detection() time.Duration { return c.Inter * time.Duration(c.Fall) }
+
+func (c Check) String() string {
+	return fmt.Sprintf("inter %s fall %d rise %d", c.Inter, c.Fall, c.Rise)
+}
+
+// StartHAProxy starts a load balancer in dir with FastCheck.
 func StartHAProxy(dir string, backends ...*Nginx) (*HAProxy, error) {
+	return StartHAProxyCheck(dir, FastCheck, backends...)
+}
+
+// StartHAProxyCheck starts a load balancer in dir whose health check is c.
+func StartHAProxyCheck(dir string, c Check, backends ...*Nginx) (*HAProxy, error) {
+	if c.Inter < time.Millisecond || c.Fall < 1 || c.Rise < 1 {
+		return nil, fmt.Errorf("haproxy: bad check %s", c)
+	}
 	bin, err := Find("haproxy")
 	if err != nil {
 		return nil, err
@@ -209,8 +238,8 @@ frontend stats
 backend web
   balance roundrobin
   option httpchk GET /keepalive.htm
-  default-server inter 200ms fall 2 rise 1
-%[4]s`, h.Sock, h.Addr, h.StatsAddr, servers.String())
+  default-server inter %[5]dms fall %[6]d rise %[7]d
+%[4]s`, h.Sock, h.Addr, h.StatsAddr, servers.String(), c.Inter.Milliseconds(), c.Fall, c.Rise)
 	confPath := filepath.Join(dir, "haproxy.cfg")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, err
@@ -226,7 +255,7 @@ backend web
 		return nil, fmt.Errorf("haproxy: %w: %s", err, stderr.String())
 	}
 	// Wait until every server is UP: the first checks take a moment.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(10*time.Second + c.Inter*time.Duration(c.Rise))
 	for {
 		up := 0
 		for _, n := range backends {
@@ -239,7 +268,7 @@ backend web
 		}
 		if time.Now().After(deadline) {
 			h.Kill()
-			return nil, errors.New("haproxy: servers not UP within 10s")
+			return nil, errors.New("haproxy: servers not UP in time")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -359,8 +388,25 @@ type Load struct {
 	wg      sync.WaitGroup
 }
 
-// StartLoad begins the load.
+// Shape is what each client of a load does: every SlowEvery-th request is a
+// slow download, the others the fast page, after which the client pauses
+// for Pause.
+type Shape struct {
+	SlowEvery int
+	Pause     time.Duration
+}
+
+// BusyShape is StartLoad's: every other request slow, 50 ms after a fast page.
+var BusyShape = Shape{SlowEvery: 2, Pause: 50 * time.Millisecond}
+
+// StartLoad begins the load with BusyShape.
 func StartLoad(ctx context.Context, urls []string, clients, maxPerClient int) *Load {
+	return StartLoadShape(ctx, urls, clients, maxPerClient, BusyShape)
+}
+
+// StartLoadShape begins a load whose clients follow sh.
+func StartLoadShape(ctx context.Context, urls []string, clients, maxPerClient int, sh Shape) *Load {
+	sh.SlowEvery = max(sh.SlowEvery, 1)
 	l := &Load{}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for c := range clients {
@@ -369,7 +415,7 @@ func StartLoad(ctx context.Context, urls []string, clients, maxPerClient int) *L
 			defer l.wg.Done()
 			time.Sleep(time.Duration(c) * 100 * time.Millisecond)
 			for i := 0; i < maxPerClient && ctx.Err() == nil; i++ {
-				slow := (c+i)%2 == 0
+				slow := (c+i)%sh.SlowEvery == 0
 				path := "/fast.txt"
 				if slow {
 					path = "/big.bin"
@@ -380,7 +426,7 @@ func StartLoad(ctx context.Context, urls []string, clients, maxPerClient int) *L
 				l.results = append(l.results, r)
 				l.mu.Unlock()
 				if !slow {
-					time.Sleep(50 * time.Millisecond)
+					time.Sleep(sh.Pause)
 				}
 			}
 		}()

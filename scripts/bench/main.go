@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -30,8 +31,13 @@ import (
 func main() {
 	runs := flag.Int("runs", 5, "runs per recipe and per lag interval")
 	overhead := flag.Duration("overhead", 60*time.Second, "how long each drain wait runs for the overhead measurement")
-	only := flag.String("only", "recipes,lag,overhead", "parts to run")
+	only := flag.String("only", "recipes,slowlb,lag,overhead", "parts to run: recipes, slowlb, lag, overhead")
+	probe := flag.String("probe", "2s:3", "slowlb: the LB's health check, INTER:FALL[:RISE] (rise defaults to 2)")
 	flag.Parse()
+	lbCheck, err := parseProbe(*probe)
+	if err != nil {
+		fatal("-probe: %v", err)
+	}
 	root, err := os.MkdirTemp("", "drain-bench")
 	check(err)
 	defer os.RemoveAll(root)
@@ -44,6 +50,9 @@ func main() {
 	b := &bench{root: root, bin: bin}
 	if strings.Contains(*only, "recipes") {
 		b.recipes(*runs)
+	}
+	if strings.Contains(*only, "slowlb") {
+		b.slowLB(*runs, lbCheck)
 	}
 	if strings.Contains(*only, "lag") {
 		b.lag(*runs)
@@ -68,54 +77,106 @@ func (b *bench) dir() string {
 // outcome of one recipe run.
 type outcome struct {
 	failed, viaA int
+	late         int     // failed requests that started after the stop (sent to A by an LB that had not noticed)
 	gap          float64 // s from A's last request end to the stop; negative: requests cut (s of transfer they still needed)
+	down         float64 // s from the rename to HAProxy marking A DOWN; -1 when not watched or not seen
 }
+
+// scenario is the LB and the traffic a recipe runs against.
+type scenario struct {
+	check   testbed.Check
+	clients int
+	shape   testbed.Shape
+	// minLoad: the load goes on at least this long after the rename (and
+	// always 1 s after the stop), so every recipe faces the same traffic
+	// while the LB has not noticed yet.
+	minLoad time.Duration
+	watch   bool // record when HAProxy marks A DOWN
+	// phase: extra load before the rename, so that runs land at different
+	// points of the LB's probe cycle.
+	phase time.Duration
+}
+
+// fastLB is part 1's setup: the e2e tests' LB (checks every 200 ms) and load.
+var fastLB = scenario{check: testbed.FastCheck, clients: 6, shape: testbed.BusyShape}
 
 type recipe struct {
 	name, what string
-	run        func(b *bench, a *testbed.Nginx) time.Time // returns when the stop was sent
+	run        func(b *bench, a *testbed.Nginx, sc scenario) time.Time // returns when the stop was sent
 }
 
 var recipes = []recipe{
-	{"drain run", "rename, lb-grace 1s, verify URL, settle 500ms, poll 100ms on stub_status", func(b *bench, a *testbed.Nginx) time.Time {
-		cmd := exec.Command(b.bin, "run", "--output", "json", "--state-dir", filepath.Join(a.Dir, "state"),
-			"--keepalive", a.Keepalive(), "--verify-url", a.URL("/keepalive.htm"),
-			"--source", "nginx:"+a.URL("/nginx_status"), "--lb-grace", "1s", "--settle", "500ms", "--interval", "100ms",
-			"--timeout", "60s", "--", "kill", "-TERM", fmt.Sprint(a.Pid()))
-		out, err := cmd.Output()
-		if err != nil {
-			fatal("drain run: %v\n%s", err, out)
-		}
-		sc := bufio.NewScanner(bytes.NewReader(out))
-		for sc.Scan() {
-			var e struct {
-				Time    time.Time `json:"time"`
-				Event   string    `json:"event"`
-				Message string    `json:"message"`
-			}
-			if json.Unmarshal(sc.Bytes(), &e) == nil && e.Event == "action" && e.Message == "started" {
-				return e.Time
-			}
-		}
-		fatal("drain run: no action event\n%s", out)
-		return time.Time{}
+	{"drain run", "rename, lb-grace 1s, verify URL, settle 500ms, poll 100ms on stub_status", func(b *bench, a *testbed.Nginx, _ scenario) time.Time {
+		return b.drainRun(a, "--lb-grace", "1s", "--settle", "500ms", "--interval", "100ms")
 	}},
-	{"rename + poll 2s", "rename, then every 2 s read stub_status; stop at the first zero (no grace, no quiet period)", func(_ *bench, a *testbed.Nginx) time.Time {
-		check(os.Rename(a.Keepalive(), a.Keepalive()+".disabled"))
-		src := nginxSource(a)
-		for {
-			time.Sleep(2 * time.Second)
-			if v, err := src.Read(context.Background()); err == nil && v == 0 {
-				return stop(a)
-			}
-		}
+	{"rename + poll 2s", "rename, then every 2 s read stub_status; stop at the first zero (no grace, no quiet period)", renamePoll},
+	{"rename + sleep 5s", "rename, sleep 5 s, stop", renameSleep(5 * time.Second)},
+	{"stop at once", "SIGTERM with no drain", func(_ *bench, a *testbed.Nginx, _ scenario) time.Time { return stop(a) }},
+}
+
+// slowRecipes run against an LB with a production-like probe; lb-grace is
+// the check's interval x fall, as the README says.
+var slowRecipes = []recipe{
+	{"drain run (README)", "rename, lb-grace = inter x fall, verify URL, default settle 5s and interval 1s on stub_status (the README's nginx example)", func(b *bench, a *testbed.Nginx, sc scenario) time.Time {
+		return b.drainRun(a, "--lb-grace", sc.check.Detection().String())
 	}},
-	{"rename + sleep 5s", "rename, sleep 5 s, stop", func(_ *bench, a *testbed.Nginx) time.Time {
+	{"drain run (settle 1s)", "the same with --settle 1s --interval 100ms", func(b *bench, a *testbed.Nginx, sc scenario) time.Time {
+		return b.drainRun(a, "--lb-grace", sc.check.Detection().String(), "--settle", "1s", "--interval", "100ms")
+	}},
+	{"rename + poll 2s", "rename, then every 2 s read stub_status; stop at the first zero", renamePoll},
+	{"rename + sleep 3s", "rename, sleep 3 s (shorter than the LB's detection), stop", renameSleep(3 * time.Second)},
+	{"rename + sleep 10s", "rename, sleep 10 s (longer than detection plus a download), stop", renameSleep(10 * time.Second)},
+}
+
+// drainRun runs drain run on A with the given flags after the common ones
+// and returns when its action started.
+func (b *bench) drainRun(a *testbed.Nginx, flags ...string) time.Time {
+	args := append([]string{
+		"run", "--output", "json", "--state-dir", filepath.Join(a.Dir, "state"),
+		"--keepalive", a.Keepalive(), "--verify-url", a.URL("/keepalive.htm"),
+		"--source", "nginx:" + a.URL("/nginx_status"), "--timeout", "60s",
+	}, flags...)
+	args = append(args, "--", "kill", "-TERM", fmt.Sprint(a.Pid()))
+	out, err := exec.Command(b.bin, args...).Output()
+	if err != nil {
+		fatal("drain run: %v\n%s", err, out)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var e struct {
+			Time    time.Time `json:"time"`
+			Event   string    `json:"event"`
+			Message string    `json:"message"`
+		}
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Event == "action" && e.Message == "started" {
+			return e.Time
+		}
+	}
+	fatal("drain run: no action event\n%s", out)
+	return time.Time{}
+}
+
+// renamePoll: rename, then every 2 s read stub_status; stop at the first
+// zero. A script would loop for ever; this one gives up after 30 polls and
+// stops anyway.
+func renamePoll(_ *bench, a *testbed.Nginx, _ scenario) time.Time {
+	check(os.Rename(a.Keepalive(), a.Keepalive()+".disabled"))
+	src := nginxSource(a)
+	for range 30 {
+		time.Sleep(2 * time.Second)
+		if v, err := src.Read(context.Background()); err == nil && v == 0 {
+			break
+		}
+	}
+	return stop(a)
+}
+
+func renameSleep(d time.Duration) func(*bench, *testbed.Nginx, scenario) time.Time {
+	return func(_ *bench, a *testbed.Nginx, _ scenario) time.Time {
 		check(os.Rename(a.Keepalive(), a.Keepalive()+".disabled"))
-		time.Sleep(5 * time.Second)
+		time.Sleep(d)
 		return stop(a)
-	}},
-	{"stop at once", "SIGTERM with no drain", func(_ *bench, a *testbed.Nginx) time.Time { return stop(a) }},
+	}
 }
 
 func nginxSource(a *testbed.Nginx) source.Source {
@@ -132,7 +193,7 @@ func stop(a *testbed.Nginx) time.Time {
 	return t
 }
 
-func (b *bench) recipeRun(r recipe) outcome {
+func (b *bench) recipeRun(r recipe, sc scenario) outcome {
 	d := b.dir()
 	a, err := testbed.StartNginx(filepath.Join(d, "A"), "A")
 	check(err)
@@ -140,16 +201,36 @@ func (b *bench) recipeRun(r recipe) outcome {
 	bb, err := testbed.StartNginx(filepath.Join(d, "B"), "B")
 	check(err)
 	defer bb.Kill()
-	lb, err := testbed.StartHAProxy(filepath.Join(d, "lb"), a, bb)
+	lb, err := testbed.StartHAProxyCheck(filepath.Join(d, "lb"), sc.check, a, bb)
 	check(err)
 	defer lb.Kill()
 	ctx, cancel := context.WithCancel(context.Background())
-	load := testbed.StartLoad(ctx, []string{lb.URL("")}, 6, 40)
-	time.Sleep(1500 * time.Millisecond)
-	stopAt := r.run(b, a)
-	time.Sleep(time.Second)
+	load := testbed.StartLoadShape(ctx, []string{lb.URL("")}, sc.clients, 40, sc.shape)
+	time.Sleep(1500*time.Millisecond + sc.phase)
+	outAt := time.Now()
+	var downAt time.Time
+	watched := make(chan struct{})
+	if sc.watch {
+		go func() {
+			defer close(watched)
+			for range 600 { // 30 s at most
+				if ctx.Err() != nil {
+					return
+				}
+				if st, err := lb.ServerStatus(a); err == nil && strings.HasPrefix(st, "DOWN") {
+					downAt = time.Now()
+					return
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}()
+	} else {
+		close(watched)
+	}
+	stopAt := r.run(b, a, sc)
+	time.Sleep(max(time.Second, time.Until(outAt.Add(sc.minLoad))))
 	cancel()
-	var o outcome
+	o := outcome{down: -1}
 	var lastA time.Time
 	cutNeed := 0.0
 	for _, res := range load.Wait() {
@@ -161,14 +242,24 @@ func (b *bench) recipeRun(r recipe) outcome {
 		}
 		if !res.OK() {
 			o.failed++
+			if res.Start.After(stopAt) {
+				o.late++
+			}
 			if res.Slow && res.Backend == "A" {
 				cutNeed = max(cutNeed, float64(testbed.BigSize-res.Bytes)/(80<<10))
 			}
 		}
 	}
+	<-watched
+	if !downAt.IsZero() {
+		o.down = downAt.Sub(outAt).Seconds()
+	}
 	o.gap = stopAt.Sub(lastA).Seconds()
 	if o.failed > 0 {
-		o.gap = -cutNeed
+		o.gap = 0 // only requests that arrived after the stop failed
+		if cutNeed > 0 {
+			o.gap = -cutNeed
+		}
 	}
 	return o
 }
@@ -180,7 +271,7 @@ func (b *bench) recipes(runs int) {
 	res := make([][]outcome, len(recipes))
 	for range runs {
 		for i, r := range recipes {
-			res[i] = append(res[i], b.recipeRun(r))
+			res[i] = append(res[i], b.recipeRun(r, fastLB))
 		}
 	}
 	fmt.Println("| recipe | what | failed requests per run | median failed | gap per run (s) | median gap (s) | spread (min..max) |")
@@ -194,6 +285,72 @@ func (b *bench) recipes(runs int) {
 		fmt.Printf("| %s | %s | %s | %s | %s | %.2f | %.2f..%.2f |\n", r.name, r.what, join(f, "%.0f"), fmtF(median(f), "%.0f"), join(g, "%.2f"), median(g), minOf(g), maxOf(g))
 	}
 	fmt.Println()
+}
+
+// slowLB: the recipes against an LB that probes like a production config,
+// under two loads, with the traffic going on through the LB's detection.
+func (b *bench) slowLB(runs int, c testbed.Check) {
+	loads := []struct {
+		name, what string
+		clients    int
+		shape      testbed.Shape
+	}{
+		{"busy", "6 clients, every other request a 3 s download, 50 ms pause after a small page (part 1's load): A is never idle while in rotation", 6, testbed.BusyShape},
+		{"light", "2 clients, every third request a 3 s download, 300 ms pause after a small page: A is often idle for a moment while still in rotation", 2, testbed.Shape{SlowEvery: 3, Pause: 300 * time.Millisecond}},
+	}
+	fmt.Printf("### 1b. A load balancer that probes like production (%s)\n\n", c)
+	fmt.Printf("The same setup, but HAProxy checks the keep-alive page with `%s` (retries 0, no redispatch): after the rename it keeps sending new requests to A for up to %s. The load goes on until at least %s after the rename and 1 s after the stop, so every recipe faces the same traffic while the LB has not noticed; run k (0-based) of n renames k/n of a probe interval later into the load, so runs land at different points of the probe cycle. drain uses what the README says for this LB: `--lb-grace %s` (inter x fall) and `--verify-url`. %d runs per recipe, interleaved. Late: failed requests that started after the stop (sent to a stopped A by an LB that had not noticed). Gap as above; a run with failures shows minus what the longest cut download still needed, 0 when only late requests failed. LB noticed: seconds from the rename to HAProxy marking A DOWN.\n\n",
+		c, c.Detection(), c.Detection()+2*time.Second, c.Detection(), runs)
+	for _, l := range loads {
+		sc := scenario{check: c, clients: l.clients, shape: l.shape, minLoad: c.Detection() + 2*time.Second, watch: true}
+		res := make([][]outcome, len(slowRecipes))
+		for j := range runs {
+			sc.phase = c.Inter * time.Duration(j) / time.Duration(runs)
+			for i, r := range slowRecipes {
+				res[i] = append(res[i], b.recipeRun(r, sc))
+			}
+		}
+		fmt.Printf("**%s load**: %s.\n\n", l.name, l.what)
+		fmt.Println("| recipe | what | failed requests per run | median failed | of which late | gap per run (s) | median gap (s) | spread (min..max) | LB noticed (s) |")
+		fmt.Println("|---|---|---|---|---|---|---|---|---|")
+		for i, r := range slowRecipes {
+			var f, late, g, down []float64
+			for _, o := range res[i] {
+				f = append(f, float64(o.failed))
+				late = append(late, float64(o.late))
+				g = append(g, o.gap)
+				down = append(down, o.down)
+			}
+			fmt.Printf("| %s | %s | %s | %s | %s | %s | %.2f | %.2f..%.2f | %s |\n", r.name, r.what, join(f, "%.0f"), fmtF(median(f), "%.0f"),
+				join(late, "%.0f"), join(g, "%.2f"), median(g), minOf(g), maxOf(g), join(down, "%.1f"))
+		}
+		fmt.Println()
+	}
+}
+
+// parseProbe reads INTER:FALL[:RISE].
+func parseProbe(s string) (testbed.Check, error) {
+	c := testbed.Check{Rise: 2}
+	p := strings.Split(s, ":")
+	if len(p) < 2 || len(p) > 3 {
+		return c, fmt.Errorf("%q: want INTER:FALL[:RISE], e.g. 2s:3", s)
+	}
+	var err error
+	if c.Inter, err = time.ParseDuration(p[0]); err != nil {
+		return c, err
+	}
+	if c.Fall, err = strconv.Atoi(p[1]); err != nil {
+		return c, err
+	}
+	if len(p) == 3 {
+		if c.Rise, err = strconv.Atoi(p[2]); err != nil {
+			return c, err
+		}
+	}
+	if c.Inter < 10*time.Millisecond || c.Fall < 1 || c.Fall > 10 || c.Rise < 1 || c.Rise > 10 || c.Inter > 10*time.Second {
+		return c, fmt.Errorf("%q: want 10ms <= INTER <= 10s and 1 <= FALL, RISE <= 10", s)
+	}
+	return c, nil
 }
 
 // lag: one slow download on one nginx; drain run with no grace and no settle
