@@ -336,23 +336,32 @@ func (a *IIS) Check(ctx context.Context) error {
 
 // Run implements Action.
 func (a *IIS) Run(ctx context.Context, stdout, _ io.Writer) (Result, error) {
+	return runBuiltin(ctx, a, a.Timeout, stdout, a.run)
+}
+
+// runBuiltin runs a built-in action's change within timeout, prints the line
+// that says what happened, and maps a failure to ErrFailed the way a command's
+// timeout or interrupt is reported.
+func runBuiltin(ctx context.Context, a fmt.Stringer, timeout time.Duration, stdout io.Writer,
+	change func(context.Context, io.Writer) (string, error),
+) (Result, error) {
 	start := time.Now()
-	if a.Timeout > 0 {
+	if timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, a.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	msg, err := a.run(ctx, stdout)
+	msg, err := change(ctx, stdout)
 	res := Result{Duration: time.Since(start)}
 	if err != nil {
 		res.ExitCode = 1
 		switch {
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			res.TimedOut = true
-			if errors.Is(err, context.DeadlineExceeded) { // ended inside an appcmd call
-				return res, fmt.Errorf("%w: %s: timed out after %s", ErrFailed, a, a.Timeout)
+			if errors.Is(err, context.DeadlineExceeded) { // ended inside a call
+				return res, fmt.Errorf("%w: %s: timed out after %s", ErrFailed, a, timeout)
 			}
-			return res, fmt.Errorf("%w: %s: %w after %s", ErrFailed, a, err, a.Timeout)
+			return res, fmt.Errorf("%w: %s: %w after %s", ErrFailed, a, err, timeout)
 		case ctx.Err() != nil:
 			return res, fmt.Errorf("%w: %s: interrupted: %w", ErrFailed, a, err)
 		}

@@ -210,7 +210,7 @@ func pools() map[string]*fakeObj {
 	}
 }
 
-func runBuiltin(t *testing.T, op, name string, timeout time.Duration) (string, error) {
+func runIIS(t *testing.T, op, name string, timeout time.Duration) (string, error) {
 	t.Helper()
 	a := &IIS{Op: op, Name: name, Timeout: timeout, Poll: 10 * time.Millisecond, appcmd: runAppcmd}
 	var out bytes.Buffer
@@ -230,7 +230,7 @@ func changes(calls []string) []string {
 
 func TestStopAppPoolWaitsAndIsIdempotent(t *testing.T) {
 	state := fake(t, fakeState{Pools: pools()})
-	out, err := runBuiltin(t, StopAppPool, "defaultapppool", time.Minute)
+	out, err := runIIS(t, StopAppPool, "defaultapppool", time.Minute)
 	if err != nil {
 		t.Fatalf("err = %v\n%s", err, out)
 	}
@@ -245,7 +245,7 @@ func TestStopAppPoolWaitsAndIsIdempotent(t *testing.T) {
 		t.Errorf("out = %q", out)
 	}
 
-	out, err = runBuiltin(t, StopAppPool, "DefaultAppPool", time.Minute)
+	out, err = runIIS(t, StopAppPool, "DefaultAppPool", time.Minute)
 	_, calls2 := state()
 	if err != nil || !strings.Contains(out, "already stopped: nothing to do") || len(changes(calls2)) != 1 {
 		t.Errorf("second stop: err=%v out=%q changes=%q", err, out, changes(calls2))
@@ -254,10 +254,10 @@ func TestStopAppPoolWaitsAndIsIdempotent(t *testing.T) {
 
 func TestStartAppPool(t *testing.T) {
 	state := fake(t, fakeState{Pools: pools()})
-	if out, err := runBuiltin(t, StartAppPool, "Shop Pool", time.Minute); err != nil || !strings.Contains(out, `app pool "Shop Pool" started`) {
+	if out, err := runIIS(t, StartAppPool, "Shop Pool", time.Minute); err != nil || !strings.Contains(out, `app pool "Shop Pool" started`) {
 		t.Fatalf("err=%v out=%q", err, out)
 	}
-	out, err := runBuiltin(t, StartAppPool, "Shop Pool", time.Minute)
+	out, err := runIIS(t, StartAppPool, "Shop Pool", time.Minute)
 	st, calls := state()
 	if err != nil || !strings.Contains(out, "already started") || st.Pools["Shop Pool"].State != "Started" {
 		t.Errorf("err=%v out=%q state=%+v", err, out, st.Pools["Shop Pool"])
@@ -269,7 +269,7 @@ func TestStartAppPool(t *testing.T) {
 
 func TestRecycleWaitsForTheOldWorkers(t *testing.T) {
 	state := fake(t, fakeState{Pools: pools()})
-	out, err := runBuiltin(t, RecycleAppPool, "DefaultAppPool", time.Minute)
+	out, err := runIIS(t, RecycleAppPool, "DefaultAppPool", time.Minute)
 	if err != nil {
 		t.Fatalf("err=%v out=%q", err, out)
 	}
@@ -285,7 +285,7 @@ func TestRecycleWaitsForTheOldWorkers(t *testing.T) {
 		t.Errorf("last call = %q", last)
 	}
 
-	out, err = runBuiltin(t, RecycleAppPool, "Idle", time.Minute)
+	out, err = runIIS(t, RecycleAppPool, "Idle", time.Minute)
 	if err != nil || !strings.Contains(out, "no worker process was running") {
 		t.Errorf("idle pool: err=%v out=%q", err, out)
 	}
@@ -293,7 +293,7 @@ func TestRecycleWaitsForTheOldWorkers(t *testing.T) {
 
 func TestRecycleOfAStoppedPoolFailsClearly(t *testing.T) {
 	state := fake(t, fakeState{Pools: pools()})
-	_, err := runBuiltin(t, RecycleAppPool, "Shop Pool", time.Minute)
+	_, err := runIIS(t, RecycleAppPool, "Shop Pool", time.Minute)
 	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), `app pool "Shop Pool" is stopped`) || !strings.Contains(err.Error(), "start-apppool") {
 		t.Errorf("err = %v", err)
 	}
@@ -314,10 +314,10 @@ func TestUnknownPoolNamesTheExistingOnes(t *testing.T) {
 
 func TestStopSite(t *testing.T) {
 	state := fake(t, fakeState{Sites: map[string]*fakeObj{"Default Web Site": {State: "Started"}, "Shop": {State: "Stopped"}}})
-	if out, err := runBuiltin(t, StopSite, "Default Web Site", time.Minute); err != nil || !strings.Contains(out, `site "Default Web Site" stopped`) {
+	if out, err := runIIS(t, StopSite, "Default Web Site", time.Minute); err != nil || !strings.Contains(out, `site "Default Web Site" stopped`) {
 		t.Fatalf("err=%v out=%q", err, out)
 	}
-	if out, err := runBuiltin(t, StopSite, "shop", time.Minute); err != nil || !strings.Contains(out, `site "Shop" is already stopped`) {
+	if out, err := runIIS(t, StopSite, "shop", time.Minute); err != nil || !strings.Contains(out, `site "Shop" is already stopped`) {
 		t.Errorf("err=%v out=%q", err, out)
 	}
 	if _, calls := state(); strings.Join(changes(calls), "|") != "stop site /site.name:Default Web Site" {
@@ -330,7 +330,7 @@ func TestStopTimesOutWithTheLastState(t *testing.T) {
 	p["DefaultAppPool"].Delay = 1 << 20 // never finishes stopping
 	fake(t, fakeState{Pools: p})
 	// Long enough for the first look and the stop call on a busy machine.
-	_, err := runBuiltin(t, StopAppPool, "DefaultAppPool", 5*time.Second)
+	_, err := runIIS(t, StopAppPool, "DefaultAppPool", 5*time.Second)
 	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "still waiting to stop (state Stopping, worker processes 5124, 7788) after 5s") {
 		t.Errorf("err = %v", err)
 	}
@@ -338,7 +338,7 @@ func TestStopTimesOutWithTheLastState(t *testing.T) {
 
 func TestAppcmdFailureIsOneLine(t *testing.T) {
 	fake(t, fakeState{Pools: pools(), Fail: map[string]int{"stop apppool": 5}})
-	_, err := runBuiltin(t, StopAppPool, "DefaultAppPool", time.Minute)
+	_, err := runIIS(t, StopAppPool, "DefaultAppPool", time.Minute)
 	want := `stop-apppool DefaultAppPool: appcmd: Command execution failed. Access is denied. (exit code 5)`
 	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("err = %v\nwant %s", err, want)

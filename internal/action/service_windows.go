@@ -107,24 +107,7 @@ func newServiceStop(ctx context.Context, name string, timeout time.Duration) (*S
 
 // Run implements Action.
 func (a *ServiceStop) Run(ctx context.Context, stdout, _ io.Writer) (Result, error) {
-	start := time.Now()
-	if a.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, a.Timeout)
-		defer cancel()
-	}
-	msg, err := a.stop(ctx, stdout)
-	res := Result{Duration: time.Since(start)}
-	if err != nil {
-		res.ExitCode = 1
-		res.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
-		if res.TimedOut {
-			return res, fmt.Errorf("%w: %s: %w after %s", ErrFailed, a, err, a.Timeout)
-		}
-		return res, fmt.Errorf("%w: %s: %w", ErrFailed, a, err)
-	}
-	fmt.Fprintln(stdout, msg)
-	return res, nil
+	return runBuiltin(ctx, a, a.Timeout, stdout, a.stop)
 }
 
 func (a *ServiceStop) stop(ctx context.Context, w io.Writer) (string, error) {

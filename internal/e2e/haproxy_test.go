@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -54,20 +53,6 @@ func (p *lbPair) load(ctx context.Context) *testbed.Load {
 	return testbed.StartLoad(ctx, []string{p.lb1.URL(""), p.lb2.URL("")}, 6, 40)
 }
 
-func parseEvents(t *testing.T, out []byte) []event {
-	t.Helper()
-	var events []event
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var e event
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("stdout line is not JSON: %q", sc.Text())
-		}
-		events = append(events, e)
-	}
-	return events
-}
-
 // drainThroughHAProxy: load runs through a pair of real HAProxy LBs; drain
 // takes backend A out (rotation flags given), waits on A's nginx and both
 // LBs' view of A, then fast-stops A with SIGTERM. No client request may
@@ -99,20 +84,7 @@ func drainThroughHAProxy(t *testing.T, p *lbPair, rotation []string, lbGrace str
 	stop()
 	results := load.Wait()
 
-	events := parseEvents(t, out)
-	var actionStart time.Time
-	for _, e := range events {
-		if e.Event == "action" && e.Message == "started" {
-			actionStart = e.Time
-		}
-	}
-	last := events[len(events)-1]
-	if last.Event != "result" || last.Result != "drained" || last.Rotation != "OUT" || last.ExitCode == nil || *last.ExitCode != 0 {
-		t.Errorf("result event = %+v", last)
-	}
-	if actionStart.IsZero() {
-		t.Fatal("no action start event")
-	}
+	actionStart := drainedThenActed(t, out)
 	select {
 	case <-p.a.Exited():
 	case <-time.After(5 * time.Second):

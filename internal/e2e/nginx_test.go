@@ -4,10 +4,8 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -132,28 +130,7 @@ func TestNginxDrainEndToEnd(t *testing.T) {
 	}
 	downloads := wait()
 
-	var events []event
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var e event
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("stdout line is not JSON: %q", sc.Text())
-		}
-		events = append(events, e)
-	}
-	var actionStart time.Time
-	for _, e := range events {
-		if e.Event == "action" && e.Message == "started" {
-			actionStart = e.Time
-		}
-	}
-	last := events[len(events)-1]
-	if last.Event != "result" || last.Result != "drained" || last.Rotation != "OUT" || last.ExitCode == nil || *last.ExitCode != 0 {
-		t.Errorf("result event = %+v", last)
-	}
-	if actionStart.IsZero() {
-		t.Fatal("no action start event")
-	}
+	actionStart := drainedThenActed(t, out)
 	var lastEnd time.Time
 	for i, d := range downloads {
 		if d.err != nil || d.bytes != testbed.BigSize {
