@@ -38,7 +38,7 @@ func TestContentModeKeepsAttributesOnWindows(t *testing.T) {
 	if err := os.WriteFile(p, []byte("UP"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	setAttrs(t, p, windows.FILE_ATTRIBUTE_HIDDEN)
+	setAttrs(t, p, windows.FILE_ATTRIBUTE_SYSTEM)
 	down := "DOWN"
 	k, _ := NewKeepalive(p, "", &down)
 	rec := &state.Record{}
@@ -48,8 +48,8 @@ func TestContentModeKeepsAttributesOnWindows(t *testing.T) {
 	if b, _ := os.ReadFile(p); string(b) != "DOWN" {
 		t.Errorf("page after out = %q", b)
 	}
-	if a := attrs(t, p); a&windows.FILE_ATTRIBUTE_HIDDEN == 0 {
-		t.Errorf("attributes after out = %#x, the hidden attribute was lost", a)
+	if a := attrs(t, p); a&windows.FILE_ATTRIBUTE_SYSTEM == 0 {
+		t.Errorf("attributes after out = %#x, the system attribute was lost", a)
 	}
 	if _, err := k.In(ctx, rec); err != nil {
 		t.Fatal(err)
@@ -57,8 +57,8 @@ func TestContentModeKeepsAttributesOnWindows(t *testing.T) {
 	if b, _ := os.ReadFile(p); string(b) != "UP" {
 		t.Errorf("page after in = %q", b)
 	}
-	if a := attrs(t, p); a&windows.FILE_ATTRIBUTE_HIDDEN == 0 {
-		t.Errorf("attributes after in = %#x, the hidden attribute was lost", a)
+	if a := attrs(t, p); a&windows.FILE_ATTRIBUTE_SYSTEM == 0 {
+		t.Errorf("attributes after in = %#x, the system attribute was lost", a)
 	}
 	if entries, _ := os.ReadDir(filepath.Dir(p)); len(entries) != 1 {
 		t.Errorf("files left next to the page: %v", entries)
