@@ -67,6 +67,13 @@ func NewKeepalive(path, disabledName string, downContent *string) (*Keepalive, e
 	if downContent != nil {
 		k.DownContent = []byte(*downContent)
 	}
+	// Checked again before each change; refused here so that a bad path is
+	// a usage error before a lock or a record exists.
+	for _, p := range []string{k.Path, k.DisabledPath} {
+		if _, err := regularFile(p); err != nil {
+			return nil, err
+		}
+	}
 	k.key = pageKey(k.Path, k.DisabledPath)
 	return k, nil
 }

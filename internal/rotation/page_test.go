@@ -179,10 +179,15 @@ func TestKeepalivePathMustBeARegularFile(t *testing.T) {
 	down := "DOWN"
 	for name, p := range cases {
 		for _, dc := range []*string{nil, &down} {
-			k, err := NewKeepalive(p, "", dc)
-			if err != nil {
-				t.Fatal(err)
+			if _, err := NewKeepalive(p, "", dc); !errors.Is(err, ErrConfig) {
+				t.Errorf("%s: NewKeepalive err = %v, want ErrConfig", name, err)
 			}
+			// The path may turn bad after the flags were checked.
+			k := &Keepalive{Path: p, DisabledPath: p + ".disabled"}
+			if dc != nil {
+				k.DownContent = []byte(*dc)
+			}
+			var err error
 			saved := 0
 			done := make(chan error, 1)
 			go func() {
