@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -21,14 +22,16 @@ import (
 
 // statusReport is what `drain status` shows, also as its JSON event.
 type statusReport struct {
-	Time     time.Time       `json:"time"`
-	Event    string          `json:"event"` // "status"
-	Target   string          `json:"target,omitempty"`
-	Rotation string          `json:"rotation,omitempty"`
-	Error    string          `json:"error,omitempty"`
-	Record   *state.Record   `json:"record,omitempty"`
-	Holder   string          `json:"holder,omitempty"` // running | gone, for a record left mid-run
-	Sources  []drain.Reading `json:"sources,omitempty"`
+	Time     time.Time `json:"time"`
+	Event    string    `json:"event"` // "status"
+	Target   string    `json:"target,omitempty"`
+	Rotation string    `json:"rotation,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	// Parts: where each instance or method stands when they disagree (MIXED).
+	Parts   []rotation.Part `json:"parts,omitempty"`
+	Record  *state.Record   `json:"record,omitempty"`
+	Holder  string          `json:"holder,omitempty"` // running | gone, for a record left mid-run
+	Sources []drain.Reading `json:"sources,omitempty"`
 	// Requests executing in the IIS pools/sites among the sources, longest first.
 	Requests      []drain.Request `json:"requests,omitempty"`
 	RequestsError string          `json:"requests_error,omitempty"`
@@ -102,10 +105,15 @@ func collectStatus(ctx context.Context, p *drain.Plan) statusReport {
 		rep.Target = p.Rotator.Target()
 		st, err := p.Rotator.Status(ctx)
 		rep.Rotation = string(st)
+		if errors.Is(err, rotation.ErrMixed) {
+			if parts, perr := rotation.Parts(ctx, p.Rotator); perr == nil {
+				rep.Rotation, rep.Parts, err = "MIXED", parts, nil
+			}
+		}
 		if err != nil {
 			rep.Error = err.Error()
 		}
-		rec, err := p.Store.Load(rep.Target)
+		rec, err := rotation.LoadRecord(p.Store, p.Rotator)
 		if err != nil && rep.Error == "" {
 			rep.Error = err.Error()
 		}
@@ -146,6 +154,9 @@ func printStatus(ios *iostreams.IOStreams, rep statusReport) {
 			word = red(word)
 		}
 		fmt.Fprintf(w, "rotation: %s  %s\n", word, rep.Target)
+		for _, pt := range rep.Parts {
+			fmt.Fprintf(w, "  %s: %s\n", pt.Target, pt.State)
+		}
 		if rep.Error != "" {
 			fmt.Fprintf(w, "  %s %s\n", red("error:"), rep.Error)
 		}
