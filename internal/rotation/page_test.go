@@ -264,3 +264,28 @@ func TestKeyIsTheResolvedPage(t *testing.T) {
 		t.Errorf("legacy key = %s, want the path as typed", k.LegacyTarget())
 	}
 }
+
+// A failed read still says IN or OUT when that much is known, so that a run
+// refused before any change can say where the server stands.
+func TestStatusWithAnErrorStillSaysWhatIsKnown(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.htm")
+	down := "DOWN"
+	for _, dc := range []*string{nil, &down} {
+		k := &Keepalive{Path: missing, DisabledPath: missing + ".disabled"}
+		if dc != nil {
+			k.DownContent = []byte(*dc)
+		}
+		if st, err := k.Status(ctx); st != Out || !errors.Is(err, ErrConfig) {
+			t.Errorf("missing page (%s): %s %v, want OUT (the probe gets 404) with ErrConfig", k.method(), st, err)
+		}
+	}
+	p := page(t, "UP")
+	if err := os.WriteFile(p+".disabled", []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k, _ := NewKeepalive(p, "", nil)
+	if st, err := k.Status(ctx); st != In || !errors.Is(err, ErrConfig) {
+		t.Errorf("both names: %s %v, want IN (the page is there) with ErrConfig", st, err)
+	}
+}
