@@ -69,10 +69,11 @@ func NewKeepalive(path, disabledName string, downContent *string) (*Keepalive, e
 	}
 	// Checked again before each change; refused here so that a bad path is
 	// a usage error before a lock or a record exists.
-	for _, p := range []string{k.Path, k.DisabledPath} {
-		if _, err := regularFile(p); err != nil {
-			return nil, err
-		}
+	if _, err := regularFile(k.Path); err != nil {
+		return nil, err
+	}
+	if _, err := disabledFile(k.DisabledPath); err != nil {
+		return nil, err
 	}
 	k.key = pageKey(k.Path, k.DisabledPath)
 	return k, nil
@@ -98,8 +99,15 @@ func pageKey(page, disabled string) string {
 			continue
 		}
 		if fi.Mode()&fs.ModeSymlink != 0 {
-			if real, err := filepath.EvalSymlinks(p); err == nil {
-				return real
+			// Resolved from the page's directory, where the link is (or
+			// will be again after in), even when it is renamed elsewhere.
+			if dest, err := os.Readlink(p); err == nil {
+				if !filepath.IsAbs(dest) {
+					dest = filepath.Join(dir, dest)
+				}
+				if real, err := filepath.EvalSymlinks(dest); err == nil {
+					return real
+				}
 			}
 		}
 		break
@@ -145,7 +153,7 @@ func renameStatus(page, disabled string) (Status, error) {
 	if err != nil {
 		return Unknown, err
 	}
-	disOK, err := regularFile(disabled)
+	disOK, err := disabledFile(disabled)
 	if err != nil {
 		return Unknown, err
 	}
@@ -182,6 +190,16 @@ func regularFile(p string) (bool, error) {
 		return false, fmt.Errorf("%w: %s is %s, not a regular file; --keepalive must name the page file the load balancer probes", ErrConfig, p, fileKind(fi.Mode()))
 	}
 	return true, nil
+}
+
+// disabledFile is regularFile for the name a page is renamed to: a symlink
+// counts even when it points nowhere from there (a relative link renamed to
+// another directory works again once back in place).
+func disabledFile(p string) (bool, error) {
+	if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return true, nil
+	}
+	return regularFile(p)
 }
 
 func fileKind(m fs.FileMode) string {

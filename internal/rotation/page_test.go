@@ -289,3 +289,47 @@ func TestStatusWithAnErrorStillSaysWhatIsKnown(t *testing.T) {
 		t.Errorf("both names: %s %v, want IN (the page is there) with ErrConfig", st, err)
 	}
 }
+
+// A relative symlink renamed to a disabled name in another directory points
+// nowhere from there: in must still put it back, under the same key.
+func TestSymlinkedPageDisabledElsewhere(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symlinks need a privilege on Windows")
+	}
+	dir := t.TempDir()
+	for _, d := range []string{"www", "parked"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "www", "real.htm"), []byte("UP"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "www", "keepalive.htm")
+	if err := os.Symlink("real.htm", link); err != nil {
+		t.Fatal(err)
+	}
+	parked := filepath.Join(dir, "parked", "keepalive.htm")
+	k, err := NewKeepalive(link, parked, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := state.Store{Dir: t.TempDir()}
+	if _, err := k.Out(ctx, &state.Record{}, store.Save); err != nil {
+		t.Fatal(err)
+	}
+	k2, err := NewKeepalive(link, parked, nil)
+	if err != nil {
+		t.Fatalf("while out: %v", err)
+	}
+	if k2.Target() != k.Target() {
+		t.Errorf("key while out %s, at out %s", k2.Target(), k.Target())
+	}
+	rec, _ := LoadRecord(store, k2)
+	if changed, err := k2.In(ctx, rec); err != nil || !changed {
+		t.Fatalf("in: %v %v", changed, err)
+	}
+	if b, err := os.ReadFile(link); err != nil || string(b) != "UP" {
+		t.Errorf("page after in: %q %v", b, err)
+	}
+}
