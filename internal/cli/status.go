@@ -22,20 +22,20 @@ import (
 
 // statusReport is what `drain status` shows, also as its JSON event.
 type statusReport struct {
-	Time     time.Time `json:"time"`
-	Event    string    `json:"event"` // "status"
-	Target   string    `json:"target,omitempty"`
-	Rotation string    `json:"rotation,omitempty"`
-	Error    string    `json:"error,omitempty"`
-	// Parts: where each instance or method stands when they disagree (MIXED).
-	Parts   []rotation.Part `json:"parts,omitempty"`
-	Record  *state.Record   `json:"record,omitempty"`
-	Holder  string          `json:"holder,omitempty"` // running | gone, for a record left mid-run
-	Sources []drain.Reading `json:"sources,omitempty"`
+	Time     time.Time       `json:"time"`
+	Event    string          `json:"event"` // "status"
+	Target   string          `json:"target,omitempty"`
+	Rotation string          `json:"rotation,omitempty"`
+	Error    string          `json:"error,omitempty"`
+	Record   *state.Record   `json:"record,omitempty"`
+	Holder   string          `json:"holder,omitempty"` // running | gone, for a record left mid-run
+	Sources  []drain.Reading `json:"sources,omitempty"`
 	// Requests executing in the IIS pools/sites among the sources, longest first.
 	Requests      []drain.Request `json:"requests,omitempty"`
 	RequestsError string          `json:"requests_error,omitempty"`
 	listed        bool            // the sources include IIS pools/sites
+	// Where each instance or method stands when they disagree (MIXED).
+	Parts []rotation.Part `json:"parts,omitempty"`
 }
 
 func newStatusCmd(ios *iostreams.IOStreams) *cobra.Command {
