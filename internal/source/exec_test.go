@@ -83,7 +83,7 @@ func TestExecRead(t *testing.T) {
 	}{
 		{name: "integer", args: []string{"out=42\n"}, want: 42},
 		{name: "float with spaces and CRLF", args: []string{"out=  3.5 \r\n"}, want: 3.5},
-		{name: "negative", args: []string{"out=-1"}, want: -1},
+		{name: "negative is not a count", args: []string{"out=-1"}, wantErr: "value is -1: below zero, not a count"},
 		{name: "stderr ignored on success", args: []string{"err=warning\n", "out=7"}, want: 7},
 		{name: "no output", args: nil, wantErr: "no output; want one number"},
 		{name: "two numbers", args: []string{"out=1 2"}, wantErr: `output "1 2" is not a number`},

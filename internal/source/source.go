@@ -32,13 +32,27 @@ type Noter interface {
 	Note() string
 }
 
-// finite returns v, or an error if v is NaN or infinite: no source may
-// report such a value as a count.
+// finite returns v if it can be an in-flight count, or an error: NaN,
+// infinite and negative values are not counts, so no source may report one
+// (a -5 summed with a 5 would otherwise read as drained). Every source's
+// value goes through it.
 func finite(v float64) (float64, error) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("value is %v", v)
+	if err := countError(v); err != nil {
+		return 0, fmt.Errorf("value %w", err)
 	}
 	return v, nil
+}
+
+// countError says why v is not a count ("is NaN", "is -5: below zero, not
+// a count"), or returns nil.
+func countError(v float64) error {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return fmt.Errorf("is %v", v)
+	case v < 0:
+		return fmt.Errorf("is %v: below zero, not a count", v)
+	}
+	return nil
 }
 
 // clip trims s and shortens it to at most limit characters (plus an
