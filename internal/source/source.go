@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/drain-cli/drain/internal/redact"
 )
 
 // Source is something that can be polled for an in-flight count.
@@ -119,7 +121,7 @@ type Spec struct {
 
 // String renders the spec for display (credentials in URLs are redacted).
 func (s Spec) String() string {
-	t := redactURL(s.Target)
+	t := redact.String(s.Target)
 	if t == "" && s.Threshold == 0 {
 		return s.Type
 	}
@@ -137,7 +139,7 @@ var ErrSpec = errors.New("bad source spec")
 // ParseSpec parses TYPE:TARGET, optionally ending in <=N (threshold, default 0).
 func ParseSpec(raw string) (Spec, error) {
 	s := strings.TrimSpace(raw)
-	shown := redactURL(raw) // for errors: never echo a password
+	shown := redact.String(raw) // for errors: never echo a password
 	typ, target, ok := strings.Cut(s, ":")
 	if b, _, _ := strings.Cut(s, "<="); !ok && bare[strings.ToLower(b)] {
 		typ, target, ok = b, s[len(b):], true
@@ -183,7 +185,7 @@ func New(spec Spec, opts Options) (Source, error) {
 	}
 	src, err := c(spec.Target, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w %q: %s", ErrSpec, spec.String(), redactURL(err.Error()))
+		return nil, fmt.Errorf("%w %q: %s", ErrSpec, spec.String(), redact.String(err.Error()))
 	}
 	return src, nil
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/drain-cli/drain/internal/redact"
 )
 
 func TestParseSpec(t *testing.T) {
@@ -66,7 +68,7 @@ func TestSpecString(t *testing.T) {
 		{"nginx:http://h/status", "nginx:http://h/status"},
 		{"nginx:http://h/status <= 2.5", "nginx:http://h/status<=2.5"},
 		{"nginx:http://h/status<=0", "nginx:http://h/status"},
-		{"prom:https://user:secret@h/metrics#up<=1", "prom:https://user:xxxxx@h/metrics#up<=1"},
+		{"prom:https://user:secret@h/metrics#up<=1", "prom:https://xxxxx@h/metrics#up<=1"},
 		// The threshold is kept when the target itself contains "<=".
 		{`prom:http://h/m#x{a="<="}<=0`, `prom:http://h/m#x{a="<="}<=0`},
 	}
@@ -96,7 +98,7 @@ func FuzzParseSpec(f *testing.F) {
 			}
 			return
 		}
-		if redactURL(spec.Target) != spec.Target {
+		if redact.String(spec.Target) != spec.Target {
 			return
 		}
 		again, err := ParseSpec(spec.String())
@@ -118,6 +120,9 @@ func TestErrorsNeverEchoPasswords(t *testing.T) {
 		"nginx:http://admin:s3cret@h:9/x<=oops",   // bad threshold
 		"bogus:http://admin:s3cret@h/",            // unknown type
 		"json:http://admin:s3cret@h:bad port/x#a", // bad URL
+		"json:http://admin:s3 cret@h/x#a",         // a space in the password: url.Parse fails
+		"prom:http://admin:p@s3cret@h/m",          // an unencoded '@' in the password
+		"prom:ftp://admin:s3cret@h/m#x",           // not http
 	} {
 		spec, err := ParseSpec(raw)
 		if err == nil {
@@ -126,7 +131,7 @@ func TestErrorsNeverEchoPasswords(t *testing.T) {
 		if err == nil {
 			t.Fatalf("%s: expected an error", raw)
 		}
-		if strings.Contains(err.Error(), "s3cret") {
+		if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "s3 cret") {
 			t.Errorf("error leaks the password: %v", err)
 		}
 	}
