@@ -1,6 +1,7 @@
 // Package config resolves drain's settings from flags, DRAIN_* environment
 // variables, a config file and defaults, in that order of precedence, into a
-// typed, validated Config. It is the only importer of viper.
+// typed, validated Config. The config file is YAML, read node by node
+// (file.go) so that every error names its key and line.
 package config
 
 import (
@@ -16,7 +17,6 @@ import (
 
 	"github.com/kballard/go-shellquote"
 	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
 
 	"github.com/drain-cli/drain/internal/source"
 	"github.com/drain-cli/drain/internal/suggest"
@@ -97,18 +97,11 @@ func Load(fs *pflag.FlagSet, args []string, configFile string, getenv func(strin
 	if configFile == "" {
 		configFile = getenv("DRAIN_CONFIG")
 	}
-	file := map[string]any{}
+	file := map[string]fileValue{}
 	if configFile != "" {
-		v := viper.New()
-		v.SetConfigFile(configFile)
-		if err := v.ReadInConfig(); err != nil {
-			return nil, usage("check the path and the YAML syntax", "cannot read config file %s: %s", configFile, oneLine(err))
-		}
-		for _, k := range v.AllKeys() {
-			if _, ok := Lookup(k); !ok {
-				return nil, usage(didYouMean(k), "unknown key %q in config file %s", k, configFile)
-			}
-			file[k] = v.Get(k)
+		var err error
+		if file, err = readFile(configFile); err != nil {
+			return nil, err
 		}
 	}
 
@@ -164,7 +157,7 @@ func (c *Config) credentials(getenv func(string) string) error {
 }
 
 // resolve applies flags > env > file > default to one key.
-func resolve(k Key, fs *pflag.FlagSet, args []string, file map[string]any, path string, getenv func(string) string) (Origin, []string, error) {
+func resolve(k Key, fs *pflag.FlagSet, args []string, file map[string]fileValue, path string, getenv func(string) string) (Origin, []string, error) {
 	if k.Name == "action" && len(args) > 0 {
 		return Origin{"args after --", shellquote.Join(args...)}, args, nil
 	}
@@ -184,27 +177,19 @@ func resolve(k Key, fs *pflag.FlagSet, args []string, file map[string]any, path 
 		return o, nil, nil
 	}
 	if v, ok := file[k.Name]; ok {
-		o := Origin{"file " + path, ""}
-		switch k.Kind {
-		case List:
-			var l []string
-			switch t := v.(type) {
-			case []any:
-				for _, e := range t {
-					l = append(l, fmt.Sprint(e))
-				}
-			default:
-				var err error
-				if l, err = splitList(k, fmt.Sprint(t), false); err != nil {
-					return o, nil, err
-				}
-			}
-			o.Value = strings.Join(l, "\n")
-			return o, l, nil
-		default:
-			o.Value = fmt.Sprint(v)
+		o := Origin{"file " + path, v.text}
+		if k.Kind != List {
+			return o, nil, nil
 		}
-		return o, nil, nil
+		l := v.list
+		if !v.isList {
+			var err error
+			if l, err = splitList(k, v.text, false); err != nil {
+				return o, nil, err
+			}
+		}
+		o.Value = strings.Join(l, "\n")
+		return o, l, nil
 	}
 	return Origin{"default", k.Default}, nil, nil
 }
