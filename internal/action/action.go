@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/drain-cli/drain/internal/redact"
 )
 
 // ErrNotFound marks an action whose program cannot be found (a usage error:
@@ -82,14 +84,15 @@ func newExec(argv []string, shell bool) (*Exec, error) {
 	return &Exec{Argv: argv}, nil
 }
 
-// String renders the command line for display.
+// String renders the command line for display, with the user info of URLs
+// in it redacted (curl http://user:pass@host/... is a common action).
 func (e *Exec) String() string {
 	parts := make([]string, len(e.Argv))
 	for i, a := range e.Argv {
 		if a == "" || strings.ContainsAny(a, " \t\"'") {
 			a = fmt.Sprintf("%q", a)
 		}
-		parts[i] = a
+		parts[i] = redact.String(a)
 	}
 	return strings.Join(parts, " ")
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/iostreams"
+	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/source"
 	"github.com/drain-cli/drain/internal/state"
@@ -280,8 +280,8 @@ func buildSources(cfg *config.Config) ([]drain.Watch, error) {
 	opts := source.Options{Client: client, ReadTimeout: cfg.ReadTimeout, Authorization: cfg.Authorization}
 	var out []drain.Watch
 	for _, spec := range cfg.Sources {
-		if strings.HasPrefix(cfg.Origins["source"].From, "flag") && urlPassword.MatchString(spec.Target) {
-			return nil, usageErr("put credentials in DRAIN_BASIC_AUTH or --basic-auth-file", "source %s has a password in its URL, which every user can read with ps", spec)
+		if strings.HasPrefix(cfg.Origins["source"].From, "flag") && redact.String(spec.Target) != spec.Target {
+			return nil, usageErr("put credentials in DRAIN_BASIC_AUTH or --basic-auth-file", "source %s has credentials in its URL, which every user can read with ps", spec)
 		}
 		src, err := source.New(spec, opts)
 		if err != nil {
@@ -291,9 +291,6 @@ func buildSources(cfg *config.Config) ([]drain.Watch, error) {
 	}
 	return out, nil
 }
-
-// urlPassword finds user:password@ in a URL.
-var urlPassword = regexp.MustCompile(`://[^/?#@\s:]*:[^/?#@\s]*@`)
 
 // httpClient is the client of HTTP sources: the read timeout, and the extra
 // CA file or the no-verify opt-in for https.

@@ -18,6 +18,7 @@ import (
 	"github.com/kballard/go-shellquote"
 	"github.com/spf13/pflag"
 
+	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/source"
 	"github.com/drain-cli/drain/internal/suggest"
 )
@@ -70,7 +71,8 @@ type Config struct {
 	// never printed; Origins holds only where it came from.
 	Authorization string
 
-	// Origins says where each key's value came from (for config show).
+	// Origins says where each key's value came from, and the value as given
+	// with URL user info redacted (for config show).
 	Origins map[string]Origin
 	// File is the config file read, if any.
 	File string
@@ -90,7 +92,28 @@ func EnvName(key string) string {
 // Load resolves every key. fs holds the command's flags (only those the
 // command defines can come from flags); args are the action after --;
 // configFile is --config (or "" to use DRAIN_CONFIG).
+//
+// Errors and the values in Origins have the user info of URLs redacted
+// (redact.String): they are for showing. So is Reason, which is recorded and
+// shown but never used.
 func Load(fs *pflag.FlagSet, args []string, configFile string, getenv func(string) string) (*Config, error) {
+	c, err := load(fs, args, configFile, getenv)
+	if err != nil {
+		var ue *UsageError
+		if errors.As(err, &ue) {
+			return nil, &UsageError{Msg: redact.String(ue.Msg), Hint: redact.String(ue.Hint)}
+		}
+		return nil, errors.New(redact.String(err.Error()))
+	}
+	for k, o := range c.Origins {
+		o.Value = redact.String(o.Value)
+		c.Origins[k] = o
+	}
+	c.Reason = redact.String(c.Reason)
+	return c, nil
+}
+
+func load(fs *pflag.FlagSet, args []string, configFile string, getenv func(string) string) (*Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -119,7 +142,10 @@ func Load(fs *pflag.FlagSet, args []string, configFile string, getenv func(strin
 	if err := c.fill(raw, lists); err != nil {
 		return nil, err
 	}
-	return c, c.credentials(getenv)
+	if err := c.credentials(getenv); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // credentials resolves the Authorization header for HTTP sources: a file

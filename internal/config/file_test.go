@@ -101,3 +101,31 @@ func TestEmptyFileHasNoSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestURLUserInfoRedacted: what config show and errors print never holds
+// a URL's user info, from a flag, the environment or the file; Reason is
+// redacted since it is recorded and shown.
+func TestURLUserInfoRedacted(t *testing.T) {
+	file := writeFile(t, "source:\n  - json:http://u:f1le s3cr3t@h/x#a\n")
+	cfg, err := Load(flags(t, "--verify-url", "http://u:fl@g-s3cr3t@h/k", "--reason", "see https://t0k3n-s3cr3t@ci/1"), nil, file,
+		env(map[string]string{"DRAIN_HAPROXY": "h:1#b/s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, o := range cfg.Origins {
+		if strings.Contains(o.Value, "s3cr3t") {
+			t.Errorf("%s: shown value %q", k, o.Value)
+		}
+	}
+	if cfg.VerifyURL != "http://u:fl@g-s3cr3t@h/k" {
+		t.Errorf("the verify URL itself must keep its credentials, got %q", cfg.VerifyURL)
+	}
+	if strings.Contains(cfg.Reason, "s3cr3t") {
+		t.Errorf("reason %q", cfg.Reason)
+	}
+	_, err = Load(flags(t, "--verify-url", "ftp://u:pa s3cr3t@h/k"), nil, "", env(nil))
+	var ue *UsageError
+	if !errors.As(err, &ue) || strings.Contains(ue.Msg+ue.Hint, "s3cr3t") {
+		t.Errorf("err = %v", err)
+	}
+}
