@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drain-cli/drain/internal/proctree"
 	"github.com/drain-cli/drain/internal/redact"
 )
 
@@ -123,7 +124,7 @@ func (e *Exec) Run(ctx context.Context, stdout, stderr io.Writer) (Result, error
 	cmd := exec.Command(e.Argv[0], e.Argv[1:]...) //nolint:noctx // see above
 	cmd.Stdout = stdout
 	cmd.Stderr = io.MultiWriter(stderr, tail)
-	setupTree(cmd)
+	proctree.Prepare(cmd)
 	// Grandchildren may hold the output pipes; do not wait on them forever.
 	cmd.WaitDelay = KillGrace + time.Second
 
@@ -131,7 +132,7 @@ func (e *Exec) Run(ctx context.Context, stdout, stderr io.Writer) (Result, error
 	if err := cmd.Start(); err != nil {
 		return Result{ExitCode: -1}, fmt.Errorf("%w: start %s: %w", ErrFailed, e.Argv[0], err)
 	}
-	tree := attachTree(cmd)
+	tree := proctree.Attach(cmd)
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {
@@ -141,17 +142,17 @@ func (e *Exec) Run(ctx context.Context, stdout, stderr io.Writer) (Result, error
 			return
 		case <-runCtx.Done():
 		}
-		tree.terminate()
+		tree.Terminate()
 		select {
 		case <-done:
 		case <-time.After(KillGrace):
 		}
-		tree.kill()
+		tree.Kill()
 	}()
 	err := cmd.Wait()
 	close(done)
 	<-stopped
-	tree.close()
+	tree.Close()
 
 	res := Result{ExitCode: cmd.ProcessState.ExitCode(), Duration: time.Since(start), Tail: tail.String()}
 	switch {
