@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -106,6 +107,10 @@ type Result struct {
 	Tail     string        // last lines of its stderr, for the error message
 }
 
+// OutputGrace is how long Run forwards output once the action has exited:
+// what it printed last, or a child it left behind, has this long to arrive.
+var OutputGrace = 500 * time.Millisecond
+
 // ErrFailed is returned (wrapped) when the action ran and did not succeed.
 var ErrFailed = errors.New("action failed")
 
@@ -122,14 +127,17 @@ func (e *Exec) Run(ctx context.Context, stdout, stderr io.Writer) (Result, error
 	// Not CommandContext: that kills only the direct child, at once; the
 	// goroutine below stops the whole tree, politely first.
 	cmd := exec.Command(e.Argv[0], e.Argv[1:]...) //nolint:noctx // see above
-	cmd.Stdout = stdout
-	cmd.Stderr = io.MultiWriter(stderr, tail)
 	proctree.Prepare(cmd)
-	// Grandchildren may hold the output pipes; do not wait on them forever.
-	cmd.WaitDelay = KillGrace + time.Second
+	out, err := startOutput(cmd, stdout, io.MultiWriter(stderr, tail))
+	if err != nil {
+		return Result{ExitCode: -1}, fmt.Errorf("%w: %w", ErrFailed, err)
+	}
 
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	out.started()
+	if err != nil {
+		out.detach()
 		return Result{ExitCode: -1}, fmt.Errorf("%w: start %s: %w", ErrFailed, e.Argv[0], err)
 	}
 	tree := proctree.Attach(cmd)
@@ -149,9 +157,13 @@ func (e *Exec) Run(ctx context.Context, stdout, stderr io.Writer) (Result, error
 		}
 		tree.Kill()
 	}()
-	err := cmd.Wait()
+	err = cmd.Wait() // the action's own exit: the pipes are ours, exec does not wait on them
 	close(done)
 	<-stopped
+	// A child the action left running (sh -c 'daemon &') may hold the output
+	// open for as long as it lives: forward what comes within OutputGrace,
+	// then stop, without failing the action or touching the child.
+	out.wait(OutputGrace)
 	tree.Close()
 
 	res := Result{ExitCode: cmd.ProcessState.ExitCode(), Duration: time.Since(start), Tail: tail.String()}
@@ -172,6 +184,102 @@ func (e *Exec) Run(ctx context.Context, stdout, stderr io.Writer) (Result, error
 		return res, fmt.Errorf("%w: %w", ErrFailed, err)
 	}
 	return res, nil
+}
+
+// output copies an action's stdout and stderr from pipes of drain's own,
+// rather than exec's: exec's Wait waits until every holder of the pipes has
+// closed them (or WaitDelay expires, which it reports as a failure), and a
+// child the action started in the background holds them as long as it runs.
+type output struct {
+	w      [2]*os.File // the write ends, the child's
+	dst    [2]*switchWriter
+	copied chan struct{}
+}
+
+func startOutput(cmd *exec.Cmd, stdout, stderr io.Writer) (*output, error) {
+	o := &output{copied: make(chan struct{}, 2)}
+	var files [2]*os.File // what the action writes to
+	for i, dst := range []io.Writer{stdout, stderr} {
+		if f, ok := dst.(*os.File); ok {
+			// A file or terminal is handed to the action as it is (it may
+			// want to know it writes to a terminal): nothing to copy.
+			files[i] = f
+			o.copied <- struct{}{}
+			continue
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			o.started()
+			return nil, fmt.Errorf("output pipe: %w", err)
+		}
+		files[i], o.w[i], o.dst[i] = w, w, &switchWriter{w: dst}
+		go func() {
+			// Until the last writer closes: after detach, into io.Discard,
+			// so a child left running never blocks on a full pipe nor dies
+			// of a broken one.
+			_, _ = io.Copy(o.dst[i], r)
+			_ = r.Close()
+			o.copied <- struct{}{}
+		}()
+	}
+	cmd.Stdout, cmd.Stderr = files[0], files[1]
+	return o, nil
+}
+
+// started closes drain's copies of the write ends once the child has its
+// own (or failed to start), so that the copies end when the tree's do.
+func (o *output) started() {
+	for _, w := range o.w {
+		if w != nil {
+			_ = w.Close()
+		}
+	}
+}
+
+// wait waits up to grace for both copies to end, then detaches them.
+func (o *output) wait(grace time.Duration) {
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	for range 2 {
+		select {
+		case <-o.copied:
+		case <-timer.C:
+			o.detach()
+			return
+		}
+	}
+}
+
+// detach makes the copies write nowhere from now on: Run has returned, and
+// its caller's writers are no longer the action's to use.
+func (o *output) detach() {
+	for _, d := range o.dst {
+		if d != nil {
+			d.set(io.Discard)
+		}
+	}
+}
+
+// switchWriter writes to w until set changes it; set returns once no write
+// to the old w is under way.
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.w.Write(p); err != nil {
+		s.w = io.Discard // keep draining: the action must not get a broken pipe from us
+	}
+	return len(p), nil
+}
+
+func (s *switchWriter) set(w io.Writer) {
+	s.mu.Lock()
+	s.w = w
+	s.mu.Unlock()
 }
 
 // tailBuffer keeps the last max bytes written to it.
