@@ -310,6 +310,31 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	if c.ReadTimeout <= 0 {
 		return usage("use e.g. --read-timeout 2s", "read-timeout must be positive, got %s", raw["read-timeout"].Value)
 	}
+	// A few nanoseconds is a typo (a missing unit: 1ns for 1s?) that would
+	// poll in a busy loop or time every read out; where 0 has a meaning it
+	// stays allowed.
+	for _, d := range []struct {
+		name    string
+		v       time.Duration
+		zeroOK  string // what 0 means, if it is allowed
+		example string
+	}{
+		{"interval", c.Interval, "", "1s"},
+		{"read-timeout", c.ReadTimeout, "", "2s"},
+		{"settle", c.Settle, "no settle window", "5s"},
+		{"lb-grace", c.LBGrace, "no grace", "6s"},
+		{"timeout", c.Timeout, "no limit", "10m"},
+		{"action-timeout", c.ActionTimeo, "no limit", "10m"},
+	} {
+		if d.v == 0 || d.v >= MinDuration {
+			continue
+		}
+		hint := fmt.Sprintf("use at least %s, e.g. --%s %s", MinDuration, d.name, d.example)
+		if d.zeroOK != "" {
+			hint += fmt.Sprintf(", or 0 for %s", d.zeroOK)
+		}
+		return usage(hint, "%s %s (from %s) is too short: the minimum is %s", d.name, raw[d.name].Value, raw[d.name].From, MinDuration)
+	}
 	if c.DownContent != nil && c.DisabledName != "" {
 		return usage("--disabled-name is for rename mode; drop one of them", "--down-content and --disabled-name do not go together")
 	}
@@ -328,6 +353,10 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	}
 	return nil
 }
+
+// MinDuration is the shortest duration any setting accepts (other than 0
+// where 0 has a meaning).
+const MinDuration = 10 * time.Millisecond
 
 func parseDuration(name string, o Origin) (time.Duration, error) {
 	s := strings.TrimSpace(o.Value)
