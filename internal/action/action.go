@@ -73,7 +73,10 @@ func newExec(argv []string, shell bool) (*Exec, error) {
 		return nil, errors.New("empty action")
 	}
 	if shell {
-		line := strings.Join(argv, " ")
+		line, err := shellLine(argv, runtime.GOOS == "windows")
+		if err != nil {
+			return nil, err
+		}
 		if runtime.GOOS == "windows" {
 			argv = []string{"cmd", "/C", line}
 		} else {
@@ -84,6 +87,48 @@ func newExec(argv []string, shell bool) (*Exec, error) {
 		return nil, fmt.Errorf("%w: %q (%w)", ErrNotFound, argv[0], errors.Unwrap(err))
 	}
 	return &Exec{Argv: argv}, nil
+}
+
+// ErrShellLine marks --shell words that cannot be joined into one command
+// line without changing what they say (a usage error).
+var ErrShellLine = errors.New("ambiguous --shell action")
+
+// shellLine returns the one command line the shell runs for argv. One word
+// is the line itself: drain run --shell -- 'systemctl stop app && echo ok'.
+// Several words are joined with spaces only when that cannot change their
+// meaning. A word with a blank, a quote or a character the shell treats
+// specially ($, *, &&, |, ...) may have been quoted to be taken literally or
+// left for the shell to read, and joining would silently pick the second:
+// that is refused rather than guessed.
+func shellLine(argv []string, windows bool) (string, error) {
+	if len(argv) == 1 {
+		return argv[0], nil
+	}
+	for _, w := range argv {
+		if !plainWord(w, windows) {
+			return "", fmt.Errorf("%w: %d words, and joining them into one command line would change %q", ErrShellLine, len(argv), w)
+		}
+	}
+	return strings.Join(argv, " "), nil
+}
+
+// plainWord reports whether w means the same to the shell (sh, or cmd on
+// Windows) as to exec: letters, digits and _@+=:,./- (and \ on Windows, %
+// elsewhere).
+func plainWord(w string, windows bool) bool {
+	if w == "" {
+		return false
+	}
+	for _, r := range w {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9':
+		case strings.ContainsRune("_@+=:,./-", r):
+		case windows && r == '\\', !windows && r == '%':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // String renders the command line for display, with the user info of URLs

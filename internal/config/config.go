@@ -142,6 +142,17 @@ func load(fs *pflag.FlagSet, args []string, configFile string, getenv func(strin
 	if err := c.fill(raw, lists); err != nil {
 		return nil, err
 	}
+	// With --shell, an action written as one string (DRAIN_ACTION, or
+	// action: as a string in the file) is the command line itself: splitting
+	// it into words and joining them again would lose its quoting.
+	if c.Shell {
+		switch from := raw["action"].From; {
+		case strings.HasPrefix(from, "env "):
+			c.Action = []string{getenv(EnvName("action"))}
+		case strings.HasPrefix(from, "file ") && !file["action"].isList:
+			c.Action = []string{file["action"].text}
+		}
+	}
 	if err := c.credentials(getenv); err != nil {
 		return nil, err
 	}

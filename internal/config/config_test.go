@@ -163,3 +163,33 @@ func TestMinimumDurations(t *testing.T) {
 		t.Errorf("cfg = %+v", cfg)
 	}
 }
+
+// TestShellActionStringStaysWhole: with shell, an action given as one
+// string is the command line, quoting and all; as a list it is words.
+func TestShellActionStringStaysWhole(t *testing.T) {
+	const line = `echo "a  b" && printf '%s\n' done`
+	for _, c := range []struct {
+		name, file string
+		env        map[string]string
+		want       []string
+	}{
+		{"env", "", map[string]string{"DRAIN_ACTION": line, "DRAIN_SHELL": "true"}, []string{line}},
+		{"file string", "shell: true\naction: '" + strings.ReplaceAll(line, "'", "''") + "'\n", nil, []string{line}},
+		{"file list", "shell: true\naction: [echo, a b]\n", nil, []string{"echo", "a b"}},
+		{"no shell: split", "action: '" + strings.ReplaceAll(line, "'", "''") + "'\n", nil, []string{"echo", "a  b", "&&", "printf", `%s\n`, "done"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := ""
+			if c.file != "" {
+				path = writeFile(t, c.file)
+			}
+			cfg, err := Load(flags(t), nil, path, env(c.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(cfg.Action, "|") != strings.Join(c.want, "|") {
+				t.Errorf("action = %q, want %q", cfg.Action, c.want)
+			}
+		})
+	}
+}
