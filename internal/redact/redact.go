@@ -59,6 +59,9 @@ func userinfoLen(auth string) int {
 		end = len(auth)
 	}
 	if at := strings.LastIndexByte(auth[:end], '@'); at >= 0 {
+		if at == 0 {
+			return -1 // "://@host": nothing to hide
+		}
 		return at
 	}
 	head := auth[:end]

@@ -31,6 +31,9 @@ func TestString(t *testing.T) {
 		{"x://q:z/http://a@b:pa ss@host/path", "x://q:z/http://xxxxx@host/path"},
 		{"HTTP://U:P@H", "HTTP://xxxxx@H"},
 		{"prom:http://u:p@h/m#x{a=\"b@c\"}", "prom:http://xxxxx@h/m#x{a=\"b@c\"}"},
+		// An empty user info hides nothing.
+		{"http://@host/x", "http://@host/x"},
+		{"prom://@0", "prom://@0"},
 		// Already redacted stays as is.
 		{"http://xxxxx@host/x", "http://xxxxx@host/x"},
 	}
