@@ -197,7 +197,9 @@ func TestExecLeavesNothingRunning(t *testing.T) {
 		want    float64
 		wantErr string
 	}{
-		{name: "killed at the timeout", args: []string{"sleep=41s"}, timeout: 3 * time.Second, wantErr: "timed out after 3s (killed)"},
+		// The timeout leaves the child time to start and write its pid even
+		// on a loaded machine (or under Wine).
+		{name: "killed at the timeout", args: []string{"sleep=41s"}, timeout: 5 * time.Second, wantErr: "timed out after 5s (killed)"},
 		{name: "exited leaving a child", args: []string{"out=1"}, want: 1},
 	}
 	for _, tc := range cases {
