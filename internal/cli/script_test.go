@@ -62,7 +62,8 @@ func TestScripts(t *testing.T) {
 // sets $HTTP to its URL. Files are read on every request, so a rename or a
 // rewrite shows at once; /status/NNN answers that status; /hang does not
 // answer within any read timeout. -tls serves https with a self-signed
-// certificate (written to $WORK/ca.pem) and sets $HTTPS instead; -auth
+// certificate (written to $WORK/ca.pem) and sets $HTTPS instead ($HTTPADDR
+// is the plain server's host:port); -auth
 // answers 401 unless the Authorization header is exactly VALUE.
 func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("httpserve", flag.ContinueOnError)
@@ -110,6 +111,7 @@ func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
 	} else {
 		srv.Start()
 		ts.Setenv("HTTP", srv.URL)
+		ts.Setenv("HTTPADDR", srv.Listener.Addr().String()) // host:port, to write a URL with user info
 	}
 	ts.Defer(srv.Close)
 }

@@ -1,6 +1,6 @@
 //go:build windows
 
-package action
+package proctree
 
 import (
 	"os/exec"
@@ -9,17 +9,22 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// On Windows the action is put in a job object that kills every process in
-// it when terminated, so children started by the action die with it.
-func setupTree(cmd *exec.Cmd) {}
+// Prepare does nothing on Windows: the tree is a job object that Attach
+// creates once the process exists.
+func Prepare(cmd *exec.Cmd) {}
 
-type tree struct {
+// Tree is a started command and every process it started: on Windows a job
+// object that kills every process in it when terminated, so children die
+// with the command.
+type Tree struct {
 	job windows.Handle
 	cmd *exec.Cmd
 }
 
-func attachTree(cmd *exec.Cmd) *tree {
-	t := &tree{cmd: cmd}
+// Attach puts the started cmd in a new job object. Should that fail, the
+// tree is the process alone.
+func Attach(cmd *exec.Cmd) *Tree {
+	t := &Tree{cmd: cmd}
 	job, err := windows.CreateJobObject(nil, nil)
 	if err != nil {
 		return t
@@ -48,10 +53,12 @@ func attachTree(cmd *exec.Cmd) *tree {
 	return t
 }
 
-// Windows has no SIGTERM for console programs started this way: end the tree.
-func (t *tree) terminate() { t.kill() }
+// Terminate ends the tree: Windows has no SIGTERM for console programs
+// started this way.
+func (t *Tree) Terminate() { t.Kill() }
 
-func (t *tree) kill() {
+// Kill ends every process in the job.
+func (t *Tree) Kill() {
 	if t.job != 0 {
 		_ = windows.TerminateJobObject(t.job, 1)
 		return
@@ -59,11 +66,11 @@ func (t *tree) kill() {
 	_ = t.cmd.Process.Kill()
 }
 
-// close releases the job. An action that ended by itself may have started
-// something meant to outlive it (as on Unix, where only a timeout or an
-// interrupt signals the group): lift kill-on-close first so closing the
-// handle does not end it.
-func (t *tree) close() {
+// Close releases the job without ending what is left of it. An action that
+// ended by itself may have started something meant to outlive it (as on
+// Unix, where only a timeout or an interrupt signals the group): lift
+// kill-on-close first so closing the handle does not end it.
+func (t *Tree) Close() {
 	if t.job == 0 {
 		return
 	}
