@@ -183,14 +183,53 @@ type worker struct {
 
 // Request is one request executing in IIS, from `appcmd list requests`.
 type Request struct {
-	ID        string `xml:"REQUEST.NAME,attr"`
-	SiteID    string `xml:"SITE.ID,attr"`
-	URL       string `xml:"URL,attr"`
-	Verb      string `xml:"VERB,attr"`
-	Client    string `xml:"CLIENTIP,attr"`
-	ElapsedMS int64  `xml:"TIME.ELAPSED,attr"`
-	Stage     string `xml:"STAGE,attr"`
-	Module    string `xml:"MODULENAME,attr"`
+	ID        string // REQUEST.NAME
+	SiteID    string // SITE.ID
+	URL       string // Url
+	Verb      string // Verb
+	Client    string // ClientIp
+	ElapsedMS int64  // Time, in milliseconds
+	Stage     string // Stage
+	Module    string // Module
+	WorkerPID string // WP.NAME
+	Pool      string // APPPOOL.NAME
+}
+
+// UnmarshalXML reads a REQUEST element by attribute name, ignoring case:
+// IIS 10 writes Url, Verb, ClientIp, Time, Stage, Module (a real capture is
+// testdata/appcmd_list_requests.xml) where older documents spell URL,
+// CLIENTIP, TIME.ELAPSED, MODULENAME, and Go's decoder matches names exactly.
+func (r *Request) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
+	for _, a := range start.Attr {
+		v := a.Value
+		switch strings.ToLower(a.Name.Local) {
+		case "request.name":
+			r.ID = v
+		case "site.id":
+			r.SiteID = v
+		case "url":
+			r.URL = v
+		case "verb":
+			r.Verb = v
+		case "clientip":
+			r.Client = v
+		case "time", "time.elapsed":
+			ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return fmt.Errorf("REQUEST %s=%q: not a number of milliseconds", a.Name.Local, v)
+			}
+			r.ElapsedMS = ms
+		case "stage":
+			r.Stage = v
+		case "module", "modulename":
+			r.Module = v
+		case "wp.name":
+			r.WorkerPID = v
+		case "apppool.name":
+			r.Pool = v
+		}
+	}
+	return d.Skip()
 }
 
 // Elapsed is how long the request has been executing.
