@@ -41,6 +41,11 @@ type fakeState struct {
 	Sites    map[string]*fakeObj `json:"sites"`
 	Requests string              `json:"requests,omitempty"` // file printed by list requests
 	Fail     map[string]int      `json:"fail,omitempty"`     // "VERB OBJECT" -> exit code
+	// EmptyExit is the exit code of a list that finds nothing. Some servers
+	// answer an empty <appcmd></appcmd> with a non-zero exit (reported for
+	// list requests and list wp), so the stand-in does so by default: 1.
+	// -1 plays a server that exits 0.
+	EmptyExit int `json:"empty_exit,omitempty"`
 }
 
 func fakeAppcmd(args []string) int {
@@ -105,21 +110,25 @@ func (st *fakeState) run(args []string) int {
 		}
 		var sb strings.Builder
 		sb.WriteString(head)
+		n := 0
 		switch kind {
 		case "apppool":
-			for _, n := range sortedKeys(st.Pools) {
-				fmt.Fprintf(&sb, "    <APPPOOL APPPOOL.NAME=%q PipelineMode=\"Integrated\" RuntimeVersion=\"v4.0\" state=%q />\r\n", n, st.Pools[n].State)
+			for _, name := range sortedKeys(st.Pools) {
+				fmt.Fprintf(&sb, "    <APPPOOL APPPOOL.NAME=%q PipelineMode=\"Integrated\" RuntimeVersion=\"v4.0\" state=%q />\r\n", name, st.Pools[name].State)
+				n++
 			}
 		case "site":
-			for i, n := range sortedKeys(st.Sites) {
-				fmt.Fprintf(&sb, "    <SITE SITE.NAME=%q SITE.ID=\"%d\" bindings=\"http/*:80:\" state=%q />\r\n", n, i+1, st.Sites[n].State)
+			for i, name := range sortedKeys(st.Sites) {
+				fmt.Fprintf(&sb, "    <SITE SITE.NAME=%q SITE.ID=\"%d\" bindings=\"http/*:80:\" state=%q />\r\n", name, i+1, st.Sites[name].State)
+				n++
 			}
 		case "wp":
 			pool := flagValue(args, "/apppool.name:")
-			for _, n := range sortedKeys(st.Pools) {
-				if strings.EqualFold(n, pool) || pool == "" {
-					for _, w := range st.Pools[n].WPs {
-						fmt.Fprintf(&sb, "    <WP WP.NAME=%q APPPOOL.NAME=%q />\r\n", w, n)
+			for _, name := range sortedKeys(st.Pools) {
+				if strings.EqualFold(name, pool) || pool == "" {
+					for _, w := range st.Pools[name].WPs {
+						fmt.Fprintf(&sb, "    <WP WP.NAME=%q APPPOOL.NAME=%q />\r\n", w, name)
+						n++
 					}
 				}
 			}
@@ -131,11 +140,17 @@ func (st *fakeState) run(args []string) int {
 					return 99
 				}
 				fmt.Print(string(b))
+				if !strings.Contains(string(b), "<REQUEST ") {
+					return st.emptyExit()
+				}
 				return 0
 			}
 		}
 		sb.WriteString("</appcmd>\r\n")
 		fmt.Print(sb.String())
+		if n == 0 {
+			return st.emptyExit()
+		}
 		return 0
 	}
 	objs, flag, what := st.Pools, "/apppool.name:", "APPPOOL"
@@ -187,6 +202,16 @@ func (st *fakeState) run(args []string) int {
 		return 87
 	}
 	return 0
+}
+
+func (st *fakeState) emptyExit() int {
+	switch st.EmptyExit {
+	case 0:
+		return 1
+	case -1:
+		return 0
+	}
+	return st.EmptyExit
 }
 
 func sortedKeys(m map[string]*fakeObj) []string {

@@ -98,6 +98,11 @@ func runAppcmd(ctx context.Context, args ...string) ([]byte, error) {
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
+		// Some servers exit non-zero with an empty <appcmd></appcmd> when a
+		// list finds nothing: a document is an answer whatever the exit code.
+		if _, perr := parseObjects(out.Bytes()); perr == nil {
+			return out.Bytes(), nil
+		}
 		// appcmd prints its ERROR ( ... ) line on stdout.
 		return nil, appcmdError(append(out.Bytes(), errOut.Bytes()...), ee.ExitCode())
 	}

@@ -373,3 +373,27 @@ func TestExecutingThroughAppcmd(t *testing.T) {
 		t.Errorf("calls = %q", calls)
 	}
 }
+
+// appcmd may exit non-zero with an empty <appcmd></appcmd> when a list finds
+// nothing (the stand-in does so by default): an idle pool or an idle site is
+// then still readable, and a real error (no XML) still fails.
+func TestEmptyListWithNonZeroExit(t *testing.T) {
+	empty, _ := filepath.Abs("testdata/appcmd_list_requests_none.xml")
+	for _, code := range []int{1, -1} {
+		fake(t, fakeState{Pools: pools(), Requests: empty, EmptyExit: code})
+		rs, err := executing(context.Background(), runAppcmd, Scope{Pool: "Idle"})
+		if err != nil || len(rs) != 0 {
+			t.Errorf("exit %d: list requests = %v, %v; want none", code, rs, err)
+		}
+		if out, err := runIIS(t, StopAppPool, "Idle", time.Minute); err != nil || !strings.Contains(out, `app pool "Idle" stopped`) {
+			t.Errorf("exit %d: stop idle pool: err=%v out=%q", code, err, out)
+		}
+		if out, err := runIIS(t, StopAppPool, "Idle", time.Minute); err != nil || !strings.Contains(out, "already stopped") {
+			t.Errorf("exit %d: stop stopped pool: err=%v out=%q", code, err, out)
+		}
+	}
+	fake(t, fakeState{Pools: pools(), Fail: map[string]int{"list requests": 50}})
+	if _, err := executing(context.Background(), runAppcmd, Scope{Pool: "Idle"}); err == nil || !strings.Contains(err.Error(), "exit code 50") {
+		t.Errorf("a failing list: err = %v", err)
+	}
+}
