@@ -2,11 +2,13 @@ package action
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The test binary doubles as a stand-in appcmd.exe: with
@@ -15,6 +17,10 @@ import (
 // process started by the real code, so argv quoting and exit codes are
 // exercised as on Windows, with no separate build step.
 func TestMain(m *testing.M) {
+	if argv := os.Getenv("DRAIN_TEST_NEW"); argv != "" {
+		_ = os.Unsetenv("DRAIN_TEST_NEW") // New's appcmd is this binary too
+		os.Exit(newChild(argv))
+	}
 	if os.Getenv("DRAIN_FAKE_APPCMD_STATE") != "" {
 		os.Exit(fakeAppcmd(os.Args[1:]))
 	}
@@ -46,6 +52,23 @@ type fakeState struct {
 	// list requests and list wp), so the stand-in does so by default: 1.
 	// -1 plays a server that exits 0.
 	EmptyExit int `json:"empty_exit,omitempty"`
+}
+
+// newChild runs New on a JSON argv in a process of its own (started by a
+// test with another token) and prints what it answered.
+func newChild(argv string) int {
+	var args []string
+	if err := json.Unmarshal([]byte(argv), &args); err != nil {
+		fmt.Println("bad DRAIN_TEST_NEW:", err)
+		return 99
+	}
+	a, err := New(args, false, time.Minute)
+	if err != nil {
+		fmt.Printf("error rights=%v usage=%v: %v\n", errors.Is(err, ErrRights), errors.Is(err, ErrUsage), err)
+		return 1
+	}
+	fmt.Println("ok", a)
+	return 0
 }
 
 func fakeAppcmd(args []string) int {

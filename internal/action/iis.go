@@ -39,6 +39,11 @@ var builtinArgs = map[string]string{
 // anything changes.
 var ErrUsage = errors.New("bad action")
 
+// ErrRights marks a built-in that drain may not perform as it runs (not
+// elevated, or the service refuses the stop right): found before anything
+// changes, so the server is never taken out only to fail at the action.
+var ErrRights = errors.New("not allowed")
+
 // Builtins lists the built-in action names, sorted.
 func Builtins() []string {
 	out := make([]string, 0, len(builtinArgs))

@@ -52,7 +52,7 @@ func openService(m *mgr.Mgr, name string, access uint32) (*mgr.Service, error) {
 			return nil, fmt.Errorf("%w: no service named %q%s", ErrUsage, name, similarServices(m, name))
 		}
 		if errors.Is(err, windows.ERROR_ACCESS_DENIED) {
-			return nil, fmt.Errorf("service %q: access denied (run drain as an administrator)", name)
+			return nil, fmt.Errorf("%w: service %q: access denied (drain needs the right to stop it: run it elevated, as an administrator)", ErrRights, name)
 		}
 		return nil, fmt.Errorf("open service %q: %w", name, err)
 	}
@@ -98,10 +98,20 @@ func serviceState(_ context.Context, name string) (svc.State, error) {
 	return st.State, nil
 }
 
-func newServiceStop(ctx context.Context, name string, timeout time.Duration) (*ServiceStop, error) {
-	if _, err := serviceState(ctx, name); err != nil {
+// newServiceStop checks that the service exists and that drain may stop it:
+// Windows checks the access asked for when the service is opened, so asking
+// for SERVICE_STOP now refuses a run that would fail only after the drain.
+func newServiceStop(_ context.Context, name string, timeout time.Duration) (*ServiceStop, error) {
+	m, err := openSCM()
+	if err != nil {
 		return nil, err
 	}
+	defer func() { _ = m.Disconnect() }()
+	s, err := openService(m, name, windows.SERVICE_STOP|windows.SERVICE_QUERY_STATUS)
+	if err != nil {
+		return nil, err
+	}
+	_ = s.Close()
 	return &ServiceStop{Name: name, Timeout: timeout}, nil
 }
 
