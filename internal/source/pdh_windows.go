@@ -44,11 +44,18 @@ type pdhSource struct {
 	confirm string
 	opts    Options
 
-	mu       sync.Mutex
+	// busy is set while a read runs in its goroutine (since busySince): a
+	// PDH call to a machine that does not answer can block for long and
+	// cannot be cancelled, so it is left to finish on its own.
+	busyMu    sync.Mutex // guards busy, busySince and note
+	busy      bool
+	busySince time.Time
+	note      string
+
+	mu       sync.Mutex // held by the running read
 	q        *pdh.Query
 	counters []*pdh.Counter
 	check    *pdh.Counter
-	note     string
 }
 
 func newPDH(target string, opts Options) (Source, error) {
@@ -116,9 +123,15 @@ func newStateServer(target string, opts Options) (Source, error) {
 
 // Note says which counters were absent and counted as 0 at the last read.
 func (s *pdhSource) Note() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.busyMu.Lock() // not mu: a stuck read holds it
+	defer s.busyMu.Unlock()
 	return s.note
+}
+
+func (s *pdhSource) setNote(n string) {
+	s.busyMu.Lock()
+	s.note = n
+	s.busyMu.Unlock()
 }
 
 func (s *pdhSource) open() error {
@@ -153,7 +166,51 @@ func (s *pdhSource) reset() {
 	s.q, s.counters, s.check = nil, nil, nil
 }
 
+// Read reads the counters within the read timeout. PDH calls cannot be
+// cancelled, and one for a remote machine that does not answer blocks for
+// long (tens of seconds), so the read runs in a goroutine: past the timeout
+// or on ctx's end the value is unknown and that goroutine goes on alone;
+// until it returns, later reads answer "previous read still running" rather
+// than pile up stuck calls.
 func (s *pdhSource) Read(ctx context.Context) (float64, error) {
+	s.busyMu.Lock()
+	if s.busy {
+		since := time.Since(s.busySince).Round(time.Second)
+		s.busyMu.Unlock()
+		return 0, fmt.Errorf("previous read still running (for %s): PDH is not answering", since)
+	}
+	s.busy, s.busySince = true, time.Now()
+	s.busyMu.Unlock()
+
+	type result struct {
+		v   float64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := s.readLocked(ctx)
+		s.busyMu.Lock()
+		s.busy = false
+		s.busyMu.Unlock()
+		done <- result{v, err}
+	}()
+	limit := s.opts.ReadTimeout
+	if limit <= 0 {
+		limit = 5 * time.Second
+	}
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-t.C:
+		return 0, fmt.Errorf("no answer within the read timeout (%s): %s (a remote machine that does not answer?)", limit, s.sums[0].path)
+	}
+}
+
+func (s *pdhSource) readLocked(ctx context.Context) (float64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.q == nil {
@@ -194,7 +251,7 @@ func (s *pdhSource) read(ctx context.Context) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.note = ""
+	s.setNote("")
 	if len(absent) == 0 {
 		return finite(total)
 	}
@@ -203,7 +260,7 @@ func (s *pdhSource) read(ctx context.Context) (float64, error) {
 			return 0, err
 		}
 	}
-	s.note = "absent, counted as 0: " + strings.Join(absent, "; ")
+	s.setNote("absent, counted as 0: " + strings.Join(absent, "; "))
 	return finite(total)
 }
 

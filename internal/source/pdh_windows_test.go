@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -213,4 +214,57 @@ func TestRealCounters(t *testing.T) {
 		t.Errorf("processor time = %v, %v", v, err)
 	}
 	wantErr(t, newPDHTest(t, `pdh:\No Such Object Here\Nothing`), "PDH_CSTATUS_NO_OBJECT")
+}
+
+// A remote machine that does not answer blocks a PDH call for long (the
+// stand-in: machine "unreachable" blocks for PDHSTUB_HANG_MS). A read must
+// end at --read-timeout as unknown, the next must not start a second stuck
+// call, and cancelling must end a read at once.
+func TestPDHUnreachableMachineIsBoundedByReadTimeout(t *testing.T) {
+	write := stub(t)
+	t.Setenv("PDHSTUB_HANG_MS", "60000")
+	write(`\ASP.NET State Service\State Server Sessions Active 1`)
+	spec, err := ParseSpec("state-server:unreachable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := New(spec, Options{ReadTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = src.Read(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "no answer within the read timeout (1s)") {
+		t.Errorf("first read: err = %v", err)
+	}
+	// Generous: the stand-in blocks for 60 s, the read timeout is 1 s.
+	if el := time.Since(start); el > 30*time.Second {
+		t.Errorf("first read took %s, want about the 1s read timeout", el)
+	}
+	start = time.Now()
+	_, err = src.Read(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "previous read still running") {
+		t.Errorf("second read: err = %v", err)
+	}
+	if el := time.Since(start); el > 30*time.Second {
+		t.Errorf("second read took %s, want at once", el)
+	}
+
+	// A fresh source, interrupted: ends with the context, not the hang.
+	src, err = New(spec, Options{ReadTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(500*time.Millisecond, cancel)
+	start = time.Now()
+	if _, err := src.Read(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("interrupted read: err = %v", err)
+	}
+	if el := time.Since(start); el > 30*time.Second {
+		t.Errorf("interrupted read took %s", el)
+	}
+
+	// Another source is not held up by the stuck one.
+	wantRead(t, newPDHTest(t, "state-server"), 1, "")
 }

@@ -10,6 +10,11 @@
  *   \W3SVC_W3WP(*)\Active Requests -                (exists, no instances now)
  *   \Broken\Counter NO_OBJECT                       (or NO_COUNTER)
  *
+ * A machine named "unreachable" plays a remote host that does not answer:
+ * adding or collecting its counters blocks for PDHSTUB_HANG_MS (default
+ * 60000) ms, then fails with PDH_CSTATUS_NO_MACHINE, as a real remote read
+ * can block for tens of seconds (NSClient++ issue 1378: 22 s).
+ *
  * It implements, with the documented ABI and status codes, only what drain
  * calls: a missing instance of a known counter is PDH_CSTATUS_NO_INSTANCE, an
  * unknown object or counter PDH_CSTATUS_NO_OBJECT / _NO_COUNTER, "(*)" reads
@@ -141,6 +146,16 @@ static void load(void)
 
 static int same(const WCHAR *a, const WCHAR *b) { return !_wcsicmp(a, b); }
 
+/* hang blocks like a remote machine that does not answer; 1 if it did. */
+static int hang(const path_t *p)
+{
+	WCHAR ms[32];
+	if (!same(p->machine, L"unreachable"))
+		return 0;
+	Sleep(GetEnvironmentVariableW(L"PDHSTUB_HANG_MS", ms, 32) ? wcstoul(ms, NULL, 10) : 60000);
+	return 1;
+}
+
 /* status of a path against the loaded lines; fills c's value or items. */
 static DWORD lookup(const path_t *p, counter_t *c)
 {
@@ -202,6 +217,8 @@ PDH_STATUS WINAPI PdhAddEnglishCounterW(PDH_HQUERY hq, LPCWSTR path, DWORD_PTR u
 		return PDH_INVALID_ARGUMENT;
 	if (!parse(path, &p))
 		return PDH_CSTATUS_BAD_COUNTERNAME;
+	if (hang(&p))
+		return PDH_CSTATUS_NO_MACHINE;
 	EnterCriticalSection(&mu);
 	load();
 	DWORD st = lookup(&p, NULL);
@@ -224,6 +241,9 @@ PDH_STATUS WINAPI PdhCollectQueryData(PDH_HQUERY hq)
 	int data = 0;
 	if (!q)
 		return PDH_INVALID_HANDLE;
+	for (int i = 0; i < q->n; i++)
+		if (hang(&q->c[i]->p))
+			return PDH_CSTATUS_NO_MACHINE;
 	EnterCriticalSection(&mu);
 	load();
 	for (int i = 0; i < q->n; i++) {
