@@ -266,7 +266,8 @@ func (s *pdhSource) read(ctx context.Context) (float64, error) {
 
 // sum adds up every counter. absent lists, in words for the note, what had
 // no instance (idle); none is set when PDH answered "no instance" for every
-// counter, an answer that needs confirming (trustAllAbsent).
+// counter (or, for a wildcard, only its _Total instance), an answer that
+// needs confirming (trustAllAbsent).
 func (s *pdhSource) sum() (total float64, absent []string, none bool, err error) {
 	noInstance := 0
 	note := func(what string) {
@@ -285,9 +286,13 @@ func (s *pdhSource) sum() (total float64, absent []string, none bool, err error)
 		if err != nil {
 			return 0, nil, false, err
 		}
-		n := 0
+		n, instances := 0, 0
 		for _, it := range items {
-			if c.Wildcard && (pdh.IsTotal(it.Instance) || (sum.keep != nil && !sum.keep(it.Instance))) {
+			if c.Wildcard && pdh.IsTotal(it.Instance) {
+				continue
+			}
+			instances++
+			if c.Wildcard && sum.keep != nil && !sum.keep(it.Instance) {
 				continue
 			}
 			total += it.Value
@@ -295,6 +300,13 @@ func (s *pdhSource) sum() (total float64, absent []string, none bool, err error)
 		}
 		if n == 0 {
 			note(cmp(sum.what, sum.path))
+		}
+		if instances == 0 {
+			// Real Windows answers a wildcard with _Total alone when no
+			// instance exists (W3SVC_W3WP with no worker): as much "no
+			// instance" as PDH_CSTATUS_NO_INSTANCE, and as much in need of
+			// confirming when unelevated.
+			noInstance++
 		}
 	}
 	return total, absent, noInstance == len(s.counters), nil

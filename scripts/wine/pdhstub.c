@@ -7,13 +7,17 @@
  *   \W3SVC_W3WP(1234_MyPool)\Active Requests 3
  *   \\web2\ASP.NET State Service\State Server Sessions Active 7
  *   \Processor(_Total)\% Processor Time 12.5 rate   (valid from the 2nd collect)
- *   \W3SVC_W3WP(*)\Active Requests -                (exists, no instances now)
+ *   \W3SVC_W3WP(*)\Active Requests -                (exists, no instance but _Total)
  *   \Broken\Counter NO_OBJECT                       (or NO_COUNTER)
  *
  * A machine named "unreachable" plays a remote host that does not answer:
  * adding or collecting its counters blocks for PDHSTUB_HANG_MS (default
  * 60000) ms, then fails with PDH_CSTATUS_NO_MACHINE, as a real remote read
  * can block for tens of seconds (NSClient++ issue 1378: 22 s).
+ *
+ * As on real Windows, an object with instances that has none at the moment
+ * ("-") still publishes its _Total instance (value 0) to a wildcard read:
+ * W3SVC_W3WP does so with no worker process running.
  *
  * It implements, with the documented ABI and status codes, only what drain
  * calls: a missing instance of a known counter is PDH_CSTATUS_NO_INSTANCE, an
@@ -177,6 +181,15 @@ static DWORD lookup(const path_t *p, counter_t *c)
 		if (l->kind == FORCE_NO_COUNTER)
 			return PDH_CSTATUS_NO_COUNTER;
 		counter = 1;
+		if (l->kind == DECLARED && wild && c && l->p.hasInstance && c->nitems < MAXLINES) {
+			int seen = 0;
+			for (int j = 0; j < c->nitems; j++)
+				seen |= same(c->names[j], L"_Total");
+			if (!seen) {
+				wcscpy(c->names[c->nitems], L"_Total");
+				c->values[c->nitems++] = 0;
+			}
+		}
 		if (l->kind != VALUE || !c)
 			continue;
 		c->rate |= l->rate;
