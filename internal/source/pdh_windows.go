@@ -33,6 +33,10 @@ type counterSum struct {
 	path string
 	keep func(instance string) bool
 	what string // for notes: what an absent value means
+	// aside: this counter's instances say nothing about whether the others
+	// are readable (HTTP.sys queues are visible unelevated when worker
+	// counters are not), so it is left out of the "nothing has data" rule.
+	aside bool
 }
 
 // pdhSource reads performance counters through one PDH query kept open
@@ -41,8 +45,9 @@ type pdhSource struct {
 	sums []counterSum
 	// confirm, if set, is a counter that reads 0 when an all-absent answer
 	// is true (for a pool: its worker processes), for unelevated runs.
-	confirm string
-	opts    Options
+	confirm     string
+	confirmPool string // the APP_POOL_WAS instance read from confirm's wildcard
+	opts        Options
 
 	// busy is set while a read runs in its goroutine (since busySince): a
 	// PDH call to a machine that does not answer can block for long and
@@ -74,14 +79,17 @@ func newIIS(target string, opts Options) (Source, error) {
 		p, ok := pdh.WorkerPool(inst)
 		return ok && strings.EqualFold(p, pool)
 	}
+	// HTTP.sys queues are named after the pool ("#N" on duplicates).
+	queue := func(inst string) bool { return pdh.SamePool(inst, pool) }
 	return &pdhSource{
 		sums: []counterSum{
 			{path: `\W3SVC_W3WP(*)\Active Requests`, keep: mine, what: "no worker process of pool " + pool},
 			{path: `\W3SVC_W3WP(*)\WebSocket Active Requests`, keep: mine, what: "no worker process of pool " + pool},
-			{path: `\HTTP Service Request Queues(` + pool + `)\CurrentQueueSize`, what: "no HTTP.sys queue for pool " + pool},
+			{path: `\HTTP Service Request Queues(*)\CurrentQueueSize`, keep: queue, what: "no HTTP.sys queue for pool " + pool, aside: true},
 		},
-		confirm: `\APP_POOL_WAS(` + pool + `)\Current Worker Processes`,
-		opts:    opts,
+		confirm:     `\APP_POOL_WAS(*)\Current Worker Processes`,
+		confirmPool: pool,
+		opts:        opts,
 	}, nil
 }
 
@@ -269,7 +277,7 @@ func (s *pdhSource) read(ctx context.Context) (float64, error) {
 // counter (or, for a wildcard, only its _Total instance), an answer that
 // needs confirming (trustAllAbsent).
 func (s *pdhSource) sum() (total float64, absent []string, none bool, err error) {
-	noInstance := 0
+	noInstance, counted := 0, 0
 	note := func(what string) {
 		if !slices.Contains(absent, what) {
 			absent = append(absent, what)
@@ -277,10 +285,15 @@ func (s *pdhSource) sum() (total float64, absent []string, none bool, err error)
 	}
 	for i, c := range s.counters {
 		sum := s.sums[i]
+		if !sum.aside {
+			counted++
+		}
 		items, err := c.Read()
 		if errors.Is(err, pdh.ErrNoInstance) {
 			note(cmp(sum.what, sum.path))
-			noInstance++
+			if !sum.aside {
+				noInstance++
+			}
 			continue
 		}
 		if err != nil {
@@ -301,7 +314,7 @@ func (s *pdhSource) sum() (total float64, absent []string, none bool, err error)
 		if n == 0 {
 			note(cmp(sum.what, sum.path))
 		}
-		if instances == 0 {
+		if instances == 0 && !sum.aside {
 			// Real Windows answers a wildcard with _Total alone when no
 			// instance exists (W3SVC_W3WP with no worker): as much "no
 			// instance" as PDH_CSTATUS_NO_INSTANCE, and as much in need of
@@ -309,7 +322,7 @@ func (s *pdhSource) sum() (total float64, absent []string, none bool, err error)
 			noInstance++
 		}
 	}
-	return total, absent, noInstance == len(s.counters), nil
+	return total, absent, noInstance == counted, nil
 }
 
 // trustAllAbsent decides whether "nothing has data" can be believed: an
@@ -320,11 +333,18 @@ func (s *pdhSource) trustAllAbsent() error {
 	}
 	if s.check != nil {
 		items, err := s.check.Read()
-		if err == nil && len(items) == 1 && items[0].Value == 0 {
+		found, workers := 0, 0.0
+		for _, it := range items {
+			if pdh.SamePool(it.Instance, s.confirmPool) {
+				found++
+				workers += it.Value
+			}
+		}
+		if err == nil && found > 0 && workers == 0 {
 			return nil
 		}
-		if errors.Is(err, pdh.ErrNoInstance) {
-			return fmt.Errorf("%s: no such app pool (or not readable without elevation)", s.check.Path)
+		if errors.Is(err, pdh.ErrNoInstance) || err == nil && found == 0 {
+			return fmt.Errorf("%s: no app pool %q (or not readable without elevation)", s.check.Path, s.confirmPool)
 		}
 	}
 	return errors.New("no counter has data (PDH_NO_DATA) and drain is not elevated, so idle cannot be told from unreadable: run drain as administrator")

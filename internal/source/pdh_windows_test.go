@@ -268,3 +268,29 @@ func TestPDHUnreachableMachineIsBoundedByReadTimeout(t *testing.T) {
 	// Another source is not held up by the stuck one.
 	wantRead(t, newPDHTest(t, "state-server"), 1, "")
 }
+
+// HTTP.sys names a pool's queue instance after the pool, with "#N" on
+// duplicates, and a pool name may hold characters PDH reads as path syntax
+// ('/' parent, '#' index): the queue must be found among all instances, not
+// through a path built from the name.
+func TestIISQueueInstancesWithSuffixesAndReservedCharacters(t *testing.T) {
+	write := stub(t)
+	defer func(e func() bool) { elevated = e }(elevated)
+	elevated = func() bool { return true }
+	write(w3wp+" -", ws+" -",
+		strings.Replace(queue, "%s", "Shop", 1)+" 4",
+		strings.Replace(queue, "%s", "Shop#1", 1)+" 3",
+		strings.Replace(queue, "%s", "Shopping", 1)+" 50",
+		strings.Replace(queue, "%s", "api/v2", 1)+" 6",
+		strings.Replace(queue, "%s", "v2", 1)+" 70",
+		`\APP_POOL_WAS(Shop)\Current Worker Processes 0`,
+		`\APP_POOL_WAS(api/v2)\Current Worker Processes 0`)
+	wantRead(t, newPDHTest(t, "iis:shop"), 7, "absent, counted as 0: no worker process of pool shop")
+	wantRead(t, newPDHTest(t, "iis:api/v2"), 6, "absent, counted as 0: no worker process of pool api/v2")
+
+	// Unelevated with nothing anywhere: WAS confirms through the same match.
+	elevated = func() bool { return false }
+	write(w3wp+" -", ws+" -", `\HTTP Service Request Queues(*)\CurrentQueueSize -`,
+		`\APP_POOL_WAS(api/v2)\Current Worker Processes 0`, `\APP_POOL_WAS(v2)\Current Worker Processes 1`)
+	wantRead(t, newPDHTest(t, "iis:API/v2"), 0, "absent, counted as 0: no worker process of pool API/v2; no HTTP.sys queue for pool API/v2")
+}

@@ -160,10 +160,28 @@ static int hang(const path_t *p)
 	return 1;
 }
 
+/*
+ * pdhInstance reads an instance as PDH parses one in a path:
+ * "parent/instance#index". So a name holding '/' or '#N' (an HTTP.sys queue
+ * of a pool named so, or the duplicate "Pool#1") cannot be asked for by
+ * writing it into a path: it selects another instance, or none.
+ */
+static const WCHAR *pdhInstance(const WCHAR *in, WCHAR *out)
+{
+	const WCHAR *slash = wcsrchr(in, L'/');
+	wcscpy(out, slash ? slash + 1 : in);
+	WCHAR *hash = wcsrchr(out, L'#');
+	if (hash && hash[1] && wcsspn(hash + 1, L"0123456789") == wcslen(hash + 1))
+		*hash = 0;
+	return out;
+}
+
 /* status of a path against the loaded lines; fills c's value or items. */
 static DWORD lookup(const path_t *p, counter_t *c)
 {
 	int machine = !p->machine[0], object = 0, counter = 0, wild = same(p->instance, L"*");
+	WCHAR inst[NAMELEN];
+	pdhInstance(p->instance, inst);
 	if (c)
 		c->nitems = 0;
 	for (int i = 0; i < nlines; i++) {
@@ -196,7 +214,7 @@ static DWORD lookup(const path_t *p, counter_t *c)
 		if (wild && l->p.hasInstance && c->nitems < MAXLINES) {
 			wcscpy(c->names[c->nitems], l->p.instance);
 			c->values[c->nitems++] = l->value;
-		} else if (!wild && same(l->p.instance, p->instance)) {
+		} else if (!wild && same(l->p.instance, inst)) {
 			c->value = l->value;
 			c->nitems = 1;
 		}
