@@ -3,12 +3,15 @@ package source
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/drain-cli/drain/internal/source/pdh"
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/registry"
 )
@@ -293,4 +296,36 @@ func TestIISQueueInstancesWithSuffixesAndReservedCharacters(t *testing.T) {
 	write(w3wp+" -", ws+" -", `\HTTP Service Request Queues(*)\CurrentQueueSize -`,
 		`\APP_POOL_WAS(api/v2)\Current Worker Processes 0`, `\APP_POOL_WAS(v2)\Current Worker Processes 1`)
 	wantRead(t, newPDHTest(t, "iis:API/v2"), 0, "absent, counted as 0: no worker process of pool API/v2; no HTTP.sys queue for pool API/v2")
+}
+
+// An instance appearing between the sizing call and the read (a new worker
+// during an overlapped recycle) makes the read answer PDH_MORE_DATA with a
+// size not to be relied on: sizing starts again from zero.
+func TestPDHInstanceAppearingMidRead(t *testing.T) {
+	write := stub(t)
+	write(`\W3SVC_W3WP(1234_Shop)\Active Requests 3`,
+		`\W3SVC_W3WP(9999_Shop)\Active Requests 2 late`,
+		`\W3SVC_W3WP(_Total)\Active Requests 5`)
+	src := newPDHTest(t, "pdh:"+w3wp)
+	wantRead(t, src, 5, "")
+	wantRead(t, src, 5, "")
+}
+
+// PdhEnumObjects rebuilds the object list on every call with bRefresh TRUE,
+// and the list may grow meanwhile: refresh on the first call only, so the
+// sizing and the filling calls see the same list.
+func TestPDHObjectListRefreshedOnce(t *testing.T) {
+	write := stub(t)
+	lines := []string{`\W3SVC_W3WP(1_Shop)\Active Requests 1`}
+	for i := range 8 {
+		lines = append(lines, fmt.Sprintf(`\Late Object %d\Counter 1 late`, i))
+	}
+	write(lines...)
+	objs, err := pdh.Objects("")
+	if err != nil {
+		t.Fatalf("Objects: %v", err)
+	}
+	if !slices.Contains(objs, "W3SVC_W3WP") {
+		t.Errorf("Objects = %q", objs)
+	}
 }

@@ -7,6 +7,7 @@
  *   \W3SVC_W3WP(1234_MyPool)\Active Requests 3
  *   \\web2\ASP.NET State Service\State Server Sessions Active 7
  *   \Processor(_Total)\% Processor Time 12.5 rate   (valid from the 2nd collect)
+ *   \W3SVC_W3WP(9999_Shop)\Active Requests 1 late  (see below)
  *   \W3SVC_W3WP(*)\Active Requests -                (exists, no instance but _Total)
  *   \Broken\Counter NO_OBJECT                       (or NO_COUNTER)
  *
@@ -18,6 +19,15 @@
  * As on real Windows, an object with instances that has none at the moment
  * ("-") still publishes its _Total instance (value 0) to a wildcard read:
  * W3SVC_W3WP does so with no worker process running.
+ *
+ * "late" plays what changes while a caller sizes its buffer. An instance
+ * marked late is missing from the first PdhGetFormattedCounterArrayW call
+ * after a collect (the sizing call) and present from the next one on, as an
+ * instance appearing mid-read during an overlapped recycle; the size that
+ * call then returns with PDH_MORE_DATA is not to be relied on (the docs say
+ * so), and the stand-in leaves it unchanged. An object marked late appears
+ * one per PdhEnumObjectsW call with bRefresh TRUE (each refresh rebuilds
+ * the list, which may have grown).
  *
  * It implements, with the documented ABI and status codes, only what drain
  * calls: a missing instance of a known counter is PDH_CSTATUS_NO_INSTANCE, an
@@ -44,18 +54,19 @@ typedef struct {
 
 typedef struct {
 	path_t p;
-	int kind, rate;
+	int kind, rate, late;
 	double value;
 } line_t;
 
 typedef struct counter {
 	path_t p;
-	int collects, rate;
+	int collects, rate, sized;
 	DWORD status; /* CStatus after the last collect */
 	double value;
 	int nitems;
 	WCHAR (*names)[NAMELEN];
 	double *values;
+	int *late;
 } counter_t;
 
 typedef struct {
@@ -127,8 +138,9 @@ static void load(void)
 		memset(l, 0, sizeof *l);
 		if (!(tok = wcsrchr(w, L' ')))
 			continue;
-		if (!wcscmp(tok + 1, L"rate")) {
-			l->rate = 1;
+		if (!wcscmp(tok + 1, L"rate") || !wcscmp(tok + 1, L"late")) {
+			l->rate = !wcscmp(tok + 1, L"rate");
+			l->late = !l->rate;
 			*tok = 0;
 			if (!(tok = wcsrchr(w, L' ')))
 				continue;
@@ -205,6 +217,7 @@ static DWORD lookup(const path_t *p, counter_t *c)
 				seen |= same(c->names[j], L"_Total");
 			if (!seen) {
 				wcscpy(c->names[c->nitems], L"_Total");
+				c->late[c->nitems] = 0;
 				c->values[c->nitems++] = 0;
 			}
 		}
@@ -213,6 +226,7 @@ static DWORD lookup(const path_t *p, counter_t *c)
 		c->rate |= l->rate;
 		if (wild && l->p.hasInstance && c->nitems < MAXLINES) {
 			wcscpy(c->names[c->nitems], l->p.instance);
+			c->late[c->nitems] = l->late;
 			c->values[c->nitems++] = l->value;
 		} else if (!wild && same(l->p.instance, inst)) {
 			c->value = l->value;
@@ -261,6 +275,7 @@ PDH_STATUS WINAPI PdhAddEnglishCounterW(PDH_HQUERY hq, LPCWSTR path, DWORD_PTR u
 	c->status = PDH_CSTATUS_INVALID_DATA; /* nothing collected yet */
 	c->names = calloc(MAXLINES, sizeof *c->names);
 	c->values = calloc(MAXLINES, sizeof *c->values);
+	c->late = calloc(MAXLINES, sizeof *c->late);
 	q->c[q->n++] = c;
 	*out = c;
 	return ERROR_SUCCESS;
@@ -281,6 +296,7 @@ PDH_STATUS WINAPI PdhCollectQueryData(PDH_HQUERY hq)
 		counter_t *c = q->c[i];
 		c->status = lookup(&c->p, c);
 		c->collects++;
+		c->sized = 0;
 		if (c->status == PDH_CSTATUS_VALID_DATA && c->nitems == 0)
 			c->status = PDH_CSTATUS_NO_INSTANCE;
 		if (c->status == PDH_CSTATUS_VALID_DATA && c->rate && c->collects < 2)
@@ -314,15 +330,24 @@ PDH_STATUS WINAPI PdhGetFormattedCounterArrayW(PDH_HCOUNTER h, DWORD fmt, LPDWOR
 	if (c->status != PDH_CSTATUS_VALID_DATA)
 		return PDH_INVALID_DATA;
 	const WCHAR *names[MAXLINES];
-	int n = c->nitems;
-	DWORD need = n * sizeof *items;
-	for (int i = 0; i < n; i++) {
-		names[i] = same(c->p.instance, L"*") ? c->names[i] : c->p.instance;
-		need += (wcslen(names[i]) + 1) * sizeof(WCHAR);
+	double values[MAXLINES];
+	int n = 0, wild = same(c->p.instance, L"*");
+	DWORD need = 0;
+	for (int i = 0; i < c->nitems; i++) {
+		if (c->late[i] && !c->sized)
+			continue; /* appears after the first (sizing) call */
+		names[n] = wild ? c->names[i] : c->p.instance;
+		values[n] = wild ? c->values[i] : c->value;
+		need += sizeof *items + (wcslen(names[n]) + 1) * sizeof(WCHAR);
+		n++;
 	}
+	c->sized = 1;
 	*count = n;
 	if (!items || *size < need) {
-		*size = need;
+		/* Sizing (*size 0) gets the size; a buffer found too small gets
+		 * no size to rely on: it is left as it was. */
+		if (!items || *size == 0)
+			*size = need;
 		return PDH_MORE_DATA;
 	}
 	*size = need;
@@ -332,7 +357,7 @@ PDH_STATUS WINAPI PdhGetFormattedCounterArrayW(PDH_HCOUNTER h, DWORD fmt, LPDWOR
 		items[i].szName = str;
 		str += wcslen(str) + 1;
 		items[i].FmtValue.CStatus = PDH_CSTATUS_VALID_DATA;
-		items[i].FmtValue.doubleValue = same(c->p.instance, L"*") ? c->values[i] : c->value;
+		items[i].FmtValue.doubleValue = values[i];
 	}
 	return ERROR_SUCCESS;
 }
@@ -345,6 +370,7 @@ PDH_STATUS WINAPI PdhCloseQuery(PDH_HQUERY hq)
 	for (int i = 0; i < q->n; i++) {
 		free(q->c[i]->names);
 		free(q->c[i]->values);
+		free(q->c[i]->late);
 		free(q->c[i]);
 	}
 	free(q);
@@ -380,16 +406,20 @@ static DWORD multisz(WCHAR (*list)[NAMELEN], int n, LPWSTR buf, DWORD cap)
 
 static WCHAR found1[MAXLINES][NAMELEN], found2[MAXLINES][NAMELEN];
 
+static int lateObjects; /* late objects shown: one more per refresh */
+
 PDH_STATUS WINAPI PdhEnumObjectsW(LPCWSTR src, LPCWSTR machine, LPWSTR list, LPDWORD len, DWORD detail, BOOL refresh)
 {
-	int n = 0;
-	(void)src, (void)detail, (void)refresh;
+	int n = 0, late = 0;
+	(void)src, (void)detail;
 	if (!len)
 		return PDH_INVALID_ARGUMENT;
 	EnterCriticalSection(&mu);
 	load();
+	if (refresh)
+		lateObjects++;
 	for (int i = 0; i < nlines; i++)
-		if (same(lines[i].p.machine, machine ? machine : L""))
+		if (same(lines[i].p.machine, machine ? machine : L"") && (!lines[i].late || late++ < lateObjects))
 			addname(found1, &n, lines[i].p.object);
 	DWORD need = multisz(found1, n, NULL, 0);
 	DWORD st = (!list || *len < need) ? PDH_MORE_DATA : ERROR_SUCCESS;
