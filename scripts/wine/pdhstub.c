@@ -29,6 +29,11 @@
  * one per PdhEnumObjectsW call with bRefresh TRUE (each refresh rebuilds
  * the list, which may have grown).
  *
+ * A localized Windows: PDHSTUB_LOCAL names a file of "English<TAB>local"
+ * lines. PdhEnumObjectsW and PdhEnumObjectItemsW then answer (and take) the
+ * local names, as a German Windows answers "Prozessor"; counter paths are
+ * still English only, as PdhAddEnglishCounterW wants them.
+ *
  * It implements, with the documented ABI and status codes, only what drain
  * calls: a missing instance of a known counter is PDH_CSTATUS_NO_INSTANCE, an
  * unknown object or counter PDH_CSTATUS_NO_OBJECT / _NO_COUNTER, "(*)" reads
@@ -161,6 +166,53 @@ static void load(void)
 }
 
 static int same(const WCHAR *a, const WCHAR *b) { return !_wcsicmp(a, b); }
+
+#define MAXLOCAL 64
+static WCHAR localEn[MAXLOCAL][NAMELEN], localName[MAXLOCAL][NAMELEN];
+static int nlocal;
+
+static void loadLocal(void)
+{
+	WCHAR name[MAX_PATH];
+	char buf[512];
+	nlocal = 0;
+	if (!GetEnvironmentVariableW(L"PDHSTUB_LOCAL", name, MAX_PATH))
+		return;
+	FILE *f = _wfopen(name, L"rb");
+	if (!f)
+		return;
+	while (nlocal < MAXLOCAL && fgets(buf, sizeof buf, f)) {
+		WCHAR w[512], *tab;
+		buf[strcspn(buf, "\r\n")] = 0;
+		if (!MultiByteToWideChar(CP_UTF8, 0, buf, -1, w, 512) || !(tab = wcschr(w, L'\t')))
+			continue;
+		*tab = 0;
+		if (wcslen(w) >= NAMELEN || wcslen(tab + 1) >= NAMELEN)
+			continue;
+		wcscpy(localEn[nlocal], w);
+		wcscpy(localName[nlocal++], tab + 1);
+	}
+	fclose(f);
+}
+
+/* local: the name a localized Windows shows for English en. */
+static const WCHAR *local(const WCHAR *en)
+{
+	for (int i = 0; i < nlocal; i++)
+		if (same(localEn[i], en))
+			return localName[i];
+	return en;
+}
+
+/* english: the English name of a local one (the enumeration functions take
+ * local names). */
+static const WCHAR *english(const WCHAR *name)
+{
+	for (int i = 0; i < nlocal; i++)
+		if (same(localName[i], name))
+			return localEn[i];
+	return name;
+}
 
 /* hang blocks like a remote machine that does not answer; 1 if it did. */
 static int hang(const path_t *p)
@@ -416,11 +468,12 @@ PDH_STATUS WINAPI PdhEnumObjectsW(LPCWSTR src, LPCWSTR machine, LPWSTR list, LPD
 		return PDH_INVALID_ARGUMENT;
 	EnterCriticalSection(&mu);
 	load();
+	loadLocal();
 	if (refresh)
 		lateObjects++;
 	for (int i = 0; i < nlines; i++)
 		if (same(lines[i].p.machine, machine ? machine : L"") && (!lines[i].late || late++ < lateObjects))
-			addname(found1, &n, lines[i].p.object);
+			addname(found1, &n, local(lines[i].p.object));
 	DWORD need = multisz(found1, n, NULL, 0);
 	DWORD st = (!list || *len < need) ? PDH_MORE_DATA : ERROR_SUCCESS;
 	if (st == ERROR_SUCCESS)
@@ -439,12 +492,14 @@ PDH_STATUS WINAPI PdhEnumObjectItemsW(LPCWSTR src, LPCWSTR machine, LPCWSTR obje
 		return PDH_INVALID_ARGUMENT;
 	EnterCriticalSection(&mu);
 	load();
+	loadLocal();
+	object = english(object);
 	for (int i = 0; i < nlines; i++) {
 		const line_t *l = &lines[i];
 		if (!same(l->p.machine, machine ? machine : L"") || !same(l->p.object, object))
 			continue;
 		seen = 1;
-		addname(found1, &nc, l->p.counter);
+		addname(found1, &nc, local(l->p.counter));
 		if (l->p.hasInstance && l->kind == VALUE && !same(l->p.instance, L"*"))
 			addname(found2, &ni, l->p.instance);
 	}
