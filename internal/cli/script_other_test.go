@@ -13,9 +13,9 @@ func cmdExecLimited(ts *testscript.TestScript, _ bool, _ []string) {
 	ts.Fatalf("exec-limited works only on Windows: guard it with [windows]")
 }
 
-// scriptCondition knows [limited], never true here.
+// scriptCondition knows [limited] and [pdhstub], never true here.
 func scriptCondition(cond string) (bool, error) {
-	if cond != "limited" {
+	if cond != "limited" && cond != "pdhstub" {
 		return false, fmt.Errorf("unknown condition %q", cond)
 	}
 	return false, nil

@@ -92,7 +92,12 @@ func limitedToken() (windows.Token, error) {
 	return linked, nil
 }
 
+// scriptCondition: [limited] a limited token is at hand (exec-limited);
+// [pdhstub] pdh.dll is the test stand-in (scripts/wine/setup.sh).
 func scriptCondition(cond string) (bool, error) {
+	if cond == "pdhstub" {
+		return windows.NewLazySystemDLL("pdh.dll").NewProc("PdhStubLoaded").Find() == nil, nil
+	}
 	if cond != "limited" {
 		return false, fmt.Errorf("unknown condition %q", cond)
 	}
