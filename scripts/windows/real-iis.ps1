@@ -11,7 +11,7 @@
 # if any check failed.
 param([string]$Drain = (Join-Path $PWD 'drain.exe'))
 $ErrorActionPreference = 'Stop'
-Set-StrictMode -Version Latest
+Set-StrictMode -Version 1.0  # uninitialized variables only: checks read optional JSON fields
 
 $appcmd = "$env:windir\System32\inetsrv\appcmd.exe"
 $pool = 'DrainTest'
@@ -31,14 +31,14 @@ function Skip([string]$what, [string]$why) { Write-Host "SKIP $what ($why)" }
 # RunDrain runs drain with --output json and returns its exit code, events
 # (parsed NDJSON), stderr and how long it took.
 function RunDrain([string[]]$argv) {
-  $errFile = New-TemporaryFile
+  $errPath = (New-TemporaryFile).FullName
   $sw = [Diagnostics.Stopwatch]::StartNew()
-  $lines = & $Drain @argv --output json 2>$errFile.FullName
+  $lines = & $Drain @argv --output json 2>$errPath
   $code = $LASTEXITCODE
   $sw.Stop()
   $events = @($lines | Where-Object { $_ -like '{*' } | ForEach-Object { $_ | ConvertFrom-Json })
-  $stderr = Get-Content -Raw $errFile.FullName
-  Remove-Item $errFile.FullName
+  $stderr = Get-Content -Raw $errPath
+  Remove-Item $errPath
   Write-Host "  drain $($argv -join ' ') -> exit $code in $([int]$sw.Elapsed.TotalSeconds)s"
   [pscustomobject]@{ Code = $code; Events = $events; Stderr = "$stderr"; Seconds = $sw.Elapsed.TotalSeconds }
 }
@@ -52,11 +52,16 @@ function Slow([int]$n, [int]$seconds) {
 }
 function Get([string]$path) {
   try { $r = Invoke-WebRequest "$base/$path" -UseBasicParsing -TimeoutSec 30; [pscustomobject]@{ Status = [int]$r.StatusCode; Body = "$($r.Content)".Trim() } }
-  catch { [pscustomobject]@{ Status = [int]$_.Exception.Response.StatusCode; Body = '' } }
+  catch {
+    $resp = $_.Exception.PSObject.Properties['Response']
+    $status = if ($resp -and $resp.Value) { [int]$resp.Value.StatusCode } else { 0 }
+    [pscustomobject]@{ Status = $status; Body = '' }
+  }
 }
+function Last($v) { if ($v.Count -gt 0) { $v[-1] } else { $null } }
 
 # --- setup (idempotent) -------------------------------------------------------
-Import-Module WebAdministration
+Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $env:DRAIN_STATE_DIR
 New-Item -ItemType Directory -Force $root | Out-Null
 Set-Content -Encoding ascii (Join-Path $root 'keepalive.htm') 'OK'
 Remove-Item -ErrorAction SilentlyContinue (Join-Path $root 'keepalive.htm.disabled')
@@ -85,7 +90,7 @@ $jobs | Wait-Job | Receive-Job | Out-Null
 $v = Values $run
 Check ($run.Code -eq 0) 'iis:POOL drains to 0 (exit 0)' "exit $($run.Code) $($run.Stderr)"
 Check (($v | Measure-Object -Maximum).Maximum -eq 3) 'iis:POOL reads 3 with three requests held' "values: $($v -join ',')"
-Check ($v[-1] -eq 0) 'iis:POOL falls to 0'
+Check ((Last $v) -eq 0) 'iis:POOL falls to 0'
 $reqs = @($run.Events | Where-Object { $_.PSObject.Properties['requests'] -and $_.requests } | ForEach-Object { $_.requests })
 $r = $reqs | Where-Object { $_.url -like '/slow.aspx*' } | Select-Object -First 1
 Check ($null -ne $r -and $r.verb -eq 'GET' -and $r.client -ne '' -and $r.elapsed_s -gt 0) 'in-flight requests show URL, verb, client and elapsed time' "requests: $($reqs | ConvertTo-Json -Compress)"
@@ -98,7 +103,7 @@ $run = RunDrain @('wait', '--source', "iis:$pool", '--interval', '1s', '--settle
 $done = Get-Date
 $jobs | Wait-Job | Receive-Job | Out-Null
 $v = Values $run
-Check ($run.Code -eq 0 -and ($v | Measure-Object -Maximum).Maximum -eq 3 -and $v[-1] -eq 0) 'across an overlapped recycle iis:POOL reads 3 then 0' "values: $($v -join ',')"
+Check ($run.Code -eq 0 -and ($v | Measure-Object -Maximum).Maximum -eq 3 -and (Last $v) -eq 0) 'across an overlapped recycle iis:POOL reads 3 then 0' "values: $($v -join ',')"
 $lastJob = ($jobs | ForEach-Object { $_.PSEndTime } | Measure-Object -Maximum).Maximum
 Check ($lastJob -le $done) 'drained only after the held requests finished'
 
@@ -136,7 +141,7 @@ Start-Sleep 4
 $run = RunDrain @('wait', '--source', "aspnet:$site", '--interval', '1s', '--settle', '2s', '--timeout', '90s')
 $jobs | Wait-Job | Receive-Job | Out-Null
 $v = Values $run
-Check ($run.Code -eq 0 -and ($v | Measure-Object -Maximum).Maximum -ge 1 -and $v[-1] -eq 0) 'aspnet:SITE reads a held request, then 0' "values: $($v -join ',') $($run.Stderr)"
+Check ($run.Code -eq 0 -and ($v | Measure-Object -Maximum).Maximum -ge 1 -and (Last $v) -eq 0) 'aspnet:SITE reads a held request, then 0' "values: $($v -join ',') $($run.Stderr)"
 Get 'session.aspx' | Out-Null
 $run = RunDrain @('wait', '--source', "aspnet-sessions:$site", '--interval', '1s', '--timeout', '5s')
 $v = Values $run
@@ -148,20 +153,21 @@ Check ($run.Code -eq 0) 'state-server reads the ASP.NET State Service (started, 
 
 # --- a non-elevated run is refused before anything changes ---------------------
 $user = 'drainlimited'
-$pw = [guid]::NewGuid().ToString() + 'aA1!'
-Remove-LocalUser -Name $user -ErrorAction SilentlyContinue
-New-LocalUser -Name $user -Password (ConvertTo-SecureString $pw -AsPlainText -Force) -AccountNeverExpires | Out-Null
-$cred = New-Object System.Management.Automation.PSCredential($user, (ConvertTo-SecureString $pw -AsPlainText -Force))
 $errFile = Join-Path $env:PUBLIC 'drain-limited.err'
 try {
+  $pw = [guid]::NewGuid().ToString() + 'aA1!'
+  $secure = ConvertTo-SecureString $pw -AsPlainText -Force
+  if (Get-LocalUser -Name $user -ErrorAction SilentlyContinue) { Remove-LocalUser -Name $user }
+  New-LocalUser -Name $user -Password $secure -AccountNeverExpires | Out-Null
+  $cred = New-Object System.Management.Automation.PSCredential($user, $secure)
   $p = Start-Process -FilePath $Drain -Credential $cred -LoadUserProfile -Wait -PassThru -WorkingDirectory $env:PUBLIC `
     -RedirectStandardError $errFile -ArgumentList @('run', '--keepalive', $page, '--source', "iis:$pool", '--timeout', '30s', '--', 'stop-apppool', $pool)
   $err = Get-Content -Raw $errFile
-  Check ($p.ExitCode -eq 2 -and $err -like '*needs an elevated drain*' -and (Test-Path $page)) 'a non-elevated stop-apppool is refused (exit 2), the page untouched' "exit $($p.ExitCode): $err"
+  Check ($p.ExitCode -eq 2 -and "$err" -like '*needs an elevated drain*' -and (Test-Path $page)) 'a non-elevated stop-apppool is refused (exit 2), the page untouched' "exit $($p.ExitCode): $err"
 } catch {
-  Skip 'non-elevated run' "cannot start a process as a standard user here: $_"
+  Skip 'non-elevated run' "cannot run drain as a standard local user here: $_"
 } finally {
-  Remove-LocalUser -Name $user -ErrorAction SilentlyContinue
+  try { Remove-LocalUser -Name $user -ErrorAction SilentlyContinue } catch { }
 }
 
 # --- a keep-alive page IIS has already served, in both modes -------------------
