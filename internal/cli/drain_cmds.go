@@ -230,6 +230,8 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 			switch {
 			case errors.Is(err, action.ErrShellLine):
 				hint = "give --shell the command line as one quoted word, e.g. --shell -- 'systemctl stop app && echo stopped', or drop --shell"
+			case errors.Is(err, action.ErrRights):
+				hint = "run drain elevated (an administrator's prompt: Run as administrator), or as a service account allowed to make the change"
 			case errors.Is(err, action.ErrUsage):
 				hint = "built-in actions (Windows): recycle-apppool POOL, stop-apppool POOL, start-apppool POOL, stop-site SITE, iisreset-stop, stop-service NAME"
 			case !errors.Is(err, action.ErrNotFound):

@@ -48,12 +48,16 @@ func TestScripts(t *testing.T) {
 			env.Setenv("DRAIN_STATE_DIR", filepath.Join(env.WorkDir, ".state"))
 			return nil
 		},
+		// [limited]: a limited token is at hand for exec-limited (Windows)
+		Condition: scriptCondition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"httpserve":   cmdHTTPServe,
 			"write-after": cmdWriteAfter,
 			"exit":        cmdExit,
 			"grep-tree":   cmdGrepTree,
 			"wait-gone":   cmdWaitGone,
+			// Windows: run with the limited token (script_windows_test.go)
+			"exec-limited": cmdExecLimited,
 		},
 	})
 }
