@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -21,16 +22,54 @@ type fileValue struct {
 }
 
 // readFile reads the config file as YAML, whatever its name ends in (a
-// drain.conf given with --config is the same YAML as a drain.yaml). It is
-// read node by node rather than through viper so that every problem names
-// its key and line: an unknown or repeated key, a key without a value
-// (`state-dir:` is null, and must not become the text "<nil>"), a list or a
-// map where one value belongs.
+// drain.conf given with --config is the same YAML as a drain.yaml). viper
+// reads the values; before that, the file is checked node by node so that
+// every problem names its key and line, which viper's errors do not: an
+// unknown or repeated key (viper says only "unmarshal errors:"), a key
+// without a value (`state-dir:` is null, which viper would hand over as nil
+// and must not become the text "<nil>"), a list or a map where one value
+// belongs.
 func readFile(path string) (map[string]fileValue, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, usage("check the path and permissions", "cannot read config file %s: %s", path, oneLine(err))
 	}
+	out, err := checkFile(path, b)
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	v := viper.New()
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
+		return nil, usage("check the YAML syntax: key: value, one per line", "cannot read config file %s: %s", path, yamlError(err))
+	}
+	for name, fv := range out {
+		switch x := v.Get(name).(type) {
+		case []any:
+			fv.list = fv.list[:0]
+			for _, item := range x {
+				fv.list = append(fv.list, scalarText(item))
+			}
+		default:
+			fv.text = scalarText(x)
+		}
+		out[name] = fv
+	}
+	return out, nil
+}
+
+// scalarText is a scalar value as text. checkFile has refused nulls, so nil
+// never gets here to become "<nil>".
+func scalarText(x any) string {
+	if s, ok := x.(string); ok {
+		return s
+	}
+	return fmt.Sprint(x)
+}
+
+// checkFile checks the YAML file node by node and returns each key's value
+// as written.
+func checkFile(path string, b []byte) (map[string]fileValue, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&doc); err != nil {
