@@ -169,10 +169,7 @@ func takeLock(p *drain.Plan, kind cmdKind, reason string) (*state.Lock, error) {
 	var le *state.LockedError
 	switch {
 	case errors.As(err, &le):
-		return nil, &exitError{
-			code: drain.ExitError, err: err,
-			hint: "wait for it to finish or stop it; a lock whose process is gone is cleared by the next run",
-		}
+		return nil, &exitError{code: drain.ExitError, err: err, hint: le.Hint()}
 	case err != nil:
 		return nil, err
 	}
@@ -261,14 +258,15 @@ func buildRotation(cfg *config.Config) (rotation.Rotator, state.Store, error) {
 	if len(rots) == 1 {
 		rot = rots[0]
 	}
-	var err error
-	dir := cfg.StateDir
-	if dir == "" {
-		if dir, err = state.DefaultDir(); err != nil {
-			return nil, state.Store{}, err
-		}
+	if cfg.StateDir != "" {
+		return rot, state.Store{Dir: cfg.StateDir}, nil
 	}
-	return rot, state.Store{Dir: dir}, nil
+	store, err := state.DefaultStore()
+	var ue *state.UnsafeDirError
+	if errors.As(err, &ue) {
+		return nil, state.Store{}, &exitError{code: drain.ExitError, err: err, hint: ue.Hint()}
+	}
+	return rot, store, err
 }
 
 // buildSources builds every --source; a bad one is a usage error.

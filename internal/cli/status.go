@@ -33,6 +33,10 @@ type statusReport struct {
 	Requests      []drain.Request `json:"requests,omitempty"`
 	RequestsError string          `json:"requests_error,omitempty"`
 	listed        bool            // the sources include IIS pools/sites
+
+	// OldRecordFile is set when the record was found where an older drain
+	// kept records (the per-user state directory).
+	OldRecordFile string `json:"old_record_file,omitempty"`
 }
 
 func newStatusCmd(ios *iostreams.IOStreams) *cobra.Command {
@@ -105,14 +109,17 @@ func collectStatus(ctx context.Context, p *drain.Plan) statusReport {
 		if err != nil {
 			rep.Error = err.Error()
 		}
-		rec, err := p.Store.Load(rep.Target)
+		rec, file, err := p.Store.Find(rep.Target)
 		if err != nil && rep.Error == "" {
 			rep.Error = err.Error()
 		}
 		rep.Record = rec
+		if rec != nil && p.Store.IsOld(file) {
+			rep.OldRecordFile = file
+		}
 		if rec != nil && rec.Phase != state.PhaseDone && rec.Phase != state.PhaseOut {
 			rep.Holder = "gone"
-			if state.ProcessAlive(rec.PID) {
+			if rec.Running() {
 				rep.Holder = "running"
 			}
 		}
@@ -163,6 +170,9 @@ func printStatus(ios *iostreams.IOStreams, rep statusReport) {
 				phase += fmt.Sprintf(" (pid %d %s)", r.PID, rep.Holder)
 			}
 			fmt.Fprintf(w, "  phase: %s\n", phase)
+			if rep.OldRecordFile != "" {
+				fmt.Fprintf(w, "  record: %s (the old per-user location; 'drain in' undoes it and removes it)\n", rep.OldRecordFile)
+			}
 		}
 	}
 	if len(rep.Sources) > 0 {
