@@ -9,7 +9,7 @@ import (
 	"syscall"
 )
 
-func isAdmin() bool { return os.Geteuid() == 0 }
+var isAdmin = func() bool { return os.Geteuid() == 0 }
 
 // serviceAccountDirs: on Unix an administrator reads only its own old
 // per-user directory; other accounts' home directories are theirs to write,

@@ -20,7 +20,7 @@ import (
 const machineDirSDDL = "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;AU)"
 
 // isAdmin: an elevated process (an Administrator through UAC) or SYSTEM.
-func isAdmin() bool {
+var isAdmin = func() bool {
 	tok := windows.GetCurrentProcessToken()
 	if tok.IsElevated() {
 		return true
