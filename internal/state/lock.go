@@ -119,9 +119,13 @@ func (s Store) Lock(target string, me Holder) (*Lock, *Holder, error) {
 		return nil, nil, err
 	}
 	path := s.LockFile(target)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, s.perm())
+	perm := s.perm()
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, perm)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open lock %s: %w", path, err)
+	}
+	if perm&0o070 != 0 {
+		_ = f.Chmod(perm) // past the umask: the group shares the directory (fails harmlessly if not ours)
 	}
 	if err := lockFile(f); err != nil {
 		b, _ := readAll(f)
