@@ -60,7 +60,7 @@ func (e *LockedError) Error() string {
 	if e.Holder.PID == 0 {
 		return fmt.Sprintf("%s is busy: another drain is taking the lock %s right now", e.Target, e.File)
 	}
-	return fmt.Sprintf("%s is busy: a process holds the lock %s, but not the %s it names (that process is gone)", e.Target, e.File, e.Holder)
+	return fmt.Sprintf("%s is busy: the lock %s is held by a process other than the %s it names, which is gone", e.Target, e.File, e.Holder)
 }
 
 // Hint says how to get past the lock safely.
@@ -77,7 +77,7 @@ func (e *LockedError) Hint() string {
 	} else if runtime.GOOS == "darwin" {
 		find = "lsof " + e.File
 	}
-	return "if it persists, find the process holding the file (" + find + ") and stop it: the lock is freed when it ends; do not delete the lock file"
+	return "another drain may be taking it over right now: try again; if it persists, find the process holding the file (" + find + ") and stop it; do not delete the lock file"
 }
 
 // Lock is a held target lock; Release it when the command ends.

@@ -228,3 +228,27 @@ func TestLockIsExclusiveAndReleased(t *testing.T) {
 		t.Fatal("state dir gone")
 	}
 }
+
+// TestBusyMessageWhenTheNamedHolderIsGone: the OS lock is held, but the file
+// names a process that is gone (a drain taking over this instant, or another
+// program holding the file): the message says so, and the hint how to find
+// the real holder.
+func TestBusyMessageWhenTheNamedHolderIsGone(t *testing.T) {
+	s := Store{Dir: t.TempDir()}
+	target := "/srv/www/keepalive.htm"
+	host, _ := os.Hostname()
+	l, _, err := s.Lock(target, Holder{PID: os.Getpid(), Host: host, Command: "run", Since: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	writeStaleLock(t, s, target, map[string]any{"pid": deadPID(t), "host": host, "command": "run", "since": time.Now()})
+	_, _, err = s.Lock(target, Holder{PID: os.Getpid(), Host: host, Command: "out", Since: time.Now()})
+	var le *LockedError
+	if !errors.As(err, &le) || le.Verified {
+		t.Fatalf("err = %v (%+v), want an unverified LockedError", err, le)
+	}
+	if !strings.Contains(le.Error(), "held by a process other than the drain run") || !strings.Contains(le.Hint(), "find the process holding the file") {
+		t.Errorf("message %q, hint %q", le.Error(), le.Hint())
+	}
+}
