@@ -62,7 +62,7 @@ func UserDir() (string, error) {
 	return filepath.Join(d, "drain", "state"), nil
 }
 
-// UnsafeDirError: the machine-wide directory exists but could have been
+// UnsafeDirError says the machine-wide directory exists but could have been
 // made by someone who is not an administrator, so its records (which say
 // which files to rename back) cannot be trusted.
 type UnsafeDirError struct {

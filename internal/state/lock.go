@@ -72,9 +72,10 @@ func (e *LockedError) Hint() string {
 		return fmt.Sprintf("wait for it to finish, or stop pid %d: the lock is freed when that process ends (a killed drain never blocks); do not delete the lock file", e.Holder.PID)
 	}
 	find := "fuser -v " + e.File
-	if runtime.GOOS == "windows" {
+	switch runtime.GOOS {
+	case "windows":
 		find = "Resource Monitor, CPU, Associated Handles, search " + e.File
-	} else if runtime.GOOS == "darwin" {
+	case "darwin":
 		find = "lsof " + e.File
 	}
 	return "another drain may be taking it over right now: try again; if it persists, find the process holding the file (" + find + ") and stop it; do not delete the lock file"
