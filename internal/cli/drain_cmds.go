@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -136,7 +137,7 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 		if plan.Rotator != nil && !cfg.DryRun {
 			lock, err := takeLock(plan, kind, cfg.Reason)
 			if err != nil {
-				return err
+				return lockFailed(c.Context(), r, plan, err)
 			}
 			defer lock.Release()
 		}
@@ -177,6 +178,25 @@ func takeLock(p *drain.Plan, kind cmdKind, reason string) (*state.Lock, error) {
 		p.Emit(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("took over a stale lock: %s is gone", stale)})
 	}
 	return lock, nil
+}
+
+// lockFailed ends a command that found the server busy: nothing was changed,
+// and like every other failure it ends saying where the server stands (and,
+// with --output json, with a result event).
+func lockFailed(ctx context.Context, r *renderer, p *drain.Plan, err error) error {
+	code, shown := drain.ExitError, err
+	if ee := (*exitError)(nil); errors.As(err, &ee) {
+		code = ee.code
+		if ee.hint != "" {
+			shown = fmt.Errorf("%w\nhint: %s", err, ee.hint)
+		}
+	}
+	st, serr := p.Rotator.Status(ctx)
+	if serr != nil {
+		st = rotation.Unknown
+	}
+	r.finish(drain.Outcome{Result: drain.ResultError, Code: code, Rotation: st, Err: shown}, true)
+	return &exitError{code: code, err: err, reported: true}
 }
 
 // buildPlan turns a validated config into the algorithm's plain values,
