@@ -43,15 +43,16 @@ type Record struct {
 	// its admin state before out and whether out changed it.
 	HAProxy []LBServer `json:"haproxy,omitempty"`
 
-	Reason string `json:"reason,omitempty"`
-	By     string `json:"by,omitempty"` // user@host
-	PID    int    `json:"pid"`
-	// Start is when process PID started (absent in records of older
-	// drains): a record whose pid now belongs to another process is gone.
-	Start  time.Time `json:"start,omitzero"`
+	Reason string    `json:"reason,omitempty"`
+	By     string    `json:"by,omitempty"` // user@host
+	PID    int       `json:"pid"`
 	Since  time.Time `json:"since"`
 	Phase  Phase     `json:"phase"`
 	Result string    `json:"result,omitempty"`
+
+	// Start is when process PID started (absent in records of older
+	// drains): a record whose pid now belongs to another process is gone.
+	Start time.Time `json:"start,omitzero"`
 }
 
 // LBServer is one server on one HAProxy instance, as out found it.
