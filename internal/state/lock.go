@@ -48,9 +48,15 @@ type LockedError struct {
 	// Verified is true when the named holder's process is alive with the
 	// start time it recorded, on this host: the lock is really its.
 	Verified bool
+	// Legacy: the file was written by an older drain (no OS lock, no start
+	// time) and its pid is alive: that drain, or an unrelated process.
+	Legacy bool
 }
 
 func (e *LockedError) Error() string {
+	if e.Legacy {
+		return fmt.Sprintf("%s is busy: the lock %s, written by an older drain, names %s, and pid %d is running", e.Target, e.File, e.Holder, e.Holder.PID)
+	}
 	if e.Verified {
 		return fmt.Sprintf("%s is busy: %s holds it (lock %s)", e.Target, e.Holder, e.File)
 	}
@@ -67,6 +73,9 @@ func (e *LockedError) Error() string {
 func (e *LockedError) Hint() string {
 	if host, _ := os.Hostname(); e.Holder.Host != "" && e.Holder.Host != host {
 		return fmt.Sprintf("it runs on %s (the state directory is shared); wait for it or stop it there", e.Holder.Host)
+	}
+	if e.Legacy {
+		return fmt.Sprintf("if pid %d is not a drain (after a reboot a pid may belong to anything), remove %s and try again", e.Holder.PID, e.File)
 	}
 	if e.Verified {
 		return fmt.Sprintf("wait for it to finish, or stop pid %d: the lock is freed when that process ends (a killed drain never blocks); do not delete the lock file", e.Holder.PID)
@@ -143,12 +152,21 @@ func (s Store) Lock(target string, me Holder) (*Lock, *Holder, error) {
 		}
 		return nil, nil, le
 	}
-	// Ours. Whoever the file still names died holding it.
+	// Ours. Whoever the file still names died holding it, unless an older
+	// drain wrote it: those took no OS lock and recorded no start time, so
+	// a live pid may be one running right now (or, after a reboot, any
+	// process). Two drains at once is worse than asking.
 	var stale *Holder
 	if b, _ := readAll(f); len(bytes.TrimSpace(b)) > 0 {
 		stale = &Holder{}
 		if json.Unmarshal(b, stale) != nil {
 			stale = &Holder{Command: "(unreadable lock file)"}
+		}
+		host, _ := os.Hostname()
+		if stale.Start.IsZero() && stale.PID != os.Getpid() && stale.Host == host && ProcessAlive(stale.PID) {
+			_ = unlockFile(f)
+			_ = f.Close()
+			return nil, nil, &LockedError{Target: target, File: path, Holder: *stale, Legacy: true}
 		}
 	}
 	if err := writeHolder(f, body); err != nil {

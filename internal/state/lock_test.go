@@ -176,7 +176,40 @@ func TestLockNamingALiveUnrelatedProcessIsTakenOver(t *testing.T) {
 	}
 }
 
-// TestSleepForever is the unrelated process of the test above.
+// TestLockOfAnOlderDrainNamingALivePidBlocks: a lock file without a start
+// time was written by an older drain, which took no OS lock: its pid alive
+// may be that drain running now, so it blocks, naming the file to remove if
+// that pid is not a drain.
+func TestLockOfAnOlderDrainNamingALivePidBlocks(t *testing.T) {
+	other := exec.Command(os.Args[0], "-test.run=^TestSleepForever$")
+	other.Env = append(os.Environ(), "DRAIN_SLEEP_FOREVER=1")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
+	host, _ := os.Hostname()
+	s := Store{Dir: t.TempDir()}
+	target := "/srv/www/keepalive.htm"
+	file := writeStaleLock(t, s, target, map[string]any{"pid": other.Process.Pid, "host": host, "command": "run", "since": time.Now()})
+	_, _, err := s.Lock(target, Holder{PID: os.Getpid(), Host: host, Command: "out", Since: time.Now()})
+	var le *LockedError
+	if !errors.As(err, &le) || !le.Legacy {
+		t.Fatalf("err = %v, want a LockedError for an older drain's lock", err)
+	}
+	if !strings.Contains(le.Error(), "written by an older drain") || !strings.Contains(le.Hint(), "remove "+file) {
+		t.Errorf("message %q, hint %q", le.Error(), le.Hint())
+	}
+	// Once that process is gone, the lock is taken over.
+	_ = other.Process.Kill()
+	_ = other.Wait()
+	l, stale, err := s.Lock(target, Holder{PID: os.Getpid(), Host: host, Command: "out", Since: time.Now()})
+	if err != nil || stale == nil {
+		t.Fatalf("after the holder died: %v, stale %v", err, stale)
+	}
+	l.Release()
+}
+
+// TestSleepForever is the unrelated process of the tests above.
 func TestSleepForever(t *testing.T) {
 	if os.Getenv("DRAIN_SLEEP_FOREVER") == "" {
 		t.Skip("helper process")
