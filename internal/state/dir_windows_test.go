@@ -4,6 +4,7 @@ package state
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,5 +77,42 @@ func checkDACL(t *testing.T, what, sddl string) {
 	}
 	if n := strings.Count(d, "("); n != 3 {
 		t.Errorf("%s: DACL %s has %d entries, want 3", what, d, n)
+	}
+}
+
+// TestServiceAccountRecordsAreFoundByAdministrators: a pipeline agent
+// running as NETWORK SERVICE kept its records in its own profile; an
+// administrator's drain finds them there. Run under Wine only: on a real
+// Windows it would write into C:\Windows\ServiceProfiles.
+func TestServiceAccountRecordsAreFoundByAdministrators(t *testing.T) {
+	if !underWine() {
+		t.Skip("writes into the Windows directory; runs under Wine only")
+	}
+	win, err := windows.GetSystemWindowsDirectory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	profiles := filepath.Join(win, "ServiceProfiles")
+	if _, err := os.Stat(profiles); err == nil {
+		t.Skipf("%s exists in this Wine prefix; not touching it", profiles)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(profiles) })
+	agent := filepath.Join(profiles, "NetworkService", "AppData", "Local", "drain")
+	if err := (Store{Dir: agent}).Save(&Record{Target: `C:\inetpub\wwwroot\keepalive.htm`, Reason: "agent", PID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	machineEnv(t)
+	asAdmin(t, true)
+	s, err := DefaultStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, file, err := s.Find(`C:\inetpub\wwwroot\keepalive.htm`)
+	if err != nil || r == nil || r.Reason != "agent" || !s.IsOld(file) {
+		t.Fatalf("Find: %+v in %s, %v; want the agent's record, in an old dir (old dirs %v)", r, file, err, s.Old)
+	}
+	asAdmin(t, false)
+	if s, _ := DefaultStore(); len(s.Old) != 0 {
+		t.Errorf("a plain account reads %v; want none", s.Old)
 	}
 }
