@@ -82,9 +82,11 @@ it even after a crash. With --verify-url, wait until that URL stops answering
 			Long: `Put the server back into rotation, undoing exactly what 'out' recorded (the
 original file name, or the original bytes in content mode). With
 --wait-healthy, wait until --verify-url answers 2xx (up to --timeout; exit 3
-if it does not). Running it twice is fine.
+if it does not). Running it twice is fine. In content mode, a page that no
+longer holds the down content (a deploy rewrote it) is left as it is (exit 1)
+unless --force-restore.
 ` + exitStatusHelp,
-		}, [][]string{rotationKeys, {"timeout", "interval", "wait-healthy"}, outputKeys}
+		}, [][]string{rotationKeys, {"timeout", "interval", "wait-healthy", "force-restore"}, outputKeys}
 	default:
 		return cobra.Command{
 			Use:   "wait [flags]",
@@ -265,6 +267,7 @@ func buildRotation(cfg *config.Config) (rotation.Rotator, state.Store, error) {
 		if err != nil {
 			return nil, state.Store{}, usageErr("check --keepalive and --disabled-name", "%v", err)
 		}
+		k.ForceRestore = cfg.ForceRestore
 		rots = append(rots, k)
 	}
 	if len(cfg.HAProxy) > 0 {

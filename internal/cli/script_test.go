@@ -53,6 +53,7 @@ func TestScripts(t *testing.T) {
 			"write-after": cmdWriteAfter,
 			"exit":        cmdExit,
 			"grep-tree":   cmdGrepTree,
+			"wait-gone":   cmdWaitGone,
 		},
 	})
 }
@@ -183,4 +184,19 @@ func cmdGrepTree(ts *testscript.TestScript, neg bool, args []string) {
 	if !neg && len(found) == 0 {
 		ts.Fatalf("%q not found under %s", args[0], args[1])
 	}
+}
+
+// wait-gone FILE waits (up to a minute) until FILE no longer exists: a
+// background drain has taken the page out, so it holds the lock.
+func cmdWaitGone(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: wait-gone FILE")
+	}
+	p := ts.MkAbs(args[0])
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
+			return
+		}
+	}
+	ts.Fatalf("%s still exists after a minute", args[0])
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -33,6 +34,8 @@ type statusReport struct {
 	Requests      []drain.Request `json:"requests,omitempty"`
 	RequestsError string          `json:"requests_error,omitempty"`
 	listed        bool            // the sources include IIS pools/sites
+	// Where each instance or method stands when they disagree (MIXED).
+	Parts []rotation.Part `json:"parts,omitempty"`
 
 	// OldRecordFile is set when the record was found where an older drain
 	// kept records (the per-user state directory).
@@ -106,16 +109,24 @@ func collectStatus(ctx context.Context, p *drain.Plan) statusReport {
 		rep.Target = p.Rotator.Target()
 		st, err := p.Rotator.Status(ctx)
 		rep.Rotation = string(st)
+		if errors.Is(err, rotation.ErrMixed) {
+			if parts, perr := rotation.Parts(ctx, p.Rotator); perr == nil {
+				rep.Rotation, rep.Parts, err = "MIXED", parts, nil
+			}
+		}
 		if err != nil {
 			rep.Error = err.Error()
 		}
-		rec, file, err := p.Store.Find(rep.Target)
+		rec, err := rotation.LoadRecord(p.Store, p.Rotator)
 		if err != nil && rep.Error == "" {
 			rep.Error = err.Error()
 		}
 		rep.Record = rec
-		if rec != nil && p.Store.IsOld(file) {
-			rep.OldRecordFile = file
+		if rec != nil {
+			// The record's file is named after the key it was saved under.
+			if _, file, _ := p.Store.Find(rec.Target); p.Store.IsOld(file) {
+				rep.OldRecordFile = file
+			}
 		}
 		if rec != nil && rec.Phase != state.PhaseDone && rec.Phase != state.PhaseOut {
 			rep.Holder = "gone"
@@ -153,6 +164,9 @@ func printStatus(ios *iostreams.IOStreams, rep statusReport) {
 			word = red(word)
 		}
 		fmt.Fprintf(w, "rotation: %s  %s\n", word, rep.Target)
+		for _, pt := range rep.Parts {
+			fmt.Fprintf(w, "  %s: %s\n", pt.Target, pt.State)
+		}
 		if rep.Error != "" {
 			fmt.Fprintf(w, "  %s %s\n", red("error:"), rep.Error)
 		}

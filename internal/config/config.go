@@ -62,6 +62,7 @@ type Config struct {
 	JSON         bool
 	StateDir     string
 	WaitHealthy  bool
+	ForceRestore bool
 	Watch        bool
 	CAFile       string
 	Insecure     bool
@@ -272,6 +273,7 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	c.DryRun = boolean("dry-run")
 	c.StateDir = str("state-dir")
 	c.WaitHealthy = boolean("wait-healthy")
+	c.ForceRestore = boolean("force-restore")
 	c.Watch = boolean("watch")
 	c.CAFile = str("ca-file")
 	c.Insecure = boolean("insecure")

@@ -17,7 +17,7 @@ import (
 // was reported).
 func (p *Plan) out(ctx context.Context) (*state.Record, bool, *Outcome) {
 	target := p.Rotator.Target()
-	prev, err := p.Store.Load(target)
+	prev, err := rotation.LoadRecord(p.Store, p.Rotator)
 	if err != nil {
 		return nil, false, &Outcome{Result: ResultError, Code: ExitError, Rotation: p.status(ctx), Err: err}
 	}
@@ -87,8 +87,11 @@ func (p *Plan) putIn(ctx context.Context, rec *state.Record) error {
 	if err != nil {
 		return err
 	}
-	if err := p.Store.Delete(target); err != nil {
+	if err := rotation.DeleteRecord(p.Store, p.Rotator); err != nil {
 		return err
+	}
+	for _, n := range rotation.Notes(p.Rotator) {
+		p.emit(Event{Event: EvWarning, Message: n})
 	}
 	msg := "put back into rotation"
 	if !changed {
@@ -138,8 +141,7 @@ func (p *Plan) Out(ctx context.Context) Outcome {
 // In puts the server back (drain in), using the record of what out changed.
 // With a verify URL and healthy set, it then waits until that URL answers 2xx.
 func (p *Plan) In(ctx context.Context, healthy bool) Outcome {
-	target := p.Rotator.Target()
-	rec, err := p.Store.Load(target)
+	rec, err := rotation.LoadRecord(p.Store, p.Rotator)
 	if err != nil {
 		return Outcome{Result: ResultError, Code: ExitError, Rotation: p.status(ctx), Err: err}
 	}

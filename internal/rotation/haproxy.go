@@ -4,6 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -64,6 +69,9 @@ func ParseLBServer(raw string) (LBServer, error) {
 type HAProxy struct {
 	Servers []LBServer
 	Timeout time.Duration // one runtime API command
+
+	key  string   // see NewHAProxy
+	left []string // what the last In left as it was, and why
 }
 
 // NewHAProxy builds the rotator from --haproxy values.
@@ -85,16 +93,84 @@ func NewHAProxy(specs []string, timeout time.Duration) (*HAProxy, error) {
 		seen[key] = true
 		h.Servers = append(h.Servers, srv)
 	}
+	// The key for records and locks names each instance by where it
+	// really listens, so that two spellings of one load balancer (a
+	// symlinked socket path, localhost and 127.0.0.1) are one server.
+	parts := make([]string, len(h.Servers))
+	for i, s := range h.Servers {
+		parts[i] = canonicalAddr(s.Addr) + "#" + s.Backend + "/" + s.Server
+	}
+	sort.Strings(parts)
+	h.key = "haproxy:" + strings.Join(parts, ",")
 	return h, nil
 }
 
-// Target implements Rotator.
+// Target implements Rotator: every instance by its resolved address.
 func (h *HAProxy) Target() string {
+	if h.key == "" {
+		return h.LegacyTarget()
+	}
+	return h.key
+}
+
+// LegacyTarget is the key earlier releases used: the --haproxy values as
+// typed. Their records are still found under it.
+func (h *HAProxy) LegacyTarget() string {
 	parts := make([]string, len(h.Servers))
 	for i, s := range h.Servers {
 		parts[i] = s.Raw
 	}
 	return "haproxy:" + strings.Join(parts, ",")
+}
+
+// canonicalAddr resolves a runtime API address: a socket path through
+// symlinks, a host name to the lowest IPv4 address it resolves to (else
+// the lowest IPv6), within a second; what cannot be resolved stays as
+// given (lower-cased host).
+func canonicalAddr(a haproxy.Addr) string {
+	if a.Network == "unix" {
+		p := a.Address
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			p = real
+		}
+		return "unix:" + p
+	}
+	host, port, err := net.SplitHostPort(a.Address)
+	if err != nil {
+		return a.String()
+	}
+	return a.Network + ":" + net.JoinHostPort(canonicalHost(host), port)
+}
+
+func canonicalHost(host string) string {
+	if ip := net.ParseIP(host); ip != nil {
+		if v4 := ip.To4(); v4 != nil {
+			return v4.String()
+		}
+		return ip.String()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(addrs) == 0 {
+		return strings.ToLower(host)
+	}
+	for i := range addrs {
+		addrs[i] = addrs[i].Unmap()
+	}
+	slices.SortFunc(addrs, func(a, b netip.Addr) int {
+		if a.Is4() != b.Is4() {
+			if a.Is4() {
+				return -1
+			}
+			return 1
+		}
+		return a.Compare(b)
+	})
+	return addrs[0].String()
 }
 
 func (h *HAProxy) cmd(ctx context.Context, s LBServer, cmd string) (string, error) {
@@ -252,7 +328,8 @@ func (h *HAProxy) Out(ctx context.Context, rec *state.Record, save func(*state.R
 		}
 	}
 	if len(todo) == 0 {
-		rec.HAProxy = nil
+		// Kept (all unchanged) for a record another method saves: in
+		// then leaves these instances as they were.
 		return false, nil
 	}
 	rec.Target = h.Target()
@@ -296,9 +373,18 @@ func (h *HAProxy) rollback(ctx context.Context, done []int, cause error) error {
 }
 
 // In implements Rotator: ready on every instance where the server is not,
-// whatever the record says (in means back in rotation everywhere). Every
-// instance is tried; the error names each one that failed.
-func (h *HAProxy) In(ctx context.Context, _ *state.Record) (bool, error) {
+// except those the record says out found already out and left alone (put in
+// maint by hand, say): drain puts back only what it changed, and says so.
+// Without a record, in means back in rotation everywhere. Every instance is
+// tried; the error names each one that failed.
+func (h *HAProxy) In(ctx context.Context, rec *state.Record) (bool, error) {
+	h.left = nil
+	before := map[string]state.LBServer{}
+	if rec != nil {
+		for _, s := range rec.HAProxy {
+			before[s.Addr+"#"+s.Backend+"/"+s.Server] = s
+		}
+	}
 	changed := false
 	var failed []string
 	for _, s := range h.Servers {
@@ -308,6 +394,10 @@ func (h *HAProxy) In(ctx context.Context, _ *state.Record) (bool, error) {
 			continue
 		}
 		if st == haReady {
+			continue
+		}
+		if b, ok := before[s.Addr.String()+"#"+s.Backend+"/"+s.Server]; ok && !b.Changed {
+			h.left = append(h.left, fmt.Sprintf("%s left in %s: it was already %s before out, so drain did not change it", s.name(), st, b.Before))
 			continue
 		}
 		if err := h.set(ctx, s, haReady); err != nil {
@@ -321,3 +411,5 @@ func (h *HAProxy) In(ctx context.Context, _ *state.Record) (bool, error) {
 	}
 	return changed, nil
 }
+
+func (h *HAProxy) notes() []string { return h.left }

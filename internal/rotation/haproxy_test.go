@@ -208,3 +208,76 @@ func absentAddr(t *testing.T) string {
 	}
 	return filepath.Join(t.TempDir(), "none.sock")
 }
+
+// LB 1 was put in maint by hand before out; LB 2 was ready. in (and the
+// restore after a failed run, which is the same call) puts back only LB 2.
+func TestHAProxyInPutsBackOnlyWhatDrainChanged(t *testing.T) {
+	lb1, lb2 := haproxytest.New(t, "web/a"), haproxytest.New(t, "web/a")
+	lb1.Set("web/a", haproxytest.Server{Admin: 0x01}) // maint, by hand
+	h := newHA(t, lb1.Addr+"#web/a", lb2.Addr+"#web/a")
+	store := state.Store{Dir: t.TempDir()}
+	if changed, err := h.Out(ctx, &state.Record{}, store.Save); !changed || err != nil {
+		t.Fatalf("out: %v %v", changed, err)
+	}
+	rec, err := store.Load(h.Target())
+	if err != nil || rec == nil {
+		t.Fatalf("record: %v %v", rec, err)
+	}
+	if changed, err := h.In(ctx, rec); !changed || err != nil {
+		t.Fatalf("in: %v %v", changed, err)
+	}
+	if lb1.Get("web/a").Admin != 0x01 {
+		t.Errorf("LB 1 admin %#x after in: someone's maintenance was undone", lb1.Get("web/a").Admin)
+	}
+	if lb2.Get("web/a").Admin != 0 {
+		t.Errorf("LB 2 admin %#x after in, want ready", lb2.Get("web/a").Admin)
+	}
+	notes := Notes(h)
+	if len(notes) != 1 || !strings.Contains(notes[0], lb1.Addr+"#web/a left in maint") || !strings.Contains(notes[0], "already maint before out") {
+		t.Errorf("notes %q, want LB 1 named as left in maint, and why", notes)
+	}
+	// status: one line per instance rather than an error.
+	parts, err := Parts(ctx, h)
+	if err != nil || len(parts) != 2 || parts[0].State != "maint" || parts[1].State != "ready" || !strings.Contains(parts[0].Target, lb1.Addr) {
+		t.Errorf("parts %+v %v", parts, err)
+	}
+	// Without a record, in means back in rotation everywhere.
+	if changed, err := h.In(ctx, nil); !changed || err != nil || lb1.Get("web/a").Admin != 0 {
+		t.Errorf("in without a record: %v %v, LB 1 admin %#x", changed, err, lb1.Get("web/a").Admin)
+	}
+	if len(Notes(h)) != 0 {
+		t.Errorf("notes left from the previous in: %q", Notes(h))
+	}
+}
+
+// The same load balancers spelled differently are one key (lock and record).
+func TestHAProxyKeyIsResolved(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("socket paths and symlinks: Unix")
+	}
+	key := func(specs ...string) string { return newHA(t, specs...).Target() }
+	if a, b := key("localhost:9999#web/a"), key("127.0.0.1:9999#web/a"); a != b {
+		t.Errorf("localhost and 127.0.0.1: %s != %s", a, b)
+	}
+	if a, b := key("127.0.0.1:9999#web/a", "127.0.0.2:9999#web/a"), key("127.0.0.2:9999#web/a", "127.0.0.1:9999#web/a"); a != b {
+		t.Errorf("order of instances matters: %s != %s", a, b)
+	}
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "admin.sock")
+	if err := os.WriteFile(sock, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(dir, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := key(sock+"#web/a"), key("unix:"+filepath.Join(dir, "link", "admin.sock")+"#web/a"); a != b {
+		t.Errorf("socket via a symlink: %s != %s", a, b)
+	}
+	if a, b := key("127.0.0.1:9999#web/a"), key("127.0.0.1:9999#web/b"); a == b {
+		t.Errorf("two servers share a key: %s", a)
+	}
+	h := newHA(t, "localhost:9999#web/a")
+	if h.LegacyTarget() != "haproxy:localhost:9999#web/a" {
+		t.Errorf("legacy key %s, want the value as typed", h.LegacyTarget())
+	}
+}

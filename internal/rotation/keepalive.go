@@ -3,6 +3,8 @@ package rotation
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -22,13 +24,22 @@ const (
 // maxPage bounds the keep-alive page kept in the state record.
 const maxPage = 1 << 20
 
+// ErrPageChanged marks a content-mode in that found the page rewritten since
+// out (a deploy, say): drain leaves it as it is rather than revert it.
+var ErrPageChanged = errors.New("keep-alive page changed since out")
+
 // Keepalive takes a server out by changing the page its load balancer probes:
 // renaming it away (the probe gets 404), or, when DownContent is set,
 // replacing its bytes (for balancers that match a response string).
 type Keepalive struct {
-	Path         string // absolute path of the page
+	Path         string // absolute path of the page, as given
 	DisabledPath string // where rename mode moves it
 	DownContent  []byte // content mode when non-nil
+	// ForceRestore makes a content-mode in restore the original bytes even
+	// when the page changed since out.
+	ForceRestore bool
+
+	key string // the page's identity for records and locks, see pageKey
 }
 
 // NewKeepalive builds a keep-alive rotator. disabledName is a file name (in
@@ -56,11 +67,60 @@ func NewKeepalive(path, disabledName string, downContent *string) (*Keepalive, e
 	if downContent != nil {
 		k.DownContent = []byte(*downContent)
 	}
+	// Checked again before each change; refused here so that a bad path is
+	// a usage error before a lock or a record exists.
+	if _, err := regularFile(k.Path); err != nil {
+		return nil, err
+	}
+	if _, err := disabledFile(k.DisabledPath); err != nil {
+		return nil, err
+	}
+	k.key = pageKey(k.Path, k.DisabledPath)
 	return k, nil
 }
 
-// Target implements Rotator.
-func (k *Keepalive) Target() string { return k.Path }
+// pageKey is the file a keep-alive path stands for, so that every spelling
+// of one page (through a symlinked directory, a relative path, a symlink to
+// the page) shares one lock and one record: the page's directory resolved
+// through symlinks, joined with its name; when the page (or, while it is
+// renamed away, its disabled name) is itself a symlink, the file it points
+// to. The rule holds in both states of rename mode, when the page is absent.
+// A path that cannot be resolved (a missing directory) is its own key: the
+// run fails before anything changes.
+func pageKey(page, disabled string) string {
+	dir, err := filepath.EvalSymlinks(filepath.Dir(page))
+	if err != nil {
+		return page
+	}
+	entry := filepath.Join(dir, filepath.Base(page))
+	for _, p := range []string{entry, disabled} {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			continue
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			// Resolved from the page's directory, where the link is (or
+			// will be again after in), even when it is renamed elsewhere.
+			if dest, err := os.Readlink(p); err == nil {
+				if !filepath.IsAbs(dest) {
+					dest = filepath.Join(dir, dest)
+				}
+				if real, err := filepath.EvalSymlinks(dest); err == nil {
+					return real
+				}
+			}
+		}
+		break
+	}
+	return entry
+}
+
+// Target implements Rotator: the resolved page (see pageKey).
+func (k *Keepalive) Target() string { return k.key }
+
+// LegacyTarget is the key earlier releases used: the path as typed. Their
+// records are still found under it.
+func (k *Keepalive) LegacyTarget() string { return k.Path }
 
 func (k *Keepalive) method() string {
 	if k.DownContent != nil {
@@ -69,11 +129,15 @@ func (k *Keepalive) method() string {
 	return MethodRename
 }
 
-// Status implements Rotator.
+// Status implements Rotator. With an error it still says what it can: a
+// page that is neither present nor disabled is OUT (the probe gets 404).
 func (k *Keepalive) Status(_ context.Context) (Status, error) {
 	if k.method() == MethodContent {
-		b, err := readPage(k.Path)
+		b, _, err := readPage(k.Path)
 		if err != nil {
+			if ok, serr := regularFile(k.Path); !ok && serr == nil {
+				return Out, err // missing: the probe gets 404
+			}
 			return Unknown, err
 		}
 		if bytes.Equal(b, k.DownContent) {
@@ -85,11 +149,11 @@ func (k *Keepalive) Status(_ context.Context) (Status, error) {
 }
 
 func renameStatus(page, disabled string) (Status, error) {
-	pageOK, err := exists(page)
+	pageOK, err := regularFile(page)
 	if err != nil {
 		return Unknown, err
 	}
-	disOK, err := exists(disabled)
+	disOK, err := disabledFile(disabled)
 	if err != nil {
 		return Unknown, err
 	}
@@ -99,10 +163,57 @@ func renameStatus(page, disabled string) (Status, error) {
 	case !pageOK && disOK:
 		return Out, nil
 	case pageOK && disOK:
-		return Unknown, fmt.Errorf("%w: both %s and %s exist; remove the stale one", ErrConfig, page, disabled)
+		return In, fmt.Errorf("%w: both %s and %s exist; remove the stale one", ErrConfig, page, disabled)
 	default:
-		return Unknown, fmt.Errorf("%w: keep-alive page %s not found (nor %s); check --keepalive", ErrConfig, page, filepath.Base(disabled))
+		return Out, fmt.Errorf("%w: keep-alive page %s not found (nor %s); check --keepalive", ErrConfig, page, filepath.Base(disabled))
 	}
+}
+
+// regularFile reports whether p exists. Anything but a regular file or a
+// symlink to one is refused: renaming a directory takes every page under it
+// away, and reading a FIFO blocks forever.
+func regularFile(p string) (bool, error) {
+	lfi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	fi := lfi
+	if lfi.Mode()&fs.ModeSymlink != 0 {
+		if fi, err = os.Stat(p); err != nil {
+			return false, fmt.Errorf("%w: %s is a symlink to nothing readable (%w); point it at the page file", ErrConfig, p, errors.Unwrap(err))
+		}
+	}
+	if !fi.Mode().IsRegular() {
+		return false, fmt.Errorf("%w: %s is %s, not a regular file; --keepalive must name the page file the load balancer probes", ErrConfig, p, fileKind(fi.Mode()))
+	}
+	return true, nil
+}
+
+// disabledFile is regularFile for the name a page is renamed to: a symlink
+// counts even when it points nowhere from there (a relative link renamed to
+// another directory works again once back in place).
+func disabledFile(p string) (bool, error) {
+	if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return true, nil
+	}
+	return regularFile(p)
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
 }
 
 // Out implements Rotator.
@@ -114,7 +225,7 @@ func (k *Keepalive) Out(ctx context.Context, rec *state.Record, save func(*state
 	if st == Out {
 		return false, nil
 	}
-	rec.Target, rec.Path, rec.Method = k.Path, k.Path, k.method()
+	rec.Target, rec.Path, rec.Method = k.key, k.Path, k.method()
 	if k.method() == MethodRename {
 		rec.DisabledPath = k.DisabledPath
 		if err := save(rec); err != nil {
@@ -125,19 +236,16 @@ func (k *Keepalive) Out(ctx context.Context, rec *state.Record, save func(*state
 		}
 		return true, nil
 	}
-	orig, err := readPage(k.Path)
+	orig, meta, err := readPage(k.Path)
 	if err != nil {
 		return false, err
 	}
-	fi, err := os.Stat(k.Path)
-	if err != nil {
-		return false, err
-	}
-	rec.Original, rec.OrigMode = orig, fi.Mode().Perm()
+	rec.Original, rec.OrigMode, rec.OrigOwner = orig, meta.mode, meta.owner
+	rec.Written = digest(k.DownContent)
 	if err := save(rec); err != nil {
 		return false, err
 	}
-	if err := writePage(k.Path, k.DownContent, fi.Mode().Perm()); err != nil {
+	if err := writePage(k.Path, k.DownContent, meta); err != nil {
 		return false, fmt.Errorf("write down content: %w", err)
 	}
 	return true, nil
@@ -168,59 +276,97 @@ func (k *Keepalive) In(ctx context.Context, rec *state.Record) (bool, error) {
 		}
 		return true, nil
 	}
-	cur, err := readPage(k.Path)
+	cur, meta, err := readPage(k.Path)
 	if err != nil {
 		return false, err
 	}
-	if rec == nil || rec.Original == nil {
+	if rec == nil || rec.Method != MethodContent {
 		if k.DownContent != nil && bytes.Equal(cur, k.DownContent) {
 			return false, fmt.Errorf("%w: %s holds the down content but no record of its original bytes exists; restore it by hand", ErrConfig, k.Path)
 		}
 		return false, nil
 	}
-	if bytes.Equal(cur, rec.Original) {
+	orig := rec.Original // nil: the page was empty
+	if bytes.Equal(cur, orig) {
 		return false, nil
 	}
-	mode := rec.OrigMode
-	if mode == 0 {
-		mode = 0o644
+	if !k.ForceRestore && !k.holdsWhatOutWrote(cur, rec) {
+		return false, fmt.Errorf("%w: %s no longer holds the down content drain wrote (a deploy?): left as it is, original not restored; add --force-restore to put back the bytes from before out", ErrPageChanged, k.Path)
 	}
-	if err := writePage(k.Path, rec.Original, mode); err != nil {
+	if rec.OrigMode != 0 {
+		meta.mode = rec.OrigMode
+	}
+	if rec.OrigOwner != nil {
+		meta.owner = rec.OrigOwner
+	}
+	if err := writePage(k.Path, orig, meta); err != nil {
 		return false, fmt.Errorf("restore page: %w", err)
 	}
 	return true, nil
 }
 
-func exists(p string) (bool, error) {
-	_, err := os.Lstat(p)
-	if err == nil {
-		return true, nil
+// holdsWhatOutWrote tells whether the page still holds the down content.
+// Records of older releases have no digest: then the --down-content given
+// now is the reference, and without it the page is assumed untouched.
+func (k *Keepalive) holdsWhatOutWrote(cur []byte, rec *state.Record) bool {
+	switch {
+	case rec.Written != "":
+		return digest(cur) == rec.Written
+	case k.DownContent != nil:
+		return bytes.Equal(cur, k.DownContent)
 	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	return false, fmt.Errorf("%w: %w", ErrConfig, err)
+	return true
 }
 
-func readPage(p string) ([]byte, error) {
-	f, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: keep-alive page %s not found; check --keepalive", ErrConfig, p)
-	}
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// pageMeta is what a rewrite of the page must keep.
+type pageMeta struct {
+	mode  fs.FileMode
+	owner *state.Owner // nil where there are no numeric owners (Windows)
+}
+
+// readPage reads the page (through a symlink) and its mode and owner.
+func readPage(p string) ([]byte, pageMeta, error) {
+	ok, err := regularFile(p)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, pageMeta{}, err
+	}
+	if !ok {
+		return nil, pageMeta{}, fmt.Errorf("%w: keep-alive page %s not found; check --keepalive", ErrConfig, p)
+	}
+	f, err := openShared(p)
+	if err != nil {
+		return nil, pageMeta{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, pageMeta{}, fmt.Errorf("read keep-alive page: %w", err)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxPage+1))
 	if err != nil {
-		return nil, fmt.Errorf("read keep-alive page: %w", err)
+		return nil, pageMeta{}, fmt.Errorf("read keep-alive page: %w", err)
 	}
 	if len(b) > maxPage {
-		return nil, fmt.Errorf("%w: keep-alive page %s is larger than 1 MiB; content mode is for small pages", ErrConfig, p)
+		return nil, pageMeta{}, fmt.Errorf("%w: keep-alive page %s is larger than 1 MiB; content mode is for small pages", ErrConfig, p)
 	}
-	return b, nil
+	return b, pageMeta{mode: fi.Mode().Perm(), owner: fileOwner(fi)}, nil
 }
 
-func writePage(p string, data []byte, mode fs.FileMode) error {
-	return state.WriteFileAtomic(p, data, mode)
+// writePage replaces the page's bytes atomically, keeping its owner, group
+// and mode (ACL and attributes on Windows). A symlink stays a symlink: the
+// file it points to is rewritten.
+func writePage(p string, data []byte, meta pageMeta) error {
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return err
+	}
+	if meta.mode == 0 {
+		meta.mode = 0o644
+	}
+	return replacePage(real, data, meta)
 }

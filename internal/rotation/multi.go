@@ -21,7 +21,16 @@ func (m Multi) Target() string {
 	for i, r := range m {
 		parts[i] = r.Target()
 	}
-	return strings.Join(parts, " + ")
+	return joinTargets(parts)
+}
+
+// LegacyTarget is the key earlier releases used.
+func (m Multi) LegacyTarget() string {
+	parts := make([]string, len(m))
+	for i, r := range m {
+		parts[i] = legacyTarget(r)
+	}
+	return joinTargets(parts)
 }
 
 // Status implements Rotator: the common state, or an error when the methods
@@ -104,16 +113,30 @@ func (m Multi) rollback(ctx context.Context, done []Rotator, rec *state.Record, 
 // one fails; the error names each failure.
 func (m Multi) In(ctx context.Context, rec *state.Record) (bool, error) {
 	anyChanged := false
-	var errs []string
+	var errs joinedErrs
 	for i := len(m) - 1; i >= 0; i-- {
 		changed, err := m[i].In(ctx, rec)
 		if err != nil {
-			errs = append(errs, err.Error())
+			errs = append(errs, err)
 		}
 		anyChanged = anyChanged || changed
 	}
 	if len(errs) > 0 {
-		return anyChanged, errors.New(strings.Join(errs, "; "))
+		return anyChanged, errs
 	}
 	return anyChanged, nil
 }
+
+// joinedErrs is one line for several errors, each still matched by
+// errors.Is (ErrConfig, ErrPageChanged).
+type joinedErrs []error
+
+func (j joinedErrs) Error() string {
+	msgs := make([]string, len(j))
+	for i, err := range j {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (j joinedErrs) Unwrap() []error { return j }

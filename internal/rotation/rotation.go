@@ -26,6 +26,9 @@ type Rotator interface {
 	Target() string
 	// Status reads the current state. An error means it cannot be told, or
 	// the target is in a state drain did not make (e.g. the page is missing).
+	// With an error the status is still IN or OUT when that much is known
+	// (a missing page is OUT: the probe gets 404; a page present next to
+	// its disabled name is IN), else Unknown.
 	Status(ctx context.Context) (Status, error)
 	// Out takes the server out of rotation. It fills rec with what it will
 	// change and calls save before changing anything, so a crash at any

@@ -35,9 +35,15 @@ type Record struct {
 	// Path is the keep-alive page; DisabledPath where rename mode moved it.
 	Path         string `json:"path"`
 	DisabledPath string `json:"disabled_path,omitempty"`
-	// Original holds the page's bytes in content mode (restored exactly on in).
+	// Original holds the page's bytes in content mode (restored exactly on
+	// in). A content record without it had an empty page (omitempty drops
+	// an empty slice).
 	Original []byte      `json:"original,omitempty"`
 	OrigMode fs.FileMode `json:"original_mode,omitempty"`
+	// OrigOwner is the page's owner in content mode (Unix); Written is the
+	// SHA-256 of the bytes out wrote, so in can tell a page changed since.
+	OrigOwner *Owner `json:"original_owner,omitempty"`
+	Written   string `json:"written_sha256,omitempty"`
 
 	// HAProxy lists each load-balancer server the haproxy method found, with
 	// its admin state before out and whether out changed it.
@@ -53,6 +59,12 @@ type Record struct {
 	// Start is when process PID started (absent in records of older
 	// drains): a record whose pid now belongs to another process is gone.
 	Start time.Time `json:"start,omitzero"`
+}
+
+// Owner is a file's numeric owner and group.
+type Owner struct {
+	UID int `json:"uid"`
+	GID int `json:"gid"`
 }
 
 // LBServer is one server on one HAProxy instance, as out found it.
