@@ -32,6 +32,7 @@ func TestTwoAccountsShareStateAndLock(t *testing.T) {
 	must(t, os.Chmod(www, 0o777))
 	page := filepath.Join(www, "keepalive.htm")
 	must(t, os.WriteFile(page, []byte("OK\n"), 0o666))
+	must(t, os.Chmod(page, 0o666))            // both accounts may write the page (content mode writes it in place)
 	machine := filepath.Join(base, "machine") // stands in for /var/lib/drain
 	must(t, os.Mkdir(machine, 0o700))
 	must(t, os.Chown(machine, 0, 65534))

@@ -62,17 +62,7 @@ func TestRotationPermissionDenied(t *testing.T) {
 		if b, err := os.ReadFile(page); err != nil || string(b) != "OK\n" {
 			t.Errorf("drain %s changed the page: %q %v", args[0], b, err)
 		}
-		// The lock file stays, emptied (state.Lock.Release says why); a
-		// record or anything in the lock file would be state left behind.
-		entries, _ := os.ReadDir(stateDir)
-		names := []string{}
-		for _, e := range entries {
-			if fi, err := e.Info(); err == nil && strings.HasSuffix(e.Name(), ".lock") && fi.Size() == 0 {
-				continue
-			}
-			names = append(names, e.Name())
-		}
-		if len(names) != 0 {
+		if names := stateLeft(stateDir); len(names) != 0 {
 			t.Errorf("drain %s left state behind: %v", args[0], names)
 		}
 		if entries, _ := os.ReadDir(www); len(entries) != 1 {
