@@ -8,11 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/drain-cli/drain/internal/proctree"
+	"github.com/drain-cli/drain/internal/redact"
 )
 
 // ErrNotFound marks an action whose program cannot be found (a usage error:
@@ -69,7 +73,10 @@ func newExec(argv []string, shell bool) (*Exec, error) {
 		return nil, errors.New("empty action")
 	}
 	if shell {
-		line := strings.Join(argv, " ")
+		line, err := shellLine(argv, runtime.GOOS == "windows")
+		if err != nil {
+			return nil, err
+		}
 		if runtime.GOOS == "windows" {
 			argv = []string{"cmd", "/C", line}
 		} else {
@@ -82,14 +89,57 @@ func newExec(argv []string, shell bool) (*Exec, error) {
 	return &Exec{Argv: argv}, nil
 }
 
-// String renders the command line for display.
+// ErrShellLine marks --shell words that cannot be joined into one command
+// line without changing what they say (a usage error).
+var ErrShellLine = errors.New("ambiguous --shell action")
+
+// shellLine returns the one command line the shell runs for argv. One word
+// is the line itself: drain run --shell -- 'systemctl stop app && echo ok'.
+// Several words are joined with spaces only when that cannot change their
+// meaning. A word with a blank, a quote or a character the shell treats
+// specially ($, *, &&, |, ...) may have been quoted to be taken literally or
+// left for the shell to read, and joining would silently pick the second:
+// that is refused rather than guessed.
+func shellLine(argv []string, windows bool) (string, error) {
+	if len(argv) == 1 {
+		return argv[0], nil
+	}
+	for _, w := range argv {
+		if !plainWord(w, windows) {
+			return "", fmt.Errorf("%w: %d words, and joining them into one command line would change %q", ErrShellLine, len(argv), w)
+		}
+	}
+	return strings.Join(argv, " "), nil
+}
+
+// plainWord reports whether w means the same to the shell (sh, or cmd on
+// Windows) as to exec: letters, digits and _@+=:,./- (and \ on Windows, %
+// elsewhere).
+func plainWord(w string, windows bool) bool {
+	if w == "" {
+		return false
+	}
+	for _, r := range w {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9':
+		case strings.ContainsRune("_@+=:,./-", r):
+		case windows && r == '\\', !windows && r == '%':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// String renders the command line for display, with the user info of URLs
+// in it redacted (curl http://user:pass@host/... is a common action).
 func (e *Exec) String() string {
 	parts := make([]string, len(e.Argv))
 	for i, a := range e.Argv {
 		if a == "" || strings.ContainsAny(a, " \t\"'") {
 			a = fmt.Sprintf("%q", a)
 		}
-		parts[i] = a
+		parts[i] = redact.String(a)
 	}
 	return strings.Join(parts, " ")
 }
@@ -101,6 +151,10 @@ type Result struct {
 	TimedOut bool          // killed after Timeout
 	Tail     string        // last lines of its stderr, for the error message
 }
+
+// OutputGrace is how long Run forwards output once the action has exited:
+// what it printed last, or a child it left behind, has this long to arrive.
+var OutputGrace = 500 * time.Millisecond
 
 // ErrFailed is returned (wrapped) when the action ran and did not succeed.
 var ErrFailed = errors.New("action failed")
@@ -118,17 +172,20 @@ func (e *Exec) Run(ctx context.Context, stdout, stderr io.Writer) (Result, error
 	// Not CommandContext: that kills only the direct child, at once; the
 	// goroutine below stops the whole tree, politely first.
 	cmd := exec.Command(e.Argv[0], e.Argv[1:]...) //nolint:noctx // see above
-	cmd.Stdout = stdout
-	cmd.Stderr = io.MultiWriter(stderr, tail)
-	setupTree(cmd)
-	// Grandchildren may hold the output pipes; do not wait on them forever.
-	cmd.WaitDelay = KillGrace + time.Second
+	proctree.Prepare(cmd)
+	out, err := startOutput(cmd, stdout, io.MultiWriter(stderr, tail))
+	if err != nil {
+		return Result{ExitCode: -1}, fmt.Errorf("%w: %w", ErrFailed, err)
+	}
 
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	out.started()
+	if err != nil {
+		out.detach()
 		return Result{ExitCode: -1}, fmt.Errorf("%w: start %s: %w", ErrFailed, e.Argv[0], err)
 	}
-	tree := attachTree(cmd)
+	tree := proctree.Attach(cmd)
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {
@@ -138,17 +195,21 @@ func (e *Exec) Run(ctx context.Context, stdout, stderr io.Writer) (Result, error
 			return
 		case <-runCtx.Done():
 		}
-		tree.terminate()
+		tree.Terminate()
 		select {
 		case <-done:
 		case <-time.After(KillGrace):
 		}
-		tree.kill()
+		tree.Kill()
 	}()
-	err := cmd.Wait()
+	err = cmd.Wait() // the action's own exit: the pipes are ours, exec does not wait on them
 	close(done)
 	<-stopped
-	tree.close()
+	// A child the action left running (sh -c 'daemon &') may hold the output
+	// open for as long as it lives: forward what comes within OutputGrace,
+	// then stop, without failing the action or touching the child.
+	out.wait(OutputGrace)
+	tree.Close()
 
 	res := Result{ExitCode: cmd.ProcessState.ExitCode(), Duration: time.Since(start), Tail: tail.String()}
 	switch {
@@ -168,6 +229,102 @@ func (e *Exec) Run(ctx context.Context, stdout, stderr io.Writer) (Result, error
 		return res, fmt.Errorf("%w: %w", ErrFailed, err)
 	}
 	return res, nil
+}
+
+// output copies an action's stdout and stderr from pipes of drain's own,
+// rather than exec's: exec's Wait waits until every holder of the pipes has
+// closed them (or WaitDelay expires, which it reports as a failure), and a
+// child the action started in the background holds them as long as it runs.
+type output struct {
+	w      [2]*os.File // the write ends, the child's
+	dst    [2]*switchWriter
+	copied chan struct{}
+}
+
+func startOutput(cmd *exec.Cmd, stdout, stderr io.Writer) (*output, error) {
+	o := &output{copied: make(chan struct{}, 2)}
+	var files [2]*os.File // what the action writes to
+	for i, dst := range []io.Writer{stdout, stderr} {
+		if f, ok := dst.(*os.File); ok {
+			// A file or terminal is handed to the action as it is (it may
+			// want to know it writes to a terminal): nothing to copy.
+			files[i] = f
+			o.copied <- struct{}{}
+			continue
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			o.started()
+			return nil, fmt.Errorf("output pipe: %w", err)
+		}
+		files[i], o.w[i], o.dst[i] = w, w, &switchWriter{w: dst}
+		go func() {
+			// Until the last writer closes: after detach, into io.Discard,
+			// so a child left running never blocks on a full pipe nor dies
+			// of a broken one.
+			_, _ = io.Copy(o.dst[i], r)
+			_ = r.Close()
+			o.copied <- struct{}{}
+		}()
+	}
+	cmd.Stdout, cmd.Stderr = files[0], files[1]
+	return o, nil
+}
+
+// started closes drain's copies of the write ends once the child has its
+// own (or failed to start), so that the copies end when the tree's do.
+func (o *output) started() {
+	for _, w := range o.w {
+		if w != nil {
+			_ = w.Close()
+		}
+	}
+}
+
+// wait waits up to grace for both copies to end, then detaches them.
+func (o *output) wait(grace time.Duration) {
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	for range 2 {
+		select {
+		case <-o.copied:
+		case <-timer.C:
+			o.detach()
+			return
+		}
+	}
+}
+
+// detach makes the copies write nowhere from now on: Run has returned, and
+// its caller's writers are no longer the action's to use.
+func (o *output) detach() {
+	for _, d := range o.dst {
+		if d != nil {
+			d.set(io.Discard)
+		}
+	}
+}
+
+// switchWriter writes to w until set changes it; set returns once no write
+// to the old w is under way.
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.w.Write(p); err != nil {
+		s.w = io.Discard // keep draining: the action must not get a broken pipe from us
+	}
+	return len(p), nil
+}
+
+func (s *switchWriter) set(w io.Writer) {
+	s.mu.Lock()
+	s.w = w
+	s.mu.Unlock()
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -108,3 +109,78 @@ func TestHugeOutputKeepsOnlyATail(t *testing.T) {
 type countWriter struct{ n int }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += len(p); return len(p), nil }
+
+// TestBackgroundChildDoesNotFailTheAction: sh -c 'sleep 30 & exit 0' exits
+// 0 while its child holds stderr open. The action's own exit decides: Run
+// returns without waiting for the child, reports success, forwards what was
+// printed before the exit, and leaves the child running; a write of the
+// child after Run returned does not kill it with a broken pipe.
+func TestBackgroundChildDoesNotFailTheAction(t *testing.T) {
+	dir := t.TempDir()
+	pidFile, wrote, goOn := filepath.Join(dir, "child.pid"), filepath.Join(dir, "wrote"), filepath.Join(dir, "go")
+	// The child writes its pid, waits until the test says Run has returned,
+	// then writes to the inherited stdout and stderr and records how that went.
+	script := `echo before; echo before-err >&2; ` +
+		`(sh -c 'echo $PPID' > ` + pidFile + `; i=0; while [ ! -e ` + goOn + ` ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; ` +
+		`echo late >&2; echo late; echo $? > ` + wrote + `; sleep 30) & exit 0`
+	a, err := newExec([]string{script}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	res, err := a.Run(context.Background(), &out, &errOut)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("res=%+v err=%v, want success: the action itself exited 0", res, err)
+	}
+	if !strings.Contains(out.String(), "before") || !strings.Contains(errOut.String(), "before-err") {
+		t.Errorf("output before the exit was not forwarded: out=%q err=%q", out.String(), errOut.String())
+	}
+	var pid int
+	for deadline := time.Now().Add(10 * time.Second); pid == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+	}
+	if pid == 0 {
+		t.Fatal("the child never wrote its pid")
+	}
+	if pgid, err := syscall.Getpgid(pid); err == nil {
+		defer func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }() // the child and its sleep
+	}
+	if !alive(pid) {
+		t.Fatalf("child %d is gone when Run returned: it was waited for or killed", pid)
+	}
+	if err := os.WriteFile(goOn, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var status []byte
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if status, err = os.ReadFile(wrote); err == nil && len(status) > 0 {
+			break
+		}
+	}
+	if strings.TrimSpace(string(status)) != "0" || !alive(pid) {
+		t.Fatalf("the child's late write failed (status %q) or it died (alive %v)", status, alive(pid))
+	}
+	if strings.Contains(out.String(), "late") {
+		t.Errorf("output after Run returned reached its writer: %q", out.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

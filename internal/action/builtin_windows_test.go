@@ -3,12 +3,18 @@ package action
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/windows"
 )
 
 func TestNewChecksThePoolBeforeAnything(t *testing.T) {
@@ -41,6 +47,60 @@ func TestStopServiceUnknown(t *testing.T) {
 	_, err := New([]string{"stop-service", "NoSuchServiceDrainTest"}, false, 0)
 	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), `no service named "NoSuchServiceDrainTest"`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// unelevated runs the test binary's newChild with the limited token linked
+// to this process's elevated one (as UAC gives an administrator's unelevated
+// programs; Wine has it too), and returns what New answered there.
+func unelevated(t *testing.T, argv ...string) string {
+	t.Helper()
+	var tok windows.Token
+	if err := windows.OpenProcessToken(windows.CurrentProcess(), windows.TOKEN_QUERY, &tok); err != nil {
+		t.Fatal(err)
+	}
+	defer tok.Close()
+	if !tok.IsElevated() {
+		t.Skip("the tests run unelevated already: TestNewRefusesUnelevated needs an elevated run with a linked limited token")
+	}
+	linked, err := tok.GetLinkedToken()
+	if err != nil || linked.IsElevated() {
+		t.Skipf("no limited token linked to this elevated one (UAC off?): %v", err)
+	}
+	defer linked.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(argv)
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), "DRAIN_TEST_NEW="+string(b))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Token: syscall.Token(linked)}
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("start unelevated: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// An unelevated drain must refuse a built-in that changes IIS before
+// anything changes (it used to drain first and fail at the stop, left OUT).
+func TestNewRefusesUnelevated(t *testing.T) {
+	state := fake(t, fakeState{Pools: pools(), Sites: map[string]*fakeObj{"Default Web Site": {State: "Started"}}})
+	for _, argv := range [][]string{{"stop-apppool", "DefaultAppPool"}, {"recycle-apppool", "DefaultAppPool"}, {"stop-site", "Default Web Site"}} {
+		got := unelevated(t, argv...)
+		want := "error rights=true usage=false: not allowed: " + argv[0] + " changes IIS and needs an elevated drain"
+		if !strings.HasPrefix(got, want) {
+			t.Errorf("%q unelevated: %s\nwant %s...", argv, got, want)
+		}
+	}
+	if _, calls := state(); len(changes(calls)) != 0 {
+		t.Errorf("changes = %q, want none", changes(calls))
+	}
+	// The same New elevated accepts it.
+	if got := strings.TrimSpace(fmt.Sprint(New([]string{"stop-apppool", "DefaultAppPool"}, false, time.Minute))); !strings.HasPrefix(got, "stop-apppool DefaultAppPool") {
+		t.Errorf("elevated New = %s", got)
 	}
 }
 

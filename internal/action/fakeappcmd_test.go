@@ -2,11 +2,13 @@ package action
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The test binary doubles as a stand-in appcmd.exe: with
@@ -15,6 +17,10 @@ import (
 // process started by the real code, so argv quoting and exit codes are
 // exercised as on Windows, with no separate build step.
 func TestMain(m *testing.M) {
+	if argv := os.Getenv("DRAIN_TEST_NEW"); argv != "" {
+		_ = os.Unsetenv("DRAIN_TEST_NEW") // New's appcmd is this binary too
+		os.Exit(newChild(argv))
+	}
 	if os.Getenv("DRAIN_FAKE_APPCMD_STATE") != "" {
 		os.Exit(fakeAppcmd(os.Args[1:]))
 	}
@@ -41,6 +47,28 @@ type fakeState struct {
 	Sites    map[string]*fakeObj `json:"sites"`
 	Requests string              `json:"requests,omitempty"` // file printed by list requests
 	Fail     map[string]int      `json:"fail,omitempty"`     // "VERB OBJECT" -> exit code
+	// EmptyExit is the exit code of a list that finds nothing. Some servers
+	// answer an empty <appcmd></appcmd> with a non-zero exit (reported for
+	// list requests and list wp), so the stand-in does so by default: 1.
+	// -1 plays a server that exits 0.
+	EmptyExit int `json:"empty_exit,omitempty"`
+}
+
+// newChild runs New on a JSON argv in a process of its own (started by a
+// test with another token) and prints what it answered.
+func newChild(argv string) int {
+	var args []string
+	if err := json.Unmarshal([]byte(argv), &args); err != nil {
+		fmt.Println("bad DRAIN_TEST_NEW:", err)
+		return 99
+	}
+	a, err := New(args, false, time.Minute)
+	if err != nil {
+		fmt.Printf("error rights=%v usage=%v: %v\n", errors.Is(err, ErrRights), errors.Is(err, ErrUsage), err)
+		return 1
+	}
+	fmt.Println("ok", a)
+	return 0
 }
 
 func fakeAppcmd(args []string) int {
@@ -105,21 +133,25 @@ func (st *fakeState) run(args []string) int {
 		}
 		var sb strings.Builder
 		sb.WriteString(head)
+		n := 0
 		switch kind {
 		case "apppool":
-			for _, n := range sortedKeys(st.Pools) {
-				fmt.Fprintf(&sb, "    <APPPOOL APPPOOL.NAME=%q PipelineMode=\"Integrated\" RuntimeVersion=\"v4.0\" state=%q />\r\n", n, st.Pools[n].State)
+			for _, name := range sortedKeys(st.Pools) {
+				fmt.Fprintf(&sb, "    <APPPOOL APPPOOL.NAME=%q PipelineMode=\"Integrated\" RuntimeVersion=\"v4.0\" state=%q />\r\n", name, st.Pools[name].State)
+				n++
 			}
 		case "site":
-			for i, n := range sortedKeys(st.Sites) {
-				fmt.Fprintf(&sb, "    <SITE SITE.NAME=%q SITE.ID=\"%d\" bindings=\"http/*:80:\" state=%q />\r\n", n, i+1, st.Sites[n].State)
+			for i, name := range sortedKeys(st.Sites) {
+				fmt.Fprintf(&sb, "    <SITE SITE.NAME=%q SITE.ID=\"%d\" bindings=\"http/*:80:\" state=%q />\r\n", name, i+1, st.Sites[name].State)
+				n++
 			}
 		case "wp":
 			pool := flagValue(args, "/apppool.name:")
-			for _, n := range sortedKeys(st.Pools) {
-				if strings.EqualFold(n, pool) || pool == "" {
-					for _, w := range st.Pools[n].WPs {
-						fmt.Fprintf(&sb, "    <WP WP.NAME=%q APPPOOL.NAME=%q />\r\n", w, n)
+			for _, name := range sortedKeys(st.Pools) {
+				if strings.EqualFold(name, pool) || pool == "" {
+					for _, w := range st.Pools[name].WPs {
+						fmt.Fprintf(&sb, "    <WP WP.NAME=%q APPPOOL.NAME=%q />\r\n", w, name)
+						n++
 					}
 				}
 			}
@@ -131,11 +163,17 @@ func (st *fakeState) run(args []string) int {
 					return 99
 				}
 				fmt.Print(string(b))
+				if !strings.Contains(string(b), "<REQUEST ") {
+					return st.emptyExit()
+				}
 				return 0
 			}
 		}
 		sb.WriteString("</appcmd>\r\n")
 		fmt.Print(sb.String())
+		if n == 0 {
+			return st.emptyExit()
+		}
 		return 0
 	}
 	objs, flag, what := st.Pools, "/apppool.name:", "APPPOOL"
@@ -187,6 +225,16 @@ func (st *fakeState) run(args []string) int {
 		return 87
 	}
 	return 0
+}
+
+func (st *fakeState) emptyExit() int {
+	switch st.EmptyExit {
+	case 0:
+		return 1
+	case -1:
+		return 0
+	}
+	return st.EmptyExit
 }
 
 func sortedKeys(m map[string]*fakeObj) []string {

@@ -39,6 +39,11 @@ var builtinArgs = map[string]string{
 // anything changes.
 var ErrUsage = errors.New("bad action")
 
+// ErrRights marks a built-in that drain may not perform as it runs (not
+// elevated, or the service refuses the stop right): found before anything
+// changes, so the server is never taken out only to fail at the action.
+var ErrRights = errors.New("not allowed")
+
 // Builtins lists the built-in action names, sorted.
 func Builtins() []string {
 	out := make([]string, 0, len(builtinArgs))
@@ -98,6 +103,11 @@ func runAppcmd(ctx context.Context, args ...string) ([]byte, error) {
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
+		// Some servers exit non-zero with an empty <appcmd></appcmd> when a
+		// list finds nothing: a document is an answer whatever the exit code.
+		if _, perr := parseObjects(out.Bytes()); perr == nil {
+			return out.Bytes(), nil
+		}
 		// appcmd prints its ERROR ( ... ) line on stdout.
 		return nil, appcmdError(append(out.Bytes(), errOut.Bytes()...), ee.ExitCode())
 	}
@@ -183,14 +193,53 @@ type worker struct {
 
 // Request is one request executing in IIS, from `appcmd list requests`.
 type Request struct {
-	ID        string `xml:"REQUEST.NAME,attr"`
-	SiteID    string `xml:"SITE.ID,attr"`
-	URL       string `xml:"URL,attr"`
-	Verb      string `xml:"VERB,attr"`
-	Client    string `xml:"CLIENTIP,attr"`
-	ElapsedMS int64  `xml:"TIME.ELAPSED,attr"`
-	Stage     string `xml:"STAGE,attr"`
-	Module    string `xml:"MODULENAME,attr"`
+	ID        string // REQUEST.NAME
+	SiteID    string // SITE.ID
+	URL       string // Url
+	Verb      string // Verb
+	Client    string // ClientIp
+	ElapsedMS int64  // Time, in milliseconds
+	Stage     string // Stage
+	Module    string // Module
+	WorkerPID string // WP.NAME
+	Pool      string // APPPOOL.NAME
+}
+
+// UnmarshalXML reads a REQUEST element by attribute name, ignoring case:
+// IIS 10 writes Url, Verb, ClientIp, Time, Stage, Module (a real capture is
+// testdata/appcmd_list_requests.xml) where older documents spell URL,
+// CLIENTIP, TIME.ELAPSED, MODULENAME, and Go's decoder matches names exactly.
+func (r *Request) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
+	for _, a := range start.Attr {
+		v := a.Value
+		switch strings.ToLower(a.Name.Local) {
+		case "request.name":
+			r.ID = v
+		case "site.id":
+			r.SiteID = v
+		case "url":
+			r.URL = v
+		case "verb":
+			r.Verb = v
+		case "clientip":
+			r.Client = v
+		case "time", "time.elapsed":
+			ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return fmt.Errorf("REQUEST %s=%q: not a number of milliseconds", a.Name.Local, v)
+			}
+			r.ElapsedMS = ms
+		case "stage":
+			r.Stage = v
+		case "module", "modulename":
+			r.Module = v
+		case "wp.name":
+			r.WorkerPID = v
+		case "apppool.name":
+			r.Pool = v
+		}
+	}
+	return d.Skip()
 }
 
 // Elapsed is how long the request has been executing.

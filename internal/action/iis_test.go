@@ -12,6 +12,8 @@ import (
 	"time"
 )
 
+// The fixture is a real capture (testdata/README.md): IIS writes Url, Verb,
+// ClientIp, Time, ... and lists requests in its own order.
 func TestParseRequestsFixture(t *testing.T) {
 	b, err := os.ReadFile("testdata/appcmd_list_requests.xml")
 	if err != nil {
@@ -21,10 +23,14 @@ func TestParseRequestsFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rs) != 6 {
-		t.Fatalf("got %d requests, want 6", len(rs))
+	if len(rs) != 17 {
+		t.Fatalf("got %d requests, want 17", len(rs))
 	}
-	want := Request{ID: "fa0000018000a3c4", SiteID: "2", URL: "/signalr/connect", Verb: "GET", Client: "2001:db8::7", ElapsedMS: 318004, Stage: "ExecuteRequestHandler", Module: "WebSocketModule"}
+	want := Request{
+		ID: "fd0000038000000a", SiteID: "4", URL: "/mccannwg/api/attendance/reprocessForCompilation?id=a6409ab0-a54e-4f85-8496-aa4d00ffe23a",
+		Verb: "GET", Client: "::1", ElapsedMS: 4974406, Stage: "ExecuteRequestHandler", Module: "ManagedPipelineHandler",
+		WorkerPID: "12224", Pool: "Jobs App1.factohr.com",
+	}
 	if rs[0] != want {
 		t.Errorf("longest = %+v\nwant %+v", rs[0], want)
 	}
@@ -32,11 +38,22 @@ func TestParseRequestsFixture(t *testing.T) {
 	for _, r := range rs {
 		order = append(order, r.ElapsedMS)
 	}
-	if got := jsonString(order); got != "[318004,42187,9031,1250,15,3]" {
+	if got := jsonString(order); got != "[4974406,947016,887109,584187,278078,278062,214219,173187,157937,73484,53234,48187,38187,37359,21125,14031,13328]" {
 		t.Errorf("order = %s", got)
 	}
-	if rs[1].Elapsed() != 42187*time.Millisecond || rs[1].Verb != "POST" || rs[1].URL != "/upload.aspx" {
-		t.Errorf("second = %+v", rs[1])
+	if r := rs[3]; r.Elapsed() != 584187*time.Millisecond || r.Client != "45.249.108.254" || r.URL != "/template/api/MISData/getFactohrMISData" || r.Pool != "beta1.factohr.com" {
+		t.Errorf("fourth = %+v", r)
+	}
+}
+
+// Older documentation and some tools spell the attributes in capitals
+// (URL, CLIENTIP, TIME.ELAPSED, MODULENAME): read those too.
+func TestParseRequestsOtherSpellings(t *testing.T) {
+	in := `<appcmd><REQUEST REQUEST.NAME="a" URL="/x" VERB="POST" CLIENTIP="10.0.0.5" TIME.ELAPSED="42187" STAGE="BeginRequest" MODULENAME="IIS Web Core" /></appcmd>`
+	rs, err := ParseRequests([]byte(in))
+	want := Request{ID: "a", URL: "/x", Verb: "POST", Client: "10.0.0.5", ElapsedMS: 42187, Stage: "BeginRequest", Module: "IIS Web Core"}
+	if err != nil || len(rs) != 1 || rs[0] != want {
+		t.Errorf("rs=%+v err=%v\nwant %+v", rs, err, want)
 	}
 }
 
@@ -48,7 +65,7 @@ func TestParseEmptyAndGarbage(t *testing.T) {
 	if err != nil || len(rs) != 0 {
 		t.Fatalf("rs=%v err=%v, want none", rs, err)
 	}
-	for _, in := range []string{"", "ERROR ( message:The Request Monitor module is not installed. )", "<appcmd><REQUEST TIME.ELAPSED=\"x\"/></appcmd>"} {
+	for _, in := range []string{"", "ERROR ( message:The Request Monitor module is not installed. )", "<appcmd><REQUEST TIME.ELAPSED=\"x\"/></appcmd>", "<appcmd><REQUEST Time=\"x\"/></appcmd>"} {
 		if _, err := ParseRequests([]byte(in)); err == nil {
 			t.Errorf("ParseRequests(%q): no error", in)
 		}
@@ -349,10 +366,34 @@ func TestExecutingThroughAppcmd(t *testing.T) {
 	fixture, _ := filepath.Abs("testdata/appcmd_list_requests.xml")
 	state := fake(t, fakeState{Requests: fixture})
 	rs, err := executing(context.Background(), runAppcmd, Scope{Pool: "Shop Pool"})
-	if err != nil || len(rs) != 6 || rs[0].URL != "/signalr/connect" {
+	if err != nil || len(rs) != 17 || rs[0].URL != "/mccannwg/api/attendance/reprocessForCompilation?id=a6409ab0-a54e-4f85-8496-aa4d00ffe23a" || rs[0].Elapsed() != 4974406*time.Millisecond {
 		t.Fatalf("rs=%v err=%v", rs, err)
 	}
 	if _, calls := state(); len(calls) != 1 || calls[0] != "list requests /apppool.name:Shop Pool /xml" {
 		t.Errorf("calls = %q", calls)
+	}
+}
+
+// appcmd may exit non-zero with an empty <appcmd></appcmd> when a list finds
+// nothing (the stand-in does so by default): an idle pool or an idle site is
+// then still readable, and a real error (no XML) still fails.
+func TestEmptyListWithNonZeroExit(t *testing.T) {
+	empty, _ := filepath.Abs("testdata/appcmd_list_requests_none.xml")
+	for _, code := range []int{1, -1} {
+		fake(t, fakeState{Pools: pools(), Requests: empty, EmptyExit: code})
+		rs, err := executing(context.Background(), runAppcmd, Scope{Pool: "Idle"})
+		if err != nil || len(rs) != 0 {
+			t.Errorf("exit %d: list requests = %v, %v; want none", code, rs, err)
+		}
+		if out, err := runIIS(t, StopAppPool, "Idle", time.Minute); err != nil || !strings.Contains(out, `app pool "Idle" stopped`) {
+			t.Errorf("exit %d: stop idle pool: err=%v out=%q", code, err, out)
+		}
+		if out, err := runIIS(t, StopAppPool, "Idle", time.Minute); err != nil || !strings.Contains(out, "already stopped") {
+			t.Errorf("exit %d: stop stopped pool: err=%v out=%q", code, err, out)
+		}
+	}
+	fake(t, fakeState{Pools: pools(), Fail: map[string]int{"list requests": 50}})
+	if _, err := executing(context.Background(), runAppcmd, Scope{Pool: "Idle"}); err == nil || !strings.Contains(err.Error(), "exit code 50") {
+		t.Errorf("a failing list: err = %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 )
 
@@ -26,6 +27,9 @@ func newBuiltin(name, arg string, timeout time.Duration) (Action, error) {
 	}
 	if _, err := os.Stat(appcmdPath()); err != nil {
 		return nil, fmt.Errorf("%w: %s needs IIS: %s not found (install the IIS Management Scripts and Tools feature)", ErrNotFound, name, appcmdPath())
+	}
+	if err := needElevation(name); err != nil {
+		return nil, err
 	}
 	a := &IIS{Op: name, Name: arg, Timeout: timeout, appcmd: runAppcmd}
 	if err := a.Check(ctx); err != nil {
@@ -57,7 +61,20 @@ func iisresetPath() string {
 	return filepath.Join(windir(), "System32", "iisreset.exe")
 }
 
+// needElevation refuses a built-in that changes IIS when drain's token is
+// not elevated: appcmd's changes and iisreset need an administrator's full
+// token, and without it they fail only at the end, after the drain.
+func needElevation(name string) error {
+	if windows.GetCurrentProcessToken().IsElevated() {
+		return nil
+	}
+	return fmt.Errorf("%w: %s changes IIS and needs an elevated drain (this one runs without administrator rights)", ErrRights, name)
+}
+
 func newIISReset(ctx context.Context, timeout time.Duration) (*IISReset, error) {
+	if err := needElevation(IISResetStop); err != nil {
+		return nil, err
+	}
 	if _, err := serviceState(ctx, "W3SVC"); err != nil {
 		if errors.Is(err, ErrUsage) {
 			return nil, fmt.Errorf("%w: %s needs IIS: the W3SVC service is not installed", ErrUsage, IISResetStop)

@@ -52,7 +52,7 @@ func openService(m *mgr.Mgr, name string, access uint32) (*mgr.Service, error) {
 			return nil, fmt.Errorf("%w: no service named %q%s", ErrUsage, name, similarServices(m, name))
 		}
 		if errors.Is(err, windows.ERROR_ACCESS_DENIED) {
-			return nil, fmt.Errorf("service %q: access denied (run drain as an administrator)", name)
+			return nil, fmt.Errorf("%w: service %q: access denied (drain needs the right to stop it: run it elevated, as an administrator)", ErrRights, name)
 		}
 		return nil, fmt.Errorf("open service %q: %w", name, err)
 	}
@@ -98,10 +98,20 @@ func serviceState(_ context.Context, name string) (svc.State, error) {
 	return st.State, nil
 }
 
-func newServiceStop(ctx context.Context, name string, timeout time.Duration) (*ServiceStop, error) {
-	if _, err := serviceState(ctx, name); err != nil {
+// newServiceStop checks that the service exists and that drain may stop it:
+// Windows checks the access asked for when the service is opened, so asking
+// for SERVICE_STOP now refuses a run that would fail only after the drain.
+func newServiceStop(_ context.Context, name string, timeout time.Duration) (*ServiceStop, error) {
+	m, err := openSCM()
+	if err != nil {
 		return nil, err
 	}
+	defer func() { _ = m.Disconnect() }()
+	s, err := openService(m, name, windows.SERVICE_STOP|windows.SERVICE_QUERY_STATUS)
+	if err != nil {
+		return nil, err
+	}
+	_ = s.Close()
 	return &ServiceStop{Name: name, Timeout: timeout}, nil
 }
 
@@ -132,22 +142,67 @@ func (a *ServiceStop) stop(ctx context.Context, w io.Writer) (string, error) {
 		fmt.Fprintf(w, "service %q is already stopping; waiting\n", a.Name)
 	default:
 		fmt.Fprintf(w, "stopping service %q (%s)\n", a.Name, stateName(st.State))
-		if _, err := s.Control(svc.Stop); err != nil {
-			switch {
-			case errors.Is(err, windows.ERROR_SERVICE_NOT_ACTIVE):
-				return fmt.Sprintf("service %q is already stopped: nothing to do", a.Name), nil
-			case errors.Is(err, windows.ERROR_DEPENDENT_SERVICES_RUNNING):
-				return "", errors.New("other running services depend on it; stop them first (sc enumdepend " + a.Name + ")")
-			case errors.Is(err, windows.ERROR_INVALID_SERVICE_CONTROL):
-				return "", fmt.Errorf("it does not accept a stop request now (%s)", stateName(st.State))
-			}
-			return "", fmt.Errorf("stop: %w", err)
+		if done, err := a.sendStop(ctx, w, s); err != nil || done != "" {
+			return done, err
 		}
 	}
 	if err := waitStopped(ctx, a.Name, a.Poll); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("service %q stopped", a.Name), nil
+}
+
+// sendStop sends the stop control. A service that cannot take it now (still
+// starting, or stopping already: ERROR_SERVICE_CANNOT_ACCEPT_CTRL, or on
+// Wine ERROR_INVALID_SERVICE_CONTROL while START_PENDING) is asked again
+// once its state allows, or waited on if it is already stopping. done is
+// the final line when nothing is left to wait for.
+func (a *ServiceStop) sendStop(ctx context.Context, w io.Writer, s *mgr.Service) (done string, err error) {
+	poll := a.Poll
+	if poll <= 0 {
+		poll = 250 * time.Millisecond
+	}
+	told := false
+	for {
+		_, err := s.Control(svc.Stop)
+		switch {
+		case err == nil:
+			return "", nil
+		case errors.Is(err, windows.ERROR_SERVICE_NOT_ACTIVE) && told:
+			return fmt.Sprintf("service %q stopped before it could take the stop request (it never finished starting)", a.Name), nil
+		case errors.Is(err, windows.ERROR_SERVICE_NOT_ACTIVE):
+			return fmt.Sprintf("service %q is already stopped: nothing to do", a.Name), nil
+		case errors.Is(err, windows.ERROR_DEPENDENT_SERVICES_RUNNING):
+			return "", errors.New("other running services depend on it; stop them first (sc enumdepend " + a.Name + ")")
+		case !errors.Is(err, windows.ERROR_SERVICE_CANNOT_ACCEPT_CTRL) && !errors.Is(err, windows.ERROR_INVALID_SERVICE_CONTROL):
+			return "", fmt.Errorf("stop: %w", err)
+		}
+		st, qerr := s.Query()
+		if qerr != nil {
+			return "", fmt.Errorf("query: %w", qerr)
+		}
+		switch st.State {
+		case svc.Stopped:
+			return fmt.Sprintf("service %q stopped before it could take the stop request", a.Name), nil
+		case svc.StopPending:
+			fmt.Fprintf(w, "service %q is already stopping; waiting\n", a.Name)
+			return "", nil
+		case svc.StartPending, svc.ContinuePending, svc.PausePending:
+			if !told {
+				fmt.Fprintf(w, "service %q cannot take a stop request while %s; waiting to ask again\n", a.Name, stateName(st.State))
+				told = true
+			}
+		default:
+			if errors.Is(err, windows.ERROR_INVALID_SERVICE_CONTROL) {
+				return "", fmt.Errorf("it does not accept a stop request (%s)", stateName(st.State))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("still %s: it never took the stop request", stateName(st.State))
+		case <-time.After(poll):
+		}
+	}
 }
 
 // waitStopped polls a service until it reports STOPPED or ctx ends.

@@ -10,6 +10,10 @@ import (
 	"github.com/drain-cli/drain/internal/source/pdh"
 )
 
+// perfNames maps localized names to English (a variable for tests: Wine's
+// Perflib\009 is synthesized and read-only).
+var perfNames = pdh.LoadNames
+
 // listCounters prints the local counters matching filter as pdh: specs,
 // then the presets that fit this machine's IIS.
 func listCounters(ios *iostreams.IOStreams, filter string) error {
@@ -17,16 +21,21 @@ func listCounters(ios *iostreams.IOStreams, filter string) error {
 	if err != nil {
 		return fmt.Errorf("list performance objects: %w", err)
 	}
+	// A localized Windows enumerates local names, which
+	// PdhAddEnglishCounter rejects: print (and recognise presets by) the
+	// English ones. Without the Perflib lists, names are printed as they are.
+	names, _ := perfNames()
 	sort.Strings(objects)
 	f := strings.ToLower(filter)
 	found := 0
 	var pools []string
 	stateServer := false
-	for _, obj := range objects {
-		counters, instances, err := pdh.Items("", obj)
+	for _, local := range objects {
+		counters, instances, err := pdh.Items("", local)
 		if err != nil {
 			continue // objects come and go (a provider unloading): not fatal
 		}
+		obj := names.English(local)
 		switch obj {
 		case "W3SVC_W3WP":
 			for _, inst := range instances {
@@ -37,9 +46,10 @@ func listCounters(ios *iostreams.IOStreams, filter string) error {
 		case "ASP.NET State Service":
 			stateServer = true
 		}
-		objMatch := strings.Contains(strings.ToLower(obj), f)
-		for _, c := range counters {
-			if !objMatch && !strings.Contains(strings.ToLower(c), f) {
+		objMatch := strings.Contains(strings.ToLower(obj), f) || strings.Contains(strings.ToLower(local), f)
+		for _, lc := range counters {
+			c := names.English(lc)
+			if !objMatch && !strings.Contains(strings.ToLower(c), f) && !strings.Contains(strings.ToLower(lc), f) {
 				continue
 			}
 			found++

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/iostreams"
+	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/source"
 	"github.com/drain-cli/drain/internal/state"
@@ -245,6 +245,10 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 		if err != nil {
 			hint := "check the program name and PATH"
 			switch {
+			case errors.Is(err, action.ErrShellLine):
+				hint = "give --shell the command line as one quoted word, e.g. --shell -- 'systemctl stop app && echo stopped', or drop --shell"
+			case errors.Is(err, action.ErrRights):
+				hint = "run drain elevated (an administrator's prompt: Run as administrator), or as a service account allowed to make the change"
 			case errors.Is(err, action.ErrUsage):
 				hint = "built-in actions (Windows): recycle-apppool POOL, stop-apppool POOL, start-apppool POOL, stop-site SITE, iisreset-stop, stop-service NAME"
 			case !errors.Is(err, action.ErrNotFound):
@@ -301,8 +305,8 @@ func buildSources(cfg *config.Config) ([]drain.Watch, error) {
 	opts := source.Options{Client: client, ReadTimeout: cfg.ReadTimeout, Authorization: cfg.Authorization}
 	var out []drain.Watch
 	for _, spec := range cfg.Sources {
-		if strings.HasPrefix(cfg.Origins["source"].From, "flag") && urlPassword.MatchString(spec.Target) {
-			return nil, usageErr("put credentials in DRAIN_BASIC_AUTH or --basic-auth-file", "source %s has a password in its URL, which every user can read with ps", spec)
+		if strings.HasPrefix(cfg.Origins["source"].From, "flag") && redact.String(spec.Target) != spec.Target {
+			return nil, usageErr("put credentials in DRAIN_BASIC_AUTH or --basic-auth-file", "source %s has credentials in its URL, which every user can read with ps", spec)
 		}
 		src, err := source.New(spec, opts)
 		if err != nil {
@@ -312,9 +316,6 @@ func buildSources(cfg *config.Config) ([]drain.Watch, error) {
 	}
 	return out, nil
 }
-
-// urlPassword finds user:password@ in a URL.
-var urlPassword = regexp.MustCompile(`://[^/?#@\s:]*:[^/?#@\s]*@`)
 
 // httpClient is the client of HTTP sources: the read timeout, and the extra
 // CA file or the no-verify opt-in for https.

@@ -48,6 +48,7 @@ func newRenderer(ios *iostreams.IOStreams, asJSON bool, command string) *rendere
 }
 
 func (r *renderer) event(e drain.Event) {
+	e = redactEvent(e)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.auditEvent(e)
@@ -216,18 +217,18 @@ func (r *renderer) rotWord(st string) string {
 func (r *renderer) finish(oc drain.Outcome, rotationKnown bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e := r.resultEvent(oc)
+	e := redactEvent(r.resultEvent(oc))
 	r.auditEvent(e)
 	if r.json {
 		_ = r.enc.Encode(e)
-		if oc.Err != nil {
-			r.line("drain: " + oc.Err.Error())
+		if e.Error != "" {
+			r.line("drain: " + e.Error)
 		}
 		return
 	}
 	r.clearLive()
-	if oc.Err != nil {
-		r.line(r.red("drain: ") + oc.Err.Error())
+	if e.Error != "" {
+		r.line(r.red("drain: ") + e.Error)
 	}
 	if oc.Result == drain.ResultForced {
 		r.line(r.red("FORCED: the action ran before the server was drained (--on-timeout force)"))

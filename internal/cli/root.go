@@ -19,6 +19,7 @@ import (
 	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/iostreams"
+	"github.com/drain-cli/drain/internal/redact"
 )
 
 // version is set at release time with -ldflags "-X ...cli.version=v1.2.3".
@@ -93,7 +94,7 @@ func resultOnlyJSON(ios *iostreams.IOStreams, err error, code int) {
 	}
 	ev := drain.Event{Time: time.Now(), Event: drain.EvResult, Result: drain.ResultError, ExitCode: intPtr(code)}
 	if err != nil {
-		ev.Error = err.Error()
+		ev.Error = redact.String(err.Error())
 	}
 	_ = json.NewEncoder(ios.Out).Encode(ev)
 }
@@ -116,7 +117,7 @@ func exitCode(ios *iostreams.IOStreams, err error) int {
 		code = drain.ExitUsage
 	}
 	red := ios.ErrColor(colorRed...)
-	fmt.Fprintf(ios.ErrOut, "%s %s\n", red("drain:"), err.Error())
+	fmt.Fprintf(ios.ErrOut, "%s %s\n", red("drain:"), redact.String(err.Error()))
 	switch {
 	case errors.As(err, &ue) && ue.Hint != "":
 		fmt.Fprintf(ios.ErrOut, "hint: %s\n", ue.Hint)

@@ -48,12 +48,16 @@ func TestScripts(t *testing.T) {
 			env.Setenv("DRAIN_STATE_DIR", filepath.Join(env.WorkDir, ".state"))
 			return nil
 		},
+		// [limited]: a limited token is at hand for exec-limited (Windows)
+		Condition: scriptCondition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"httpserve":   cmdHTTPServe,
 			"write-after": cmdWriteAfter,
 			"exit":        cmdExit,
 			"grep-tree":   cmdGrepTree,
 			"wait-gone":   cmdWaitGone,
+			// Windows: run with the limited token (script_windows_test.go)
+			"exec-limited": cmdExecLimited,
 		},
 	})
 }
@@ -62,7 +66,8 @@ func TestScripts(t *testing.T) {
 // sets $HTTP to its URL. Files are read on every request, so a rename or a
 // rewrite shows at once; /status/NNN answers that status; /hang does not
 // answer within any read timeout. -tls serves https with a self-signed
-// certificate (written to $WORK/ca.pem) and sets $HTTPS instead; -auth
+// certificate (written to $WORK/ca.pem) and sets $HTTPS instead ($HTTPADDR
+// is the plain server's host:port); -auth
 // answers 401 unless the Authorization header is exactly VALUE.
 func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("httpserve", flag.ContinueOnError)
@@ -110,6 +115,7 @@ func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
 	} else {
 		srv.Start()
 		ts.Setenv("HTTP", srv.URL)
+		ts.Setenv("HTTPADDR", srv.Listener.Addr().String()) // host:port, to write a URL with user info
 	}
 	ts.Defer(srv.Close)
 }

@@ -74,7 +74,7 @@ of every --source. --watch refreshes every --interval until interrupted.
 		plan.InFlight = inFlightFor(cfg.Sources)
 		code := drain.ExitOK
 		for {
-			rep := collectStatus(c.Context(), plan)
+			rep := redactStatus(collectStatus(c.Context(), plan))
 			if rep.Error != "" {
 				code = drain.ExitError
 			}

@@ -1,6 +1,7 @@
 // Package config resolves drain's settings from flags, DRAIN_* environment
 // variables, a config file and defaults, in that order of precedence, into a
-// typed, validated Config. It is the only importer of viper.
+// typed, validated Config. The config file is YAML, read node by node
+// (file.go) so that every error names its key and line.
 package config
 
 import (
@@ -16,8 +17,8 @@ import (
 
 	"github.com/kballard/go-shellquote"
 	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
 
+	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/source"
 	"github.com/drain-cli/drain/internal/suggest"
 )
@@ -71,7 +72,8 @@ type Config struct {
 	// never printed; Origins holds only where it came from.
 	Authorization string
 
-	// Origins says where each key's value came from (for config show).
+	// Origins says where each key's value came from, and the value as given
+	// with URL user info redacted (for config show).
 	Origins map[string]Origin
 	// File is the config file read, if any.
 	File string
@@ -91,25 +93,39 @@ func EnvName(key string) string {
 // Load resolves every key. fs holds the command's flags (only those the
 // command defines can come from flags); args are the action after --;
 // configFile is --config (or "" to use DRAIN_CONFIG).
+//
+// Errors and the values in Origins have the user info of URLs redacted
+// (redact.String): they are for showing. So is Reason, which is recorded and
+// shown but never used.
 func Load(fs *pflag.FlagSet, args []string, configFile string, getenv func(string) string) (*Config, error) {
+	c, err := load(fs, args, configFile, getenv)
+	if err != nil {
+		var ue *UsageError
+		if errors.As(err, &ue) {
+			return nil, &UsageError{Msg: redact.String(ue.Msg), Hint: redact.String(ue.Hint)}
+		}
+		return nil, errors.New(redact.String(err.Error()))
+	}
+	for k, o := range c.Origins {
+		o.Value = redact.String(o.Value)
+		c.Origins[k] = o
+	}
+	c.Reason = redact.String(c.Reason)
+	return c, nil
+}
+
+func load(fs *pflag.FlagSet, args []string, configFile string, getenv func(string) string) (*Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	if configFile == "" {
 		configFile = getenv("DRAIN_CONFIG")
 	}
-	file := map[string]any{}
+	file := map[string]fileValue{}
 	if configFile != "" {
-		v := viper.New()
-		v.SetConfigFile(configFile)
-		if err := v.ReadInConfig(); err != nil {
-			return nil, usage("check the path and the YAML syntax", "cannot read config file %s: %s", configFile, oneLine(err))
-		}
-		for _, k := range v.AllKeys() {
-			if _, ok := Lookup(k); !ok {
-				return nil, usage(didYouMean(k), "unknown key %q in config file %s", k, configFile)
-			}
-			file[k] = v.Get(k)
+		var err error
+		if file, err = readFile(configFile); err != nil {
+			return nil, err
 		}
 	}
 
@@ -127,7 +143,21 @@ func Load(fs *pflag.FlagSet, args []string, configFile string, getenv func(strin
 	if err := c.fill(raw, lists); err != nil {
 		return nil, err
 	}
-	return c, c.credentials(getenv)
+	// With --shell, an action written as one string (DRAIN_ACTION, or
+	// action: as a string in the file) is the command line itself: splitting
+	// it into words and joining them again would lose its quoting.
+	if c.Shell {
+		switch from := raw["action"].From; {
+		case strings.HasPrefix(from, "env "):
+			c.Action = []string{getenv(EnvName("action"))}
+		case strings.HasPrefix(from, "file ") && !file["action"].isList:
+			c.Action = []string{file["action"].text}
+		}
+	}
+	if err := c.credentials(getenv); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // credentials resolves the Authorization header for HTTP sources: a file
@@ -165,7 +195,7 @@ func (c *Config) credentials(getenv func(string) string) error {
 }
 
 // resolve applies flags > env > file > default to one key.
-func resolve(k Key, fs *pflag.FlagSet, args []string, file map[string]any, path string, getenv func(string) string) (Origin, []string, error) {
+func resolve(k Key, fs *pflag.FlagSet, args []string, file map[string]fileValue, path string, getenv func(string) string) (Origin, []string, error) {
 	if k.Name == "action" && len(args) > 0 {
 		return Origin{"args after --", shellquote.Join(args...)}, args, nil
 	}
@@ -185,27 +215,19 @@ func resolve(k Key, fs *pflag.FlagSet, args []string, file map[string]any, path 
 		return o, nil, nil
 	}
 	if v, ok := file[k.Name]; ok {
-		o := Origin{"file " + path, ""}
-		switch k.Kind {
-		case List:
-			var l []string
-			switch t := v.(type) {
-			case []any:
-				for _, e := range t {
-					l = append(l, fmt.Sprint(e))
-				}
-			default:
-				var err error
-				if l, err = splitList(k, fmt.Sprint(t), false); err != nil {
-					return o, nil, err
-				}
-			}
-			o.Value = strings.Join(l, "\n")
-			return o, l, nil
-		default:
-			o.Value = fmt.Sprint(v)
+		o := Origin{"file " + path, v.text}
+		if k.Kind != List {
+			return o, nil, nil
 		}
-		return o, nil, nil
+		l := v.list
+		if !v.isList {
+			var err error
+			if l, err = splitList(k, v.text, false); err != nil {
+				return o, nil, err
+			}
+		}
+		o.Value = strings.Join(l, "\n")
+		return o, l, nil
 	}
 	return Origin{"default", k.Default}, nil, nil
 }
@@ -301,6 +323,31 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	if c.ReadTimeout <= 0 {
 		return usage("use e.g. --read-timeout 2s", "read-timeout must be positive, got %s", raw["read-timeout"].Value)
 	}
+	// A few nanoseconds is a typo (a missing unit: 1ns for 1s?) that would
+	// poll in a busy loop or time every read out; where 0 has a meaning it
+	// stays allowed.
+	for _, d := range []struct {
+		name    string
+		v       time.Duration
+		zeroOK  string // what 0 means, if it is allowed
+		example string
+	}{
+		{"interval", c.Interval, "", "1s"},
+		{"read-timeout", c.ReadTimeout, "", "2s"},
+		{"settle", c.Settle, "no settle window", "5s"},
+		{"lb-grace", c.LBGrace, "no grace", "6s"},
+		{"timeout", c.Timeout, "no limit", "10m"},
+		{"action-timeout", c.ActionTimeo, "no limit", "10m"},
+	} {
+		if d.v == 0 || d.v >= MinDuration {
+			continue
+		}
+		hint := fmt.Sprintf("use at least %s, e.g. --%s %s", MinDuration, d.name, d.example)
+		if d.zeroOK != "" {
+			hint += fmt.Sprintf(", or 0 for %s", d.zeroOK)
+		}
+		return usage(hint, "%s %s (from %s) is too short: the minimum is %s", d.name, raw[d.name].Value, raw[d.name].From, MinDuration)
+	}
 	if c.DownContent != nil && c.DisabledName != "" {
 		return usage("--disabled-name is for rename mode; drop one of them", "--down-content and --disabled-name do not go together")
 	}
@@ -319,6 +366,10 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	}
 	return nil
 }
+
+// MinDuration is the shortest duration any setting accepts (other than 0
+// where 0 has a meaning).
+const MinDuration = 10 * time.Millisecond
 
 func parseDuration(name string, o Origin) (time.Duration, error) {
 	s := strings.TrimSpace(o.Value)

@@ -103,6 +103,12 @@ func TestBadInput(t *testing.T) {
 		{name: "bad duration env", env: map[string]string{"DRAIN_TIMEOUT": "ten"}, want: "env DRAIN_TIMEOUT"},
 		{name: "negative", args: []string{"--lb-grace", "-1s"}, want: "invalid lb-grace"},
 		{name: "zero interval", args: []string{"--interval", "0"}, want: "interval must be positive"},
+		{name: "nanosecond interval", args: []string{"--interval", "1ns"}, want: "interval 1ns (from flag --interval) is too short: the minimum is 10ms"},
+		{name: "tiny read-timeout", args: []string{"--read-timeout", "9ms"}, want: "read-timeout 9ms (from flag --read-timeout) is too short"},
+		{name: "tiny settle", env: map[string]string{"DRAIN_SETTLE": "1us"}, want: "or 0 for no settle window"},
+		{name: "tiny timeout", args: []string{"--timeout", "5ms"}, want: "timeout 5ms (from flag --timeout) is too short"},
+		{name: "tiny action-timeout", args: []string{"--action-timeout", "1ns"}, want: "action-timeout 1ns"},
+		{name: "tiny lb-grace", file: "lb-grace: 1ms\n", want: "lb-grace 1ms (from file"},
 		{name: "bad on-timeout", args: []string{"--on-timeout", "maybe"}, want: "invalid on-timeout"},
 		{name: "bad output", args: []string{"--output", "xml"}, want: "invalid output"},
 		{name: "bad bool env", env: map[string]string{"DRAIN_SHELL": "yes please"}, want: "not true or false"},
@@ -144,5 +150,46 @@ func TestTimeoutZeroMeansNoLimit(t *testing.T) {
 	cfg, err := Load(flags(t, "--timeout", "0"), nil, "", env(nil))
 	if err != nil || cfg.Timeout != 0 {
 		t.Fatalf("timeout=%s err=%v", cfg.Timeout, err)
+	}
+}
+
+// TestMinimumDurations: 10ms is accepted everywhere, 0 where it has a meaning.
+func TestMinimumDurations(t *testing.T) {
+	cfg, err := Load(flags(t, "--interval", "10ms", "--read-timeout", "10ms", "--settle", "0", "--lb-grace", "0", "--timeout", "0", "--action-timeout", "0"), nil, "", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Interval != 10*time.Millisecond || cfg.ReadTimeout != 10*time.Millisecond || cfg.Settle != 0 || cfg.Timeout != 0 {
+		t.Errorf("cfg = %+v", cfg)
+	}
+}
+
+// TestShellActionStringStaysWhole: with shell, an action given as one
+// string is the command line, quoting and all; as a list it is words.
+func TestShellActionStringStaysWhole(t *testing.T) {
+	const line = `echo "a  b" && printf '%s\n' done`
+	for _, c := range []struct {
+		name, file string
+		env        map[string]string
+		want       []string
+	}{
+		{"env", "", map[string]string{"DRAIN_ACTION": line, "DRAIN_SHELL": "true"}, []string{line}},
+		{"file string", "shell: true\naction: '" + strings.ReplaceAll(line, "'", "''") + "'\n", nil, []string{line}},
+		{"file list", "shell: true\naction: [echo, a b]\n", nil, []string{"echo", "a b"}},
+		{"no shell: split", "action: '" + strings.ReplaceAll(line, "'", "''") + "'\n", nil, []string{"echo", "a  b", "&&", "printf", `%s\n`, "done"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := ""
+			if c.file != "" {
+				path = writeFile(t, c.file)
+			}
+			cfg, err := Load(flags(t), nil, path, env(c.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(cfg.Action, "|") != strings.Join(c.want, "|") {
+				t.Errorf("action = %q, want %q", cfg.Action, c.want)
+			}
+		})
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -12,6 +14,8 @@ import (
 	"time"
 
 	"github.com/kballard/go-shellquote"
+
+	"github.com/drain-cli/drain/internal/proctree"
 )
 
 func init() { register("exec", newExec) }
@@ -20,8 +24,8 @@ const (
 	// maxExecOutput bounds what a command may print on stdout.
 	maxExecOutput = 1 << 20
 	// execWaitDelay bounds how long Read waits, once the command has exited
-	// or been killed, for its output to close: a background child that
-	// inherited stdout must not hang the read.
+	// and its tree was killed, for its output to close: a process that left
+	// the tree holding stdout must not hang the read.
 	execWaitDelay = time.Second
 )
 
@@ -92,16 +96,16 @@ func splitCommand(s string, windows bool) ([]string, error) {
 }
 
 // Read runs the command and parses its output. A command that runs past the
-// read timeout is killed.
+// read timeout is killed, with everything it started: it runs as a process
+// tree (a process group on Unix, a job object on Windows), and once the read
+// is over, by timeout or not, nothing of that tree is left running; a source
+// that left a process behind at every poll would pile them up.
 func (s *execSource) Read(ctx context.Context) (float64, error) {
 	runCtx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, s.path, s.args...)
 	stdout := &cappedBuffer{limit: maxExecOutput, failOnOverflow: true}
 	stderr := &cappedBuffer{limit: 4 << 10}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.WaitDelay = execWaitDelay
-	err := cmd.Run()
+	err := runTree(runCtx, s.path, s.args, stdout, stderr)
 	switch {
 	case stdout.overflow:
 		return 0, fmt.Errorf("output larger than %d bytes", maxExecOutput)
@@ -123,6 +127,75 @@ func (s *execSource) Read(ctx context.Context) (float64, error) {
 	return finite(v)
 }
 
+// runTree runs path as a process tree, copying its output to stdout and
+// stderr, and kills the tree when ctx ends or the program exits. The pipes
+// are drain's own (not exec's), so that Wait returns when the program exits
+// rather than when the last holder of its output lets go; the copies then
+// end as the tree dies, or after execWaitDelay for a process that left it.
+func runTree(ctx context.Context, path string, args []string, stdout, stderr io.Writer) error {
+	cmd := exec.Command(path, args...) //nolint:noctx // ctx kills the whole tree below, not just the program
+	proctree.Prepare(cmd)
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		_ = outR.Close()
+		_ = outW.Close()
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	err = cmd.Start()
+	_ = outW.Close() // the child has its own copies
+	_ = errW.Close()
+	if err != nil {
+		_ = outR.Close()
+		_ = errR.Close()
+		return err
+	}
+	tree := proctree.Attach(cmd)
+	defer tree.Close()
+	copied := make(chan struct{}, 2)
+	for _, c := range []struct {
+		r *os.File
+		w io.Writer
+	}{{outR, stdout}, {errR, stderr}} {
+		go func() {
+			// A write error (stdout over its cap) stops the copy; closing the
+			// reader then gives the program a broken pipe.
+			_, _ = io.Copy(c.w, c.r)
+			_ = c.r.Close()
+			copied <- struct{}{}
+		}()
+	}
+	stop := context.AfterFunc(ctx, tree.Kill)
+	err = cmd.Wait()
+	stop()
+	tree.Kill() // what the program left running: the read is over
+	timer := time.NewTimer(execWaitDelay)
+	defer timer.Stop()
+	for range 2 {
+		select {
+		case <-copied:
+		case <-timer.C:
+			// A process that left the tree (setsid, a service) holds the
+			// output: stop reading, so the read ends.
+			_ = outR.Close()
+			_ = errR.Close()
+			<-copied
+			if err == nil {
+				err = errOutputHeld
+			}
+		}
+	}
+	return err
+}
+
+// errOutputHeld: the program exited but something outside its tree kept
+// its output open.
+var errOutputHeld = errors.New("exited, but a process it started kept its output open")
+
 // commandError describes a failed run, with the first line of stderr.
 func commandError(err error, stderr string) error {
 	var ee *exec.ExitError
@@ -131,8 +204,6 @@ func commandError(err error, stderr string) error {
 		err = fmt.Errorf("exit code %d", ee.ExitCode())
 	case errors.As(err, &ee): // killed by a signal
 		err = errors.New(ee.String())
-	case errors.Is(err, exec.ErrWaitDelay):
-		err = errors.New("exited, but a child process kept its output open")
 	}
 	for line := range strings.Lines(stderr) {
 		if line = clip(line, 200); line != "" {

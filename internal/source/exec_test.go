@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drain-cli/drain/internal/state"
 )
 
 // helperArg, as the first argument of the test binary, makes it act as the
@@ -25,8 +28,10 @@ func TestMain(m *testing.M) {
 
 // runHelper performs the actions args name, in order, and returns the exit
 // code: "out=TEXT" and "err=TEXT" write TEXT, "bigout=N" writes N bytes,
-// "sleep=DURATION" sleeps, "exit=N" exits with N, "orphan" starts a copy of
-// itself that sleeps a few seconds holding stdout open.
+// "sleep=DURATION" sleeps, "exit=N" exits with N, "child=PIDFILE" starts a
+// copy of itself that writes its pid to PIDFILE and sleeps 41 s holding
+// stdout open (and waits until PIDFILE is there), "pid=PIDFILE" writes the
+// pid.
 func runHelper(args []string) int {
 	for _, a := range args {
 		key, val, _ := strings.Cut(a, "=")
@@ -46,11 +51,22 @@ func runHelper(args []string) int {
 		case "exit":
 			n, _ := strconv.Atoi(val)
 			return n
-		case "orphan":
-			cmd := exec.Command(os.Args[0], helperArg, "sleep=3s")
+		case "child":
+			cmd := exec.Command(os.Args[0], helperArg, "pid="+val, "sleep=41s")
 			cmd.Stdout = os.Stdout
 			if err := cmd.Start(); err != nil {
 				return 8
+			}
+			for i := 0; i < 500; i++ { // until the child is up, so a test knows whom to look for
+				if _, err := os.Stat(val); err == nil {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		case "pid":
+			tmp := val + ".tmp"
+			if os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())), 0o600) != nil || os.Rename(tmp, val) != nil {
+				return 7
 			}
 		}
 	}
@@ -83,7 +99,7 @@ func TestExecRead(t *testing.T) {
 	}{
 		{name: "integer", args: []string{"out=42\n"}, want: 42},
 		{name: "float with spaces and CRLF", args: []string{"out=  3.5 \r\n"}, want: 3.5},
-		{name: "negative", args: []string{"out=-1"}, want: -1},
+		{name: "negative is not a count", args: []string{"out=-1"}, wantErr: "value is -1: below zero, not a count"},
 		{name: "stderr ignored on success", args: []string{"err=warning\n", "out=7"}, want: 7},
 		{name: "no output", args: nil, wantErr: "no output; want one number"},
 		{name: "two numbers", args: []string{"out=1 2"}, wantErr: `output "1 2" is not a number`},
@@ -110,11 +126,6 @@ func TestExecRead(t *testing.T) {
 		},
 		{name: "stdout over 1 MiB", args: []string{"bigout=2000000"}, wantErr: "output larger than 1048576 bytes"},
 		{name: "stdout of exactly 1 MiB", args: []string{"bigout=1048576"}, wantErr: "is not a number"},
-		{
-			name:    "child keeps stdout open",
-			args:    []string{"out=1", "orphan"},
-			wantErr: "exited, but a child process kept its output open",
-		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -172,4 +183,61 @@ func TestSplitCommand(t *testing.T) {
 			t.Errorf("splitCommand(%q, windows=%v) = %q, %v; want %q", tc.in, tc.windows, got, err, tc.want)
 		}
 	}
+}
+
+// TestExecLeavesNothingRunning: whatever the command started is gone once
+// the read is over, whether it timed out (sh -c 'sleep 41; true' with a short
+// --read-timeout used to leave one sleep per poll) or exited and left a
+// child behind holding its output.
+func TestExecLeavesNothingRunning(t *testing.T) {
+	cases := []struct {
+		name    string
+		args    []string
+		timeout time.Duration
+		want    float64
+		wantErr string
+	}{
+		// The timeout leaves the child time to start and write its pid even
+		// on a loaded machine (or under Wine).
+		{name: "killed at the timeout", args: []string{"sleep=41s"}, timeout: 5 * time.Second, wantErr: "timed out after 5s (killed)"},
+		{name: "exited leaving a child", args: []string{"out=1"}, want: 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pidFile := filepath.Join(t.TempDir(), "child.pid")
+			args := append([]string{"child=" + pidFile}, tc.args...)
+			src := newSource(t, helperSpec(t, args...), Options{ReadTimeout: tc.timeout})
+			got, err := readOnce(src)
+			checkErr(t, err, tc.wantErr)
+			if err == nil && got != tc.want {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+			pid := waitPid(t, pidFile)
+			// Generous: only a kill ends the child before its 41 s are up.
+			deadline := time.Now().Add(10 * time.Second)
+			for state.ProcessAlive(pid) && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if state.ProcessAlive(pid) {
+				if p, err := os.FindProcess(pid); err == nil {
+					_ = p.Kill()
+				}
+				t.Fatalf("child %d survived the read", pid)
+			}
+		})
+	}
+}
+
+// waitPid reads the pid a helper child wrote (it may still be starting).
+func waitPid(t *testing.T, path string) int {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if b, err := os.ReadFile(path); err == nil {
+			if pid, err := strconv.Atoi(string(b)); err == nil {
+				return pid
+			}
+		}
+	}
+	t.Fatal("the child never wrote its pid")
+	return 0
 }

@@ -30,6 +30,7 @@ func TestHAProxyCSV(t *testing.T) {
 		{name: "missing backend", body: haproxyCSV, be: "api", srv: "a", err: `no backend "api"`},
 		{name: "no qcur column", body: "# pxname,svname,scur\nweb,a,1\n", be: "web", srv: "a", err: `no "qcur" column`},
 		{name: "empty scur", body: "# pxname,svname,qcur,scur\nweb,a,0,\n", be: "web", srv: "a", err: "is not a count"},
+		{name: "negative qcur", body: "# pxname,svname,scur,qcur\nweb,a,5,-5\n", be: "web", srv: "a", err: `qcur "-5" is not a count`},
 		{name: "short row", body: "# pxname,svname,qcur,scur\nweb,a,0\n", be: "web", srv: "a", err: "no scur value"},
 		{name: "html", body: "<html>stats</html>", be: "web", srv: "a", err: "not an HAProxy stats CSV"},
 		{name: "error text", body: "Permission denied\n", be: "web", srv: "a", err: "not an HAProxy stats CSV"},
@@ -121,6 +122,7 @@ func TestApacheStatus(t *testing.T) {
 		{name: "html", body: "<html><body>Apache Server Status</body></html>", err: "add ?auto"},
 		{name: "no busy", body: "IdleWorkers: 9\n", err: "no BusyWorkers line"},
 		{name: "garbage value", body: "BusyWorkers: many\n", err: "is not a count"},
+		{name: "negative", body: "BusyWorkers: -3\n", err: `BusyWorkers "-3" is not a count`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var gotQuery string

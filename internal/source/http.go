@@ -9,9 +9,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/drain-cli/drain/internal/redact"
 )
 
 // fetch GETs rawURL and returns its body, bounded by opts.MaxBody. Anything
@@ -82,26 +83,15 @@ func splitTarget(target, part, example string) (rawURL, rest string, err error) 
 func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("bad URL: %s", redactURL(err.Error()))
+		return fmt.Errorf("bad URL: %s", redact.String(err.Error()))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("URL %q must start with http:// or https://", redactURL(raw))
+		return fmt.Errorf("URL %q must start with http:// or https://", redact.String(raw))
 	}
 	if u.Host == "" {
-		return fmt.Errorf("URL %q has no host", redactURL(raw))
+		return fmt.Errorf("URL %q has no host", redact.String(raw))
 	}
 	return nil
-}
-
-// userinfoPassword matches the password of a URL's user info, anywhere in a text.
-var userinfoPassword = regexp.MustCompile(`(://[^/?#@\s:]*:)[^/?#@\s]*@`)
-
-// redactURL hides passwords in URLs in s (a URL, a spec, an error text).
-func redactURL(s string) string {
-	if !strings.Contains(s, "@") {
-		return s
-	}
-	return userinfoPassword.ReplaceAllString(s, "${1}xxxxx@")
 }
 
 // readBody reads at most limit bytes. With a Content-Length the buffer is

@@ -33,6 +33,10 @@ type counterSum struct {
 	path string
 	keep func(instance string) bool
 	what string // for notes: what an absent value means
+	// aside: this counter's instances say nothing about whether the others
+	// are readable (HTTP.sys queues are visible unelevated when worker
+	// counters are not), so it is left out of the "nothing has data" rule.
+	aside bool
 }
 
 // pdhSource reads performance counters through one PDH query kept open
@@ -41,14 +45,22 @@ type pdhSource struct {
 	sums []counterSum
 	// confirm, if set, is a counter that reads 0 when an all-absent answer
 	// is true (for a pool: its worker processes), for unelevated runs.
-	confirm string
-	opts    Options
+	confirm     string
+	confirmPool string // the APP_POOL_WAS instance read from confirm's wildcard
+	opts        Options
 
-	mu       sync.Mutex
+	// busy is set while a read runs in its goroutine (since busySince): a
+	// PDH call to a machine that does not answer can block for long and
+	// cannot be cancelled, so it is left to finish on its own.
+	busyMu    sync.Mutex // guards busy, busySince and note
+	busy      bool
+	busySince time.Time
+	note      string
+
+	mu       sync.Mutex // held by the running read
 	q        *pdh.Query
 	counters []*pdh.Counter
 	check    *pdh.Counter
-	note     string
 }
 
 func newPDH(target string, opts Options) (Source, error) {
@@ -67,14 +79,17 @@ func newIIS(target string, opts Options) (Source, error) {
 		p, ok := pdh.WorkerPool(inst)
 		return ok && strings.EqualFold(p, pool)
 	}
+	// HTTP.sys queues are named after the pool ("#N" on duplicates).
+	queue := func(inst string) bool { return pdh.SamePool(inst, pool) }
 	return &pdhSource{
 		sums: []counterSum{
 			{path: `\W3SVC_W3WP(*)\Active Requests`, keep: mine, what: "no worker process of pool " + pool},
 			{path: `\W3SVC_W3WP(*)\WebSocket Active Requests`, keep: mine, what: "no worker process of pool " + pool},
-			{path: `\HTTP Service Request Queues(` + pool + `)\CurrentQueueSize`, what: "no HTTP.sys queue for pool " + pool},
+			{path: `\HTTP Service Request Queues(*)\CurrentQueueSize`, keep: queue, what: "no HTTP.sys queue for pool " + pool, aside: true},
 		},
-		confirm: `\APP_POOL_WAS(` + pool + `)\Current Worker Processes`,
-		opts:    opts,
+		confirm:     `\APP_POOL_WAS(*)\Current Worker Processes`,
+		confirmPool: pool,
+		opts:        opts,
 	}, nil
 }
 
@@ -116,9 +131,15 @@ func newStateServer(target string, opts Options) (Source, error) {
 
 // Note says which counters were absent and counted as 0 at the last read.
 func (s *pdhSource) Note() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.busyMu.Lock() // not mu: a stuck read holds it
+	defer s.busyMu.Unlock()
 	return s.note
+}
+
+func (s *pdhSource) setNote(n string) {
+	s.busyMu.Lock()
+	s.note = n
+	s.busyMu.Unlock()
 }
 
 func (s *pdhSource) open() error {
@@ -153,7 +174,51 @@ func (s *pdhSource) reset() {
 	s.q, s.counters, s.check = nil, nil, nil
 }
 
+// Read reads the counters within the read timeout. PDH calls cannot be
+// cancelled, and one for a remote machine that does not answer blocks for
+// long (tens of seconds), so the read runs in a goroutine: past the timeout
+// or on ctx's end the value is unknown and that goroutine goes on alone;
+// until it returns, later reads answer "previous read still running" rather
+// than pile up stuck calls.
 func (s *pdhSource) Read(ctx context.Context) (float64, error) {
+	s.busyMu.Lock()
+	if s.busy {
+		since := time.Since(s.busySince).Round(time.Second)
+		s.busyMu.Unlock()
+		return 0, fmt.Errorf("previous read still running (for %s): PDH is not answering", since)
+	}
+	s.busy, s.busySince = true, time.Now()
+	s.busyMu.Unlock()
+
+	type result struct {
+		v   float64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := s.readLocked(ctx)
+		s.busyMu.Lock()
+		s.busy = false
+		s.busyMu.Unlock()
+		done <- result{v, err}
+	}()
+	limit := s.opts.ReadTimeout
+	if limit <= 0 {
+		limit = 5 * time.Second
+	}
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-t.C:
+		return 0, fmt.Errorf("no answer within the read timeout (%s): %s (a remote machine that does not answer?)", limit, s.sums[0].path)
+	}
+}
+
+func (s *pdhSource) readLocked(ctx context.Context) (float64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.q == nil {
@@ -194,7 +259,7 @@ func (s *pdhSource) read(ctx context.Context) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.note = ""
+	s.setNote("")
 	if len(absent) == 0 {
 		return finite(total)
 	}
@@ -203,15 +268,16 @@ func (s *pdhSource) read(ctx context.Context) (float64, error) {
 			return 0, err
 		}
 	}
-	s.note = "absent, counted as 0: " + strings.Join(absent, "; ")
+	s.setNote("absent, counted as 0: " + strings.Join(absent, "; "))
 	return finite(total)
 }
 
 // sum adds up every counter. absent lists, in words for the note, what had
 // no instance (idle); none is set when PDH answered "no instance" for every
-// counter, an answer that needs confirming (trustAllAbsent).
+// counter (or, for a wildcard, only its _Total instance), an answer that
+// needs confirming (trustAllAbsent).
 func (s *pdhSource) sum() (total float64, absent []string, none bool, err error) {
-	noInstance := 0
+	noInstance, counted := 0, 0
 	note := func(what string) {
 		if !slices.Contains(absent, what) {
 			absent = append(absent, what)
@@ -219,18 +285,27 @@ func (s *pdhSource) sum() (total float64, absent []string, none bool, err error)
 	}
 	for i, c := range s.counters {
 		sum := s.sums[i]
+		if !sum.aside {
+			counted++
+		}
 		items, err := c.Read()
 		if errors.Is(err, pdh.ErrNoInstance) {
 			note(cmp(sum.what, sum.path))
-			noInstance++
+			if !sum.aside {
+				noInstance++
+			}
 			continue
 		}
 		if err != nil {
 			return 0, nil, false, err
 		}
-		n := 0
+		n, instances := 0, 0
 		for _, it := range items {
-			if c.Wildcard && (pdh.IsTotal(it.Instance) || (sum.keep != nil && !sum.keep(it.Instance))) {
+			if c.Wildcard && pdh.IsTotal(it.Instance) {
+				continue
+			}
+			instances++
+			if c.Wildcard && sum.keep != nil && !sum.keep(it.Instance) {
 				continue
 			}
 			total += it.Value
@@ -239,8 +314,15 @@ func (s *pdhSource) sum() (total float64, absent []string, none bool, err error)
 		if n == 0 {
 			note(cmp(sum.what, sum.path))
 		}
+		if instances == 0 && !sum.aside {
+			// Real Windows answers a wildcard with _Total alone when no
+			// instance exists (W3SVC_W3WP with no worker): as much "no
+			// instance" as PDH_CSTATUS_NO_INSTANCE, and as much in need of
+			// confirming when unelevated.
+			noInstance++
+		}
 	}
-	return total, absent, noInstance == len(s.counters), nil
+	return total, absent, noInstance == counted, nil
 }
 
 // trustAllAbsent decides whether "nothing has data" can be believed: an
@@ -251,11 +333,18 @@ func (s *pdhSource) trustAllAbsent() error {
 	}
 	if s.check != nil {
 		items, err := s.check.Read()
-		if err == nil && len(items) == 1 && items[0].Value == 0 {
+		found, workers := 0, 0.0
+		for _, it := range items {
+			if pdh.SamePool(it.Instance, s.confirmPool) {
+				found++
+				workers += it.Value
+			}
+		}
+		if err == nil && found > 0 && workers == 0 {
 			return nil
 		}
-		if errors.Is(err, pdh.ErrNoInstance) {
-			return fmt.Errorf("%s: no such app pool (or not readable without elevation)", s.check.Path)
+		if errors.Is(err, pdh.ErrNoInstance) || err == nil && found == 0 {
+			return fmt.Errorf("%s: no app pool %q (or not readable without elevation)", s.check.Path, s.confirmPool)
 		}
 	}
 	return errors.New("no counter has data (PDH_NO_DATA) and drain is not elevated, so idle cannot be told from unreadable: run drain as administrator")

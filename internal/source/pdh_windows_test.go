@@ -2,12 +2,16 @@ package source
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/drain-cli/drain/internal/source/pdh"
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/registry"
 )
@@ -213,4 +217,115 @@ func TestRealCounters(t *testing.T) {
 		t.Errorf("processor time = %v, %v", v, err)
 	}
 	wantErr(t, newPDHTest(t, `pdh:\No Such Object Here\Nothing`), "PDH_CSTATUS_NO_OBJECT")
+}
+
+// A remote machine that does not answer blocks a PDH call for long (the
+// stand-in: machine "unreachable" blocks for PDHSTUB_HANG_MS). A read must
+// end at --read-timeout as unknown, the next must not start a second stuck
+// call, and cancelling must end a read at once.
+func TestPDHUnreachableMachineIsBoundedByReadTimeout(t *testing.T) {
+	write := stub(t)
+	t.Setenv("PDHSTUB_HANG_MS", "60000")
+	write(`\ASP.NET State Service\State Server Sessions Active 1`)
+	spec, err := ParseSpec("state-server:unreachable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := New(spec, Options{ReadTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = src.Read(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "no answer within the read timeout (1s)") {
+		t.Errorf("first read: err = %v", err)
+	}
+	// Generous: the stand-in blocks for 60 s, the read timeout is 1 s.
+	if el := time.Since(start); el > 30*time.Second {
+		t.Errorf("first read took %s, want about the 1s read timeout", el)
+	}
+	start = time.Now()
+	_, err = src.Read(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "previous read still running") {
+		t.Errorf("second read: err = %v", err)
+	}
+	if el := time.Since(start); el > 30*time.Second {
+		t.Errorf("second read took %s, want at once", el)
+	}
+
+	// A fresh source, interrupted: ends with the context, not the hang.
+	src, err = New(spec, Options{ReadTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(500*time.Millisecond, cancel)
+	start = time.Now()
+	if _, err := src.Read(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("interrupted read: err = %v", err)
+	}
+	if el := time.Since(start); el > 30*time.Second {
+		t.Errorf("interrupted read took %s", el)
+	}
+
+	// Another source is not held up by the stuck one.
+	wantRead(t, newPDHTest(t, "state-server"), 1, "")
+}
+
+// HTTP.sys names a pool's queue instance after the pool, with "#N" on
+// duplicates, and a pool name may hold characters PDH reads as path syntax
+// ('/' parent, '#' index): the queue must be found among all instances, not
+// through a path built from the name.
+func TestIISQueueInstancesWithSuffixesAndReservedCharacters(t *testing.T) {
+	write := stub(t)
+	defer func(e func() bool) { elevated = e }(elevated)
+	elevated = func() bool { return true }
+	write(w3wp+" -", ws+" -",
+		strings.Replace(queue, "%s", "Shop", 1)+" 4",
+		strings.Replace(queue, "%s", "Shop#1", 1)+" 3",
+		strings.Replace(queue, "%s", "Shopping", 1)+" 50",
+		strings.Replace(queue, "%s", "api/v2", 1)+" 6",
+		strings.Replace(queue, "%s", "v2", 1)+" 70",
+		`\APP_POOL_WAS(Shop)\Current Worker Processes 0`,
+		`\APP_POOL_WAS(api/v2)\Current Worker Processes 0`)
+	wantRead(t, newPDHTest(t, "iis:shop"), 7, "absent, counted as 0: no worker process of pool shop")
+	wantRead(t, newPDHTest(t, "iis:api/v2"), 6, "absent, counted as 0: no worker process of pool api/v2")
+
+	// Unelevated with nothing anywhere: WAS confirms through the same match.
+	elevated = func() bool { return false }
+	write(w3wp+" -", ws+" -", `\HTTP Service Request Queues(*)\CurrentQueueSize -`,
+		`\APP_POOL_WAS(api/v2)\Current Worker Processes 0`, `\APP_POOL_WAS(v2)\Current Worker Processes 1`)
+	wantRead(t, newPDHTest(t, "iis:API/v2"), 0, "absent, counted as 0: no worker process of pool API/v2; no HTTP.sys queue for pool API/v2")
+}
+
+// An instance appearing between the sizing call and the read (a new worker
+// during an overlapped recycle) makes the read answer PDH_MORE_DATA with a
+// size not to be relied on: sizing starts again from zero.
+func TestPDHInstanceAppearingMidRead(t *testing.T) {
+	write := stub(t)
+	write(`\W3SVC_W3WP(1234_Shop)\Active Requests 3`,
+		`\W3SVC_W3WP(9999_Shop)\Active Requests 2 late`,
+		`\W3SVC_W3WP(_Total)\Active Requests 5`)
+	src := newPDHTest(t, "pdh:"+w3wp)
+	wantRead(t, src, 5, "")
+	wantRead(t, src, 5, "")
+}
+
+// PdhEnumObjects rebuilds the object list on every call with bRefresh TRUE,
+// and the list may grow meanwhile: refresh on the first call only, so the
+// sizing and the filling calls see the same list.
+func TestPDHObjectListRefreshedOnce(t *testing.T) {
+	write := stub(t)
+	lines := []string{`\W3SVC_W3WP(1_Shop)\Active Requests 1`}
+	for i := range 8 {
+		lines = append(lines, fmt.Sprintf(`\Late Object %d\Counter 1 late`, i))
+	}
+	write(lines...)
+	objs, err := pdh.Objects("")
+	if err != nil {
+		t.Fatalf("Objects: %v", err)
+	}
+	if !slices.Contains(objs, "W3SVC_W3WP") {
+		t.Errorf("Objects = %q", objs)
+	}
 }

@@ -327,8 +327,9 @@ func (s selector) sum(fams map[string]*dto.MetricFamily, body []byte) (float64, 
 		if !s.matches(smp) {
 			continue
 		}
-		if math.IsNaN(smp.value) || math.IsInf(smp.value, 0) {
-			return 0, fmt.Errorf("series %s is %v", smp, smp.value)
+		// Each series must be a count: a -5 next to a 5 must not sum to 0.
+		if err := countError(smp.value); err != nil {
+			return 0, fmt.Errorf("series %s %w", smp, err)
 		}
 		total += smp.value
 		n++

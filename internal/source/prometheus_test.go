@@ -203,6 +203,12 @@ func TestPromValue(t *testing.T) {
 		},
 		{name: "quoted UTF-8 names elsewhere", page: "# TYPE \"my.metric\" gauge\n{\"my.metric\",a=\"b\"} 2\nx 1\n", sel: "x", want: 1},
 		{name: "no final newline", page: "x 1\ny 2", sel: "x", want: 1},
+		{
+			name: "negative series cancelling another", page: "inflight{pool=\"a\"} 5\ninflight{pool=\"b\"} -5\n", sel: "inflight",
+			wantErr: `series inflight{pool="b"} is -5: below zero, not a count`,
+		},
+		{name: "negative series not selected", page: "inflight{pool=\"a\"} 5\ninflight{pool=\"b\"} -5\n", sel: `inflight{pool="a"}`, want: 5},
+		{name: "negative zero is zero", page: "x -0\n", sel: "x", want: 0},
 		{name: "sum overflows", page: "x{a=\"1\"} 1e308\nx{a=\"2\"} 1e308\n", sel: "x", wantErr: "value is +Inf"},
 	}
 	for _, tc := range cases {

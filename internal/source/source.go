@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/drain-cli/drain/internal/redact"
 )
 
 // Source is something that can be polled for an in-flight count.
@@ -32,13 +34,27 @@ type Noter interface {
 	Note() string
 }
 
-// finite returns v, or an error if v is NaN or infinite: no source may
-// report such a value as a count.
+// finite returns v if it can be an in-flight count, or an error: NaN,
+// infinite and negative values are not counts, so no source may report one
+// (a -5 summed with a 5 would otherwise read as drained). Every source's
+// value goes through it.
 func finite(v float64) (float64, error) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("value is %v", v)
+	if err := countError(v); err != nil {
+		return 0, fmt.Errorf("value %w", err)
 	}
 	return v, nil
+}
+
+// countError says why v is not a count ("is NaN", "is -5: below zero, not
+// a count"), or returns nil.
+func countError(v float64) error {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return fmt.Errorf("is %v", v)
+	case v < 0:
+		return fmt.Errorf("is %v: below zero, not a count", v)
+	}
+	return nil
 }
 
 // clip trims s and shortens it to at most limit characters (plus an
@@ -105,7 +121,7 @@ type Spec struct {
 
 // String renders the spec for display (credentials in URLs are redacted).
 func (s Spec) String() string {
-	t := redactURL(s.Target)
+	t := redact.String(s.Target)
 	if t == "" && s.Threshold == 0 {
 		return s.Type
 	}
@@ -123,7 +139,7 @@ var ErrSpec = errors.New("bad source spec")
 // ParseSpec parses TYPE:TARGET, optionally ending in <=N (threshold, default 0).
 func ParseSpec(raw string) (Spec, error) {
 	s := strings.TrimSpace(raw)
-	shown := redactURL(raw) // for errors: never echo a password
+	shown := redact.String(raw) // for errors: never echo a password
 	typ, target, ok := strings.Cut(s, ":")
 	if b, _, _ := strings.Cut(s, "<="); !ok && bare[strings.ToLower(b)] {
 		typ, target, ok = b, s[len(b):], true
@@ -169,7 +185,7 @@ func New(spec Spec, opts Options) (Source, error) {
 	}
 	src, err := c(spec.Target, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w %q: %s", ErrSpec, spec.String(), redactURL(err.Error()))
+		return nil, fmt.Errorf("%w %q: %s", ErrSpec, spec.String(), redact.String(err.Error()))
 	}
 	return src, nil
 }

@@ -2,8 +2,12 @@ package source
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/drain-cli/drain/internal/redact"
 )
 
 func TestParseSpec(t *testing.T) {
@@ -66,7 +70,7 @@ func TestSpecString(t *testing.T) {
 		{"nginx:http://h/status", "nginx:http://h/status"},
 		{"nginx:http://h/status <= 2.5", "nginx:http://h/status<=2.5"},
 		{"nginx:http://h/status<=0", "nginx:http://h/status"},
-		{"prom:https://user:secret@h/metrics#up<=1", "prom:https://user:xxxxx@h/metrics#up<=1"},
+		{"prom:https://user:secret@h/metrics#up<=1", "prom:https://xxxxx@h/metrics#up<=1"},
 		// The threshold is kept when the target itself contains "<=".
 		{`prom:http://h/m#x{a="<="}<=0`, `prom:http://h/m#x{a="<="}<=0`},
 	}
@@ -96,7 +100,7 @@ func FuzzParseSpec(f *testing.F) {
 			}
 			return
 		}
-		if redactURL(spec.Target) != spec.Target {
+		if redact.String(spec.Target) != spec.Target {
 			return
 		}
 		again, err := ParseSpec(spec.String())
@@ -118,6 +122,9 @@ func TestErrorsNeverEchoPasswords(t *testing.T) {
 		"nginx:http://admin:s3cret@h:9/x<=oops",   // bad threshold
 		"bogus:http://admin:s3cret@h/",            // unknown type
 		"json:http://admin:s3cret@h:bad port/x#a", // bad URL
+		"json:http://admin:s3 cret@h/x#a",         // a space in the password: url.Parse fails
+		"prom:http://admin:p@s3cret@h/m",          // an unencoded '@' in the password
+		"prom:ftp://admin:s3cret@h/m#x",           // not http
 	} {
 		spec, err := ParseSpec(raw)
 		if err == nil {
@@ -126,8 +133,91 @@ func TestErrorsNeverEchoPasswords(t *testing.T) {
 		if err == nil {
 			t.Fatalf("%s: expected an error", raw)
 		}
-		if strings.Contains(err.Error(), "s3cret") {
+		if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "s3 cret") {
 			t.Errorf("error leaks the password: %v", err)
 		}
 	}
+}
+
+// FuzzNewSource: resolving any spec into a source (URL and selector, path,
+// HAProxy address, exec command line...) either works or fails as ErrSpec;
+// it never panics and never runs anything.
+func FuzzNewSource(f *testing.F) {
+	for _, s := range []string{
+		"nginx:http://127.0.0.1/nginx_status<=1",
+		"apache:http://h/server-status",
+		"prom:http://h/m#x{a=\"1\",b=~\"c.*\"}",
+		"prom:http://u:p@ss w@h/m#x",
+		"json:https://h/s?format=json#stats.#(name==\"a\").value",
+		"json:http://u:s3cret@h:bad port/x#a",
+		"haproxy:/run/haproxy.sock#web/app1",
+		"haproxy:127.0.0.1:9999#web/app1",
+		"haproxy:http://lb:8404/stats;csv#web/app1",
+		"exec:sh -c 'echo 0'",
+		"exec:'unterminated",
+		"exec:no-such-program-drain-fuzz",
+		"pdh:\\Processor(_Total)\\% Processor Time",
+		"state-server",
+		"iis:MyPool<=2",
+		"prom://@0",
+		"@://",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		spec, err := ParseSpec(raw)
+		if err != nil {
+			return // FuzzParseSpec checks these
+		}
+		src, err := New(spec, Options{ReadTimeout: time.Millisecond})
+		if err != nil {
+			if !errors.Is(err, ErrSpec) {
+				t.Fatalf("%q: error %v is not ErrSpec", raw, err)
+			}
+			return
+		}
+		if c, ok := src.(interface{ Close() error }); ok {
+			_ = c.Close()
+		}
+	})
+}
+
+// FuzzSpecPassword: whatever the spec around it, and however odd the
+// password (an '@', a space, a quote), neither ParseSpec's nor New's error,
+// nor the spec's String, shows the password of a URL in it.
+func FuzzSpecPassword(f *testing.F) {
+	f.Add("prom", "", "user", "s3cret", "/metrics#up")
+	f.Add("json", "", "u", "pa ss", ":bad port/x#a")
+	f.Add("nginx", "", "u", "p@ss", "/s<=oops")
+	f.Add("bogus", "", "u", "s3cret", "/")
+	f.Add("haproxy", "", "u", "s3cret", "/stats;csv#web")
+	f.Add("exec", "curl -s ", "u", "s3cret", "/count")
+	f.Add("prom", "", "u", "s3\"cret", "/m#x{a=\"b\"}")
+	f.Fuzz(func(t *testing.T, typ, pre, user, pass, post string) {
+		if len(pass) < 3 || strings.ContainsAny(pass, redact.Mask) || strings.ContainsAny(user+pass, "/?#\r\n") {
+			return // as in redact.FuzzString: not a password a URL can hold
+		}
+		raw := typ + ":" + pre + "http://" + user + ":" + pass + "@h" + post
+		// Errors quote the spec (%q): look for the password as written and
+		// as quoted, and only when neither shows anywhere else.
+		quoted := strings.Trim(strconv.Quote(pass), `"`)
+		if strings.Count(raw, pass) != 1 || strings.Count(strconv.Quote(raw), quoted) != 1 {
+			return
+		}
+		var shown []string
+		spec, err := ParseSpec(raw)
+		if err == nil {
+			shown = append(shown, spec.String())
+			if _, err = New(spec, Options{ReadTimeout: time.Millisecond}); err != nil {
+				shown = append(shown, err.Error())
+			}
+		} else {
+			shown = append(shown, err.Error())
+		}
+		for _, s := range shown {
+			if strings.Contains(s, pass) || strings.Contains(s, quoted) {
+				t.Fatalf("%q shows the password %q: %s", raw, pass, s)
+			}
+		}
+	})
 }

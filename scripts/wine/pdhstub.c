@@ -7,8 +7,32 @@
  *   \W3SVC_W3WP(1234_MyPool)\Active Requests 3
  *   \\web2\ASP.NET State Service\State Server Sessions Active 7
  *   \Processor(_Total)\% Processor Time 12.5 rate   (valid from the 2nd collect)
- *   \W3SVC_W3WP(*)\Active Requests -                (exists, no instances now)
+ *   \W3SVC_W3WP(9999_Shop)\Active Requests 1 late  (see below)
+ *   \W3SVC_W3WP(*)\Active Requests -                (exists, no instance but _Total)
  *   \Broken\Counter NO_OBJECT                       (or NO_COUNTER)
+ *
+ * A machine named "unreachable" plays a remote host that does not answer:
+ * adding or collecting its counters blocks for PDHSTUB_HANG_MS (default
+ * 60000) ms, then fails with PDH_CSTATUS_NO_MACHINE, as a real remote read
+ * can block for tens of seconds (NSClient++ issue 1378: 22 s).
+ *
+ * As on real Windows, an object with instances that has none at the moment
+ * ("-") still publishes its _Total instance (value 0) to a wildcard read:
+ * W3SVC_W3WP does so with no worker process running.
+ *
+ * "late" plays what changes while a caller sizes its buffer. An instance
+ * marked late is missing from the first PdhGetFormattedCounterArrayW call
+ * after a collect (the sizing call) and present from the next one on, as an
+ * instance appearing mid-read during an overlapped recycle; the size that
+ * call then returns with PDH_MORE_DATA is not to be relied on (the docs say
+ * so), and the stand-in leaves it unchanged. An object marked late appears
+ * one per PdhEnumObjectsW call with bRefresh TRUE (each refresh rebuilds
+ * the list, which may have grown).
+ *
+ * A localized Windows: PDHSTUB_LOCAL names a file of "English<TAB>local"
+ * lines. PdhEnumObjectsW and PdhEnumObjectItemsW then answer (and take) the
+ * local names, as a German Windows answers "Prozessor"; counter paths are
+ * still English only, as PdhAddEnglishCounterW wants them.
  *
  * It implements, with the documented ABI and status codes, only what drain
  * calls: a missing instance of a known counter is PDH_CSTATUS_NO_INSTANCE, an
@@ -35,18 +59,19 @@ typedef struct {
 
 typedef struct {
 	path_t p;
-	int kind, rate;
+	int kind, rate, late;
 	double value;
 } line_t;
 
 typedef struct counter {
 	path_t p;
-	int collects, rate;
+	int collects, rate, sized;
 	DWORD status; /* CStatus after the last collect */
 	double value;
 	int nitems;
 	WCHAR (*names)[NAMELEN];
 	double *values;
+	int *late;
 } counter_t;
 
 typedef struct {
@@ -118,8 +143,9 @@ static void load(void)
 		memset(l, 0, sizeof *l);
 		if (!(tok = wcsrchr(w, L' ')))
 			continue;
-		if (!wcscmp(tok + 1, L"rate")) {
-			l->rate = 1;
+		if (!wcscmp(tok + 1, L"rate") || !wcscmp(tok + 1, L"late")) {
+			l->rate = !wcscmp(tok + 1, L"rate");
+			l->late = !l->rate;
 			*tok = 0;
 			if (!(tok = wcsrchr(w, L' ')))
 				continue;
@@ -141,10 +167,85 @@ static void load(void)
 
 static int same(const WCHAR *a, const WCHAR *b) { return !_wcsicmp(a, b); }
 
+#define MAXLOCAL 64
+static WCHAR localEn[MAXLOCAL][NAMELEN], localName[MAXLOCAL][NAMELEN];
+static int nlocal;
+
+static void loadLocal(void)
+{
+	WCHAR name[MAX_PATH];
+	char buf[512];
+	nlocal = 0;
+	if (!GetEnvironmentVariableW(L"PDHSTUB_LOCAL", name, MAX_PATH))
+		return;
+	FILE *f = _wfopen(name, L"rb");
+	if (!f)
+		return;
+	while (nlocal < MAXLOCAL && fgets(buf, sizeof buf, f)) {
+		WCHAR w[512], *tab;
+		buf[strcspn(buf, "\r\n")] = 0;
+		if (!MultiByteToWideChar(CP_UTF8, 0, buf, -1, w, 512) || !(tab = wcschr(w, L'\t')))
+			continue;
+		*tab = 0;
+		if (wcslen(w) >= NAMELEN || wcslen(tab + 1) >= NAMELEN)
+			continue;
+		wcscpy(localEn[nlocal], w);
+		wcscpy(localName[nlocal++], tab + 1);
+	}
+	fclose(f);
+}
+
+/* local: the name a localized Windows shows for English en. */
+static const WCHAR *local(const WCHAR *en)
+{
+	for (int i = 0; i < nlocal; i++)
+		if (same(localEn[i], en))
+			return localName[i];
+	return en;
+}
+
+/* english: the English name of a local one (the enumeration functions take
+ * local names). */
+static const WCHAR *english(const WCHAR *name)
+{
+	for (int i = 0; i < nlocal; i++)
+		if (same(localName[i], name))
+			return localEn[i];
+	return name;
+}
+
+/* hang blocks like a remote machine that does not answer; 1 if it did. */
+static int hang(const path_t *p)
+{
+	WCHAR ms[32];
+	if (!same(p->machine, L"unreachable"))
+		return 0;
+	Sleep(GetEnvironmentVariableW(L"PDHSTUB_HANG_MS", ms, 32) ? wcstoul(ms, NULL, 10) : 60000);
+	return 1;
+}
+
+/*
+ * pdhInstance reads an instance as PDH parses one in a path:
+ * "parent/instance#index". So a name holding '/' or '#N' (an HTTP.sys queue
+ * of a pool named so, or the duplicate "Pool#1") cannot be asked for by
+ * writing it into a path: it selects another instance, or none.
+ */
+static const WCHAR *pdhInstance(const WCHAR *in, WCHAR *out)
+{
+	const WCHAR *slash = wcsrchr(in, L'/');
+	wcscpy(out, slash ? slash + 1 : in);
+	WCHAR *hash = wcsrchr(out, L'#');
+	if (hash && hash[1] && wcsspn(hash + 1, L"0123456789") == wcslen(hash + 1))
+		*hash = 0;
+	return out;
+}
+
 /* status of a path against the loaded lines; fills c's value or items. */
 static DWORD lookup(const path_t *p, counter_t *c)
 {
 	int machine = !p->machine[0], object = 0, counter = 0, wild = same(p->instance, L"*");
+	WCHAR inst[NAMELEN];
+	pdhInstance(p->instance, inst);
 	if (c)
 		c->nitems = 0;
 	for (int i = 0; i < nlines; i++) {
@@ -162,13 +263,24 @@ static DWORD lookup(const path_t *p, counter_t *c)
 		if (l->kind == FORCE_NO_COUNTER)
 			return PDH_CSTATUS_NO_COUNTER;
 		counter = 1;
+		if (l->kind == DECLARED && wild && c && l->p.hasInstance && c->nitems < MAXLINES) {
+			int seen = 0;
+			for (int j = 0; j < c->nitems; j++)
+				seen |= same(c->names[j], L"_Total");
+			if (!seen) {
+				wcscpy(c->names[c->nitems], L"_Total");
+				c->late[c->nitems] = 0;
+				c->values[c->nitems++] = 0;
+			}
+		}
 		if (l->kind != VALUE || !c)
 			continue;
 		c->rate |= l->rate;
 		if (wild && l->p.hasInstance && c->nitems < MAXLINES) {
 			wcscpy(c->names[c->nitems], l->p.instance);
+			c->late[c->nitems] = l->late;
 			c->values[c->nitems++] = l->value;
-		} else if (!wild && same(l->p.instance, p->instance)) {
+		} else if (!wild && same(l->p.instance, inst)) {
 			c->value = l->value;
 			c->nitems = 1;
 		}
@@ -202,6 +314,8 @@ PDH_STATUS WINAPI PdhAddEnglishCounterW(PDH_HQUERY hq, LPCWSTR path, DWORD_PTR u
 		return PDH_INVALID_ARGUMENT;
 	if (!parse(path, &p))
 		return PDH_CSTATUS_BAD_COUNTERNAME;
+	if (hang(&p))
+		return PDH_CSTATUS_NO_MACHINE;
 	EnterCriticalSection(&mu);
 	load();
 	DWORD st = lookup(&p, NULL);
@@ -213,6 +327,7 @@ PDH_STATUS WINAPI PdhAddEnglishCounterW(PDH_HQUERY hq, LPCWSTR path, DWORD_PTR u
 	c->status = PDH_CSTATUS_INVALID_DATA; /* nothing collected yet */
 	c->names = calloc(MAXLINES, sizeof *c->names);
 	c->values = calloc(MAXLINES, sizeof *c->values);
+	c->late = calloc(MAXLINES, sizeof *c->late);
 	q->c[q->n++] = c;
 	*out = c;
 	return ERROR_SUCCESS;
@@ -224,12 +339,16 @@ PDH_STATUS WINAPI PdhCollectQueryData(PDH_HQUERY hq)
 	int data = 0;
 	if (!q)
 		return PDH_INVALID_HANDLE;
+	for (int i = 0; i < q->n; i++)
+		if (hang(&q->c[i]->p))
+			return PDH_CSTATUS_NO_MACHINE;
 	EnterCriticalSection(&mu);
 	load();
 	for (int i = 0; i < q->n; i++) {
 		counter_t *c = q->c[i];
 		c->status = lookup(&c->p, c);
 		c->collects++;
+		c->sized = 0;
 		if (c->status == PDH_CSTATUS_VALID_DATA && c->nitems == 0)
 			c->status = PDH_CSTATUS_NO_INSTANCE;
 		if (c->status == PDH_CSTATUS_VALID_DATA && c->rate && c->collects < 2)
@@ -263,15 +382,24 @@ PDH_STATUS WINAPI PdhGetFormattedCounterArrayW(PDH_HCOUNTER h, DWORD fmt, LPDWOR
 	if (c->status != PDH_CSTATUS_VALID_DATA)
 		return PDH_INVALID_DATA;
 	const WCHAR *names[MAXLINES];
-	int n = c->nitems;
-	DWORD need = n * sizeof *items;
-	for (int i = 0; i < n; i++) {
-		names[i] = same(c->p.instance, L"*") ? c->names[i] : c->p.instance;
-		need += (wcslen(names[i]) + 1) * sizeof(WCHAR);
+	double values[MAXLINES];
+	int n = 0, wild = same(c->p.instance, L"*");
+	DWORD need = 0;
+	for (int i = 0; i < c->nitems; i++) {
+		if (c->late[i] && !c->sized)
+			continue; /* appears after the first (sizing) call */
+		names[n] = wild ? c->names[i] : c->p.instance;
+		values[n] = wild ? c->values[i] : c->value;
+		need += sizeof *items + (wcslen(names[n]) + 1) * sizeof(WCHAR);
+		n++;
 	}
+	c->sized = 1;
 	*count = n;
 	if (!items || *size < need) {
-		*size = need;
+		/* Sizing (*size 0) gets the size; a buffer found too small gets
+		 * no size to rely on: it is left as it was. */
+		if (!items || *size == 0)
+			*size = need;
 		return PDH_MORE_DATA;
 	}
 	*size = need;
@@ -281,7 +409,7 @@ PDH_STATUS WINAPI PdhGetFormattedCounterArrayW(PDH_HCOUNTER h, DWORD fmt, LPDWOR
 		items[i].szName = str;
 		str += wcslen(str) + 1;
 		items[i].FmtValue.CStatus = PDH_CSTATUS_VALID_DATA;
-		items[i].FmtValue.doubleValue = same(c->p.instance, L"*") ? c->values[i] : c->value;
+		items[i].FmtValue.doubleValue = values[i];
 	}
 	return ERROR_SUCCESS;
 }
@@ -294,6 +422,7 @@ PDH_STATUS WINAPI PdhCloseQuery(PDH_HQUERY hq)
 	for (int i = 0; i < q->n; i++) {
 		free(q->c[i]->names);
 		free(q->c[i]->values);
+		free(q->c[i]->late);
 		free(q->c[i]);
 	}
 	free(q);
@@ -329,17 +458,22 @@ static DWORD multisz(WCHAR (*list)[NAMELEN], int n, LPWSTR buf, DWORD cap)
 
 static WCHAR found1[MAXLINES][NAMELEN], found2[MAXLINES][NAMELEN];
 
+static int lateObjects; /* late objects shown: one more per refresh */
+
 PDH_STATUS WINAPI PdhEnumObjectsW(LPCWSTR src, LPCWSTR machine, LPWSTR list, LPDWORD len, DWORD detail, BOOL refresh)
 {
-	int n = 0;
-	(void)src, (void)detail, (void)refresh;
+	int n = 0, late = 0;
+	(void)src, (void)detail;
 	if (!len)
 		return PDH_INVALID_ARGUMENT;
 	EnterCriticalSection(&mu);
 	load();
+	loadLocal();
+	if (refresh)
+		lateObjects++;
 	for (int i = 0; i < nlines; i++)
-		if (same(lines[i].p.machine, machine ? machine : L""))
-			addname(found1, &n, lines[i].p.object);
+		if (same(lines[i].p.machine, machine ? machine : L"") && (!lines[i].late || late++ < lateObjects))
+			addname(found1, &n, local(lines[i].p.object));
 	DWORD need = multisz(found1, n, NULL, 0);
 	DWORD st = (!list || *len < need) ? PDH_MORE_DATA : ERROR_SUCCESS;
 	if (st == ERROR_SUCCESS)
@@ -358,12 +492,14 @@ PDH_STATUS WINAPI PdhEnumObjectItemsW(LPCWSTR src, LPCWSTR machine, LPCWSTR obje
 		return PDH_INVALID_ARGUMENT;
 	EnterCriticalSection(&mu);
 	load();
+	loadLocal();
+	object = english(object);
 	for (int i = 0; i < nlines; i++) {
 		const line_t *l = &lines[i];
 		if (!same(l->p.machine, machine ? machine : L"") || !same(l->p.object, object))
 			continue;
 		seen = 1;
-		addname(found1, &nc, l->p.counter);
+		addname(found1, &nc, local(l->p.counter));
 		if (l->p.hasInstance && l->kind == VALUE && !same(l->p.instance, L"*"))
 			addname(found2, &ni, l->p.instance);
 	}

@@ -118,3 +118,24 @@ func itoa(n int) string {
 	}
 	return string(b)
 }
+
+// SamePool reports whether an instance of an object named after app pools
+// (HTTP Service Request Queues, APP_POOL_WAS) belongs to pool: its name,
+// ignoring case, either as is or without the "#N" PDH adds to duplicates.
+// Matching instances read through a wildcard avoids writing the name into
+// a path, where PDH reads '/' as a parent and '#' as an index.
+func SamePool(instance, pool string) bool {
+	if strings.EqualFold(instance, pool) {
+		return true
+	}
+	i := strings.LastIndexByte(instance, '#')
+	if i < 0 || i == len(instance)-1 {
+		return false
+	}
+	for _, r := range instance[i+1:] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return strings.EqualFold(instance[:i], pool)
+}

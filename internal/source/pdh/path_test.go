@@ -110,3 +110,25 @@ func TestErrorText(t *testing.T) {
 		t.Errorf("unknown code: %q", got)
 	}
 }
+
+func TestSamePool(t *testing.T) {
+	for _, tc := range []struct {
+		inst, pool string
+		want       bool
+	}{
+		{"Shop", "shop", true},
+		{"Shop#1", "Shop", true},
+		{"Shop#12", "SHOP", true},
+		{"Shopping", "Shop", false},
+		{"Shop#", "Shop", false},
+		{"Shop#a", "Shop", false},
+		{"Web#Api", "Web#Api", true},
+		{"Web#Api", "Web", false},
+		{"api/v2", "api/v2", true},
+		{"v2", "api/v2", false},
+	} {
+		if got := SamePool(tc.inst, tc.pool); got != tc.want {
+			t.Errorf("SamePool(%q, %q) = %v", tc.inst, tc.pool, got)
+		}
+	}
+}

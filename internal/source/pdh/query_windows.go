@@ -95,19 +95,22 @@ func (c *Counter) Read() ([]Item, error) {
 }
 
 func (c *Counter) readArray() ([]Item, error) {
-	var size, count uint32
 	var buf []uint64 // 8-byte aligned and not scanned by the GC
 	for range 5 {    // instances may appear between the sizing call and the read
-		var p *byte
-		if len(buf) > 0 {
-			p = (*byte)(unsafe.Pointer(&buf[0]))
-		}
-		err := pdhGetFormattedCounterArray(c.h, fmtDouble|fmtNoCap100, &size, &count, p)
+		// Size first (size 0, no buffer), then read. A read that finds the
+		// buffer too small (PDH_MORE_DATA: an instance appeared meanwhile)
+		// starts again from the sizing call: the size it returns then is
+		// not to be relied on (PdhGetFormattedCounterArray docs).
+		var size, count uint32
+		err := pdhGetFormattedCounterArray(c.h, fmtDouble|fmtNoCap100, &size, &count, nil)
 		var en syscall.Errno
 		if errors.As(err, &en) && uint32(en) == MoreData {
 			buf = make([]uint64, size/8+1)
 			size = uint32(len(buf) * 8)
-			continue
+			err = pdhGetFormattedCounterArray(c.h, fmtDouble|fmtNoCap100, &size, &count, (*byte)(unsafe.Pointer(&buf[0])))
+			if errors.As(err, &en) && uint32(en) == MoreData {
+				continue
+			}
 		}
 		if errors.As(err, &en) && uint32(en) == NoData {
 			err = syscall.Errno(CStatusNoInstance) // a wildcard with no instance at all
@@ -173,9 +176,11 @@ func message(code uint32) string {
 func Objects(machine string) ([]string, error) {
 	m := optPtr(machine)
 	var size uint32
-	for range 5 {
+	for i := range 5 {
 		buf := make([]uint16, size+1)
-		err := pdhEnumObjects(nil, m, &buf[0], &size, detailWizard, true)
+		// Refresh the list on the first call only: each refresh rebuilds it,
+		// and one that grew since the sizing call never fits.
+		err := pdhEnumObjects(nil, m, &buf[0], &size, detailWizard, i == 0)
 		var en syscall.Errno
 		if errors.As(err, &en) && uint32(en) == MoreData {
 			continue

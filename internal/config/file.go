@@ -1,0 +1,157 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// fileValue is one key's value in the config file: a scalar, or a list of
+// scalars for a List key.
+type fileValue struct {
+	text   string   // a scalar, as written
+	list   []string // a sequence's items, as written
+	isList bool
+	line   int
+}
+
+// readFile reads the config file as YAML, whatever its name ends in (a
+// drain.conf given with --config is the same YAML as a drain.yaml). It is
+// read node by node rather than through viper so that every problem names
+// its key and line: an unknown or repeated key, a key without a value
+// (`state-dir:` is null, and must not become the text "<nil>"), a list or a
+// map where one value belongs.
+func readFile(path string) (map[string]fileValue, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usage("check the path and permissions", "cannot read config file %s: %s", path, oneLine(err))
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return map[string]fileValue{}, nil // empty file: no settings
+		}
+		return nil, usage("check the YAML syntax: key: value, one per line", "cannot read config file %s: %s", path, yamlError(err))
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return nil, usage("keep one YAML document (no second ---)", "config file %s line %d: a second YAML document", path, more.Line)
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) == 0 {
+			return map[string]fileValue{}, nil
+		}
+		root = root.Content[0]
+	}
+	root = deref(root)
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return map[string]fileValue{}, nil // only comments
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, usage("write one key: value per line, e.g. settle: 5s", "config file %s line %d: want key: value lines, found %s", path, root.Line, kindName(root))
+	}
+	out := map[string]fileValue{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		kn, vn := deref(root.Content[i]), deref(root.Content[i+1])
+		if kn.Kind != yaml.ScalarNode {
+			return nil, usage("keys are setting names such as settle", "config file %s line %d: a key must be a name, found %s", path, kn.Line, kindName(kn))
+		}
+		name := strings.ToLower(kn.Value)
+		k, ok := Lookup(name)
+		if !ok {
+			return nil, usage(didYouMean(name), "unknown key %q in config file %s line %d", name, path, kn.Line)
+		}
+		if prev, dup := out[name]; dup {
+			return nil, usage("keep one of them", "config file %s line %d: key %q is given twice (first at line %d)", path, kn.Line, name, prev.line)
+		}
+		v, err := nodeValue(k, vn)
+		if err != nil {
+			return nil, usage(err.hint, "config file %s line %d: %s %s", path, vn.Line, name, err.msg)
+		}
+		v.line = kn.Line
+		out[name] = v
+	}
+	return out, nil
+}
+
+type valueError struct{ msg, hint string }
+
+// nodeValue checks one value against its key's kind.
+func nodeValue(k Key, n *yaml.Node) (fileValue, *valueError) {
+	if isNull(n) {
+		hint := "give a value, or remove the line to use the default"
+		if k.Default != "" {
+			hint += " (" + k.Default + ")"
+		}
+		if k.Name == "down-content" {
+			hint = `give the text to write, "" for an empty page, or remove the line for rename mode`
+		}
+		return fileValue{}, &valueError{"has no value", hint}
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return fileValue{text: n.Value}, nil
+	case yaml.SequenceNode:
+		if k.Kind != List {
+			return fileValue{}, &valueError{"takes one value, not a list", "write " + k.Name + ": VALUE"}
+		}
+		v := fileValue{isList: true}
+		for _, item := range n.Content {
+			item = deref(item)
+			switch {
+			case isNull(item):
+				return fileValue{}, &valueError{fmt.Sprintf("has an empty item at line %d", item.Line), "remove the empty - line"}
+			case item.Kind != yaml.ScalarNode:
+				return fileValue{}, &valueError{fmt.Sprintf("item at line %d is %s, not a value", item.Line, kindName(item)), "write each item as - VALUE"}
+			}
+			v.list = append(v.list, item.Value)
+		}
+		return v, nil
+	default:
+		return fileValue{}, &valueError{"is " + kindName(n) + ", not a value", "write " + k.Name + ": VALUE"}
+	}
+}
+
+// deref follows YAML aliases (*name) to the node they name.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.AliasNode || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a map"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "nothing"
+}
+
+// yamlError makes a YAML error one line: "yaml: unmarshal errors:\n  line 3:
+// ..." becomes "line 3: ...".
+func yamlError(err error) string {
+	var lines []string
+	for l := range strings.Lines(err.Error()) {
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "yaml:"))
+		if l != "" && l != "unmarshal errors:" {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "; ")
+}
