@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -138,7 +139,7 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 		if plan.Rotator != nil && !cfg.DryRun {
 			lock, err := takeLock(plan, kind, cfg.Reason)
 			if err != nil {
-				return err
+				return lockFailed(c.Context(), r, plan, err)
 			}
 			defer lock.Release()
 		}
@@ -171,10 +172,7 @@ func takeLock(p *drain.Plan, kind cmdKind, reason string) (*state.Lock, error) {
 	var le *state.LockedError
 	switch {
 	case errors.As(err, &le):
-		return nil, &exitError{
-			code: drain.ExitError, err: err,
-			hint: "wait for it to finish or stop it; a lock whose process is gone is cleared by the next run",
-		}
+		return nil, &exitError{code: drain.ExitError, err: err, hint: le.Hint()}
 	case err != nil:
 		return nil, err
 	}
@@ -182,6 +180,25 @@ func takeLock(p *drain.Plan, kind cmdKind, reason string) (*state.Lock, error) {
 		p.Emit(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("took over a stale lock: %s is gone", stale)})
 	}
 	return lock, nil
+}
+
+// lockFailed ends a command that found the server busy: nothing was changed,
+// and like every other failure it ends saying where the server stands (and,
+// with --output json, with a result event).
+func lockFailed(ctx context.Context, r *renderer, p *drain.Plan, err error) error {
+	code, shown := drain.ExitError, err
+	if ee := (*exitError)(nil); errors.As(err, &ee) {
+		code = ee.code
+		if ee.hint != "" {
+			shown = fmt.Errorf("%w\nhint: %s", err, ee.hint)
+		}
+	}
+	st, serr := p.Rotator.Status(ctx)
+	if serr != nil {
+		st = rotation.Unknown
+	}
+	r.finish(drain.Outcome{Result: drain.ResultError, Code: code, Rotation: st, Err: shown}, true)
+	return &exitError{code: code, err: err, reported: true}
 }
 
 // buildPlan turns a validated config into the algorithm's plain values,
@@ -268,14 +285,15 @@ func buildRotation(cfg *config.Config) (rotation.Rotator, state.Store, error) {
 	if len(rots) == 1 {
 		rot = rots[0]
 	}
-	var err error
-	dir := cfg.StateDir
-	if dir == "" {
-		if dir, err = state.DefaultDir(); err != nil {
-			return nil, state.Store{}, err
-		}
+	if cfg.StateDir != "" {
+		return rot, state.Store{Dir: cfg.StateDir}, nil
 	}
-	return rot, state.Store{Dir: dir}, nil
+	store, err := state.DefaultStore()
+	var ue *state.UnsafeDirError
+	if errors.As(err, &ue) {
+		return nil, state.Store{}, &exitError{code: drain.ExitError, err: err, hint: ue.Hint()}
+	}
+	return rot, store, err
 }
 
 // buildSources builds every --source; a bad one is a usage error.

@@ -36,6 +36,10 @@ type statusReport struct {
 	listed        bool            // the sources include IIS pools/sites
 	// Where each instance or method stands when they disagree (MIXED).
 	Parts []rotation.Part `json:"parts,omitempty"`
+
+	// OldRecordFile is set when the record was found where an older drain
+	// kept records (the per-user state directory).
+	OldRecordFile string `json:"old_record_file,omitempty"`
 }
 
 func newStatusCmd(ios *iostreams.IOStreams) *cobra.Command {
@@ -118,9 +122,15 @@ func collectStatus(ctx context.Context, p *drain.Plan) statusReport {
 			rep.Error = err.Error()
 		}
 		rep.Record = rec
+		if rec != nil {
+			// The record's file is named after the key it was saved under.
+			if _, file, _ := p.Store.Find(rec.Target); p.Store.IsOld(file) {
+				rep.OldRecordFile = file
+			}
+		}
 		if rec != nil && rec.Phase != state.PhaseDone && rec.Phase != state.PhaseOut {
 			rep.Holder = "gone"
-			if state.ProcessAlive(rec.PID) {
+			if rec.Running() {
 				rep.Holder = "running"
 			}
 		}
@@ -174,6 +184,9 @@ func printStatus(ios *iostreams.IOStreams, rep statusReport) {
 				phase += fmt.Sprintf(" (pid %d %s)", r.PID, rep.Holder)
 			}
 			fmt.Fprintf(w, "  phase: %s\n", phase)
+			if rep.OldRecordFile != "" {
+				fmt.Fprintf(w, "  record: %s (the old per-user location; 'drain in' undoes it and removes it)\n", rep.OldRecordFile)
+			}
 		}
 	}
 	if len(rep.Sources) > 0 {

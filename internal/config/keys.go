@@ -45,7 +45,7 @@ var Keys = []Key{
 	{"insecure", Bool, "false", "do not verify https certificates of sources (self-signed test servers only)"},
 	{"bearer-token-file", String, "", "send the token in `FILE` as a bearer token to HTTP sources (or env DRAIN_BEARER_TOKEN)"},
 	{"basic-auth-file", String, "", "send user:password from `FILE` as basic auth to HTTP sources (or env DRAIN_BASIC_AUTH)"},
-	{"state-dir", String, "", "`DIR` for records of changes (default: per-user state directory)"},
+	{"state-dir", String, "", "`DIR` for records of changes and locks (default: machine-wide for administrators, else per-user; see README)"},
 	{"wait-healthy", Bool, "false", "in: wait until --verify-url answers 2xx"},
 	{"force-restore", Bool, "false", "in, content mode: restore the page from before out even if it changed since (a deploy); without it such a page is left as it is (exit 1)"},
 	{"watch", Bool, "false", "status: keep refreshing every --interval"},

@@ -62,11 +62,7 @@ func TestRotationPermissionDenied(t *testing.T) {
 		if b, err := os.ReadFile(page); err != nil || string(b) != "OK\n" {
 			t.Errorf("drain %s changed the page: %q %v", args[0], b, err)
 		}
-		if entries, _ := os.ReadDir(stateDir); len(entries) != 0 {
-			names := []string{}
-			for _, e := range entries {
-				names = append(names, e.Name())
-			}
+		if names := stateLeft(stateDir); len(names) != 0 {
 			t.Errorf("drain %s left state behind: %v", args[0], names)
 		}
 		if entries, _ := os.ReadDir(www); len(entries) != 1 {

@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 )
@@ -56,6 +55,10 @@ type Record struct {
 	Since  time.Time `json:"since"`
 	Phase  Phase     `json:"phase"`
 	Result string    `json:"result,omitempty"`
+
+	// Start is when process PID started (absent in records of older
+	// drains): a record whose pid now belongs to another process is gone.
+	Start time.Time `json:"start,omitzero"`
 }
 
 // Owner is a file's numeric owner and group.
@@ -74,35 +77,20 @@ type LBServer struct {
 }
 
 // Store is a directory of records, one file per target.
-type Store struct{ Dir string }
-
-// DefaultDir is the per-user state directory for this OS:
-// $XDG_STATE_HOME/drain or ~/.local/state/drain on Unix,
-// %LOCALAPPDATA%\drain on Windows, ~/Library/Application Support/drain on macOS.
-func DefaultDir() (string, error) {
-	switch runtime.GOOS {
-	case "windows":
-		if d := os.Getenv("LOCALAPPDATA"); d != "" {
-			return filepath.Join(d, "drain"), nil
-		}
-	case "darwin":
-		if h, err := os.UserHomeDir(); err == nil {
-			return filepath.Join(h, "Library", "Application Support", "drain"), nil
-		}
-	default:
-		if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-			return filepath.Join(d, "drain"), nil
-		}
-		if h, err := os.UserHomeDir(); err == nil {
-			return filepath.Join(h, ".local", "state", "drain"), nil
-		}
-	}
-	d, err := os.UserConfigDir()
-	if err != nil {
-		return "", fmt.Errorf("no state directory: %w (set --state-dir)", err)
-	}
-	return filepath.Join(d, "drain", "state"), nil
+type Store struct {
+	Dir string
+	// Old lists directories where an older drain kept its records (the
+	// per-user state directory): found by Find, removed by Delete and Save,
+	// never written.
+	Old []string
+	// Machine says Dir is the machine-wide directory, created with rights
+	// for administrators only.
+	Machine bool
 }
+
+// Running reports whether the process that wrote the record is still
+// running: its pid is alive and (when recorded) started when it did.
+func (r *Record) Running() bool { return SameProcess(r.PID, r.Start) }
 
 func (s Store) file(target string) string {
 	sum := sha256.Sum256([]byte(target))
@@ -120,40 +108,100 @@ func (s Store) file(target string) string {
 
 // Load returns the record for target, or (nil, nil) when there is none.
 func (s Store) Load(target string) (*Record, error) {
-	b, err := os.ReadFile(s.file(target))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	r, _, err := s.Find(target)
+	return r, err
+}
+
+// Find returns the record for target and its file, looking in Dir and then
+// in the old directories; (nil, "", nil) when there is none.
+func (s Store) Find(target string) (*Record, string, error) {
+	for _, dir := range append([]string{s.Dir}, s.Old...) {
+		path := Store{Dir: dir}.file(target)
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, path, fmt.Errorf("read state: %w", err)
+		}
+		var r Record
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, path, fmt.Errorf("state file %s is corrupt: %w", path, err)
+		}
+		return &r, path, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read state: %w", err)
+	return nil, "", nil
+}
+
+// IsOld reports whether path (from Find) is in one of the old directories.
+func (s Store) IsOld(path string) bool {
+	for _, d := range s.Old {
+		if filepath.Dir(path) == filepath.Clean(d) {
+			return true
+		}
 	}
-	var r Record
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("state file %s is corrupt: %w", s.file(target), err)
-	}
-	return &r, nil
+	return false
 }
 
 // Save writes the record atomically: a temporary file in the same directory,
 // synced, then renamed over the old one.
+// A record of this process gets its start time; a copy in an old directory
+// is removed (the record has moved).
 func (s Store) Save(r *Record) error {
-	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
-		return fmt.Errorf("create state dir: %w", err)
+	if err := s.mkdir(); err != nil {
+		return err
+	}
+	if r.PID == os.Getpid() && r.Start.IsZero() {
+		r.Start, _ = ProcessStart(r.PID)
 	}
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(s.file(r.Target), append(b, '\n'), 0o600)
-}
-
-// Delete removes the record for target; a missing record is fine.
-func (s Store) Delete(target string) error {
-	err := os.Remove(s.file(target))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove state: %w", err)
+	if err := WriteFileAtomic(s.file(r.Target), append(b, '\n'), s.perm()); err != nil {
+		return err
+	}
+	for _, d := range s.Old {
+		_ = os.Remove(Store{Dir: d}.file(r.Target))
 	}
 	return nil
+}
+
+// Delete removes the record for target, in Dir and in the old directories;
+// a missing record is fine.
+func (s Store) Delete(target string) error {
+	var errs []error
+	for _, dir := range append([]string{s.Dir}, s.Old...) {
+		err := os.Remove(Store{Dir: dir}.file(target))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove state: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// mkdir creates Dir: the machine-wide one with rights for administrators
+// only, any other one private to this user.
+func (s Store) mkdir() error {
+	if s.Machine {
+		if err := makeMachineDir(s.Dir); err != nil {
+			return fmt.Errorf("create state dir %s: %w", s.Dir, err)
+		}
+		return nil
+	}
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return fmt.Errorf("create state dir: %w", err)
+	}
+	return nil
+}
+
+// perm is the mode of new files: private, unless an administrator made Dir
+// writable for a group (a state directory shared by several accounts).
+func (s Store) perm() fs.FileMode {
+	if fi, err := os.Stat(s.Dir); err == nil && fi.Mode().Perm()&0o070 == 0o070 {
+		return 0o660
+	}
+	return 0o600
 }
 
 // WriteFileAtomic replaces path with data so that readers see the old or the
