@@ -123,20 +123,44 @@ func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
 // write-after DURATION FILE TEXT... rewrites FILE with TEXT after DURATION,
 // in the background (a counter falling while drain waits).
 func cmdWriteAfter(ts *testscript.TestScript, neg bool, args []string) {
+	// write-after [-gone PATH] DURATION FILE TEXT...: with -gone, the clock
+	// starts only once PATH no longer exists (e.g. drain renamed the page),
+	// so a slow start of drain (drain.exe under Wine on a loaded machine)
+	// cannot make the write happen before drain's first poll.
+	gone := ""
+	if len(args) > 1 && args[0] == "-gone" {
+		gone, args = ts.MkAbs(args[1]), args[2:]
+	}
 	if neg || len(args) < 3 {
-		ts.Fatalf("usage: write-after DURATION FILE TEXT...")
+		ts.Fatalf("usage: write-after [-gone PATH] DURATION FILE TEXT...")
 	}
 	d, err := time.ParseDuration(args[0])
 	ts.Check(err)
 	path := ts.MkAbs(args[1])
 	text := strings.Join(args[2:], " ") + "\n"
-	t := time.AfterFunc(d, func() {
+	stop := make(chan struct{})
+	go func() {
+		for deadline := time.Now().Add(time.Minute); gone != "" && time.Now().Before(deadline); {
+			if _, err := os.Lstat(gone); errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		select {
+		case <-stop:
+			return
+		case <-time.After(d):
+		}
 		tmp := path + ".tmp"
 		if os.WriteFile(tmp, []byte(text), 0o644) == nil {
 			_ = os.Rename(tmp, path)
 		}
-	})
-	ts.Defer(func() { t.Stop() })
+	}()
+	ts.Defer(func() { close(stop) })
 }
 
 // exit CODE PROGRAM ARGS... runs a program and checks its exit code exactly
