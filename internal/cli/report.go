@@ -69,7 +69,7 @@ holding the drain back; when it ended while sources were still busy, give
 			if err := report.WriteFile(out, run); err != nil {
 				return fmt.Errorf("write %s: %w", out, err)
 			}
-			fmt.Fprintf(ios.Out, "wrote %s: %s (%d events, %d sources)\n", out, run.Title(), run.Events, len(run.Sources))
+			fmt.Fprintf(ios.Out, "wrote %s: %s (%d events, %d %s)\n", out, run.Title(), run.Events, len(run.Sources), plural(len(run.Sources), "source"))
 			return nil
 		},
 	}
@@ -170,4 +170,11 @@ func (rr *runReport) write(r *renderer, oc drain.Outcome) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.line("report written to " + rr.path)
+}
+
+func plural(n int, s string) string {
+	if n == 1 {
+		return s
+	}
+	return s + "s"
 }

@@ -131,7 +131,7 @@ func Parse(r io.Reader, name string) ([]drain.Event, error) {
 	case n == blank:
 		return nil, &InputError{File: name, Msg: "empty: no events"}
 	case len(evs) == 0:
-		return nil, &InputError{File: name, Msg: fmt.Sprintf("no drain event in %d lines", n)}
+		return nil, &InputError{File: name, Msg: fmt.Sprintf("no drain event in %d %s (is it the output of --output json?)", n, plural(n, "line"))}
 	}
 	return evs, nil
 }
@@ -402,3 +402,10 @@ func fmtVal(v *float64) string {
 
 // short cuts a source name for a label.
 func short(s string, n int) string { return clip(strings.TrimSpace(s), n) }
+
+func plural(n int, s string) string {
+	if n == 1 {
+		return s
+	}
+	return s + "s"
+}
