@@ -79,5 +79,7 @@ fi
 
 # The paths and port of this run say nothing to a reader: keep them short.
 sed -e "s#$tmp#/tmp/demo#g" -e "s#$addr#127.0.0.1:8080#g" "$tmp/events.ndjson" >docs/img/drain-demo.ndjson
-"$tmp/drain" report docs/img/drain-demo.ndjson -o docs/img/drain-demo.svg
+# The grace ended while the slow requests were still running, so the events
+# do not show it: --lb-grace draws the window the run had.
+"$tmp/drain" report docs/img/drain-demo.ndjson -o docs/img/drain-demo.svg --lb-grace 2s
 echo "report-demo: wrote docs/img/drain-demo.ndjson and docs/img/drain-demo.svg"
