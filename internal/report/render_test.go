@@ -144,6 +144,17 @@ func TestHTMLIsSelfContained(t *testing.T) {
 	}
 }
 
+func TestHTMLShowsTheError(t *testing.T) {
+	r := load(t, "timeout.ndjson", Options{})
+	var b bytes.Buffer
+	if err := HTML(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "<li>error: not drained within 1.5s: still waiting on verify-url unreachable") {
+		t.Errorf("the page does not say why the run failed")
+	}
+}
+
 func TestMarkdownSummary(t *testing.T) {
 	r := load(t, "flap.ndjson", Options{})
 	var b bytes.Buffer

@@ -92,7 +92,7 @@ func writeSVG(b *strings.Builder, r *Run) {
 		if i < len(r.Sources) {
 			c.panel(r.Sources[i], py)
 		} else {
-			c.f(`<text x="%d" y="%.1f" fill="#6b7280">no sources: the wait was on lb-grace and --verify-url only</text>`+"\n", left, py+panelH/2)
+			c.f(`<text x="%d" y="%.1f" fill="#6b7280">no source was polled</text>`+"\n", left, py+panelH/2)
 		}
 	}
 

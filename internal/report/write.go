@@ -91,6 +91,16 @@ h2 { font-size: 18px; margin-top: 24px; }
 <body>
 `)
 	writeSVG(&b, r)
+	if r.Error != "" || len(r.Warnings) > 0 {
+		b.WriteString("<ul>\n")
+		if r.Error != "" {
+			fmt.Fprintf(&b, "<li>error: %s</li>\n", esc(r.Error))
+		}
+		for _, w := range r.Warnings {
+			fmt.Fprintf(&b, "<li>warning: %s</li>\n", esc(w))
+		}
+		b.WriteString("</ul>\n")
+	}
 	b.WriteString("<h2>Sources</h2>\n<table>\n<tr><th>source</th><th>threshold</th><th>first</th><th>last</th><th>max</th><th>unknown for</th><th>why unknown</th></tr>\n")
 	for _, s := range r.Sources {
 		st := s.Stats()
