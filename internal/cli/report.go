@@ -71,6 +71,9 @@ holding the drain back; when it ended while sources were still busy, give
 				return fmt.Errorf("write %s: %w", out, err)
 			}
 			fmt.Fprintf(ios.Out, "wrote %s: %s (%d events, %d %s)\n", out, run.Title(), run.Events, len(run.Sources), plural(len(run.Sources), "source"))
+			if run.Earlier > 0 {
+				fmt.Fprintf(ios.ErrOut, "%s holds %d earlier %s; drawn: the last one\n", args[0], run.Earlier, plural(run.Earlier, "run"))
+			}
 			return nil
 		},
 	}

@@ -65,7 +65,8 @@ type Mark struct {
 type Run struct {
 	Start    time.Time // the moment the server went out (or the wait began): t = 0
 	End      float64   // the last event, in seconds from Start
-	Events   int       // drain events read
+	Events   int       // drain events of this run
+	Earlier  int       // runs before it in the same file, not drawn
 	Polls    int
 	Sources  []*Series
 	Grace    *Span  // lb-grace, nil when the events cannot tell it and no --lb-grace was given
@@ -153,9 +154,18 @@ func clip(s string, n int) string {
 
 var graceLeft = regexp.MustCompile(`^lb-grace \(([^ )]+) left\)$`)
 
-// Build makes the timeline of a run from its events.
+// Build makes the timeline of a run from its events. A file that holds
+// several runs (tee -a across deploys) draws the last one: each run ends
+// with its result event.
 func Build(evs []drain.Event, opt Options) *Run {
-	run := &Run{Events: len(evs)}
+	earlier, from := 0, 0
+	for i, e := range evs[:len(evs)-1] {
+		if e.Event == drain.EvResult {
+			earlier, from = earlier+1, i+1
+		}
+	}
+	evs = evs[from:]
+	run := &Run{Events: len(evs), Earlier: earlier}
 	// t = 0 is the moment the server went out: polls and the drained and
 	// timeout events carry their time since then (elapsed_s, taken before the
 	// sources were read), which places them better than their emit time.

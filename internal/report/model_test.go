@@ -274,3 +274,24 @@ func TestWaitWithoutOut(t *testing.T) {
 		t.Errorf("end %v, want 1.5 (the result)", r.End)
 	}
 }
+
+// Runs appended to one file (tee -a across deploys): the last is drawn.
+func TestSeveralRunsInOneFileDrawTheLast(t *testing.T) {
+	var all []byte
+	for _, f := range []string{"demo.ndjson", "flap.ndjson", "timeout.ndjson"} {
+		b, err := os.ReadFile(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	evs, err := Parse(strings.NewReader(string(all)), "all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := Build(evs, Options{}), load(t, "timeout.ndjson", Options{})
+	if got.Earlier != 2 || got.Events != want.Events || got.Title() != want.Title() || kindsOf(got.Marks) != kindsOf(want.Marks) || got.End != want.End {
+		t.Errorf("drew %d events (%d earlier runs) %q %s, want the last run: %d events %q %s",
+			got.Events, got.Earlier, got.Title(), kindsOf(got.Marks), want.Events, want.Title(), kindsOf(want.Marks))
+	}
+}

@@ -91,8 +91,11 @@ h2 { font-size: 18px; margin-top: 24px; }
 <body>
 `)
 	writeSVG(&b, r)
-	if r.Error != "" || len(r.Warnings) > 0 {
+	if r.Error != "" || len(r.Warnings) > 0 || r.Earlier > 0 {
 		b.WriteString("<ul>\n")
+		if r.Earlier > 0 {
+			fmt.Fprintf(&b, "<li>the file holds %d earlier %s, not shown: this is the last one</li>\n", r.Earlier, plural(r.Earlier, "run"))
+		}
 		if r.Error != "" {
 			fmt.Fprintf(&b, "<li>error: %s</li>\n", esc(r.Error))
 		}
@@ -123,6 +126,9 @@ func Markdown(w io.Writer, r *Run) error {
 	fmt.Fprintf(&b, "# drain: %s\n\n", mdEsc(r.Title()))
 	fmt.Fprintf(&b, "- started (out): %s\n", r.Start.UTC().Format("2006-01-02 15:04:05.000 MST"))
 	fmt.Fprintf(&b, "- events: %d, polls: %d, last event at %s\n", r.Events, r.Polls, fmtSecs(r.End))
+	if r.Earlier > 0 {
+		fmt.Fprintf(&b, "- the file holds %d earlier %s, not shown: this is the last one\n", r.Earlier, plural(r.Earlier, "run"))
+	}
 	if r.Error != "" {
 		fmt.Fprintf(&b, "- error: %s\n", mdEsc(r.Error))
 	}
