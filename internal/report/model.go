@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/drain-cli/drain/internal/drain"
 )
@@ -99,6 +100,10 @@ var kinds = map[string]bool{
 // time, an empty file or one without any drain event is an *InputError
 // naming the file (and the line).
 func Parse(r io.Reader, name string) ([]drain.Event, error) {
+	r, err := decodeBOM(r)
+	if err != nil {
+		return nil, &InputError{File: name, Msg: err.Error()}
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
 	var evs []drain.Event
@@ -418,4 +423,33 @@ func plural(n int, s string) string {
 		return s
 	}
 	return s + "s"
+}
+
+// decodeBOM lets a file saved by Windows PowerShell through (its > writes
+// UTF-16 with a byte order mark; Out-File -Encoding utf8 a UTF-8 BOM).
+func decodeBOM(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReader(r)
+	head, _ := br.Peek(3)
+	switch {
+	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
+		_, _ = br.Discard(3)
+		return br, nil
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		b, err := io.ReadAll(br)
+		if err != nil {
+			return nil, err
+		}
+		be := b[0] == 0xFE
+		b = b[2:]
+		u := make([]uint16, len(b)/2)
+		for i := range u {
+			if be {
+				u[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+			} else {
+				u[i] = uint16(b[2*i+1])<<8 | uint16(b[2*i])
+			}
+		}
+		return strings.NewReader(string(utf16.Decode(u))), nil
+	}
+	return br, nil
 }

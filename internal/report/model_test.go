@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/drain-cli/drain/internal/drain"
 )
@@ -293,5 +295,36 @@ func TestSeveralRunsInOneFileDrawTheLast(t *testing.T) {
 	if got.Earlier != 2 || got.Events != want.Events || got.Title() != want.Title() || kindsOf(got.Marks) != kindsOf(want.Marks) || got.End != want.End {
 		t.Errorf("drew %d events (%d earlier runs) %q %s, want the last run: %d events %q %s",
 			got.Events, got.Earlier, got.Title(), kindsOf(got.Marks), want.Events, want.Title(), kindsOf(want.Marks))
+	}
+}
+
+// Windows PowerShell's > writes UTF-16LE with a BOM, Out-File -Encoding
+// utf8 a UTF-8 BOM: both are read as the same events.
+func TestParseReadsWhatPowerShellWrites(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "timeout.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Parse(bytes.NewReader(b), "utf8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u16 := utf16.Encode([]rune(strings.ReplaceAll(string(b), "\n", "\r\n")))
+	le, be := []byte{0xFF, 0xFE}, []byte{0xFE, 0xFF}
+	for _, c := range u16 {
+		le = append(le, byte(c), byte(c>>8))
+		be = append(be, byte(c>>8), byte(c))
+	}
+	for name, in := range map[string][]byte{
+		"utf-8 bom": append([]byte{0xEF, 0xBB, 0xBF}, b...), "utf-16le": le, "utf-16be": be,
+	} {
+		got, err := Parse(bytes.NewReader(in), name)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if len(got) != len(want) || Build(got, Options{}).Title() != Build(want, Options{}).Title() {
+			t.Errorf("%s: %d events, want %d", name, len(got), len(want))
+		}
 	}
 }
