@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls this script).
 # On a fresh Debian machine with Go it installs what the tests need (nginx,
-# haproxy, golangci-lint), then runs formatting and lint checks, cross builds,
+# haproxy, chromium, golangci-lint), then runs formatting and lint checks, cross builds,
 # the unit, CLI (testscript) and end-to-end tests, the Windows tests under
 # Wine, and short fuzzing runs.
 #
@@ -19,6 +19,8 @@ step "Install test dependencies"
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+# Headless Chromium renders drain report's pictures (internal/report).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
@@ -32,6 +34,7 @@ fi
 # their own on 127.0.0.1, so the system one is not needed.
 echo "nginx: $( (nginx -v || /usr/sbin/nginx -v) 2>&1)"
 echo "haproxy: $( (haproxy -v || /usr/sbin/haproxy -v) 2>&1 | head -1)"
+echo "chromium: $(chromium --version 2>&1 | head -1)"
 
 step "gofmt"
 unformatted=$(gofmt -l cmd internal scripts)

@@ -104,6 +104,9 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 	for _, g := range groups {
 		config.AddFlags(cmd.Flags(), g...)
 	}
+	if kind == cmdRun {
+		addReportFlag(cmd)
+	}
 	cmd.Args = func(c *cobra.Command, args []string) error {
 		if kind == cmdRun {
 			if len(args) > 0 && c.ArgsLenAtDash() != 0 {
@@ -126,6 +129,10 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		rep, err := newRunReport(c, cfg.LBGrace)
+		if err != nil {
+			return err
+		}
 		r := newRenderer(ios, cfg.JSON, c.Name())
 		if !cfg.DryRun {
 			var warn string
@@ -135,7 +142,7 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 				r.event(drain.Event{Event: drain.EvWarning, Message: warn})
 			}
 		}
-		plan.Emit = r.event
+		plan.Emit = rep.wrap(r.event)
 		if plan.Rotator != nil && !cfg.DryRun {
 			lock, err := takeLock(plan, kind, cfg.Reason)
 			if err != nil {
@@ -154,6 +161,7 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 		case cmdWait:
 			oc = plan.Wait(c.Context())
 		}
+		rep.write(r, oc)
 		r.finish(oc, kind != cmdWait)
 		if oc.Code != drain.ExitOK {
 			return &exitError{code: oc.Code, err: oc.Err, reported: true}

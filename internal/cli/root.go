@@ -161,6 +161,7 @@ a YAML config file (--config or DRAIN_CONFIG), then defaults, in that order.
 		newConfigCmd(ios),
 		newCountersCmd(ios),
 		newVersionCmd(ios),
+		newReportCmd(ios),
 	)
 	root.SetVersionTemplate("drain {{.Version}}\n")
 	return root
