@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"regexp"
@@ -190,8 +191,20 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 		LBGrace: cfg.LBGrace, Force: cfg.Force, KeepOut: cfg.KeepOut, DryRun: cfg.DryRun,
 		ActionOut: ios.Out, ActionErr: ios.ErrOut,
 	}
+	actionOutTTY := ios.IsStdoutTTY()
 	if cfg.JSON {
 		p.ActionOut = ios.ErrOut // stdout carries only NDJSON events
+		actionOutTTY = ios.IsStderrTTY()
+	}
+	// A reader that went away (drain run | head -1) must not end the job:
+	// the action writes into a pipe drain copies from, and a failed copy is
+	// dropped, so neither the action nor drain dies of SIGPIPE or blocks.
+	// A terminal is left as is (actions may draw colour and progress there).
+	if !actionOutTTY {
+		p.ActionOut = forgivingWriter{p.ActionOut}
+	}
+	if !ios.IsStderrTTY() {
+		p.ActionErr = forgivingWriter{p.ActionErr}
 	}
 	var err error
 	if kind != cmdWait {
@@ -336,4 +349,13 @@ func trimRotErr(err error) string {
 
 func kindName(k cmdKind) string {
 	return [...]string{"run", "out", "in", "wait"}[k]
+}
+
+// forgivingWriter drops what cannot be written (a closed pipe): output is
+// worth losing, the run is not.
+type forgivingWriter struct{ w io.Writer }
+
+func (f forgivingWriter) Write(b []byte) (int, error) {
+	_, _ = f.w.Write(b)
+	return len(b), nil
 }

@@ -8,10 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,7 +29,9 @@ EXIT STATUS
   2    usage or config error: nothing was changed
   3    not drained before --timeout (or not healthy before it, for in --wait-healthy)
   4    the action ran and failed; the server stays OUT of rotation
-  130  interrupted (Ctrl-C, SIGTERM)
+  130  interrupted (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT; on Windows also Ctrl-Break,
+       closing the console, logoff, shutdown): put back unless the action
+       started or --keep-out
 `
 
 // exitError carries an exit code; reported means the message was already shown.
@@ -54,7 +54,7 @@ func (e *exitError) Unwrap() error { return e.err }
 // Main runs drain with the process arguments and returns the exit code.
 func Main() int {
 	ios := iostreams.System()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifySignals(context.Background(), ios.ErrOut)
 	defer stop()
 	root := NewRootCmd(ios)
 	root.SetArgs(os.Args[1:])

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +27,24 @@ func TestMain(m *testing.M) {
 		"true":  func() { os.Exit(0) },
 		"false": func() { os.Exit(1) },
 		"echo":  func() { fmt.Println(strings.Join(os.Args[1:], " ")) },
+		// ppid FILE [SLEEP] writes its parent's pid (drain's, when drain
+		// runs it as an exec source or an action) to FILE, prints 1 (a busy
+		// source) and sleeps SLEEP: how a script finds drain's pid to
+		// signal it.
+		"ppid": func() {
+			if len(os.Args) < 2 {
+				os.Exit(2)
+			}
+			tmp := os.Args[1] + ".tmp"
+			if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getppid())), 0o600); err != nil || os.Rename(tmp, os.Args[1]) != nil {
+				os.Exit(1)
+			}
+			fmt.Println(1)
+			if len(os.Args) > 2 {
+				d, _ := time.ParseDuration(os.Args[2])
+				time.Sleep(d)
+			}
+		},
 		"touch": func() {
 			for _, f := range os.Args[1:] {
 				if err := os.WriteFile(f, nil, 0o600); err != nil {
@@ -53,6 +72,8 @@ func TestScripts(t *testing.T) {
 			"write-after": cmdWriteAfter,
 			"exit":        cmdExit,
 			"grep-tree":   cmdGrepTree,
+			"signal":      cmdSignal,
+			"waitfile":    cmdWaitFile,
 		},
 	})
 }
@@ -182,5 +203,49 @@ func cmdGrepTree(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if !neg && len(found) == 0 {
 		ts.Fatalf("%q not found under %s", args[0], args[1])
+	}
+}
+
+// signal SIG[,SIG...] PIDFILE sends each signal, in order, to the process
+// whose pid is in PIDFILE (written by ppid). testscript's own kill knows
+// only INT and KILL.
+func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: signal SIG[,SIG...] PIDFILE")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	ts.Check(err)
+	p, err := os.FindProcess(pid)
+	ts.Check(err)
+	names := map[string]syscall.Signal{
+		"HUP": syscall.SIGHUP, "INT": syscall.SIGINT, "TERM": syscall.SIGTERM,
+		"QUIT": syscall.SIGQUIT, "PIPE": syscall.SIGPIPE, "KILL": syscall.SIGKILL,
+	}
+	for _, name := range strings.Split(args[0], ",") {
+		sig, ok := names[name]
+		if !ok {
+			ts.Fatalf("unknown signal %s", name)
+		}
+		ts.Check(p.Signal(sig))
+	}
+}
+
+// waitfile FILE waits (up to a minute: the machine may be loaded) until FILE
+// exists: the background drain got to the point the script wants.
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfile FILE")
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s did not appear within a minute", args[0])
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

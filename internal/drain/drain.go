@@ -103,7 +103,7 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 	drained, why, err := p.wait(ctx, outAt)
 	switch {
 	case errors.Is(err, context.Canceled):
-		return p.restore(rec, changed, Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: errors.New("interrupted while waiting")})
+		return p.restore(rec, changed, Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: interrupted(ctx, "while waiting")})
 	case err != nil:
 		return p.restore(rec, changed, Outcome{Result: ResultError, Code: ExitError, Err: err})
 	case !drained && !p.Force:
@@ -123,7 +123,11 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 	if oc2.Code == ExitOK {
 		oc2.Result = result
 	}
-	p.setPhase(rec, state.PhaseDone, oc2.Result)
+	phase := state.PhaseDone
+	if oc2.Code == ExitInterrupted {
+		phase = state.PhaseAction // stopped halfway: the record says so
+	}
+	p.setPhase(rec, phase, oc2.Result)
 	oc2.Rotation = rotation.Out // the action ran or may have run: never put back by surprise
 	return oc2
 }
@@ -133,7 +137,7 @@ func (p *Plan) Wait(ctx context.Context) Outcome {
 	drained, why, err := p.wait(ctx, time.Now())
 	switch {
 	case errors.Is(err, context.Canceled):
-		return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: errors.New("interrupted while waiting")}
+		return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: interrupted(ctx, "while waiting")}
 	case err != nil:
 		return Outcome{Result: ResultError, Code: ExitError, Err: err}
 	case !drained:
@@ -242,6 +246,15 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) 
 	}
 }
 
+// interrupted is the error of a command ended by ctx, naming the signal when
+// the CLI gave it as the cancel cause: "interrupted by SIGHUP while waiting".
+func interrupted(ctx context.Context, when string) error {
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) && !errors.Is(c, context.DeadlineExceeded) {
+		return fmt.Errorf("interrupted by %w %s", c, when)
+	}
+	return errors.New("interrupted " + when)
+}
+
 // poll reads every source at once; an error makes that source unknown.
 func (p *Plan) poll(ctx context.Context) []Reading {
 	out := make([]Reading, len(p.Sources))
@@ -291,7 +304,7 @@ func (p *Plan) runAction(ctx context.Context) Outcome {
 		}
 		p.emit(ev)
 		if ctx.Err() != nil {
-			return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: fmt.Errorf("interrupted during the action: %w", err)}
+			return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: fmt.Errorf("%w: %w", interrupted(ctx, "during the action"), err)}
 		}
 		return Outcome{Result: ResultActionFail, Code: ExitAction, Err: err}
 	}

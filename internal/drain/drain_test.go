@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -325,5 +326,38 @@ func TestDryRunChangesNothing(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(p.Store.Dir); len(entries) != 0 {
 		t.Error("dry run wrote state")
+	}
+}
+
+// stuckIn is a rotator whose In hangs until its context ends (an HAProxy
+// instance that stopped answering).
+type stuckIn struct{ rotation.Rotator }
+
+func (s stuckIn) In(ctx context.Context, _ *state.Record) (bool, error) {
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+// After a signal the restore is bounded by RestoreTimeout: a CI runner sends
+// SIGKILL seconds after its SIGINT, Windows ends a closed console's process
+// about 5 s after CTRL_CLOSE_EVENT. It used to wait up to 30 s.
+func TestRestoreAfterInterruptIsBounded(t *testing.T) {
+	defer func(d time.Duration) { RestoreTimeout = d }(RestoreTimeout)
+	RestoreTimeout = 200 * time.Millisecond
+	src := &scripted{val: 5}
+	p, _, rec := newPlan(t, src)
+	p.Rotator = stuckIn{p.Rotator}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	oc := p.Run(ctx)
+	if el := time.Since(start); el > 10*time.Second {
+		t.Fatalf("interrupted run returned after %s; the restore must give up after RestoreTimeout", el)
+	}
+	if oc.Code != ExitInterrupted || oc.Rotation != rotation.Out {
+		t.Fatalf("outcome = %+v; want 130 and OUT (the restore failed)", oc)
+	}
+	if w, ok := rec.find(EvWarning); !ok || !strings.Contains(w.Message, "could not put the server back") {
+		t.Errorf("warning = %+v, want one saying the server could not be put back", w)
 	}
 }

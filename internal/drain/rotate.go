@@ -52,6 +52,11 @@ func (p *Plan) out(ctx context.Context) (*state.Record, bool, *Outcome) {
 	return rec, changed, nil
 }
 
+// RestoreTimeout bounds putting the server back after an interrupt, and the
+// status read after a failed restore takes at most a second more: both stay
+// inside the few seconds a CI runner or Windows gives after a signal.
+var RestoreTimeout = 3 * time.Second
+
 // restore ends a run that did not reach its action: the server goes back into
 // rotation if this run took it out, unless KeepOut says otherwise.
 func (p *Plan) restore(rec *state.Record, changed bool, oc Outcome) Outcome {
@@ -65,12 +70,21 @@ func (p *Plan) restore(rec *state.Record, changed bool, oc Outcome) Outcome {
 		p.emit(Event{Event: EvWarning, Message: "left OUT of rotation (--keep-out); run `drain in` to put it back"})
 		return oc
 	}
-	// The caller's context may be cancelled (interrupt): restoring must still happen.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// The caller's context may be cancelled (interrupt): restoring must still
+	// happen, and quickly: after a signal more may follow (CI runners send
+	// SIGTERM then SIGKILL seconds after SIGINT; Windows ends a closed
+	// console's process about 5 s after CTRL_CLOSE_EVENT).
+	limit := 30 * time.Second
+	if oc.Code == ExitInterrupted {
+		limit = RestoreTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	if err := p.putIn(ctx, rec); err != nil {
 		p.emit(Event{Event: EvWarning, Message: "could not put the server back: " + err.Error()})
-		oc.Rotation = p.status(ctx)
+		sctx, scancel := context.WithTimeout(context.Background(), time.Second)
+		defer scancel()
+		oc.Rotation = p.status(sctx)
 		if oc.Code == ExitOK || oc.Code == ExitTimeout {
 			oc.Code = ExitError
 		}
@@ -129,7 +143,7 @@ func (p *Plan) Out(ctx context.Context) Outcome {
 	_ = rec
 	if p.Verify != nil {
 		if err := p.Verify.WaitFor(ctx, false, p.Interval, p.Timeout, p.emit); err != nil {
-			return p.restore(rec, changed, verifyOutcome(err))
+			return p.restore(rec, changed, verifyOutcome(ctx, err))
 		}
 	}
 	return Outcome{Result: ResultOK, Code: ExitOK, Rotation: rotation.Out}
@@ -158,7 +172,7 @@ func (p *Plan) In(ctx context.Context, healthy bool) Outcome {
 	}
 	if healthy && p.Verify != nil {
 		if err := p.Verify.WaitFor(ctx, true, p.Interval, p.Timeout, p.emit); err != nil {
-			oc := verifyOutcome(err)
+			oc := verifyOutcome(ctx, err)
 			oc.Rotation = rotation.In
 			return oc
 		}
@@ -166,10 +180,10 @@ func (p *Plan) In(ctx context.Context, healthy bool) Outcome {
 	return Outcome{Result: ResultOK, Code: ExitOK, Rotation: rotation.In}
 }
 
-func verifyOutcome(err error) Outcome {
+func verifyOutcome(ctx context.Context, err error) Outcome {
 	switch {
 	case errors.Is(err, context.Canceled):
-		return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: err}
+		return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: interrupted(ctx, "while waiting for the verify URL")}
 	case errors.Is(err, context.DeadlineExceeded):
 		return Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: err}
 	}
