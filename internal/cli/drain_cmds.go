@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -137,10 +138,18 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 		if plan.Rotator != nil && !cfg.DryRun {
 			lock, err := takeLock(plan, kind, cfg.Reason)
 			if err != nil {
-				return err
+				// Nothing was changed; say where the server stands anyway.
+				oc := drain.Outcome{Result: drain.ResultError, Code: drain.ExitError, Err: err, Unchanged: true, Rotation: currentStatus(c.Context(), plan)}
+				var ee *exitError
+				if errors.As(err, &ee) {
+					oc.Code, oc.Err, oc.Hint = ee.code, ee.err, ee.hint
+				}
+				r.finish(oc, true)
+				return &exitError{code: oc.Code, err: oc.Err, reported: true}
 			}
 			defer lock.Release()
 		}
+
 		var oc drain.Outcome
 		switch kind {
 		case cmdRun:
@@ -159,6 +168,18 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 		return nil
 	}
 	return cmd
+}
+
+// currentStatus reads the rotation state for a report, briefly: UNKNOWN
+// when it cannot be read.
+func currentStatus(ctx context.Context, p *drain.Plan) rotation.Status {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	st, err := p.Rotator.Status(ctx)
+	if err != nil {
+		return rotation.Unknown
+	}
+	return st
 }
 
 // takeLock makes sure no other drain changes the same server at once. A lock
@@ -218,6 +239,7 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 		if p.Rotator, p.Store, err = buildRotation(cfg); err != nil {
 			return nil, err
 		}
+		p.Probed = cfg.Keepalive != ""
 	}
 	if cfg.VerifyURL != "" {
 		p.Verify = &drain.Verifier{URL: cfg.VerifyURL, Client: &http.Client{Timeout: cfg.ReadTimeout}}

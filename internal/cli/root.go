@@ -17,6 +17,7 @@ import (
 	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/iostreams"
+	"github.com/drain-cli/drain/internal/rotation"
 )
 
 // version is set at release time with -ldflags "-X ...cli.version=v1.2.3".
@@ -59,9 +60,24 @@ func Main() int {
 	root := NewRootCmd(ios)
 	root.SetArgs(os.Args[1:])
 	err := root.ExecuteContext(ctx)
-	code := exitCode(ios, err)
-	if code != drain.ExitOK && wantsJSON(os.Args[1:], os.Getenv("DRAIN_OUTPUT")) {
-		resultOnlyJSON(ios, err, code)
+	var name string
+	if cmd, _, ferr := root.Find(os.Args[1:]); ferr == nil {
+		name = cmd.Name()
+	}
+	drainCmd := name == "run" || name == "out" || name == "in" || name == "wait"
+	var ee *exitError
+	reported := errors.As(err, &ee) && ee.reported
+	code := exitCode(ios, err, !drainCmd)
+	switch {
+	case code == drain.ExitOK || reported:
+	case wantsJSON(os.Args[1:], os.Getenv("DRAIN_OUTPUT")):
+		resultOnlyJSON(ios, err, code, drainCmd, name != "wait")
+	case name == "wait":
+		fmt.Fprintln(ios.Out, ios.OutColor(colorRed...)("failed: nothing was changed; rotation not changed by drain wait"))
+	case drainCmd:
+		// Failed before anything could change (bad flags or config): the
+		// last line still says where the server stands.
+		fmt.Fprintln(ios.Out, ios.OutColor(colorRed...)("failed: nothing was changed; rotation unchanged"))
 	}
 	return code
 }
@@ -86,12 +102,14 @@ func wantsJSON(args []string, env string) bool {
 
 // resultOnlyJSON writes the result event when the command did not get to
 // write one itself.
-func resultOnlyJSON(ios *iostreams.IOStreams, err error, code int) {
-	var ee *exitError
-	if errors.As(err, &ee) && ee.reported {
-		return
-	}
+func resultOnlyJSON(ios *iostreams.IOStreams, err error, code int, drainCmd, rotates bool) {
 	ev := drain.Event{Time: time.Now(), Event: drain.EvResult, Result: drain.ResultError, ExitCode: intPtr(code)}
+	if drainCmd {
+		ev.Changed = boolPtr(false) // it failed before it could change anything
+	}
+	if rotates {
+		ev.Rotation = string(rotation.Unknown) // not read
+	}
 	if err != nil {
 		ev.Error = err.Error()
 	}
@@ -99,7 +117,9 @@ func resultOnlyJSON(ios *iostreams.IOStreams, err error, code int) {
 }
 
 // exitCode prints err (one line and a hint) and maps it to an exit code.
-func exitCode(ios *iostreams.IOStreams, err error) int {
+// sayUnchanged adds "nothing was changed" to usage errors (drain run, out
+// and in say it in their last line instead).
+func exitCode(ios *iostreams.IOStreams, err error, sayUnchanged bool) int {
 	if err == nil {
 		return drain.ExitOK
 	}
@@ -116,14 +136,14 @@ func exitCode(ios *iostreams.IOStreams, err error) int {
 		code = drain.ExitUsage
 	}
 	red := ios.ErrColor(colorRed...)
-	fmt.Fprintf(ios.ErrOut, "%s %s\n", red("drain:"), err.Error())
+	fmt.Fprintf(ios.ErrOut, "%s %s\n", red("drain:"), sanitize(err.Error()))
 	switch {
 	case errors.As(err, &ue) && ue.Hint != "":
-		fmt.Fprintf(ios.ErrOut, "hint: %s\n", ue.Hint)
+		fmt.Fprintf(ios.ErrOut, "hint: %s\n", sanitize(ue.Hint))
 	case ee != nil && ee.hint != "":
-		fmt.Fprintf(ios.ErrOut, "hint: %s\n", ee.hint)
+		fmt.Fprintf(ios.ErrOut, "hint: %s\n", sanitize(ee.hint))
 	}
-	if code == drain.ExitUsage {
+	if code == drain.ExitUsage && sayUnchanged {
 		fmt.Fprintln(ios.ErrOut, "nothing was changed")
 	}
 	return code

@@ -74,6 +74,7 @@ func TestScripts(t *testing.T) {
 			"grep-tree":   cmdGrepTree,
 			"signal":      cmdSignal,
 			"waitfile":    cmdWaitFile,
+			"when-exists": cmdWhenExists,
 		},
 	})
 }
@@ -248,4 +249,39 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// when-exists FILE DELAY TARGET TEXT... writes TEXT to TARGET DELAY after
+// FILE appears, in the background: a deploy step re-creating the keep-alive
+// page a while after drain renamed it.
+func cmdWhenExists(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 4 {
+		ts.Fatalf("usage: when-exists FILE DELAY TARGET TEXT...")
+	}
+	delay, err := time.ParseDuration(args[1])
+	ts.Check(err)
+	file, target := ts.MkAbs(args[0]), ts.MkAbs(args[2])
+	text := strings.Join(args[3:], " ") + "\n"
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		deadline := time.Now().Add(time.Minute)
+		for time.Now().Before(deadline) {
+			if _, err := os.Stat(file); err == nil {
+				select {
+				case <-stop:
+				case <-time.After(delay):
+					_ = os.WriteFile(target, []byte(text), 0o644)
+				}
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	ts.Defer(func() { close(stop); <-done })
 }

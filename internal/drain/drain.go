@@ -48,6 +48,10 @@ type Plan struct {
 	Timeout  time.Duration // 0: no limit
 	LBGrace  time.Duration // minimum time out of rotation
 
+	// Probed says the load balancer learns of the change only by probing
+	// (a keep-alive page), not at once (HAProxy's runtime API).
+	Probed bool
+
 	Force   bool // on timeout run the action anyway
 	KeepOut bool // on failure or interrupt leave the server out
 
@@ -75,6 +79,10 @@ type Outcome struct {
 	Code     int
 	Rotation rotation.Status
 	Err      error
+	Hint     string // what to do about Err, shown under it
+	// Unchanged says this command changed nothing (a usage error, a lock
+	// held by another drain): Rotation is as it was, or UNKNOWN if unread.
+	Unchanged bool
 }
 
 func (p *Plan) emit(e Event) {
@@ -93,12 +101,15 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 	if p.DryRun {
 		return p.dryRun(ctx)
 	}
-	rec, changed, oc := p.out(ctx)
+	rec, changed, oc := p.out(ctx, "run")
 	if oc != nil {
 		return *oc
 	}
 	outAt := time.Now()
 	p.setPhase(rec, state.PhaseWaiting, "")
+	if changed && p.Probed && p.LBGrace == 0 && p.Verify == nil {
+		p.emit(Event{Event: EvWarning, Message: "--lb-grace is 0 and there is no --verify-url: the load balancer sends requests until its probe has failed (interval x fall, e.g. 6s for HAProxy inter 2s fall 3), so a zero counter before then proves nothing; set --lb-grace to that time, or --verify-url to the URL it probes"})
+	}
 
 	drained, why, err := p.wait(ctx, outAt)
 	switch {
@@ -113,6 +124,9 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 	if !drained {
 		result = ResultForced
 		p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("NOT DRAINED after %s: running the action anyway (--on-timeout force); in-flight requests may be cut", p.Timeout)})
+	}
+	if oc := p.stillOut(ctx, rec); oc != nil {
+		return *oc
 	}
 	if p.Action == nil {
 		p.setPhase(rec, state.PhaseDone, result)
@@ -159,14 +173,15 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) 
 	var quietSince, listedAt time.Time
 	verified := p.Verify == nil
 	for {
-		now := time.Now()
-		readings := p.poll(ctx)
+		readCtx, cancelRead := readContext(ctx, deadline)
+		readings := p.poll(readCtx)
 		if ctx.Err() != nil {
+			cancelRead()
 			return false, "", ctx.Err()
 		}
 		var blocking []string
 		if !verified {
-			ok, why := p.Verify.Gone(ctx)
+			ok, why := p.Verify.Gone(readCtx)
 			if ok {
 				verified = true
 				p.emit(Event{Event: EvVerify, Message: why})
@@ -174,6 +189,8 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) 
 				blocking = append(blocking, why)
 			}
 		}
+		cancelRead()
+		now := time.Now() // after the reads: they may have taken a while
 		for _, r := range readings {
 			if !r.OK {
 				blocking = append(blocking, r.Source)
@@ -255,6 +272,23 @@ func interrupted(ctx context.Context, when string) error {
 	return errors.New("interrupted " + when)
 }
 
+// FinalReadGrace is how long the reads of the poll at the deadline may take.
+var FinalReadGrace = time.Second
+
+// readContext bounds one poll's reads by the run's deadline as well as by
+// each source's --read-timeout, so that a hanging source cannot stretch the
+// wait past --timeout. The poll at the deadline itself gets FinalReadGrace,
+// so that the timeout message still has fresh values.
+func readContext(ctx context.Context, deadline time.Time) (context.Context, context.CancelFunc) {
+	switch {
+	case deadline.IsZero():
+		return ctx, func() {}
+	case time.Now().Before(deadline):
+		return context.WithDeadline(ctx, deadline)
+	}
+	return context.WithTimeout(ctx, FinalReadGrace)
+}
+
 // poll reads every source at once; an error makes that source unknown.
 func (p *Plan) poll(ctx context.Context) []Reading {
 	out := make([]Reading, len(p.Sources))
@@ -275,6 +309,9 @@ func read(ctx context.Context, w Watch) Reading {
 	v, err := w.Source.Read(ctx)
 	if err != nil {
 		r.Error = err.Error()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			r.Error = "no answer before the --timeout deadline"
+		}
 		return r
 	}
 	r.Value = &v

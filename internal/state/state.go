@@ -50,6 +50,10 @@ type Record struct {
 	Since  time.Time `json:"since"`
 	Phase  Phase     `json:"phase"`
 	Result string    `json:"result,omitempty"`
+
+	// Command is the drain command that took the server out: "out" (out by
+	// intent, whatever its phase) or "run"; empty in older records.
+	Command string `json:"command,omitempty"`
 }
 
 // LBServer is one server on one HAProxy instance, as out found it.
