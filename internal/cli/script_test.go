@@ -20,6 +20,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// Tests that start drain themselves (signals_windows_test.go) run this
+	// binary with DRAIN_TEST_AS_DRAIN=1.
+	if os.Getenv("DRAIN_TEST_AS_DRAIN") == "1" {
+		os.Exit(Main())
+	}
 	testscript.Main(m, map[string]func(){
 		"drain": func() { os.Exit(Main()) },
 		// The scripts' actions and exec sources use these Unix commands;
@@ -272,7 +277,10 @@ func cmdWhenExists(ts *testscript.TestScript, neg bool, args []string) {
 				select {
 				case <-stop:
 				case <-time.After(delay):
-					_ = os.WriteFile(target, []byte(text), 0o644)
+					tmp := target + ".tmp" // whole or not at all, for an HTTP reader
+					if os.WriteFile(tmp, []byte(text), 0o644) == nil {
+						_ = os.Rename(tmp, target)
+					}
 				}
 				return
 			}
