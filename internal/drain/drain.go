@@ -101,6 +101,9 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 	if p.DryRun {
 		return p.dryRun(ctx)
 	}
+	if oc := p.notStarted(ctx); oc != nil {
+		return *oc
+	}
 	rec, changed, oc := p.out(ctx, "run")
 	if oc != nil {
 		return *oc
@@ -124,6 +127,9 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 	if !drained {
 		result = ResultForced
 		p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("NOT DRAINED after %s: running the action anyway (--on-timeout force); in-flight requests may be cut", p.Timeout)})
+	}
+	if ctx.Err() != nil { // a signal between the last poll and now
+		return p.restore(rec, changed, Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: interrupted(ctx, "before the action")})
 	}
 	if oc := p.stillOut(ctx, rec); oc != nil {
 		return *oc
@@ -261,6 +267,17 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) 
 		case <-t.C:
 		}
 	}
+}
+
+// notStarted ends a command interrupted before it changed anything (a
+// signal while it was starting).
+func (p *Plan) notStarted(ctx context.Context) *Outcome {
+	if ctx.Err() == nil {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	return &Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Rotation: p.status(sctx), Unchanged: true, Err: interrupted(ctx, "before anything changed")}
 }
 
 // interrupted is the error of a command ended by ctx, naming the signal when

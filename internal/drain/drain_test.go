@@ -361,3 +361,19 @@ func TestRestoreAfterInterruptIsBounded(t *testing.T) {
 		t.Errorf("warning = %+v, want one saying the server could not be put back", w)
 	}
 }
+
+// A signal that arrives while drain is starting (before out) ends it with
+// nothing changed: it does not take the server out only to put it back.
+func TestInterruptBeforeOutChangesNothing(t *testing.T) {
+	src := &scripted{val: 0}
+	p, page, rec := newPlan(t, src)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	oc := p.Run(ctx)
+	if oc.Code != ExitInterrupted || oc.Rotation != rotation.In || !oc.Unchanged || !exists(page) {
+		t.Fatalf("outcome = %+v; want 130, IN, unchanged", oc)
+	}
+	if _, ok := rec.find(EvOut); ok {
+		t.Error("the server was taken out after the interrupt")
+	}
+}

@@ -238,6 +238,9 @@ func (p *Plan) Out(ctx context.Context) Outcome {
 	if p.DryRun {
 		return p.dryRun(ctx)
 	}
+	if oc := p.notStarted(ctx); oc != nil {
+		return *oc
+	}
 	rec, changed, oc := p.out(ctx, "out")
 	if oc != nil {
 		return *oc
