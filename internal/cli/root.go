@@ -55,11 +55,12 @@ func (e *exitError) Unwrap() error { return e.err }
 // Main runs drain with the process arguments and returns the exit code.
 func Main() int {
 	ios := iostreams.System()
-	ctx, stop := notifySignals(context.Background(), ios.ErrOut)
+	ctx, done, stop := notifySignals(context.Background(), ios.ErrOut)
 	defer stop()
 	root := NewRootCmd(ios)
 	root.SetArgs(os.Args[1:])
 	err := root.ExecuteContext(ctx)
+	done()
 	var name string
 	if cmd, _, ferr := root.Find(os.Args[1:]); ferr == nil {
 		name = cmd.Name()
