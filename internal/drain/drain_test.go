@@ -377,3 +377,80 @@ func TestInterruptBeforeOutChangesNothing(t *testing.T) {
 		t.Error("the server was taken out after the interrupt")
 	}
 }
+
+// Right before the action, rotation and the verify URL are checked again:
+// the action does not run when the server is back in, whichever says so.
+func TestBackInBeforeTheActionIsNotActedOn(t *testing.T) {
+	t.Run("verify URL answers 2xx again", func(t *testing.T) {
+		var mu sync.Mutex
+		answers := 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			answers++
+			// 1: before out (200), 2: the first poll (404: gone), then 200
+			// again: something answers the probe though the page is renamed.
+			if answers == 2 {
+				w.WriteHeader(http.StatusNotFound)
+			}
+		}))
+		defer srv.Close()
+		p, page, _ := newPlan(t, &scripted{val: 0})
+		p.Verify = &Verifier{URL: srv.URL, Client: srv.Client()}
+		ran := filepath.Join(t.TempDir(), "ran")
+		p.Action = touchAction(t, ran)
+		oc := p.Run(context.Background())
+		if oc.Code != ExitError || oc.Rotation != rotation.In || exists(ran) {
+			t.Fatalf("outcome = %+v, action ran %v; want exit 1, IN, not run", oc, exists(ran))
+		}
+		if exists(page) {
+			t.Error("the page was put back: drain must report, not change, what it found")
+		}
+	})
+	t.Run("content mode page restored by hand", func(t *testing.T) {
+		src := &scripted{val: 3}
+		p, page, _ := newPlan(t, src)
+		down := "DOWN"
+		rot, err := rotation.NewKeepalive(page, "", &down)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Rotator = rot
+		p.Timeout = time.Minute
+		ran := filepath.Join(t.TempDir(), "ran")
+		p.Action = touchAction(t, ran)
+		go func() {
+			for end := time.Now().Add(time.Minute); time.Now().Before(end); {
+				if b, _ := os.ReadFile(page); string(b) == down {
+					_ = os.WriteFile(page, []byte("OK\n"), 0o644)
+					src.set(0, nil)
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+		oc := p.Run(context.Background())
+		if oc.Code != ExitError || oc.Rotation != rotation.In || exists(ran) {
+			t.Fatalf("outcome = %+v, action ran %v; want exit 1, IN, not run", oc, exists(ran))
+		}
+		if !strings.Contains(oc.Err.Error(), "rotation is IN") {
+			t.Errorf("error = %v, want it to say the rotation is IN", oc.Err)
+		}
+	})
+}
+
+func touchAction(t *testing.T, path string) action.Action {
+	t.Helper()
+	return ranAction{trueAction(t), path}
+}
+
+// ranAction records that it ran by creating its file.
+type ranAction struct {
+	action.Action
+	path string
+}
+
+func (r ranAction) Run(context.Context, io.Writer, io.Writer) (action.Result, error) {
+	_ = os.WriteFile(r.path, nil, 0o600)
+	return action.Result{}, nil
+}
