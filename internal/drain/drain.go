@@ -70,6 +70,7 @@ type Plan struct {
 	Emit   func(Event)
 
 	inFlightWarned bool
+	outStatus      rotation.Status // how rotation looked right after out
 }
 
 // Outcome is how a command ended: the result event, the exit code and where

@@ -37,7 +37,9 @@ func (p *Plan) out(ctx context.Context, command string) (*state.Record, bool, *O
 			msg += ": " + prev.Reason
 		}
 		msg += ")"
+		p.outStatus = rotation.Out
 		if st, err := p.Rotator.Status(ctx); err != nil || st != rotation.Out {
+			p.outStatus = statusOr(st, err)
 			p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("a record says %s was taken out (method %s), but with these flags it looks %s; the record is kept: 'drain status' shows it, 'drain in' undoes it", target, prev.Method, statusWord(st, err))})
 		}
 		p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(false), Message: msg})
@@ -62,6 +64,7 @@ func (p *Plan) out(ctx context.Context, command string) (*state.Record, bool, *O
 		}
 		return nil, false, &Outcome{Result: ResultError, Code: code, Rotation: st, Err: err}
 	}
+	p.outStatus = rotation.Out
 	msg := "taken out of rotation"
 	if !changed {
 		msg = "already out of rotation; left as it was"
@@ -69,6 +72,13 @@ func (p *Plan) out(ctx context.Context, command string) (*state.Record, bool, *O
 	}
 	p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(changed), Message: msg})
 	return rec, changed, nil
+}
+
+func statusOr(st rotation.Status, err error) rotation.Status {
+	if err != nil {
+		return rotation.Unknown
+	}
+	return st
 }
 
 func statusWord(st rotation.Status, err error) string {
@@ -121,11 +131,14 @@ func RedactURL(u string) string {
 
 // stillOut checks, right before the action, that the server is still out
 // of rotation: a deploy step may have re-created the keep-alive page during
-// the wait. A nil answer means the action may run.
+// the wait. A nil answer means the action may run. The rotation state counts
+// when it changed during the wait: with flags that disagree with an earlier
+// out's record it did not look OUT to begin with, and then only the verify
+// URL can tell.
 func (p *Plan) stillOut(ctx context.Context, rec *state.Record) *Outcome {
 	st, err := p.Rotator.Status(ctx)
 	var back []string
-	if err != nil || st != rotation.Out {
+	if (err != nil || st != rotation.Out) && p.outStatus == rotation.Out {
 		back = append(back, "rotation is "+statusWord(st, err))
 	}
 	if p.Verify != nil {
