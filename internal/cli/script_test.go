@@ -277,9 +277,13 @@ func cmdWhenExists(ts *testscript.TestScript, neg bool, args []string) {
 				select {
 				case <-stop:
 				case <-time.After(delay):
-					tmp := target + ".tmp" // whole or not at all, for an HTTP reader
+					// Whole or not at all, for an HTTP reader. On Windows the
+					// rename fails while the server has the file open: retry.
+					tmp := target + ".tmp"
 					if os.WriteFile(tmp, []byte(text), 0o644) == nil {
-						_ = os.Rename(tmp, target)
+						for end := time.Now().Add(10 * time.Second); os.Rename(tmp, target) != nil && time.Now().Before(end); {
+							time.Sleep(10 * time.Millisecond)
+						}
 					}
 				}
 				return

@@ -290,21 +290,23 @@ func interrupted(ctx context.Context, when string) error {
 	return errors.New("interrupted " + when)
 }
 
-// FinalReadGrace is how long the reads of the poll at the deadline may take.
+// FinalReadGrace is the least time a poll's reads get, even at the
+// deadline: the last poll is scheduled for the deadline (and a coarse clock,
+// as on Windows, may read it a hair early), and the timeout message needs
+// its values.
 var FinalReadGrace = time.Second
 
 // readContext bounds one poll's reads by the run's deadline as well as by
 // each source's --read-timeout, so that a hanging source cannot stretch the
-// wait past --timeout. The poll at the deadline itself gets FinalReadGrace,
-// so that the timeout message still has fresh values.
+// wait past --timeout (by more than FinalReadGrace).
 func readContext(ctx context.Context, deadline time.Time) (context.Context, context.CancelFunc) {
-	switch {
-	case deadline.IsZero():
+	if deadline.IsZero() {
 		return ctx, func() {}
-	case time.Now().Before(deadline):
-		return context.WithDeadline(ctx, deadline)
 	}
-	return context.WithTimeout(ctx, FinalReadGrace)
+	if least := time.Now().Add(FinalReadGrace); deadline.Before(least) {
+		deadline = least
+	}
+	return context.WithDeadline(ctx, deadline)
 }
 
 // poll reads every source at once; an error makes that source unknown.
