@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -146,10 +147,18 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 		if plan.Rotator != nil && !cfg.DryRun {
 			lock, err := takeLock(plan, kind, cfg.Reason)
 			if err != nil {
-				return lockFailed(c.Context(), r, plan, err)
+				// Nothing was changed; say where the server stands anyway.
+				oc := drain.Outcome{Result: drain.ResultError, Code: drain.ExitError, Err: err, Unchanged: true, Rotation: currentStatus(c.Context(), plan)}
+				var ee *exitError
+				if errors.As(err, &ee) {
+					oc.Code, oc.Err, oc.Hint = ee.code, ee.err, ee.hint
+				}
+				r.finish(oc, true)
+				return &exitError{code: oc.Code, err: oc.Err, reported: true}
 			}
 			defer lock.Release()
 		}
+
 		var oc drain.Outcome
 		switch kind {
 		case cmdRun:
@@ -171,6 +180,18 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 	return cmd
 }
 
+// currentStatus reads the rotation state for a report, briefly: UNKNOWN
+// when it cannot be read.
+func currentStatus(ctx context.Context, p *drain.Plan) rotation.Status {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	st, err := p.Rotator.Status(ctx)
+	if err != nil {
+		return rotation.Unknown
+	}
+	return st
+}
+
 // takeLock makes sure no other drain changes the same server at once. A lock
 // left by a drain that is gone (killed, crashed) is taken over, and said so.
 func takeLock(p *drain.Plan, kind cmdKind, reason string) (*state.Lock, error) {
@@ -190,25 +211,6 @@ func takeLock(p *drain.Plan, kind cmdKind, reason string) (*state.Lock, error) {
 	return lock, nil
 }
 
-// lockFailed ends a command that found the server busy: nothing was changed,
-// and like every other failure it ends saying where the server stands (and,
-// with --output json, with a result event).
-func lockFailed(ctx context.Context, r *renderer, p *drain.Plan, err error) error {
-	code, shown := drain.ExitError, err
-	if ee := (*exitError)(nil); errors.As(err, &ee) {
-		code = ee.code
-		if ee.hint != "" {
-			shown = fmt.Errorf("%w\nhint: %s", err, ee.hint)
-		}
-	}
-	st, serr := p.Rotator.Status(ctx)
-	if serr != nil {
-		st = rotation.Unknown
-	}
-	r.finish(drain.Outcome{Result: drain.ResultError, Code: code, Rotation: st, Err: shown}, true)
-	return &exitError{code: code, err: err, reported: true}
-}
-
 // buildPlan turns a validated config into the algorithm's plain values,
 // checking everything that can be checked before anything changes.
 func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*drain.Plan, error) {
@@ -217,8 +219,20 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 		LBGrace: cfg.LBGrace, Force: cfg.Force, KeepOut: cfg.KeepOut, DryRun: cfg.DryRun,
 		ActionOut: ios.Out, ActionErr: ios.ErrOut,
 	}
+	actionOutTTY := ios.IsStdoutTTY()
 	if cfg.JSON {
 		p.ActionOut = ios.ErrOut // stdout carries only NDJSON events
+		actionOutTTY = ios.IsStderrTTY()
+	}
+	// A reader that went away (drain run | head -1) must not end the job:
+	// the action writes into a pipe drain copies from, and a failed copy is
+	// dropped, so neither the action nor drain dies of SIGPIPE or blocks.
+	// A terminal is left as is (actions may draw colour and progress there).
+	if !actionOutTTY {
+		p.ActionOut = forgivingWriter{p.ActionOut}
+	}
+	if !ios.IsStderrTTY() {
+		p.ActionErr = forgivingWriter{p.ActionErr}
 	}
 	var err error
 	if kind != cmdWait {
@@ -232,6 +246,7 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 		if p.Rotator, p.Store, err = buildRotation(cfg); err != nil {
 			return nil, err
 		}
+		p.Probed = cfg.Keepalive != ""
 	}
 	if cfg.VerifyURL != "" {
 		p.Verify = &drain.Verifier{URL: cfg.VerifyURL, Client: &http.Client{Timeout: cfg.ReadTimeout}}
@@ -366,4 +381,13 @@ func trimRotErr(err error) string {
 
 func kindName(k cmdKind) string {
 	return [...]string{"run", "out", "in", "wait"}[k]
+}
+
+// forgivingWriter drops what cannot be written (a closed pipe): output is
+// worth losing, the run is not.
+type forgivingWriter struct{ w io.Writer }
+
+func (f forgivingWriter) Write(b []byte) (int, error) {
+	_, _ = f.w.Write(b)
+	return len(b), nil
 }

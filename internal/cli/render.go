@@ -3,10 +3,13 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/drain-cli/drain/internal/redact"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fatih/color"
 
@@ -30,7 +33,6 @@ type renderer struct {
 	command string
 
 	mu       sync.Mutex
-	enc      *json.Encoder
 	live     bool   // a live line is on screen
 	lastPoll string // the last poll summary printed (pipeline mode)
 	now      func() time.Time
@@ -41,7 +43,7 @@ type renderer struct {
 
 func newRenderer(ios *iostreams.IOStreams, asJSON bool, command string) *renderer {
 	return &renderer{
-		ios: ios, json: asJSON, command: command, enc: json.NewEncoder(ios.Out), now: time.Now,
+		ios: ios, json: asJSON, command: command, now: time.Now,
 		red: ios.ErrColor(colorRed...), yellow: ios.ErrColor(colorYellow...),
 		green: ios.ErrColor(colorGreen...), dim: ios.ErrColor(color.Faint),
 	}
@@ -53,12 +55,13 @@ func (r *renderer) event(e drain.Event) {
 	defer r.mu.Unlock()
 	r.auditEvent(e)
 	if r.json {
-		_ = r.enc.Encode(e)
+		r.writeJSON(e)
 		if e.Event == drain.EvAction && e.Error != "" {
-			r.line("action failed: " + e.Error)
+			r.line("action failed: " + sanitize(e.Error))
 		}
 		return
 	}
+	e = sanitizeEvent(e)
 	switch e.Event {
 	case drain.EvPoll:
 		r.poll(e)
@@ -91,6 +94,31 @@ func (r *renderer) event(e drain.Event) {
 		r.line(e.Event + ": " + e.Message)
 	}
 }
+
+// writeJSON writes one NDJSON event. encoding/json escapes C0 controls but
+// leaves C1 ones (U+0080-U+009F) raw; they are escaped too, so that NDJSON
+// shown on a terminal cannot drive it either.
+func (r *renderer) writeJSON(e drain.Event) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	s := string(b)
+	if strings.ContainsFunc(s, isC1) {
+		var sb strings.Builder
+		for _, c := range s {
+			if isC1(c) {
+				fmt.Fprintf(&sb, `\u%04x`, c)
+				continue
+			}
+			sb.WriteRune(c)
+		}
+		s = sb.String()
+	}
+	_, _ = io.WriteString(r.ios.Out, s+"\n")
+}
+
+func isC1(c rune) bool { return c >= 0x80 && c <= 0x9f }
 
 // poll draws the live line on a terminal, or prints a plain line when the
 // values or what blocks the drain changed (not on every tick).
@@ -213,39 +241,76 @@ func (r *renderer) rotWord(st string) string {
 }
 
 // finish writes the result: the last JSON event, or the error and the final
-// line saying where the server stands.
-func (r *renderer) finish(oc drain.Outcome, rotationKnown bool) {
+// line saying where the server stands. rotates is false for drain wait,
+// which never changes rotation.
+func (r *renderer) finish(oc drain.Outcome, rotates bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e := redactEvent(r.resultEvent(oc))
+	e := redactEvent(r.resultEvent(oc, rotates))
 	r.auditEvent(e)
 	if r.json {
-		_ = r.enc.Encode(e)
+		r.writeJSON(e)
 		if e.Error != "" {
-			r.line("drain: " + e.Error)
+			r.line("drain: " + sanitize(e.Error))
+		}
+		if oc.Hint != "" {
+			r.line("hint: " + sanitize(redact.String(oc.Hint)))
 		}
 		return
 	}
 	r.clearLive()
 	if e.Error != "" {
-		r.line(r.red("drain: ") + e.Error)
+		r.line(r.red("drain: ") + sanitize(e.Error))
+	}
+	if oc.Hint != "" {
+		r.line("hint: " + sanitize(redact.String(oc.Hint)))
 	}
 	if oc.Result == drain.ResultForced {
 		r.line(r.red("FORCED: the action ran before the server was drained (--on-timeout force)"))
 	}
-	msg := resultText(oc.Result)
-	if rotationKnown {
-		msg += "; " + rotationText(oc.Rotation)
-	}
-	out := r.ios.OutColor(colorGreen...)
-	if oc.Code != drain.ExitOK {
-		out = r.ios.OutColor(colorRed...)
-	}
-	fmt.Fprintln(r.ios.Out, out(msg))
+	fmt.Fprintln(r.ios.Out, r.outColor(oc.Code)(finalLine(r.command, oc, rotates)))
 }
 
-func (r *renderer) resultEvent(oc drain.Outcome) drain.Event {
+func (r *renderer) outColor(code int) func(string) string {
+	if code != drain.ExitOK {
+		return r.ios.OutColor(colorRed...)
+	}
+	return r.ios.OutColor(colorGreen...)
+}
+
+// finalLine is the last line of every drain run/out/in/wait: how it ended
+// and where the server stands.
+func finalLine(command string, oc drain.Outcome, rotates bool) string {
+	unchanged := unchangedBy(oc, rotates)
+	msg := resultText(command, oc.Result)
+	if rotates && unchanged && oc.Code != drain.ExitOK {
+		msg += ": nothing was changed"
+	}
+	switch {
+	case !rotates:
+		return msg + "; rotation not changed by drain wait"
+	case oc.Rotation == rotation.In || oc.Rotation == rotation.Out:
+		return msg + "; " + rotationText(oc.Rotation)
+	case unchanged:
+		return msg + "; rotation unchanged (its state could not be read: check with 'drain status')"
+	}
+	return msg + "; " + rotationText(oc.Rotation)
+}
+
+// unchangedBy tells whether the command changed nothing: a usage error
+// (exit 2 always means that), a held lock, drain wait.
+func unchangedBy(oc drain.Outcome, rotates bool) bool {
+	return !rotates || oc.Unchanged || oc.Code == drain.ExitUsage
+}
+
+func (r *renderer) resultEvent(oc drain.Outcome, rotates bool) drain.Event {
 	e := drain.Event{Time: r.now(), Event: drain.EvResult, Result: oc.Result, ExitCode: intPtr(oc.Code), Rotation: string(oc.Rotation)}
+	if rotates && e.Rotation == "" {
+		e.Rotation = string(rotation.Unknown)
+	}
+	if unchangedBy(oc, rotates) {
+		e.Changed = boolPtr(false)
+	}
 	if oc.Err != nil {
 		e.Error = oc.Err.Error()
 	}
@@ -262,13 +327,19 @@ func (r *renderer) auditEvent(e drain.Event) {
 	}
 }
 
-func resultText(result string) string {
+func resultText(command, result string) string {
 	switch result {
 	case drain.ResultDrained:
 		return "drained"
 	case drain.ResultForced:
 		return "FORCED (not drained)"
 	case drain.ResultTimeout:
+		switch command {
+		case "in":
+			return "NOT healthy: timed out"
+		case "out":
+			return "NOT confirmed out: timed out"
+		}
 		return "NOT drained: timed out"
 	case drain.ResultInterrupted:
 		return "interrupted"
@@ -293,3 +364,64 @@ func rotationText(st rotation.Status) string {
 }
 
 func intPtr(i int) *int { return &i }
+
+func boolPtr(b bool) *bool { return &b }
+
+// sanitize makes text from outside (status pages, exec stderr, file names,
+// error messages) safe to print on a terminal: control characters other
+// than newline and tab are shown escaped (\x1b, \r) instead of moving the
+// cursor, clearing the screen or changing colours.
+func sanitize(s string) string {
+	if !strings.ContainsFunc(s, isControl) && utf8.ValidString(s) {
+		return s
+	}
+	s = strings.ReplaceAll(s, "\r\n", "\n") // Windows line ends are not an attack
+	var b strings.Builder
+	for len(s) > 0 {
+		c, n := utf8.DecodeRuneInString(s)
+		switch {
+		case c == utf8.RuneError && n == 1: // a stray byte, maybe a raw C1 control
+			fmt.Fprintf(&b, `\x%02x`, s[0])
+		case isControl(c):
+			q := strconv.QuoteRune(c)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[:n])
+		}
+		s = s[n:]
+	}
+	return b.String()
+}
+
+func isControl(c rune) bool {
+	return c != '\n' && c != '\t' && (c < 0x20 || c == 0x7f || isC1(c))
+}
+
+// sanitizeEvent sanitizes every field of e that can carry outside text.
+func sanitizeEvent(e drain.Event) drain.Event {
+	e.Target, e.Message, e.Error, e.Action = sanitize(e.Target), sanitize(e.Message), sanitize(e.Error), sanitize(e.Action)
+	if e.Blocking != nil {
+		b := make([]string, len(e.Blocking))
+		for i, s := range e.Blocking {
+			b[i] = sanitize(s)
+		}
+		e.Blocking = b
+	}
+	if e.Sources != nil {
+		rs := make([]drain.Reading, len(e.Sources))
+		for i, rd := range e.Sources {
+			rd.Source, rd.Error, rd.Note = sanitize(rd.Source), sanitize(rd.Error), sanitize(rd.Note)
+			rs[i] = rd
+		}
+		e.Sources = rs
+	}
+	if e.Requests != nil {
+		qs := make([]drain.Request, len(e.Requests))
+		for i, q := range e.Requests {
+			q.Verb, q.URL, q.Client, q.Where = sanitize(q.Verb), sanitize(q.URL), sanitize(q.Client), sanitize(q.Where)
+			qs[i] = q
+		}
+		e.Requests = qs
+	}
+	return e
+}

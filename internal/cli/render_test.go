@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +74,55 @@ func TestColourOffWithoutTTY(t *testing.T) {
 	r.finish(drain.Outcome{Result: drain.ResultTimeout, Code: drain.ExitTimeout, Rotation: rotation.In}, true)
 	if out.String() != "NOT drained: timed out; server is IN rotation\n" {
 		t.Errorf("final line = %q", out.String())
+	}
+}
+
+// Text from outside (a status page's error, an exec source's or action's
+// stderr, a file name) must not drive the terminal: control characters are
+// shown escaped in human output; NDJSON stays one valid JSON object a line.
+func TestControlCharactersAreEscaped(t *testing.T) {
+	evil := "boom\x1b[2J\x1b]0;pwned\x07\r\u009b31m\x9b"
+	events := []drain.Event{
+		{Event: drain.EvPoll, Sources: []drain.Reading{{Source: "exec:x", Error: "exit 1: " + evil}}, Blocking: []string{"exec:x"}},
+		{Event: drain.EvAction, Action: "x", Error: "action failed: " + evil, Message: "line1\r\nline2 " + evil},
+		{Event: drain.EvWarning, Message: evil},
+		{Event: drain.EvOut, Target: "/www/" + evil, Rotation: "OUT", Message: "taken out"},
+	}
+	ios, out, errOut := iostreams.Test()
+	r := newRenderer(ios, false, "run")
+	for _, e := range events {
+		r.event(e)
+	}
+	r.finish(drain.Outcome{Result: drain.ResultError, Code: drain.ExitError, Err: errors.New(evil), Hint: evil, Rotation: rotation.In}, true)
+	for name, s := range map[string]string{"stderr": errOut.String(), "stdout": out.String()} {
+		if i := strings.IndexFunc(s, isControl); i >= 0 {
+			t.Errorf("%s holds a raw control character at %d: %q", name, i, s)
+		}
+	}
+	if !strings.Contains(errOut.String(), `boom\x1b[2J\x1b]0;pwned\a\r\u009b31m\x9b`) {
+		t.Errorf("escaped text not shown as expected:\n%s", errOut)
+	}
+	if !strings.Contains(errOut.String(), "line1\n  line2") {
+		t.Errorf("a Windows line end in the action's output should stay a line break:\n%s", errOut)
+	}
+
+	ios, out, _ = iostreams.Test()
+	r = newRenderer(ios, true, "run")
+	for _, e := range events {
+		r.event(e)
+	}
+	r.finish(drain.Outcome{Result: drain.ResultError, Code: drain.ExitError, Err: errors.New(evil), Rotation: rotation.In}, true)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != len(events)+1 {
+		t.Fatalf("want %d NDJSON lines, got %d:\n%s", len(events)+1, len(lines), out)
+	}
+	for _, l := range lines {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Errorf("not JSON: %v: %q", err, l)
+		}
+		if strings.ContainsFunc(l, isControl) {
+			t.Errorf("raw control character in NDJSON: %q", l)
+		}
 	}
 }

@@ -165,7 +165,7 @@ func (rr *runReport) write(r *renderer, oc drain.Outcome) {
 		return
 	}
 	rr.mu.Lock()
-	evs := append(slices.Clone(rr.evs), r.resultEvent(oc))
+	evs := append(slices.Clone(rr.evs), redactEvent(r.resultEvent(oc, true)))
 	rr.mu.Unlock()
 	if err := report.WriteEvents(rr.path, evs, report.Options{LBGrace: rr.grace}); err != nil {
 		r.event(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("cannot write the report %s: %v", rr.path, err)})

@@ -8,10 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,6 +18,7 @@ import (
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/iostreams"
 	"github.com/drain-cli/drain/internal/redact"
+	"github.com/drain-cli/drain/internal/rotation"
 )
 
 // version is set at release time with -ldflags "-X ...cli.version=v1.2.3".
@@ -32,7 +31,9 @@ EXIT STATUS
   2    usage or config error: nothing was changed
   3    not drained before --timeout (or not healthy before it, for in --wait-healthy)
   4    the action ran and failed; the server stays OUT of rotation
-  130  interrupted (Ctrl-C, SIGTERM)
+  130  interrupted (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT; on Windows also Ctrl-Break,
+       closing the console, logoff, shutdown): put back unless the action
+       started or --keep-out
 `
 
 // exitError carries an exit code; reported means the message was already shown.
@@ -55,14 +56,30 @@ func (e *exitError) Unwrap() error { return e.err }
 // Main runs drain with the process arguments and returns the exit code.
 func Main() int {
 	ios := iostreams.System()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, done, stop := notifySignals(context.Background(), ios.ErrOut)
 	defer stop()
 	root := NewRootCmd(ios)
 	root.SetArgs(os.Args[1:])
 	err := root.ExecuteContext(ctx)
-	code := exitCode(ios, err)
-	if code != drain.ExitOK && wantsJSON(os.Args[1:], os.Getenv("DRAIN_OUTPUT")) {
-		resultOnlyJSON(ios, err, code)
+	done()
+	var name string
+	if cmd, _, ferr := root.Find(os.Args[1:]); ferr == nil {
+		name = cmd.Name()
+	}
+	drainCmd := name == "run" || name == "out" || name == "in" || name == "wait"
+	var ee *exitError
+	reported := errors.As(err, &ee) && ee.reported
+	code := exitCode(ios, err, !drainCmd)
+	switch {
+	case code == drain.ExitOK || reported:
+	case wantsJSON(os.Args[1:], os.Getenv("DRAIN_OUTPUT")):
+		resultOnlyJSON(ios, err, code, drainCmd, name != "wait")
+	case name == "wait":
+		fmt.Fprintln(ios.Out, ios.OutColor(colorRed...)("failed: nothing was changed; rotation not changed by drain wait"))
+	case drainCmd:
+		// Failed before anything could change (bad flags or config): the
+		// last line still says where the server stands.
+		fmt.Fprintln(ios.Out, ios.OutColor(colorRed...)("failed: nothing was changed; rotation unchanged"))
 	}
 	return code
 }
@@ -87,12 +104,14 @@ func wantsJSON(args []string, env string) bool {
 
 // resultOnlyJSON writes the result event when the command did not get to
 // write one itself.
-func resultOnlyJSON(ios *iostreams.IOStreams, err error, code int) {
-	var ee *exitError
-	if errors.As(err, &ee) && ee.reported {
-		return
-	}
+func resultOnlyJSON(ios *iostreams.IOStreams, err error, code int, drainCmd, rotates bool) {
 	ev := drain.Event{Time: time.Now(), Event: drain.EvResult, Result: drain.ResultError, ExitCode: intPtr(code)}
+	if drainCmd {
+		ev.Changed = boolPtr(false) // it failed before it could change anything
+	}
+	if rotates {
+		ev.Rotation = string(rotation.Unknown) // not read
+	}
 	if err != nil {
 		ev.Error = redact.String(err.Error())
 	}
@@ -100,7 +119,9 @@ func resultOnlyJSON(ios *iostreams.IOStreams, err error, code int) {
 }
 
 // exitCode prints err (one line and a hint) and maps it to an exit code.
-func exitCode(ios *iostreams.IOStreams, err error) int {
+// sayUnchanged adds "nothing was changed" to usage errors (drain run, out
+// and in say it in their last line instead).
+func exitCode(ios *iostreams.IOStreams, err error, sayUnchanged bool) int {
 	if err == nil {
 		return drain.ExitOK
 	}
@@ -117,14 +138,14 @@ func exitCode(ios *iostreams.IOStreams, err error) int {
 		code = drain.ExitUsage
 	}
 	red := ios.ErrColor(colorRed...)
-	fmt.Fprintf(ios.ErrOut, "%s %s\n", red("drain:"), redact.String(err.Error()))
+	fmt.Fprintf(ios.ErrOut, "%s %s\n", red("drain:"), sanitize(redact.String(err.Error())))
 	switch {
 	case errors.As(err, &ue) && ue.Hint != "":
-		fmt.Fprintf(ios.ErrOut, "hint: %s\n", ue.Hint)
+		fmt.Fprintf(ios.ErrOut, "hint: %s\n", sanitize(ue.Hint))
 	case ee != nil && ee.hint != "":
-		fmt.Fprintf(ios.ErrOut, "hint: %s\n", ee.hint)
+		fmt.Fprintf(ios.ErrOut, "hint: %s\n", sanitize(ee.hint))
 	}
-	if code == drain.ExitUsage {
+	if code == drain.ExitUsage && sayUnchanged {
 		fmt.Fprintln(ios.ErrOut, "nothing was changed")
 	}
 	return code

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +20,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// Tests that start drain themselves (signals_windows_test.go) run this
+	// binary with DRAIN_TEST_AS_DRAIN=1.
+	if os.Getenv("DRAIN_TEST_AS_DRAIN") == "1" {
+		os.Exit(Main())
+	}
 	testscript.Main(m, map[string]func(){
 		"drain": func() { os.Exit(Main()) },
 		// The scripts' actions and exec sources use these Unix commands;
@@ -26,6 +32,24 @@ func TestMain(m *testing.M) {
 		"true":  func() { os.Exit(0) },
 		"false": func() { os.Exit(1) },
 		"echo":  func() { fmt.Println(strings.Join(os.Args[1:], " ")) },
+		// ppid FILE [SLEEP] writes its parent's pid (drain's, when drain
+		// runs it as an exec source or an action) to FILE, prints 1 (a busy
+		// source) and sleeps SLEEP: how a script finds drain's pid to
+		// signal it.
+		"ppid": func() {
+			if len(os.Args) < 2 {
+				os.Exit(2)
+			}
+			tmp := os.Args[1] + ".tmp"
+			if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getppid())), 0o600); err != nil || os.Rename(tmp, os.Args[1]) != nil {
+				os.Exit(1)
+			}
+			fmt.Println(1)
+			if len(os.Args) > 2 {
+				d, _ := time.ParseDuration(os.Args[2])
+				time.Sleep(d)
+			}
+		},
 		"touch": func() {
 			for _, f := range os.Args[1:] {
 				if err := os.WriteFile(f, nil, 0o600); err != nil {
@@ -56,6 +80,9 @@ func TestScripts(t *testing.T) {
 			"exit":        cmdExit,
 			"grep-tree":   cmdGrepTree,
 			"wait-gone":   cmdWaitGone,
+			"signal":      cmdSignal,
+			"waitfile":    cmdWaitFile,
+			"when-exists": cmdWhenExists,
 			// Windows: run with the limited token (script_windows_test.go)
 			"exec-limited": cmdExecLimited,
 		},
@@ -123,44 +150,20 @@ func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
 // write-after DURATION FILE TEXT... rewrites FILE with TEXT after DURATION,
 // in the background (a counter falling while drain waits).
 func cmdWriteAfter(ts *testscript.TestScript, neg bool, args []string) {
-	// write-after [-gone PATH] DURATION FILE TEXT...: with -gone, the clock
-	// starts only once PATH no longer exists (e.g. drain renamed the page),
-	// so a slow start of drain (drain.exe under Wine on a loaded machine)
-	// cannot make the write happen before drain's first poll.
-	gone := ""
-	if len(args) > 1 && args[0] == "-gone" {
-		gone, args = ts.MkAbs(args[1]), args[2:]
-	}
 	if neg || len(args) < 3 {
-		ts.Fatalf("usage: write-after [-gone PATH] DURATION FILE TEXT...")
+		ts.Fatalf("usage: write-after DURATION FILE TEXT...")
 	}
 	d, err := time.ParseDuration(args[0])
 	ts.Check(err)
 	path := ts.MkAbs(args[1])
 	text := strings.Join(args[2:], " ") + "\n"
-	stop := make(chan struct{})
-	go func() {
-		for deadline := time.Now().Add(time.Minute); gone != "" && time.Now().Before(deadline); {
-			if _, err := os.Lstat(gone); errors.Is(err, os.ErrNotExist) {
-				break
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-		select {
-		case <-stop:
-			return
-		case <-time.After(d):
-		}
+	t := time.AfterFunc(d, func() {
 		tmp := path + ".tmp"
 		if os.WriteFile(tmp, []byte(text), 0o644) == nil {
 			_ = os.Rename(tmp, path)
 		}
-	}()
-	ts.Defer(func() { close(stop) })
+	})
+	ts.Defer(func() { t.Stop() })
 }
 
 // exit CODE PROGRAM ARGS... runs a program and checks its exit code exactly
@@ -229,4 +232,90 @@ func cmdWaitGone(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("%s still exists after a minute", args[0])
+}
+
+// signal SIG[,SIG...] PIDFILE sends each signal, in order, to the process
+// whose pid is in PIDFILE (written by ppid). testscript's own kill knows
+// only INT and KILL.
+func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: signal SIG[,SIG...] PIDFILE")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	ts.Check(err)
+	p, err := os.FindProcess(pid)
+	ts.Check(err)
+	names := map[string]syscall.Signal{
+		"HUP": syscall.SIGHUP, "INT": syscall.SIGINT, "TERM": syscall.SIGTERM,
+		"QUIT": syscall.SIGQUIT, "PIPE": syscall.SIGPIPE, "KILL": syscall.SIGKILL,
+	}
+	for _, name := range strings.Split(args[0], ",") {
+		sig, ok := names[name]
+		if !ok {
+			ts.Fatalf("unknown signal %s", name)
+		}
+		ts.Check(p.Signal(sig))
+	}
+}
+
+// waitfile FILE waits (up to a minute: the machine may be loaded) until FILE
+// exists: the background drain got to the point the script wants.
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfile FILE")
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s did not appear within a minute", args[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// when-exists FILE DELAY TARGET TEXT... writes TEXT to TARGET DELAY after
+// FILE appears, in the background: a deploy step re-creating the keep-alive
+// page a while after drain renamed it.
+func cmdWhenExists(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 4 {
+		ts.Fatalf("usage: when-exists FILE DELAY TARGET TEXT...")
+	}
+	delay, err := time.ParseDuration(args[1])
+	ts.Check(err)
+	file, target := ts.MkAbs(args[0]), ts.MkAbs(args[2])
+	text := strings.Join(args[3:], " ") + "\n"
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		deadline := time.Now().Add(time.Minute)
+		for time.Now().Before(deadline) {
+			if _, err := os.Stat(file); err == nil {
+				select {
+				case <-stop:
+				case <-time.After(delay):
+					// Whole or not at all, for an HTTP reader. On Windows the
+					// rename fails while the server has the file open: retry.
+					tmp := target + ".tmp"
+					if os.WriteFile(tmp, []byte(text), 0o644) == nil {
+						for end := time.Now().Add(10 * time.Second); os.Rename(tmp, target) != nil && time.Now().Before(end); {
+							time.Sleep(10 * time.Millisecond)
+						}
+					}
+				}
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	ts.Defer(func() { close(stop); <-done })
 }

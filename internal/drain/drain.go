@@ -48,6 +48,10 @@ type Plan struct {
 	Timeout  time.Duration // 0: no limit
 	LBGrace  time.Duration // minimum time out of rotation
 
+	// Probed says the load balancer learns of the change only by probing
+	// (a keep-alive page), not at once (HAProxy's runtime API).
+	Probed bool
+
 	Force   bool // on timeout run the action anyway
 	KeepOut bool // on failure or interrupt leave the server out
 
@@ -66,6 +70,7 @@ type Plan struct {
 	Emit   func(Event)
 
 	inFlightWarned bool
+	outStatus      rotation.Status // how rotation looked right after out
 }
 
 // Outcome is how a command ended: the result event, the exit code and where
@@ -75,6 +80,10 @@ type Outcome struct {
 	Code     int
 	Rotation rotation.Status
 	Err      error
+	Hint     string // what to do about Err, shown under it
+	// Unchanged says this command changed nothing (a usage error, a lock
+	// held by another drain): Rotation is as it was, or UNKNOWN if unread.
+	Unchanged bool
 }
 
 func (p *Plan) emit(e Event) {
@@ -93,17 +102,23 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 	if p.DryRun {
 		return p.dryRun(ctx)
 	}
-	rec, changed, oc := p.out(ctx)
+	if oc := p.notStarted(ctx); oc != nil {
+		return *oc
+	}
+	rec, changed, oc := p.out(ctx, "run")
 	if oc != nil {
 		return *oc
 	}
 	outAt := time.Now()
 	p.setPhase(rec, state.PhaseWaiting, "")
+	if changed && p.Probed && p.LBGrace == 0 && p.Verify == nil {
+		p.emit(Event{Event: EvWarning, Message: "--lb-grace is 0 and there is no --verify-url: the load balancer sends requests until its probe has failed (interval x fall, e.g. 6s for HAProxy inter 2s fall 3), so a zero counter before then proves nothing; set --lb-grace to that time, or --verify-url to the URL it probes"})
+	}
 
 	drained, why, err := p.wait(ctx, outAt)
 	switch {
 	case errors.Is(err, context.Canceled):
-		return p.restore(rec, changed, Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: errors.New("interrupted while waiting")})
+		return p.restore(rec, changed, Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: interrupted(ctx, "while waiting")})
 	case err != nil:
 		return p.restore(rec, changed, Outcome{Result: ResultError, Code: ExitError, Err: err})
 	case !drained && !p.Force:
@@ -114,6 +129,12 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 		result = ResultForced
 		p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("NOT DRAINED after %s: running the action anyway (--on-timeout force); in-flight requests may be cut", p.Timeout)})
 	}
+	if ctx.Err() != nil { // a signal between the last poll and now
+		return p.restore(rec, changed, Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: interrupted(ctx, "before the action")})
+	}
+	if oc := p.stillOut(ctx, rec); oc != nil {
+		return *oc
+	}
 	if p.Action == nil {
 		p.setPhase(rec, state.PhaseDone, result)
 		return Outcome{Result: result, Code: ExitOK, Rotation: rotation.Out}
@@ -123,7 +144,11 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 	if oc2.Code == ExitOK {
 		oc2.Result = result
 	}
-	p.setPhase(rec, state.PhaseDone, oc2.Result)
+	phase := state.PhaseDone
+	if oc2.Code == ExitInterrupted {
+		phase = state.PhaseAction // stopped halfway: the record says so
+	}
+	p.setPhase(rec, phase, oc2.Result)
 	oc2.Rotation = rotation.Out // the action ran or may have run: never put back by surprise
 	return oc2
 }
@@ -133,7 +158,7 @@ func (p *Plan) Wait(ctx context.Context) Outcome {
 	drained, why, err := p.wait(ctx, time.Now())
 	switch {
 	case errors.Is(err, context.Canceled):
-		return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: errors.New("interrupted while waiting")}
+		return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: interrupted(ctx, "while waiting")}
 	case err != nil:
 		return Outcome{Result: ResultError, Code: ExitError, Err: err}
 	case !drained:
@@ -155,14 +180,15 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) 
 	var quietSince, listedAt time.Time
 	verified := p.Verify == nil
 	for {
-		now := time.Now()
-		readings := p.poll(ctx)
+		readCtx, cancelRead := readContext(ctx, deadline)
+		readings := p.poll(readCtx)
 		if ctx.Err() != nil {
+			cancelRead()
 			return false, "", ctx.Err()
 		}
 		var blocking []string
 		if !verified {
-			ok, why := p.Verify.Gone(ctx)
+			ok, why := p.Verify.Gone(readCtx)
 			if ok {
 				verified = true
 				p.emit(Event{Event: EvVerify, Message: why})
@@ -170,6 +196,8 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) 
 				blocking = append(blocking, why)
 			}
 		}
+		cancelRead()
+		now := time.Now() // after the reads: they may have taken a while
 		for _, r := range readings {
 			if !r.OK {
 				blocking = append(blocking, r.Source)
@@ -242,6 +270,45 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) 
 	}
 }
 
+// notStarted ends a command interrupted before it changed anything (a
+// signal while it was starting).
+func (p *Plan) notStarted(ctx context.Context) *Outcome {
+	if ctx.Err() == nil {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	return &Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Rotation: p.status(sctx), Unchanged: true, Err: interrupted(ctx, "before anything changed")}
+}
+
+// interrupted is the error of a command ended by ctx, naming the signal when
+// the CLI gave it as the cancel cause: "interrupted by SIGHUP while waiting".
+func interrupted(ctx context.Context, when string) error {
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) && !errors.Is(c, context.DeadlineExceeded) {
+		return fmt.Errorf("interrupted by %w %s", c, when)
+	}
+	return errors.New("interrupted " + when)
+}
+
+// FinalReadGrace is the least time a poll's reads get, even at the
+// deadline: the last poll is scheduled for the deadline (and a coarse clock,
+// as on Windows, may read it a hair early), and the timeout message needs
+// its values.
+var FinalReadGrace = time.Second
+
+// readContext bounds one poll's reads by the run's deadline as well as by
+// each source's --read-timeout, so that a hanging source cannot stretch the
+// wait past --timeout (by more than FinalReadGrace).
+func readContext(ctx context.Context, deadline time.Time) (context.Context, context.CancelFunc) {
+	if deadline.IsZero() {
+		return ctx, func() {}
+	}
+	if least := time.Now().Add(FinalReadGrace); deadline.Before(least) {
+		deadline = least
+	}
+	return context.WithDeadline(ctx, deadline)
+}
+
 // poll reads every source at once; an error makes that source unknown.
 func (p *Plan) poll(ctx context.Context) []Reading {
 	out := make([]Reading, len(p.Sources))
@@ -262,6 +329,9 @@ func read(ctx context.Context, w Watch) Reading {
 	v, err := w.Source.Read(ctx)
 	if err != nil {
 		r.Error = err.Error()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			r.Error = "no answer before the --timeout deadline"
+		}
 		return r
 	}
 	r.Value = &v
@@ -291,7 +361,7 @@ func (p *Plan) runAction(ctx context.Context) Outcome {
 		}
 		p.emit(ev)
 		if ctx.Err() != nil {
-			return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: fmt.Errorf("interrupted during the action: %w", err)}
+			return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: fmt.Errorf("%w: %w", interrupted(ctx, "during the action"), err)}
 		}
 		return Outcome{Result: ResultActionFail, Code: ExitAction, Err: err}
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -326,4 +327,130 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if entries, _ := os.ReadDir(p.Store.Dir); len(entries) != 0 {
 		t.Error("dry run wrote state")
 	}
+}
+
+// stuckIn is a rotator whose In hangs until its context ends (an HAProxy
+// instance that stopped answering).
+type stuckIn struct{ rotation.Rotator }
+
+func (s stuckIn) In(ctx context.Context, _ *state.Record) (bool, error) {
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+// After a signal the restore is bounded by RestoreTimeout: a CI runner sends
+// SIGKILL seconds after its SIGINT, Windows ends a closed console's process
+// about 5 s after CTRL_CLOSE_EVENT. It used to wait up to 30 s.
+func TestRestoreAfterInterruptIsBounded(t *testing.T) {
+	defer func(d time.Duration) { RestoreTimeout = d }(RestoreTimeout)
+	RestoreTimeout = 200 * time.Millisecond
+	src := &scripted{val: 5}
+	p, _, rec := newPlan(t, src)
+	p.Rotator = stuckIn{p.Rotator}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	oc := p.Run(ctx)
+	if el := time.Since(start); el > 10*time.Second {
+		t.Fatalf("interrupted run returned after %s; the restore must give up after RestoreTimeout", el)
+	}
+	if oc.Code != ExitInterrupted || oc.Rotation != rotation.Out {
+		t.Fatalf("outcome = %+v; want 130 and OUT (the restore failed)", oc)
+	}
+	if w, ok := rec.find(EvWarning); !ok || !strings.Contains(w.Message, "could not put the server back") {
+		t.Errorf("warning = %+v, want one saying the server could not be put back", w)
+	}
+}
+
+// A signal that arrives while drain is starting (before out) ends it with
+// nothing changed: it does not take the server out only to put it back.
+func TestInterruptBeforeOutChangesNothing(t *testing.T) {
+	src := &scripted{val: 0}
+	p, page, rec := newPlan(t, src)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	oc := p.Run(ctx)
+	if oc.Code != ExitInterrupted || oc.Rotation != rotation.In || !oc.Unchanged || !exists(page) {
+		t.Fatalf("outcome = %+v; want 130, IN, unchanged", oc)
+	}
+	if _, ok := rec.find(EvOut); ok {
+		t.Error("the server was taken out after the interrupt")
+	}
+}
+
+// Right before the action, rotation and the verify URL are checked again:
+// the action does not run when the server is back in, whichever says so.
+func TestBackInBeforeTheActionIsNotActedOn(t *testing.T) {
+	t.Run("verify URL answers 2xx again", func(t *testing.T) {
+		var mu sync.Mutex
+		answers := 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			answers++
+			// 1: before out (200), 2: the first poll (404: gone), then 200
+			// again: something answers the probe though the page is renamed.
+			if answers == 2 {
+				w.WriteHeader(http.StatusNotFound)
+			}
+		}))
+		defer srv.Close()
+		p, page, _ := newPlan(t, &scripted{val: 0})
+		p.Verify = &Verifier{URL: srv.URL, Client: srv.Client()}
+		ran := filepath.Join(t.TempDir(), "ran")
+		p.Action = touchAction(t, ran)
+		oc := p.Run(context.Background())
+		if oc.Code != ExitError || oc.Rotation != rotation.In || exists(ran) {
+			t.Fatalf("outcome = %+v, action ran %v; want exit 1, IN, not run", oc, exists(ran))
+		}
+		if exists(page) {
+			t.Error("the page was put back: drain must report, not change, what it found")
+		}
+	})
+	t.Run("content mode page restored by hand", func(t *testing.T) {
+		src := &scripted{val: 3}
+		p, page, _ := newPlan(t, src)
+		down := "DOWN"
+		rot, err := rotation.NewKeepalive(page, "", &down)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Rotator = rot
+		p.Timeout = time.Minute
+		ran := filepath.Join(t.TempDir(), "ran")
+		p.Action = touchAction(t, ran)
+		go func() {
+			for end := time.Now().Add(time.Minute); time.Now().Before(end); {
+				if b, _ := os.ReadFile(page); string(b) == down {
+					_ = os.WriteFile(page, []byte("OK\n"), 0o644)
+					src.set(0, nil)
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+		oc := p.Run(context.Background())
+		if oc.Code != ExitError || oc.Rotation != rotation.In || exists(ran) {
+			t.Fatalf("outcome = %+v, action ran %v; want exit 1, IN, not run", oc, exists(ran))
+		}
+		if !strings.Contains(oc.Err.Error(), "rotation is IN") {
+			t.Errorf("error = %v, want it to say the rotation is IN", oc.Err)
+		}
+	})
+}
+
+func touchAction(t *testing.T, path string) action.Action {
+	t.Helper()
+	return ranAction{trueAction(t), path}
+}
+
+// ranAction records that it ran by creating its file.
+type ranAction struct {
+	action.Action
+	path string
+}
+
+func (r ranAction) Run(context.Context, io.Writer, io.Writer) (action.Result, error) {
+	_ = os.WriteFile(r.path, nil, 0o600)
+	return action.Result{}, nil
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/drain-cli/drain/internal/rotation"
@@ -14,14 +16,42 @@ import (
 
 // out takes the server out of rotation and records it. A non-nil Outcome
 // means the run stops here (nothing was changed, or the change failed and
-// was reported).
-func (p *Plan) out(ctx context.Context) (*state.Record, bool, *Outcome) {
+// was reported). command ("out" or "run") goes into the record.
+//
+// An existing record means the server is already out by drain: Rotator.Out
+// is not called (with other flags it could change the page again and the
+// record of the original would be overwritten); the record is kept and the
+// run carries on with the server still out, as not changed by this run.
+func (p *Plan) out(ctx context.Context, command string) (*state.Record, bool, *Outcome) {
 	target := p.Rotator.Target()
 	prev, err := rotation.LoadRecord(p.Store, p.Rotator)
 	if err != nil {
 		return nil, false, &Outcome{Result: ResultError, Code: ExitError, Rotation: p.status(ctx), Err: err}
 	}
-	rec := &state.Record{Reason: p.Reason, By: state.Who(), PID: os.Getpid(), Since: time.Now().UTC(), Phase: state.PhaseOut}
+	if prev != nil {
+		msg := "already out of rotation; left as it was (out since " + prev.Since.Local().Format(time.DateTime)
+		if prev.By != "" {
+			msg += " by " + prev.By
+		}
+		if prev.Reason != "" {
+			msg += ": " + prev.Reason
+		}
+		msg += ")"
+		p.outStatus = rotation.Out
+		if st, err := p.Rotator.Status(ctx); err != nil || st != rotation.Out {
+			p.outStatus = statusOr(st, err)
+			p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("a record says %s was taken out (method %s), but with these flags it looks %s; the record is kept: 'drain status' shows it, 'drain in' undoes it", target, prev.Method, statusWord(st, err))})
+		}
+		p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(false), Message: msg})
+		if command == "run" {
+			prev.PID = os.Getpid() // this run now carries the record's phases
+		}
+		return prev, false, nil
+	}
+	if oc := p.checkVerifyBefore(ctx); oc != nil {
+		return nil, false, oc
+	}
+	rec := &state.Record{Reason: p.Reason, By: state.Who(), PID: os.Getpid(), Since: time.Now().UTC(), Phase: state.PhaseOut, Command: command}
 	changed, err := p.Rotator.Out(ctx, rec, p.Store.Save)
 	if err != nil {
 		code := ExitError
@@ -34,23 +64,112 @@ func (p *Plan) out(ctx context.Context) (*state.Record, bool, *Outcome) {
 		}
 		return nil, false, &Outcome{Result: ResultError, Code: code, Rotation: st, Err: err}
 	}
+	p.outStatus = rotation.Out
 	msg := "taken out of rotation"
 	if !changed {
 		msg = "already out of rotation; left as it was"
-		if prev != nil {
-			rec = prev
-			msg += fmt.Sprintf(" (out since %s by %s", prev.Since.Local().Format(time.DateTime), prev.By)
-			if prev.Reason != "" {
-				msg += ": " + prev.Reason
-			}
-			msg += ")"
-		} else {
-			rec = nil // out by hand: there is nothing of ours to record
-		}
+		rec = nil // out by hand: there is nothing of ours to record
 	}
 	p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(changed), Message: msg})
 	return rec, changed, nil
 }
+
+func statusOr(st rotation.Status, err error) rotation.Status {
+	if err != nil {
+		return rotation.Unknown
+	}
+	return st
+}
+
+func statusWord(st rotation.Status, err error) string {
+	if err != nil {
+		return fmt.Sprintf("%s (%v)", rotation.Unknown, err)
+	}
+	return string(st)
+}
+
+// checkVerifyBefore makes sure the verify URL answers 2xx while the server
+// is still in rotation: a URL that already fails (a typo, the wrong port)
+// would otherwise be taken as proof that the load balancer noticed the
+// change. Nothing has changed yet; a server already out is left alone.
+func (p *Plan) checkVerifyBefore(ctx context.Context) *Outcome {
+	if p.Verify == nil {
+		return nil
+	}
+	st, err := p.Rotator.Status(ctx)
+	if err != nil || st != rotation.In {
+		return nil // Out says so itself, or leaves an out server alone
+	}
+	code, err := p.Verify.check(ctx)
+	if err == nil && code >= 200 && code <= 299 {
+		return nil
+	}
+	what := fmt.Sprintf("answered %d", code)
+	if err != nil {
+		what = fmt.Sprintf("did not answer (%v)", unwrapURL(err))
+	}
+	return &Outcome{
+		Result: ResultError, Code: ExitUsage, Rotation: rotation.In, Unchanged: true,
+		Err:  fmt.Errorf("verify-url %s %s before anything changed; it must answer 2xx while the server is in rotation, or its failing later proves nothing", RedactURL(p.Verify.URL), what),
+		Hint: "check --verify-url: it is the URL the load balancer probes (the keep-alive page), e.g. http://127.0.0.1/keepalive.htm",
+	}
+}
+
+// RedactURL is u without its user info and query (they may hold secrets).
+func RedactURL(u string) string {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	pu.User = nil
+	if pu.RawQuery != "" {
+		pu.RawQuery = "..."
+	}
+	pu.Fragment = ""
+	return pu.String()
+}
+
+// stillOut checks, right before the action, that the server is still out
+// of rotation: a deploy step may have re-created the keep-alive page during
+// the wait. A nil answer means the action may run. The rotation state counts
+// when it changed during the wait: with flags that disagree with an earlier
+// out's record it did not look OUT to begin with, and then only the verify
+// URL can tell.
+func (p *Plan) stillOut(ctx context.Context, rec *state.Record) *Outcome {
+	st, err := p.Rotator.Status(ctx)
+	var back []string
+	if (err != nil || st != rotation.Out) && p.outStatus == rotation.Out {
+		back = append(back, "rotation is "+statusWord(st, err))
+	}
+	if p.Verify != nil {
+		code, verr := p.Verify.check(ctx)
+		if verr == nil && code >= 200 && code <= 299 {
+			back = append(back, fmt.Sprintf("verify-url answers %d again", code))
+			st = rotation.In // the load balancer's probe is answered: it sends traffic
+		}
+	}
+	if len(back) == 0 {
+		return nil
+	}
+	what := "the action was NOT run"
+	if p.Action == nil {
+		what = "it is not drained"
+	}
+	p.setPhase(rec, state.PhaseOut, ResultError)
+	if err != nil && st != rotation.In {
+		st = rotation.Unknown
+	}
+	return &Outcome{
+		Result: ResultError, Code: ExitError, Rotation: st,
+		Err:  fmt.Errorf("the server is no longer out of rotation (%s): something put it back during the wait; %s", strings.Join(back, ", "), what),
+		Hint: "find what re-created the keep-alive page (a deploy step?), then run drain again; 'drain status' shows the record",
+	}
+}
+
+// RestoreTimeout bounds putting the server back after an interrupt, and the
+// status read after a failed restore takes at most a second more: both stay
+// inside the few seconds a CI runner or Windows gives after a signal.
+var RestoreTimeout = 3 * time.Second
 
 // restore ends a run that did not reach its action: the server goes back into
 // rotation if this run took it out, unless KeepOut says otherwise.
@@ -58,6 +177,7 @@ func (p *Plan) restore(rec *state.Record, changed bool, oc Outcome) Outcome {
 	oc.Rotation = rotation.Out
 	switch {
 	case !changed:
+		p.setPhase(rec, state.PhaseOut, oc.Result) // a record of an earlier out: it stays out
 		p.emit(Event{Event: EvWarning, Message: "left OUT of rotation: it was already out before this run"})
 		return oc
 	case p.KeepOut:
@@ -65,12 +185,21 @@ func (p *Plan) restore(rec *state.Record, changed bool, oc Outcome) Outcome {
 		p.emit(Event{Event: EvWarning, Message: "left OUT of rotation (--keep-out); run `drain in` to put it back"})
 		return oc
 	}
-	// The caller's context may be cancelled (interrupt): restoring must still happen.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// The caller's context may be cancelled (interrupt): restoring must still
+	// happen, and quickly: after a signal more may follow (CI runners send
+	// SIGTERM then SIGKILL seconds after SIGINT; Windows ends a closed
+	// console's process about 5 s after CTRL_CLOSE_EVENT).
+	limit := 30 * time.Second
+	if oc.Code == ExitInterrupted {
+		limit = RestoreTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	if err := p.putIn(ctx, rec); err != nil {
 		p.emit(Event{Event: EvWarning, Message: "could not put the server back: " + err.Error()})
-		oc.Rotation = p.status(ctx)
+		sctx, scancel := context.WithTimeout(context.Background(), time.Second)
+		defer scancel()
+		oc.Rotation = p.status(sctx)
 		if oc.Code == ExitOK || oc.Code == ExitTimeout {
 			oc.Code = ExitError
 		}
@@ -125,14 +254,16 @@ func (p *Plan) Out(ctx context.Context) Outcome {
 	if p.DryRun {
 		return p.dryRun(ctx)
 	}
-	rec, changed, oc := p.out(ctx)
+	if oc := p.notStarted(ctx); oc != nil {
+		return *oc
+	}
+	rec, changed, oc := p.out(ctx, "out")
 	if oc != nil {
 		return *oc
 	}
-	_ = rec
 	if p.Verify != nil {
 		if err := p.Verify.WaitFor(ctx, false, p.Interval, p.Timeout, p.emit); err != nil {
-			return p.restore(rec, changed, verifyOutcome(err))
+			return p.restore(rec, changed, verifyOutcome(ctx, err))
 		}
 	}
 	return Outcome{Result: ResultOK, Code: ExitOK, Rotation: rotation.Out}
@@ -148,7 +279,7 @@ func (p *Plan) In(ctx context.Context, healthy bool) Outcome {
 	if p.DryRun {
 		return p.dryRun(ctx)
 	}
-	if rec != nil && rec.Phase != state.PhaseDone && rec.PID != os.Getpid() {
+	if rec != nil && rec.PID != os.Getpid() && leftByRun(rec) {
 		p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("a run (pid %d) left this server in phase %q; undoing what it changed", rec.PID, rec.Phase)})
 	}
 	if err := p.putIn(ctx, rec); err != nil {
@@ -160,7 +291,7 @@ func (p *Plan) In(ctx context.Context, healthy bool) Outcome {
 	}
 	if healthy && p.Verify != nil {
 		if err := p.Verify.WaitFor(ctx, true, p.Interval, p.Timeout, p.emit); err != nil {
-			oc := verifyOutcome(err)
+			oc := verifyOutcome(ctx, err)
 			oc.Rotation = rotation.In
 			return oc
 		}
@@ -168,10 +299,22 @@ func (p *Plan) In(ctx context.Context, healthy bool) Outcome {
 	return Outcome{Result: ResultOK, Code: ExitOK, Rotation: rotation.In}
 }
 
-func verifyOutcome(err error) Outcome {
+// leftByRun tells a record a run left halfway (killed, or failed with
+// --keep-out) from one of a plain 'drain out', whose phase out is its end.
+func leftByRun(r *state.Record) bool {
+	switch r.Phase {
+	case state.PhaseDone:
+		return false
+	case state.PhaseOut:
+		return r.Command == "run" || r.Command == "" && r.Result != ""
+	}
+	return true
+}
+
+func verifyOutcome(ctx context.Context, err error) Outcome {
 	switch {
 	case errors.Is(err, context.Canceled):
-		return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: err}
+		return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: interrupted(ctx, "while waiting for the verify URL")}
 	case errors.Is(err, context.DeadlineExceeded):
 		return Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: err}
 	}

@@ -59,6 +59,10 @@ type Record struct {
 	// Start is when process PID started (absent in records of older
 	// drains): a record whose pid now belongs to another process is gone.
 	Start time.Time `json:"start,omitzero"`
+
+	// Command is the drain command that took the server out: "out" (out by
+	// intent, whatever its phase) or "run"; empty in older records.
+	Command string `json:"command,omitempty"`
 }
 
 // Owner is a file's numeric owner and group.

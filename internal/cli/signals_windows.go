@@ -1,0 +1,29 @@
+//go:build windows
+
+package cli
+
+import (
+	"os"
+	"syscall"
+)
+
+// stopSignals end a run. Go delivers Ctrl-C and Ctrl-Break as os.Interrupt,
+// and CTRL_CLOSE_EVENT, CTRL_LOGOFF_EVENT and CTRL_SHUTDOWN_EVENT (console
+// window closed, logoff, shutdown) as syscall.SIGTERM, but only when SIGTERM
+// is notified; its console handler then blocks so that drain can finish,
+// until Windows ends the process (about 5 s after a close). The restore is
+// bounded well inside that (drain.RestoreTimeout).
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
+
+// ignoreSignals: Windows has no SIGPIPE; a write to a closed pipe just fails.
+func ignoreSignals() {}
+
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "Ctrl-C/Ctrl-Break"
+	case syscall.SIGTERM:
+		return "console close, logoff or shutdown"
+	}
+	return sig.String()
+}
