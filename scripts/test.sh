@@ -34,7 +34,7 @@ fi
 # their own on 127.0.0.1, so the system one is not needed.
 echo "nginx: $( (nginx -v || /usr/sbin/nginx -v) 2>&1)"
 echo "haproxy: $( (haproxy -v || /usr/sbin/haproxy -v) 2>&1 | head -1)"
-echo "chromium: $(chromium --version 2>&1 | head -1)"
+echo "chromium: $(chromium --version 2>/dev/null | grep -m1 Chromium)"
 
 step "gofmt"
 unformatted=$(gofmt -l cmd internal scripts)

@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/drain-cli/drain/internal/redact"
 	"io"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/drain-cli/drain/internal/auditlog"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/iostreams"
+	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/rotation"
 )
 
