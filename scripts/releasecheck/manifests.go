@@ -81,7 +81,7 @@ func validateWinget(file, schemaDir, version string) (string, error) {
 		return "", fmt.Errorf("%s: schema for %s %s: %w", file, typ, mver, err)
 	}
 	if err := sch.Validate(inst); err != nil {
-		return "", fmt.Errorf("%s does not match %s: %v", file, filepath.Base(schemaFile), err)
+		return "", fmt.Errorf("%s does not match %s: %w", file, filepath.Base(schemaFile), err)
 	}
 	return typ, nil
 }
