@@ -41,7 +41,10 @@ func main() {
 			fmt.Fprintf(os.Stderr, "gendocs: -date %q: %v\n", *date, err)
 			os.Exit(2)
 		}
-		when = t
+		// A snapshot outside a clone (no git) passes the zero time.
+		if t.Year() > 1980 {
+			when = t
+		}
 	}
 	if err := run(*out, *version, when); err != nil {
 		fmt.Fprintln(os.Stderr, "gendocs:", err)
