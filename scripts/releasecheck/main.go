@@ -3,7 +3,7 @@
 // 1 with one line naming the problem if something is wrong:
 //
 //	releasecheck pe     FILE.exe VERSION           the Windows version resource
-//	releasecheck winget DIR SCHEMADIR VERSION      winget manifests against their JSON schemas
+//	releasecheck winget DIR SCHEMADIR VERSION CHECKSUMS  winget manifests against their JSON schemas, hashes against checksums.txt
 //	releasecheck scoop  FILE.json CHECKSUMS VERSION the Scoop manifest, hashes against checksums.txt
 //	releasecheck sbom   FILE.cdx.json...           CycloneDX SBOMs name drain's modules
 package main
@@ -26,10 +26,10 @@ func main() {
 		}
 		err = checkPE(args[0], args[1])
 	case "winget":
-		if len(args) != 3 {
+		if len(args) != 4 {
 			usage()
 		}
-		err = checkWinget(args[0], args[1], args[2])
+		err = checkWinget(args[0], args[1], args[2], args[3])
 	case "scoop":
 		if len(args) != 3 {
 			usage()
@@ -51,7 +51,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage: releasecheck pe FILE.exe VERSION
-       releasecheck winget DIR SCHEMADIR VERSION
+       releasecheck winget DIR SCHEMADIR VERSION CHECKSUMS
        releasecheck scoop FILE.json CHECKSUMS VERSION
        releasecheck sbom FILE.cdx.json...`)
 	os.Exit(2)

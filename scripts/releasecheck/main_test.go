@@ -67,8 +67,19 @@ func writeManifests(t *testing.T, edit func(name, body string) string) string {
 	return dir
 }
 
+// checksums.txt of the release the manifests above describe.
+func writeSums(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "checksums.txt")
+	body := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef  drain_1.2.3_windows_amd64.zip\n"
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestWingetValid(t *testing.T) {
-	if err := checkWinget(writeManifests(t, nil), schemaDir, "1.2.3"); err != nil {
+	if err := checkWinget(writeManifests(t, nil), schemaDir, "1.2.3", writeSums(t)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -87,6 +98,7 @@ func TestWingetInvalid(t *testing.T) {
 		{"duplicate tags", "locale", "Tags:\n  - iis\n", "Tags:\n" + strings.Repeat("  - t\n", 2), "Tags"},
 		{"no schema for version", "installer", "ManifestVersion: 1.12.0", "ManifestVersion: 9.9.9", "schema for installer 9.9.9"},
 		{"other version", "locale", "PackageVersion: 1.2.3", "PackageVersion: 1.2.4", "PackageVersion"},
+		{"sha256 of another file", "installer", "InstallerSha256: 0123456789abcdef", "InstallerSha256: f123456789abcdef", "checksums.txt says"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeManifests(t, func(name, body string) string {
@@ -98,7 +110,7 @@ func TestWingetInvalid(t *testing.T) {
 				}
 				return body
 			})
-			err := checkWinget(dir, schemaDir, "1.2.3")
+			err := checkWinget(dir, schemaDir, "1.2.3", writeSums(t))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want one naming %q", err, tc.want)
 			}
@@ -113,7 +125,7 @@ func TestWingetMissingFile(t *testing.T) {
 		}
 		return body
 	})
-	if err := checkWinget(dir, schemaDir, "1.2.3"); err == nil || !strings.Contains(err.Error(), "defaultLocale") {
+	if err := checkWinget(dir, schemaDir, "1.2.3", writeSums(t)); err == nil || !strings.Contains(err.Error(), "defaultLocale") {
 		t.Fatalf("err = %v, want a missing defaultLocale manifest", err)
 	}
 }

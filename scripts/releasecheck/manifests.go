@@ -18,10 +18,15 @@ import (
 
 // checkWinget validates every *.yaml under dir against the schema for its
 // ManifestType and ManifestVersion from schemaDir (checked in, no network),
-// and wants the three files of a multi-file manifest for version.
-func checkWinget(dir, schemaDir, version string) error {
+// wants the three files of a multi-file manifest for version, and each
+// installer's InstallerSha256 to be checksums.txt's for its URL's archive.
+func checkWinget(dir, schemaDir, version, checksums string) error {
+	sums, err := readChecksums(checksums)
+	if err != nil {
+		return err
+	}
 	var files []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yaml") {
 			files = append(files, p)
 		}
@@ -33,7 +38,7 @@ func checkWinget(dir, schemaDir, version string) error {
 	sort.Strings(files)
 	seen := map[string]bool{}
 	for _, f := range files {
-		typ, err := validateWinget(f, schemaDir, version)
+		typ, err := validateWinget(f, schemaDir, version, sums)
 		if err != nil {
 			return err
 		}
@@ -48,7 +53,7 @@ func checkWinget(dir, schemaDir, version string) error {
 	return nil
 }
 
-func validateWinget(file, schemaDir, version string) (string, error) {
+func validateWinget(file, schemaDir, version string, sums map[string]string) (string, error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return "", err
@@ -82,6 +87,16 @@ func validateWinget(file, schemaDir, version string) (string, error) {
 	}
 	if err := sch.Validate(inst); err != nil {
 		return "", fmt.Errorf("%s does not match %s: %w", file, filepath.Base(schemaFile), err)
+	}
+	installers, _ := m["Installers"].([]any)
+	for _, i := range installers {
+		in, _ := i.(map[string]any)
+		url, _ := in["InstallerUrl"].(string)
+		sha, _ := in["InstallerSha256"].(string)
+		name := path.Base(url)
+		if want, ok := sums[name]; !ok || !strings.EqualFold(sha, want) {
+			return "", fmt.Errorf("%s: InstallerSha256 %s for %s, but checksums.txt says %q", file, sha, name, want)
+		}
 	}
 	return typ, nil
 }
