@@ -161,14 +161,16 @@ osslsigncode verify -CAfile "$DRAIN_SIGN_CERT" -in "$work/arm64/drain.exe" >/dev
 go run ./scripts/releasecheck pe "$work/arm64/drain.exe" "$version"
 say "ok drain.exe (amd64, arm64): Authenticode signature verifies"
 
-[ -n "${WINEPREFIX:-}" ] || own_wine=1
+# A prefix of our own unless the caller has a live one (scripts/test.sh
+# removes its prefix after its Wine step but leaves WINEPREFIX set).
+if [ -z "${WINEPREFIX:-}" ] || [ ! -d "$WINEPREFIX" ]; then own_wine=1; fi
 eval "$(scripts/wine/setup.sh)"
 got=$(wine "$exe" version </dev/null | tr -d '\r')
 [ "$got" = "drain $version" ] || fail "drain.exe version under Wine says '$got', want 'drain $version'"
 say "ok drain.exe under Wine: '$got'"
 
 # --- Package manager manifests and SBOMs.
-go run ./scripts/releasecheck winget dist/winget packaging/winget/schema "$version"
+go run ./scripts/releasecheck winget dist/winget packaging/winget/schema "$version" dist/checksums.txt
 go run ./scripts/releasecheck scoop dist/scoop/drain.json dist/checksums.txt "$version"
 sboms=(dist/*.cdx.json)
 [ "${#sboms[@]}" = 6 ] || fail "want 6 SBOMs (one per binary), found ${#sboms[@]}"
