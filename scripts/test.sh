@@ -72,6 +72,12 @@ wineserver -k || true
 rm -rf "$WINEPREFIX"
 echo "Wine step: $((SECONDS - t0))s"
 
+step "Release snapshot (scripts/release-check.sh)"
+# goreleaser builds every package as a tag would (nothing published); the
+# .deb is installed and run, drain.exe runs under Wine with its version
+# resource and a verified signature, the winget manifests validate.
+scripts/release-check.sh
+
 step "Fuzzing ($FUZZTIME per target)"
 # A failure with a new input saved under testdata/fuzz is a bug found: fail.
 # A failure without one is the fuzzing engine itself (seen once, not
@@ -96,8 +102,8 @@ for pkg in $(go list ./...); do
 done
 
 step "Shell scripts"
-for s in scripts/*.sh scripts/wine/*.sh .ci/run; do bash -n "$s"; done
-if command -v shellcheck >/dev/null 2>&1; then shellcheck scripts/*.sh scripts/wine/*.sh .ci/run; fi
+for s in scripts/*.sh scripts/wine/*.sh scripts/release/*.sh .ci/run; do bash -n "$s"; done
+if command -v shellcheck >/dev/null 2>&1; then shellcheck scripts/*.sh scripts/wine/*.sh scripts/release/*.sh .ci/run; fi
 
 echo
 echo "all tests passed"
