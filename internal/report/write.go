@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/drain-cli/drain/internal/drain"
+	"github.com/drain-cli/drain/internal/state"
 )
 
 // Formats, chosen by the output file's extension.
@@ -46,23 +48,11 @@ func WriteFile(path string, r *Run) error {
 	if err := CheckPath(path); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
+	var b bytes.Buffer
+	if err := Render(&b, path, r); err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) //nolint:errcheck // gone after the rename
-	if err := Render(tmp, path, r); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return state.WriteFileAtomic(path, b.Bytes(), 0o644)
 }
 
 // WriteEvents draws the events a run collected (drain run --report).

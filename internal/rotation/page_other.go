@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"syscall"
 
 	"github.com/drain-cli/drain/internal/state"
@@ -27,7 +26,7 @@ func fileOwner(fi fs.FileInfo) *state.Owner {
 // another user than the page's, without the right to chown), the page is
 // rewritten in place instead, which keeps owner and mode by itself.
 func replacePage(path string, data []byte, meta pageMeta) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	tmp, err := tempBeside(path, data)
 	if err != nil {
 		return err
 	}
@@ -38,12 +37,6 @@ func replacePage(path string, data []byte, meta pageMeta) (err error) {
 			_ = os.Remove(name)
 		}
 	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
 	if meta.owner != nil {
 		if cur := fileOwnerOf(tmp); cur == nil || *cur != *meta.owner {
 			if cerr := tmp.Chown(meta.owner.UID, meta.owner.GID); cerr != nil {

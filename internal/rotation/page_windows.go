@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 	"unsafe"
 
@@ -54,7 +53,7 @@ func replacePage(path string, data []byte, _ pageMeta) (err error) {
 	if attrs&windows.FILE_ATTRIBUTE_READONLY != 0 {
 		return explain(path, &os.PathError{Op: "replace", Path: path, Err: windows.ERROR_ACCESS_DENIED})
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	tmp, err := tempBeside(path, data)
 	if err != nil {
 		return err
 	}
@@ -65,12 +64,6 @@ func replacePage(path string, data []byte, _ pageMeta) (err error) {
 			_ = os.Remove(name)
 		}
 	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
 	if err = tmp.Close(); err != nil {
 		return err
 	}
