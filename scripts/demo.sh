@@ -10,29 +10,9 @@ set -euo pipefail
 
 cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/drain-demo.XXXXXX")
-target_pid=""
-load_pid=""
-
-cleanup() {
-	local rc=$?
-	local pid
-	for pid in "$load_pid" "$target_pid"; do
-		if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-			kill -TERM "$pid" 2>/dev/null || true
-			wait "$pid" 2>/dev/null || true
-		fi
-	done
-	if [[ ${DEMO_KEEP:-} == 1 ]]; then
-		echo "demo: kept $tmp (DEMO_KEEP=1)"
-	else
-		rm -rf -- "$tmp"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+demo_name=demo keep_var=DEMO_KEEP
+# shellcheck source=scripts/lib/demo-tmp.sh
+source scripts/lib/demo-tmp.sh
 
 section() { printf '\n== %s ==\n' "$*"; }
 say() { printf '   %s\n' "$*"; }

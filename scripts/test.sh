@@ -110,8 +110,8 @@ for pkg in $(go list ./...); do
 done
 
 step "Shell scripts"
-for s in scripts/*.sh scripts/wine/*.sh scripts/release/*.sh .ci/run; do bash -n "$s"; done
-if command -v shellcheck >/dev/null 2>&1; then shellcheck scripts/*.sh scripts/wine/*.sh scripts/release/*.sh .ci/run; fi
+for s in scripts/*.sh scripts/wine/*.sh scripts/release/*.sh scripts/lib/*.sh .ci/run; do bash -n "$s"; done
+if command -v shellcheck >/dev/null 2>&1; then shellcheck scripts/*.sh scripts/wine/*.sh scripts/release/*.sh scripts/lib/*.sh .ci/run; fi
 
 echo
 echo "all tests passed"
