@@ -12,23 +12,33 @@ import (
 )
 
 // TestRotationPermissionDenied: the page's directory is not writable by the
+// sharedSite makes what another account (nobody) can reach: base (0755)
+// with a keep-alive page under base/www (0755, page 0644), and a state
+// directory base/state that everyone may write.
+func sharedSite(t *testing.T) (base, page, stateDir string) {
+	t.Helper()
+	base = t.TempDir()
+	must(t, os.Chmod(filepath.Dir(base), 0o755))
+	must(t, os.Chmod(base, 0o755))
+	www := filepath.Join(base, "www")
+	must(t, os.Mkdir(www, 0o755))
+	page = filepath.Join(www, "keepalive.htm")
+	must(t, os.WriteFile(page, []byte("OK\n"), 0o644))
+	stateDir = filepath.Join(base, "state")
+	must(t, os.Mkdir(stateDir, 0o777))
+	must(t, os.Chmod(stateDir, 0o777)) // past the umask
+	return base, page, stateDir
+}
+
 // user running drain (a read-only deploy directory, or the wrong account).
 // out and run must fail with one clear line, change nothing, leave no record
 // behind, and say the server is IN rotation. As root, drain runs as nobody so
 // the permission check is real rather than skipped.
 func TestRotationPermissionDenied(t *testing.T) {
 	drain := buildDrain(t)
-	base := t.TempDir()
-	must(t, os.Chmod(filepath.Dir(base), 0o755))
-	must(t, os.Chmod(base, 0o755))
 	must(t, os.Chmod(filepath.Dir(drain), 0o755))
-	www := filepath.Join(base, "www")
-	must(t, os.Mkdir(www, 0o755))
-	page := filepath.Join(www, "keepalive.htm")
-	must(t, os.WriteFile(page, []byte("OK\n"), 0o644))
-	stateDir := filepath.Join(base, "state")
-	must(t, os.Mkdir(stateDir, 0o777))
-	must(t, os.Chmod(stateDir, 0o777))
+	_, page, stateDir := sharedSite(t)
+	www := filepath.Dir(page)
 	if os.Geteuid() != 0 {
 		must(t, os.Chmod(www, 0o555))
 		t.Cleanup(func() { _ = os.Chmod(www, 0o755) })

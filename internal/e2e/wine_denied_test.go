@@ -25,22 +25,14 @@ func TestWineRenameAccessDenied(t *testing.T) {
 		}
 		t.Skip("Wine is not set up: eval \"$(scripts/wine/setup.sh)\" sets DRAIN_WINE (scripts/test.sh does)")
 	}
-	base := t.TempDir()
-	must(t, os.Chmod(filepath.Dir(base), 0o755))
-	must(t, os.Chmod(base, 0o755))
+	base, page, stateDir := sharedSite(t)
+	www := filepath.Dir(page)
 	exe := filepath.Join(base, "drain.exe")
 	build := exec.Command("go", "build", "-o", exe, "github.com/drain-cli/drain/cmd/drain")
 	build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	www := filepath.Join(base, "www")
-	must(t, os.Mkdir(www, 0o755))
-	page := filepath.Join(www, "keepalive.htm")
-	must(t, os.WriteFile(page, []byte("OK\n"), 0o644))
-	stateDir := filepath.Join(base, "state")
-	must(t, os.Mkdir(stateDir, 0o777))
-	must(t, os.Chmod(stateDir, 0o777))
 
 	env := append(os.Environ(), "NO_COLOR=1")
 	var cred *syscall.Credential
