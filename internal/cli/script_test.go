@@ -157,13 +157,21 @@ func cmdWriteAfter(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	path := ts.MkAbs(args[1])
 	text := strings.Join(args[2:], " ") + "\n"
-	t := time.AfterFunc(d, func() {
-		tmp := path + ".tmp"
-		if os.WriteFile(tmp, []byte(text), 0o644) == nil {
-			_ = os.Rename(tmp, path)
-		}
-	})
+	t := time.AfterFunc(d, func() { writeWhole(path, text) })
 	ts.Defer(func() { t.Stop() })
+}
+
+// writeWhole replaces path with text whole or not at all, for an HTTP
+// reader. On Windows the rename fails while the server has the file open:
+// it is retried for up to 10 s.
+func writeWhole(path, text string) {
+	tmp := path + ".tmp"
+	if os.WriteFile(tmp, []byte(text), 0o644) != nil {
+		return
+	}
+	for end := time.Now().Add(10 * time.Second); os.Rename(tmp, path) != nil && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // exit CODE PROGRAM ARGS... runs a program and checks its exit code exactly
@@ -299,14 +307,7 @@ func cmdWhenExists(ts *testscript.TestScript, neg bool, args []string) {
 				select {
 				case <-stop:
 				case <-time.After(delay):
-					// Whole or not at all, for an HTTP reader. On Windows the
-					// rename fails while the server has the file open: retry.
-					tmp := target + ".tmp"
-					if os.WriteFile(tmp, []byte(text), 0o644) == nil {
-						for end := time.Now().Add(10 * time.Second); os.Rename(tmp, target) != nil && time.Now().Before(end); {
-							time.Sleep(10 * time.Millisecond)
-						}
-					}
+					writeWhole(target, text)
 				}
 				return
 			}
