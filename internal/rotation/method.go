@@ -1,0 +1,224 @@
+package rotation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/drain-cli/drain/internal/suggest"
+)
+
+// Method is one way of taking a server out of rotation: a keep-alive page,
+// HAProxy's runtime API, Apache's balancer-manager, ... Each method type is
+// one file that implements Method and calls Register in an init function.
+//
+// A Method knows nothing of records, locks or other methods: it is given its
+// own undo data back, opaque to everyone else, and the engine combines
+// several methods all-or-nothing.
+type Method interface {
+	// Type is the registered type name, e.g. "keepalive".
+	Type() string
+	// Target is the canonical target (a resolved path, a normalised
+	// address): records and locks are keyed by Type()+":"+Target(), so two
+	// spellings of one target must give the same string. It never holds a
+	// secret.
+	Target() string
+	// Status reads where the server stands. An error means it cannot be
+	// told (unreachable, refused, a state drain did not make); with an error
+	// the status is still IN or OUT when that much is known, else Unknown.
+	// ErrMixed marks parts that disagree (several HAProxy instances).
+	Status(ctx context.Context) (Status, error)
+	// Out takes the server out of rotation. Before changing anything it
+	// calls save with its undo data (any value that marshals to JSON: the
+	// state before, the original bytes, ...), so that a crash at any point
+	// leaves a record In can undo; it may call save again with more. It
+	// verifies the change by reading it back. changed is false when the
+	// server was already out (then save may not have been called).
+	// Errors wrapping ErrConfig are usage errors: nothing was changed.
+	Out(ctx context.Context, save func(undo any) error) (changed bool, err error)
+	// In puts the server back, undoing exactly what the undo data (as saved
+	// by Out, possibly by an earlier release) says; undo is nil when there
+	// is no record: then In puts the server back by the method's defaults.
+	// It verifies the change by reading it back. changed is false when the
+	// server was already in.
+	In(ctx context.Context, undo json.RawMessage) (changed bool, err error)
+}
+
+// Optional interfaces a Method may implement, found by type assertion (as
+// source.Noter is for sources).
+type (
+	// Prober is a method whose load balancer learns of the change only by
+	// probing (a keep-alive page), not at once (an API): the engine then
+	// warns when neither --lb-grace nor --verify-url covers the probe delay.
+	Prober interface{ Probed() bool }
+
+	// Noter is a method with something to say about its last In: a piece it
+	// left as it was, and why. One line each.
+	Noter interface{ Notes() []string }
+
+	// Parter is a method made of pieces that may disagree (several HAProxy
+	// instances): it lists where each stands, for status.
+	Parter interface {
+		Parts(ctx context.Context) ([]Part, error)
+	}
+
+	// Pooler is a method whose balancer can list the pool the target is in:
+	// the servers and whether each is in rotation. The disruption budget
+	// and 'drain status --pool' are built on it.
+	Pooler interface {
+		Pool(ctx context.Context) (Pool, error)
+	}
+)
+
+// Pool is a load balancer's pool (HAProxy backend, Apache balancer, nginx
+// upstream, F5 pool, ELB target group, ARR farm), as the balancer sees it.
+type Pool struct {
+	Name    string   `json:"name"`
+	Members []Member `json:"members"`
+}
+
+// Member is one server of a pool.
+type Member struct {
+	Name string `json:"name"`           // as the balancer names it
+	Addr string `json:"addr,omitempty"` // host:port when known
+	// Admin is the administrative state, normalised: enabled, drain
+	// (sticky/persistent sessions only), disabled; Detail keeps the
+	// balancer's own words.
+	Admin string `json:"admin"`
+	// Health is the balancer's own check: up, down or unknown (no checks).
+	Health string `json:"health"`
+	// InRotation: admin enabled and not down by the balancer's checks.
+	InRotation bool `json:"in_rotation"`
+	// Self marks the member this method's target names.
+	Self     bool     `json:"self,omitempty"`
+	Sessions *float64 `json:"sessions,omitempty"` // current, when the balancer counts them
+	Queue    *float64 `json:"queue,omitempty"`
+	Detail   string   `json:"detail,omitempty"`
+}
+
+// Admin and health words of a Member.
+const (
+	AdminEnabled  = "enabled"
+	AdminDrain    = "drain"
+	AdminDisabled = "disabled"
+	HealthUp      = "up"
+	HealthDown    = "down"
+	HealthUnknown = "unknown"
+)
+
+// Options carries what method constructors share. Credentials are never in
+// a target or a flag: a method reads them from the environment or a file
+// named in its documentation, or from the platform's standard chain.
+type Options struct {
+	// Client is for HTTP APIs: TLS verification on unless --insecure,
+	// --ca-file trusted. Its Timeout bounds one request.
+	Client *http.Client
+	// Timeout bounds one call to a balancer (socket, command).
+	Timeout time.Duration
+	// Keep-alive page options (--disabled-name, --down-content,
+	// --force-restore); other methods ignore them.
+	DisabledName string
+	DownContent  *string
+	ForceRestore bool
+	// Settings is this type's section of the config file's "rotation" map
+	// (rotation: {exec: {out: [...], in: [...], status: [...]}}), for
+	// settings that have no flag. nil when absent.
+	Settings map[string]any
+	// Getenv reads the environment (credentials); os.Getenv when nil.
+	Getenv func(string) string
+}
+
+// Type describes one registered method type.
+type Type struct {
+	Name string // e.g. "keepalive"
+	// Syntax of the target, e.g. "PATH" or "ADDR#BACKEND/SERVER".
+	Syntax  string
+	Example string // a whole TYPE:TARGET example
+	Summary string // one line: what out does
+	New     func(target string, opts Options) (Method, error)
+}
+
+var (
+	regMu sync.RWMutex
+	reg   = map[string]Type{}
+)
+
+// Register adds a method type; each method file calls it from init.
+func Register(t Type) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := reg[t.Name]; dup {
+		panic("rotation: type registered twice: " + t.Name)
+	}
+	reg[t.Name] = t
+}
+
+// Types lists the registered method types, sorted by name.
+func Types() []Type {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	out := make([]Type, 0, len(reg))
+	for _, t := range reg {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// TypeNames lists the registered type names, sorted.
+func TypeNames() []string {
+	ts := Types()
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Name
+	}
+	return out
+}
+
+// ParseSpec splits TYPE:TARGET. An unknown type is an ErrConfig error that
+// lists the known types and the closest one.
+func ParseSpec(spec string) (Type, string, error) {
+	typ, target, ok := strings.Cut(strings.TrimSpace(spec), ":")
+	typ = strings.ToLower(strings.TrimSpace(typ))
+	names := TypeNames()
+	if !ok || typ == "" {
+		return Type{}, "", fmt.Errorf("%w: --rotate %q: want TYPE:TARGET (types: %s)", ErrConfig, spec, strings.Join(names, ", "))
+	}
+	regMu.RLock()
+	t, known := reg[typ]
+	regMu.RUnlock()
+	if !known {
+		msg := fmt.Sprintf("%s: --rotate %q: unknown type %q (types: %s)", ErrConfig.Error(), spec, typ, strings.Join(names, ", "))
+		if s := suggest.Similar(typ, names, 1); len(s) > 0 {
+			msg += "; did you mean " + s[0] + "?"
+		}
+		return Type{}, "", fmt.Errorf("%w%s", ErrConfig, strings.TrimPrefix(msg, ErrConfig.Error()))
+	}
+	target = strings.TrimSpace(target)
+	if target == "" {
+		return Type{}, "", fmt.Errorf("%w: --rotate %q: empty target after %q (e.g. %s)", ErrConfig, spec, typ+":", t.Example)
+	}
+	return t, target, nil
+}
+
+// NewMethod builds the method a TYPE:TARGET spec names. Errors wrap
+// ErrConfig (usage errors): nothing was changed.
+func NewMethod(spec string, opts Options) (Method, error) {
+	t, target, err := ParseSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	m, err := t.New(target, opts)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Key is the record and lock key of a method: TYPE:TARGET.
+func Key(m Method) string { return m.Type() + ":" + m.Target() }
