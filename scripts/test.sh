@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls this script).
 # On a fresh Debian machine with Go it installs what the tests need (nginx,
-# haproxy, chromium, golangci-lint), then runs formatting and lint checks, cross builds,
+# haproxy, apache2, tmux, chromium, golangci-lint), then runs formatting and lint checks, cross builds,
 # the unit, CLI (testscript) and end-to-end tests, the Windows tests under
 # Wine, and short fuzzing runs.
 #
@@ -20,6 +20,11 @@ step "Install test dependencies"
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+# Apache httpd with mod_proxy_balancer: the apache rotation method's real
+# balancer-manager (internal/e2e).
+[ -x /usr/sbin/apache2 ] || need+=(apache2)
+# tmux is the real terminal the live view is captured from (internal/cli).
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
 # Headless Chromium renders drain report's pictures (internal/report).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # windres builds the PE version resources scripts/releasecheck's tests parse.
@@ -37,6 +42,8 @@ fi
 # their own on 127.0.0.1, so the system one is not needed.
 echo "nginx: $( (nginx -v || /usr/sbin/nginx -v) 2>&1)"
 echo "haproxy: $( (haproxy -v || /usr/sbin/haproxy -v) 2>&1 | head -1)"
+echo "apache2: $(/usr/sbin/apache2 -v 2>&1 | head -1)"
+echo "tmux: $(tmux -V)"
 echo "chromium: $(chromium --version 2>/dev/null | grep -m1 Chromium)"
 
 step "gofmt"
