@@ -38,7 +38,7 @@ var (
 	rotationKeys = []string{"keepalive", "haproxy", "disabled-name", "down-content", "verify-url", "reason", "state-dir"}
 	sourceKeys   = []string{"source", "interval", "settle", "timeout", "lb-grace", "read-timeout", "ca-file", "insecure", "bearer-token-file", "basic-auth-file"}
 	actionKeys   = []string{"on-timeout", "keep-out", "action", "action-timeout", "shell"}
-	outputKeys   = []string{"output", "dry-run"}
+	outputKeys   = []string{"output", "dry-run", "ci"}
 )
 
 func cmdSpec(k cmdKind) (cobra.Command, [][]string) {
@@ -95,7 +95,7 @@ unless --force-restore.
 			Long: `Wait until every source has stayed at or below its threshold for --settle and
 at least --lb-grace has passed. Nothing is changed.
 ` + exitStatusHelp,
-		}, [][]string{{"verify-url"}, sourceKeys, {"output"}}
+		}, [][]string{{"verify-url"}, sourceKeys, {"output", "ci"}}
 	}
 }
 
@@ -143,7 +143,8 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 				r.event(drain.Event{Event: drain.EvWarning, Message: warn})
 			}
 		}
-		plan.Emit = rep.wrap(r.event)
+		ci := ciSinks(cfg, plan.ActionOut, os.Getenv)
+		plan.Emit = rep.wrap(ciEmit(ci, r.event))
 		if plan.Rotator != nil && !cfg.DryRun {
 			lock, err := takeLock(plan, kind, cfg.Reason)
 			if err != nil {
@@ -153,6 +154,7 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 				if errors.As(err, &ee) {
 					oc.Code, oc.Err, oc.Hint = ee.code, ee.err, ee.hint
 				}
+				ciFinish(ci, r, oc, true)
 				r.finish(oc, true)
 				return &exitError{code: oc.Code, err: oc.Err, reported: true}
 			}
@@ -171,6 +173,7 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 			oc = plan.Wait(c.Context())
 		}
 		rep.write(r, oc)
+		ciFinish(ci, r, oc, kind != cmdWait)
 		r.finish(oc, kind != cmdWait)
 		if oc.Code != drain.ExitOK {
 			return &exitError{code: oc.Code, err: oc.Err, reported: true}

@@ -61,6 +61,7 @@ type Config struct {
 	Shell        bool
 	DryRun       bool
 	JSON         bool
+	CI           string // auto, github, azure or off
 	StateDir     string
 	WaitHealthy  bool
 	ForceRestore bool
@@ -317,6 +318,12 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	default:
 		return usage("use --output text or --output json", "invalid output %q (from %s)", v, raw["output"].From)
 	}
+	switch v := strings.ToLower(str("ci")); v {
+	case "auto", "github", "azure", "off":
+		c.CI = v
+	default:
+		return usage("use --ci auto, github, azure or off", "invalid ci %q (from %s)", v, raw["ci"].From)
+	}
 	if c.Interval <= 0 {
 		return usage("use e.g. --interval 1s", "interval must be positive, got %s", raw["interval"].Value)
 	}
@@ -438,6 +445,7 @@ func AddFlags(fs *pflag.FlagSet, names ...string) {
 var typeNames = map[string]string{
 	"on-timeout": "fail|force",
 	"output":     "text|json",
+	"ci":         "auto|github|azure|off",
 	"source":     "TYPE:TARGET[<=N]",
 	"haproxy":    "ADDR#BACKEND/SERVER",
 	"action":     "WORD",

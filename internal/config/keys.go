@@ -41,6 +41,7 @@ var Keys = []Key{
 	{"shell", Bool, "false", "run the action through the shell (sh -c / cmd /C)"},
 	{"dry-run", Bool, "false", "read every source once, show what would change, change nothing"},
 	{"output", String, "text", "text, or json for newline-delimited events on stdout"},
+	{"ci", String, "auto", "CI-native output: auto (GitHub Actions or Azure Pipelines, from GITHUB_ACTIONS/TF_BUILD), github, azure or off"},
 	{"ca-file", String, "", "trust the CA certificates in `FILE` (PEM) for https sources, besides the system ones"},
 	{"insecure", Bool, "false", "do not verify https certificates of sources (self-signed test servers only)"},
 	{"bearer-token-file", String, "", "send the token in `FILE` as a bearer token to HTTP sources (or env DRAIN_BEARER_TOKEN)"},
