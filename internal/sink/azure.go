@@ -27,9 +27,10 @@ type Azure struct {
 	SummaryDir string        // $AGENT_TEMPDIRECTORY, else the temp dir
 	Settle     time.Duration // for progress when there is no timeout
 
-	sum     summary
-	lastPct int
-	err     error
+	sum      summary
+	lastPct  int
+	lastText string
+	err      error
 }
 
 // NewAzure returns the Azure Pipelines sink.
@@ -63,7 +64,8 @@ func (a *Azure) Event(e drain.Event) {
 func (a *Azure) Close() error { return a.err }
 
 // progress is elapsed/timeout when there is a timeout, else how far the
-// settle window has run; a line only when the percentage changes.
+// settle window has run; a line only when the percentage or what the
+// drain waits on changes.
 func (a *Azure) progress(e drain.Event) {
 	var frac float64
 	switch {
@@ -75,10 +77,6 @@ func (a *Azure) progress(e drain.Event) {
 		frac = float64(*e.QuietFor) / a.Settle.Seconds()
 	}
 	pct := int(math.Round(min(max(frac, 0), 1) * 100))
-	if pct == a.lastPct {
-		return
-	}
-	a.lastPct = pct
 	text := "drain: waiting"
 	if len(e.Blocking) > 0 {
 		keys := make([]string, len(e.Blocking))
@@ -87,6 +85,10 @@ func (a *Azure) progress(e drain.Event) {
 		}
 		text += " on " + strings.Join(keys, ", ")
 	}
+	if pct == a.lastPct && text == a.lastText {
+		return
+	}
+	a.lastPct, a.lastText = pct, text
 	a.command(fmt.Sprintf("task.setprogress value=%d;", pct), text)
 }
 
