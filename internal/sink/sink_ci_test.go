@@ -179,3 +179,23 @@ func TestAzureResult(t *testing.T) {
 		}
 	}
 }
+
+// Without $GITHUB_STEP_SUMMARY: annotations only, no file, no error.
+func TestGitHubNoSummaryPath(t *testing.T) {
+	var out bytes.Buffer
+	dir := t.TempDir()
+	t.Chdir(dir)
+	g := NewGitHub(&out, "")
+	for _, e := range timedOut(time.Now()) {
+		g.Event(e)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "::error title=drain web1%3A80%3A timeout::") {
+		t.Errorf("no error annotation: %q", out.String())
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 0 {
+		t.Errorf("wrote %v", files)
+	}
+}
