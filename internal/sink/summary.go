@@ -258,14 +258,23 @@ func chart(sr *report.Series) string {
 	}
 	top = math.Ceil(top*1.1 + 1)
 	var b strings.Builder
-	b.WriteString("```mermaid\nxychart-beta\n")
-	fmt.Fprintf(&b, "    title %s\n", strconv.Quote(mermaidText(sr.Name+" (threshold "+num(sr.Threshold)+": the flat line)")))
+	// The value in red, the threshold in grey (the default palette draws the
+	// first line too pale to see on white).
+	b.WriteString("```mermaid\n%%{init: {\"themeVariables\": {\"xyChart\": {\"plotColorPalette\": \"#d62728, #7f7f7f\"}}}}%%\nxychart-beta\n")
+	fmt.Fprintf(&b, "    title %s\n", strconv.Quote(mermaidText(clip(sr.Name, 48)+": value, threshold "+num(sr.Threshold))))
 	fmt.Fprintf(&b, "    x-axis \"seconds since out\" [%s]\n", strings.Join(labels, ", "))
 	fmt.Fprintf(&b, "    y-axis \"value\" 0 --> %s\n", num(top))
 	fmt.Fprintf(&b, "    line [%s]\n", strings.Join(vals, ", "))
 	fmt.Fprintf(&b, "    line [%s]\n", strings.Join(thr, ", "))
 	b.WriteString("```\n")
 	return b.String()
+}
+
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 // mermaidText keeps a title inside its quotes: no quotes, no line breaks.
@@ -279,9 +288,6 @@ func mermaidText(s string) string {
 		}
 		return r
 	}, s)
-	if r := []rune(s); len(r) > 80 {
-		s = string(r[:79]) + "…"
-	}
 	return s
 }
 
