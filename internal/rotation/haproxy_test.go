@@ -294,3 +294,47 @@ func haUndoOf(t *testing.T, r *state.Record) haUndo {
 	}
 	return u
 }
+
+// A method already out by hand when another is changed is recorded as
+// unchanged, and in leaves it as it was: drain puts back only what it
+// changed, whatever the method.
+func TestSetLeavesWhatWasAlreadyOut(t *testing.T) {
+	p := page(t, "OK")
+	if err := os.Rename(p, p+".disabled"); err != nil { // out by hand
+		t.Fatal(err)
+	}
+	k, err := NewKeepalive(p, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb := haproxytest.New(t, "web/a")
+	s, err := NewSet(k, newHA(t, lb.Addr+"#web/a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := state.Store{Dir: t.TempDir()}
+	if changed, err := s.Out(ctx, &state.Record{}, saveIn(store)); !changed || err != nil {
+		t.Fatalf("out: %v %v", changed, err)
+	}
+	rec, err := LoadRecord(store, s)
+	if err != nil || rec == nil || len(rec.Entries) != 2 {
+		t.Fatalf("record %+v %v, want an entry per method", rec, err)
+	}
+	for _, e := range rec.Entries {
+		if want := e.Type == MethodHAProxy; e.Changed != want {
+			t.Errorf("entry %s changed=%v, want %v", e.Key(), e.Changed, want)
+		}
+	}
+	if changed, err := s.In(ctx, rec); !changed || err != nil {
+		t.Fatalf("in: %v %v", changed, err)
+	}
+	if lb.Get("web/a").Admin != 0 {
+		t.Error("HAProxy not put back")
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Errorf("the page renamed by hand was put back: %v", err)
+	}
+	if n := s.Notes(); len(n) != 1 || !strings.Contains(n[0], k.Target()) || !strings.Contains(n[0], "already out before out") {
+		t.Errorf("notes %q, want the page named as left out", n)
+	}
+}
