@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -39,7 +40,7 @@ func TestRotationKeyedPerMethod(t *testing.T) {
 	}
 	alone, _ := plan(&config.Config{Keepalive: page})
 	both, bothEvents := plan(&config.Config{Keepalive: page, HAProxy: []string{lb.Addr + "#web/a"}})
-	if got := both.Rotator.Keys(); len(got) != 2 || !contains(got, alone.Rotator.Keys()[0]) {
+	if got := both.Rotator.Keys(); len(got) != 2 || !slices.Contains(got, alone.Rotator.Keys()[0]) {
 		t.Fatalf("keys %q, want the page's key %q and HAProxy's", got, alone.Rotator.Keys())
 	}
 
@@ -97,13 +98,4 @@ func TestRotationKeyedPerMethod(t *testing.T) {
 	if rec, _ := rotation.LoadRecord(alone.Store, alone.Rotator); rec != nil {
 		t.Errorf("record left: %+v", rec)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

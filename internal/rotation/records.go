@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -46,7 +47,7 @@ func LoadRecord(store state.Store, s *Set) (*state.Record, error) {
 			c := *r
 			c.Entries, c.Legacy, c.Files = nil, nil, nil
 			merged = &c
-		} else if r.Method != "" && !contains(strings.Split(merged.Method, "+"), r.Method) {
+		} else if r.Method != "" && !slices.Contains(strings.Split(merged.Method, "+"), r.Method) {
 			merged.Method += "+" + r.Method
 		}
 		for _, e := range entries {
@@ -61,7 +62,7 @@ func LoadRecord(store state.Store, s *Set) (*state.Record, error) {
 		if err != nil {
 			return nil, err
 		}
-		if r == nil || merged != nil && contains(merged.Files, r.Files[0]) {
+		if r == nil || merged != nil && slices.Contains(merged.Files, r.Files[0]) {
 			continue
 		}
 		entries := r.Entries
@@ -136,7 +137,7 @@ func (s *Set) legacyKeys() []string {
 	own := s.Keys()
 	var out []string
 	for _, k := range keys {
-		if !contains(own, k) && !contains(out, k) {
+		if !slices.Contains(own, k) && !slices.Contains(out, k) {
 			out = append(out, k)
 		}
 	}
@@ -165,7 +166,7 @@ func SaveRecord(store state.Store, rec *state.Record) error {
 		files = append(files, store.File(e.Key()))
 	}
 	for _, f := range rec.Files {
-		if !contains(files, f) {
+		if !slices.Contains(files, f) {
 			if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -211,7 +212,7 @@ func (s *Set) describe() string {
 		if md, ok := m.(describer); ok {
 			d = md.mode()
 		}
-		if !contains(out, d) {
+		if !slices.Contains(out, d) {
 			out = append(out, d)
 		}
 	}
@@ -220,15 +221,6 @@ func (s *Set) describe() string {
 
 // describer is a method with modes of its own (keep-alive: rename, content).
 type describer interface{ mode() string }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 func (s *Set) rollback(ctx context.Context, done []Method, rec *state.Record, cause error) error {
 	if len(done) == 0 {

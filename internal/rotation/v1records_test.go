@@ -296,7 +296,6 @@ func TestV1RecordKeepaliveAndHAProxy(t *testing.T) {
 	if got := sc.lbs["lb1"].Get("web/a").Admin; got != 0 {
 		t.Errorf("lb1 web/a admin %#x after in, want ready", got)
 	}
-
 }
 
 // A run killed while waiting: status says phase waiting, in undoes it.
