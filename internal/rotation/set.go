@@ -338,3 +338,11 @@ func (j joinedErrs) Error() string {
 }
 
 func (j joinedErrs) Unwrap() []error { return j }
+
+var (
+	_ Method = (*Keepalive)(nil)
+	_ Prober = (*Keepalive)(nil)
+	_ Method = (*HAProxy)(nil)
+	_ Noter  = (*HAProxy)(nil)
+	_ Parter = (*HAProxy)(nil)
+)
