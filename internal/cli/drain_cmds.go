@@ -35,7 +35,7 @@ const (
 )
 
 var (
-	rotationKeys = []string{"keepalive", "haproxy", "disabled-name", "down-content", "verify-url", "reason", "state-dir"}
+	rotationKeys = []string{"rotate", "keepalive", "haproxy", "disabled-name", "down-content", "verify-url", "reason", "state-dir"}
 	sourceKeys   = []string{"source", "interval", "settle", "timeout", "lb-grace", "read-timeout", "ca-file", "insecure", "bearer-token-file", "basic-auth-file"}
 	actionKeys   = []string{"on-timeout", "keep-out", "action", "action-timeout", "shell"}
 	outputKeys   = []string{"output", "dry-run", "ci"}
@@ -146,7 +146,7 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 		ci := ciSinks(cfg, plan.ActionOut, os.Getenv)
 		plan.Emit = rep.wrap(ciEmit(ci, r.event))
 		if plan.Rotator != nil && !cfg.DryRun {
-			lock, err := takeLock(plan, kind, cfg.Reason)
+			locks, err := takeLock(plan, kind, cfg.Reason)
 			if err != nil {
 				// Nothing was changed; say where the server stands anyway.
 				oc := drain.Outcome{Result: drain.ResultError, Code: drain.ExitError, Err: err, Unchanged: true, Rotation: currentStatus(c.Context(), plan)}
@@ -158,7 +158,7 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 				r.finish(oc, true)
 				return &exitError{code: oc.Code, err: oc.Err, reported: true}
 			}
-			defer lock.Release()
+			defer locks.Release()
 		}
 
 		var oc drain.Outcome
@@ -195,23 +195,41 @@ func currentStatus(ctx context.Context, p *drain.Plan) rotation.Status {
 	return st
 }
 
-// takeLock makes sure no other drain changes the same server at once. A lock
-// left by a drain that is gone (killed, crashed) is taken over, and said so.
-func takeLock(p *drain.Plan, kind cmdKind, reason string) (*state.Lock, error) {
+// takeLock makes sure no other drain changes the same server at once: one
+// lock per rotation method (its Key), taken in sorted order so that two runs
+// sharing methods cannot each hold one the other waits for. A lock left by a
+// drain that is gone (killed, crashed) is taken over, and said so.
+func takeLock(p *drain.Plan, kind cmdKind, reason string) (locks, error) {
 	host, _ := os.Hostname()
 	me := state.Holder{PID: os.Getpid(), Host: host, By: state.Who(), Command: kindName(kind), Reason: reason, Since: time.Now().UTC()}
-	lock, stale, err := p.Store.Lock(p.Rotator.Target(), me)
-	var le *state.LockedError
-	switch {
-	case errors.As(err, &le):
-		return nil, &exitError{code: drain.ExitError, err: err, hint: le.Hint()}
-	case err != nil:
-		return nil, err
+	var held locks
+	for _, key := range p.Rotator.Keys() {
+		lock, stale, err := p.Store.Lock(key, me)
+		var le *state.LockedError
+		switch {
+		case errors.As(err, &le):
+			held.Release()
+			return nil, &exitError{code: drain.ExitError, err: err, hint: le.Hint()}
+		case err != nil:
+			held.Release()
+			return nil, err
+		}
+		if stale != nil {
+			p.Emit(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("took over a stale lock: %s is gone", stale)})
+		}
+		held = append(held, lock)
 	}
-	if stale != nil {
-		p.Emit(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("took over a stale lock: %s is gone", stale)})
+	return held, nil
+}
+
+// locks are the locks of a run's rotation methods.
+type locks []*state.Lock
+
+// Release releases every lock, the last taken first.
+func (l locks) Release() {
+	for i := len(l) - 1; i >= 0; i-- {
+		l[i].Release()
 	}
-	return lock, nil
 }
 
 // buildPlan turns a validated config into the algorithm's plain values,
@@ -239,8 +257,8 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 	}
 	var err error
 	if kind != cmdWait {
-		if cfg.Keepalive == "" && len(cfg.HAProxy) == 0 {
-			hint := "set --keepalive PATH and/or --haproxy ADDR#BACKEND/SERVER"
+		if len(rotationSpecs(cfg)) == 0 {
+			hint := "set --keepalive PATH and/or --haproxy ADDR#BACKEND/SERVER, or --rotate TYPE:TARGET"
 			if kind == cmdRun {
 				hint += "; to wait without changing rotation use 'drain wait'"
 			}
@@ -249,7 +267,7 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 		if p.Rotator, p.Store, err = buildRotation(cfg); err != nil {
 			return nil, err
 		}
-		p.Probed = cfg.Keepalive != ""
+		p.Probed = p.Rotator.Probed()
 	}
 	if cfg.VerifyURL != "" {
 		p.Verify = &drain.Verifier{URL: cfg.VerifyURL, Client: &http.Client{Timeout: cfg.ReadTimeout}}
@@ -288,28 +306,44 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 	return p, nil
 }
 
-// buildRotation returns the rotator (keep-alive page, HAProxy servers, or
-// both at once) and the state store.
-func buildRotation(cfg *config.Config) (rotation.Rotator, state.Store, error) {
-	var rots rotation.Multi
+// rotationSpecs are the run's rotation methods as TYPE:TARGET: the
+// shorthands --keepalive and --haproxy first (in that order, as before
+// --rotate existed), then every --rotate.
+func rotationSpecs(cfg *config.Config) []string {
+	var specs []string
 	if cfg.Keepalive != "" {
-		k, err := rotation.NewKeepalive(cfg.Keepalive, cfg.DisabledName, cfg.DownContent)
-		if err != nil {
-			return nil, state.Store{}, usageErr("check --keepalive and --disabled-name", "%v", err)
-		}
-		k.ForceRestore = cfg.ForceRestore
-		rots = append(rots, k)
+		specs = append(specs, "keepalive:"+cfg.Keepalive)
 	}
-	if len(cfg.HAProxy) > 0 {
-		h, err := rotation.NewHAProxy(cfg.HAProxy, cfg.ReadTimeout*2)
-		if err != nil {
-			return nil, state.Store{}, usageErr("use --haproxy /run/haproxy/admin.sock#BACKEND/SERVER (or host:port#BACKEND/SERVER)", "%v", trimRotErr(err))
-		}
-		rots = append(rots, h)
+	for _, h := range cfg.HAProxy {
+		specs = append(specs, "haproxy:"+h)
 	}
-	var rot rotation.Rotator = rots
-	if len(rots) == 1 {
-		rot = rots[0]
+	return append(specs, cfg.Rotate...)
+}
+
+// buildRotation returns the run's rotation methods (a keep-alive page,
+// HAProxy servers, any registered type, several at once) and the state
+// store. A bad method is a usage error before anything changes.
+func buildRotation(cfg *config.Config) (*rotation.Set, state.Store, error) {
+	client, err := httpClient(cfg)
+	if err != nil {
+		return nil, state.Store{}, err
+	}
+	opts := rotation.Options{
+		Client: client, Timeout: cfg.ReadTimeout * 2,
+		DisabledName: cfg.DisabledName, DownContent: cfg.DownContent, ForceRestore: cfg.ForceRestore,
+		Getenv: os.Getenv,
+	}
+	var methods []rotation.Method
+	for _, spec := range rotationSpecs(cfg) {
+		m, err := rotation.NewMethod(spec, opts)
+		if err != nil {
+			return nil, state.Store{}, usageErr(rotationHint(spec), "%v", trimRotErr(err))
+		}
+		methods = append(methods, m)
+	}
+	rot, err := rotation.NewSet(methods...)
+	if err != nil {
+		return nil, state.Store{}, usageErr("give each rotation method once", "%v", trimRotErr(err))
 	}
 	if cfg.StateDir != "" {
 		return rot, state.Store{Dir: cfg.StateDir}, nil
@@ -320,6 +354,16 @@ func buildRotation(cfg *config.Config) (rotation.Rotator, state.Store, error) {
 		return nil, state.Store{}, &exitError{code: drain.ExitError, err: err, hint: ue.Hint()}
 	}
 	return rot, store, err
+}
+
+// rotationHint is the hint for a rotation method that could not be built:
+// its type's syntax and example.
+func rotationHint(spec string) string {
+	t, _, err := rotation.ParseSpec(spec)
+	if err != nil {
+		return "see 'drain out --help': --rotate TYPE:TARGET"
+	}
+	return fmt.Sprintf("check the %s target, %s (e.g. %s)", t.Name, t.Syntax, t.Example)
 }
 
 // buildSources builds every --source; a bad one is a usage error.

@@ -59,11 +59,11 @@ of every --source. --watch refreshes every --interval until interrupted.
 		if err != nil {
 			return err
 		}
-		if cfg.Keepalive == "" && len(cfg.HAProxy) == 0 && len(cfg.Sources) == 0 {
-			return usageErr("set --keepalive PATH, --haproxy ADDR#BACKEND/SERVER and/or --source SPEC", "nothing to show")
+		if len(rotationSpecs(cfg)) == 0 && len(cfg.Sources) == 0 {
+			return usageErr("set --keepalive PATH, --haproxy ADDR#BACKEND/SERVER, --rotate TYPE:TARGET and/or --source SPEC", "nothing to show")
 		}
 		plan := &drain.Plan{}
-		if cfg.Keepalive != "" || len(cfg.HAProxy) > 0 {
+		if len(rotationSpecs(cfg)) > 0 {
 			if plan.Rotator, plan.Store, err = buildRotation(cfg); err != nil {
 				return err
 			}
@@ -107,27 +107,26 @@ func collectStatus(ctx context.Context, p *drain.Plan) statusReport {
 	rep := statusReport{Time: time.Now(), Event: "status"}
 	if p.Rotator != nil {
 		rep.Target = p.Rotator.Target()
+		// The record first: it says how out left each method (another
+		// --disabled-name, content mode), which the status is read by, as
+		// in undoes it.
+		rec, recErr := rotation.LoadRecord(p.Store, p.Rotator)
+		p.Rotator.Adopt(rec)
 		st, err := p.Rotator.Status(ctx)
 		rep.Rotation = string(st)
 		if errors.Is(err, rotation.ErrMixed) {
-			if parts, perr := rotation.Parts(ctx, p.Rotator); perr == nil {
+			if parts, perr := p.Rotator.Parts(ctx); perr == nil {
 				rep.Rotation, rep.Parts, err = "MIXED", parts, nil
 			}
 		}
 		if err != nil {
 			rep.Error = err.Error()
 		}
-		rec, err := rotation.LoadRecord(p.Store, p.Rotator)
-		if err != nil && rep.Error == "" {
-			rep.Error = err.Error()
+		if recErr != nil && rep.Error == "" {
+			rep.Error = recErr.Error()
 		}
 		rep.Record = rec
-		if rec != nil {
-			// The record's file is named after the key it was saved under.
-			if _, file, _ := p.Store.Find(rec.Target); p.Store.IsOld(file) {
-				rep.OldRecordFile = file
-			}
-		}
+		rep.OldRecordFile = rotation.IsOldFile(p.Store, rec)
 		if rec != nil && rec.Phase != state.PhaseDone && rec.Phase != state.PhaseOut {
 			rep.Holder = "gone"
 			if rec.Running() {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -25,7 +26,11 @@ func TestStatusOfARecordWhosePidWasReused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &drain.Plan{Rotator: k, Store: state.Store{Dir: filepath.Join(dir, "state")}}
+	set, err := rotation.NewSet(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &drain.Plan{Rotator: set, Store: state.Store{Dir: filepath.Join(dir, "state")}}
 	myStart, err := state.ProcessStart(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
@@ -38,8 +43,9 @@ func TestStatusOfARecordWhosePidWasReused(t *testing.T) {
 		{myStart, "running"},
 		{time.Time{}, "running"}, // a record of an older drain: the pid alone decides
 	} {
-		rec := &state.Record{Target: k.Target(), Method: rotation.MethodRename, Path: page, DisabledPath: page + ".disabled", PID: os.Getpid(), Start: tc.start, Phase: state.PhaseWaiting}
-		if err := p.Store.Save(rec); err != nil {
+		undo, _ := json.Marshal(map[string]string{"method": rotation.MethodRename, "path": page, "disabled_path": page + ".disabled"})
+		rec := &state.Record{Method: rotation.MethodRename, Entries: []state.Entry{{Type: k.Type(), Target: k.Target(), Undo: undo, Changed: true}}, PID: os.Getpid(), Start: tc.start, Phase: state.PhaseWaiting}
+		if err := rotation.SaveRecord(p.Store, rec); err != nil {
 			t.Fatal(err)
 		}
 		if rep := collectStatus(context.Background(), p); rep.Holder != tc.want {

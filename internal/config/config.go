@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/drain-cli/drain/internal/redact"
+	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/source"
 	"github.com/drain-cli/drain/internal/suggest"
 )
@@ -44,6 +45,7 @@ func usage(hint, format string, a ...any) error {
 type Config struct {
 	Keepalive    string
 	HAProxy      []string // ADDR#BACKEND/SERVER, one per load balancer
+	Rotate       []string // TYPE:TARGET rotation methods, besides the shorthands above
 	DisabledName string
 	DownContent  *string // nil: rename mode
 	VerifyURL    string
@@ -277,6 +279,7 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	}
 	c.Keepalive = str("keepalive")
 	c.HAProxy = lists["haproxy"]
+	c.Rotate = lists["rotate"]
 	c.DisabledName = str("disabled-name")
 	if raw["down-content"].From != "default" {
 		s := str("down-content")
@@ -364,6 +367,11 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 			return usage("use a full URL such as http://127.0.0.1/keepalive.htm", "invalid verify-url %q", c.VerifyURL)
 		}
 	}
+	for _, s := range c.Rotate {
+		if _, _, err := rotation.ParseSpec(s); err != nil {
+			return usage("the README's Rotation table lists every type and its target, e.g. --rotate keepalive:/var/www/keepalive.htm", "%s", strings.TrimPrefix(err.Error(), rotation.ErrConfig.Error()+": "))
+		}
+	}
 	for _, s := range lists["source"] {
 		spec, err := source.ParseSpec(s)
 		if err != nil {
@@ -448,6 +456,7 @@ var typeNames = map[string]string{
 	"ci":         "auto|github|azure|off",
 	"source":     "TYPE:TARGET[<=N]",
 	"haproxy":    "ADDR#BACKEND/SERVER",
+	"rotate":     "TYPE:TARGET",
 	"action":     "WORD",
 }
 

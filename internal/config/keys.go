@@ -22,10 +22,11 @@ type Key struct {
 // Keys is every setting drain knows, the single source of flags, environment
 // variables, config-file keys and `drain config show`.
 var Keys = []Key{
-	{"keepalive", String, "", "the keep-alive `PATH` the load balancer probes"},
+	{"keepalive", String, "", "the keep-alive `PATH` the load balancer probes (shorthand for --rotate keepalive:PATH)"},
 	{"disabled-name", String, "", "rename the page to `NAME` when out (default PATH.disabled)"},
 	{"down-content", String, "", "content mode: write `TEXT` into the page instead of renaming it; in restores the original bytes"},
-	{"haproxy", List, "", "HAProxy runtime API socket and server, ADDR#BACKEND/SERVER (repeatable, one per load balancer): out sets drain, in sets ready; ADDR is a socket path or host:port"},
+	{"haproxy", List, "", "HAProxy runtime API socket and server, ADDR#BACKEND/SERVER (repeatable, one per load balancer; shorthand for --rotate haproxy:ADDR#BACKEND/SERVER): out sets drain, in sets ready; ADDR is a socket path or host:port"},
+	{"rotate", List, "", "rotation method `TYPE:TARGET` (repeatable; they change together or not at all): keepalive:PATH, haproxy:ADDR#BACKEND/SERVER, or another type of the README's Rotation table"},
 	{"verify-url", String, "", "`URL` of the keep-alive page: must stop answering 2xx after out, answer 2xx after in --wait-healthy"},
 	{"reason", String, "", "who/why (`TEXT`), recorded with the change and shown by status"},
 	{"lb-grace", Duration, "0s", "minimum time out of rotation before drained (probe interval x fall count)"},

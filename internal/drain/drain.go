@@ -37,7 +37,7 @@ type Watch struct {
 // Plan is everything a run needs. A nil Rotator means no rotation change
 // (drain wait); a nil Action means nothing to run.
 type Plan struct {
-	Rotator rotation.Rotator
+	Rotator *rotation.Set
 	Store   state.Store
 	Reason  string
 	Verify  *Verifier

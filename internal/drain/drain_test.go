@@ -2,6 +2,7 @@ package drain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -75,12 +76,21 @@ func newPlan(t *testing.T, src *scripted) (*Plan, string, *recorder) {
 	}
 	rec := &recorder{}
 	p := &Plan{
-		Rotator: rot, Store: state.Store{Dir: filepath.Join(dir, "state")},
+		Rotator: mustSet(t, rot), Store: state.Store{Dir: filepath.Join(dir, "state")},
 		Sources:  []Watch{{Name: "test", Source: src}},
 		Interval: 10 * time.Millisecond, Settle: 50 * time.Millisecond, Timeout: 5 * time.Second,
 		ActionOut: io.Discard, ActionErr: io.Discard, Emit: rec.emit,
 	}
 	return p, page, rec
+}
+
+func mustSet(t *testing.T, ms ...rotation.Method) *rotation.Set {
+	t.Helper()
+	s, err := rotation.NewSet(ms...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
@@ -122,7 +132,7 @@ func TestRunDrainsThenActs(t *testing.T) {
 	if !ok || a.Time.Before(d.Time) {
 		t.Errorf("action %v must start after drained %v", a.Time, d.Time)
 	}
-	r, err := p.Store.Load(p.Rotator.Target())
+	r, err := rotation.LoadRecord(p.Store, p.Rotator)
 	if err != nil || r == nil || r.Phase != state.PhaseDone || r.Result != ResultDrained {
 		t.Errorf("state record = %+v, %v; want phase done, result drained", r, err)
 	}
@@ -218,7 +228,7 @@ func TestInterruptPutsBack(t *testing.T) {
 	if oc.Code != ExitInterrupted || oc.Rotation != rotation.In || !exists(page) {
 		t.Fatalf("outcome = %+v, page exists %v; want 130 and back IN", oc, exists(page))
 	}
-	if r, _ := p.Store.Load(p.Rotator.Target()); r != nil {
+	if r, _ := rotation.LoadRecord(p.Store, p.Rotator); r != nil {
 		t.Errorf("record left after putting back: %+v", r)
 	}
 }
@@ -232,7 +242,7 @@ func TestKeepOutLeavesOut(t *testing.T) {
 	if oc.Code != ExitTimeout || oc.Rotation != rotation.Out || exists(page) {
 		t.Fatalf("outcome = %+v; want timeout and OUT", oc)
 	}
-	r, _ := p.Store.Load(p.Rotator.Target())
+	r, _ := rotation.LoadRecord(p.Store, p.Rotator)
 	if r == nil || r.Result != ResultTimeout {
 		t.Errorf("record = %+v, want one that says timeout", r)
 	}
@@ -329,11 +339,11 @@ func TestDryRunChangesNothing(t *testing.T) {
 	}
 }
 
-// stuckIn is a rotator whose In hangs until its context ends (an HAProxy
+// stuckIn is a method whose In hangs until its context ends (an HAProxy
 // instance that stopped answering).
-type stuckIn struct{ rotation.Rotator }
+type stuckIn struct{ rotation.Method }
 
-func (s stuckIn) In(ctx context.Context, _ *state.Record) (bool, error) {
+func (s stuckIn) In(ctx context.Context, _ json.RawMessage) (bool, error) {
 	<-ctx.Done()
 	return false, ctx.Err()
 }
@@ -346,7 +356,7 @@ func TestRestoreAfterInterruptIsBounded(t *testing.T) {
 	RestoreTimeout = 200 * time.Millisecond
 	src := &scripted{val: 5}
 	p, _, rec := newPlan(t, src)
-	p.Rotator = stuckIn{p.Rotator}
+	p.Rotator = mustSet(t, stuckIn{p.Rotator.Methods()[0]})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start := time.Now()
@@ -415,7 +425,7 @@ func TestBackInBeforeTheActionIsNotActedOn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.Rotator = rot
+		p.Rotator = mustSet(t, rot)
 		p.Timeout = time.Minute
 		ran := filepath.Join(t.TempDir(), "ran")
 		p.Action = touchAction(t, ran)

@@ -18,8 +18,8 @@ import (
 // means the run stops here (nothing was changed, or the change failed and
 // was reported). command ("out" or "run") goes into the record.
 //
-// An existing record means the server is already out by drain: Rotator.Out
-// is not called (with other flags it could change the page again and the
+// An existing record (under any of the methods' keys) means the server is
+// already out by drain: Rotator.Out is not called (with other flags it could change the page again and the
 // record of the original would be overwritten); the record is kept and the
 // run carries on with the server still out, as not changed by this run.
 func (p *Plan) out(ctx context.Context, command string) (*state.Record, bool, *Outcome) {
@@ -52,7 +52,7 @@ func (p *Plan) out(ctx context.Context, command string) (*state.Record, bool, *O
 		return nil, false, oc
 	}
 	rec := &state.Record{Reason: p.Reason, By: state.Who(), PID: os.Getpid(), Since: time.Now().UTC(), Phase: state.PhaseOut, Command: command}
-	changed, err := p.Rotator.Out(ctx, rec, p.Store.Save)
+	changed, err := p.Rotator.Out(ctx, rec, func(r *state.Record) error { return rotation.SaveRecord(p.Store, r) })
 	if err != nil {
 		code := ExitError
 		if errors.Is(err, rotation.ErrConfig) {
@@ -60,7 +60,7 @@ func (p *Plan) out(ctx context.Context, command string) (*state.Record, bool, *O
 		}
 		st := p.status(ctx)
 		if st == rotation.In {
-			_ = p.Store.Delete(target) // only the record was written
+			_ = rotation.DeleteRecord(p.Store, p.Rotator, rec) // only the record was written
 		}
 		return nil, false, &Outcome{Result: ResultError, Code: code, Rotation: st, Err: err}
 	}
@@ -216,10 +216,10 @@ func (p *Plan) putIn(ctx context.Context, rec *state.Record) error {
 	if err != nil {
 		return err
 	}
-	if err := rotation.DeleteRecord(p.Store, p.Rotator); err != nil {
+	if err := rotation.DeleteRecord(p.Store, p.Rotator, rec); err != nil {
 		return err
 	}
-	for _, n := range rotation.Notes(p.Rotator) {
+	for _, n := range p.Rotator.Notes() {
 		p.emit(Event{Event: EvWarning, Message: n})
 	}
 	msg := "put back into rotation"
@@ -235,7 +235,7 @@ func (p *Plan) setPhase(rec *state.Record, ph state.Phase, result string) {
 		return
 	}
 	rec.Phase, rec.Result = ph, result
-	if err := p.Store.Save(rec); err != nil {
+	if err := rotation.SaveRecord(p.Store, rec); err != nil {
 		p.emit(Event{Event: EvWarning, Message: "could not update the state file: " + err.Error()})
 	}
 }

@@ -23,7 +23,7 @@ func TestTimedOutRunRestoresOnlyWhatItChanged(t *testing.T) {
 	}
 	rec := &recorder{}
 	p := &Plan{
-		Rotator: h, Store: state.Store{Dir: t.TempDir()},
+		Rotator: mustSet(t, h), Store: state.Store{Dir: t.TempDir()},
 		Sources:  []Watch{{Name: "busy", Source: &scripted{val: 3}}},
 		Interval: 10 * time.Millisecond, Settle: 50 * time.Millisecond, Timeout: 300 * time.Millisecond,
 		ActionOut: io.Discard, ActionErr: io.Discard, Emit: rec.emit,

@@ -55,7 +55,7 @@ func TestLongRunStability(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &Plan{
-		Rotator: rot, Store: state.Store{Dir: filepath.Join(dir, "state")},
+		Rotator: mustSet(t, rot), Store: state.Store{Dir: filepath.Join(dir, "state")},
 		Sources:  []Watch{{Name: spec.String(), Source: src}},
 		Interval: 2 * time.Millisecond, Settle: 4 * time.Millisecond, Timeout: 10 * time.Second,
 		Action: act, ActionOut: nopWriter{}, ActionErr: nopWriter{},

@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -14,11 +15,38 @@ import (
 	"time"
 
 	"github.com/drain-cli/drain/internal/haproxy"
-	"github.com/drain-cli/drain/internal/state"
 )
 
-// MethodHAProxy is the record method when only HAProxy servers were changed.
+// MethodHAProxy is the type of the HAProxy method, and the record's method
+// when only HAProxy servers were changed.
 const MethodHAProxy = "haproxy"
+
+func init() {
+	Register(Type{
+		Name:    MethodHAProxy,
+		Syntax:  "ADDR#BACKEND/SERVER",
+		Example: "haproxy:/run/haproxy/admin.sock#web/app1",
+		Summary: "runtime API: set server BACKEND/SERVER state drain (in: ready); ADDR is a socket path or host:port; one per load balancer",
+		New: func(target string, opts Options) (Method, error) {
+			return NewHAProxy([]string{target}, opts.Timeout)
+		},
+	})
+}
+
+// haServer is one server on one HAProxy instance as out found it: the undo
+// data (the release before kept the same list in its records).
+type haServer struct {
+	Addr    string `json:"addr"`
+	Backend string `json:"backend"`
+	Server  string `json:"server"`
+	Before  string `json:"before"` // ready | drain | maint
+	Changed bool   `json:"changed"`
+}
+
+// haUndo is the HAProxy method's undo data.
+type haUndo struct {
+	HAProxy []haServer `json:"haproxy"`
+}
 
 // Admin states of an HAProxy server, as drain names them.
 const (
@@ -70,7 +98,7 @@ type HAProxy struct {
 	Servers []LBServer
 	Timeout time.Duration // one runtime API command
 
-	key  string   // see NewHAProxy
+	key  string   // see NewHAProxy, without the type
 	left []string // what the last In left as it was, and why
 }
 
@@ -101,26 +129,55 @@ func NewHAProxy(specs []string, timeout time.Duration) (*HAProxy, error) {
 		parts[i] = canonicalAddr(s.Addr) + "#" + s.Backend + "/" + s.Server
 	}
 	sort.Strings(parts)
-	h.key = "haproxy:" + strings.Join(parts, ",")
+	h.key = strings.Join(parts, ",")
 	return h, nil
 }
 
-// Target implements Rotator: every instance by its resolved address.
-func (h *HAProxy) Target() string {
-	if h.key == "" {
-		return h.LegacyTarget()
-	}
-	return h.key
-}
+// Type implements Method.
+func (h *HAProxy) Type() string { return MethodHAProxy }
 
-// LegacyTarget is the key earlier releases used: the --haproxy values as
-// typed. Their records are still found under it.
-func (h *HAProxy) LegacyTarget() string {
+// Target implements Method: every instance by its resolved address.
+func (h *HAProxy) Target() string { return h.key }
+
+// v1Key: the release before keyed its records "haproxy:" and the instances,
+// resolved (and before that as typed), joined by ",".
+func (h *HAProxy) v1Key() (prefix, canonical, typed string) {
 	parts := make([]string, len(h.Servers))
 	for i, s := range h.Servers {
 		parts[i] = s.Raw
 	}
-	return "haproxy:" + strings.Join(parts, ",")
+	return MethodHAProxy + ":", h.key, strings.Join(parts, ",")
+}
+
+// fromV1 picks this method's instances out of the list a record of the
+// release before kept (by address as typed, else as resolved).
+func (h *HAProxy) fromV1(old json.RawMessage) (json.RawMessage, bool, bool) {
+	var rec haUndo
+	if err := json.Unmarshal(old, &rec); err != nil || len(rec.HAProxy) == 0 {
+		return nil, false, false
+	}
+	var u haUndo
+	changed := false
+	for _, s := range h.Servers {
+		for _, o := range rec.HAProxy {
+			if o.Backend != s.Backend || o.Server != s.Server {
+				continue
+			}
+			if a, err := haproxy.ParseAddr(o.Addr); o.Addr == s.Addr.String() || err == nil && canonicalAddr(a) == canonicalAddr(s.Addr) {
+				u.HAProxy = append(u.HAProxy, o)
+				changed = changed || o.Changed
+				break
+			}
+		}
+	}
+	if len(u.HAProxy) == 0 {
+		return nil, false, false
+	}
+	b, err := json.Marshal(u)
+	if err != nil {
+		return nil, false, false
+	}
+	return b, changed, true
 }
 
 // canonicalAddr resolves a runtime API address: a socket path through
@@ -312,31 +369,25 @@ func (h *HAProxy) Status(ctx context.Context) (Status, error) {
 	return Unknown, fmt.Errorf("%w: haproxy %s", ErrMixed, strings.Join(parts, ", "))
 }
 
-// Out implements Rotator: drain on every instance where the server is ready.
-func (h *HAProxy) Out(ctx context.Context, rec *state.Record, save func(*state.Record) error) (bool, error) {
+// Out implements Method: drain on every instance where the server is ready.
+func (h *HAProxy) Out(ctx context.Context, save func(undo any) error) (bool, error) {
 	sts, err := h.states(ctx)
 	if err != nil {
 		return false, err
 	}
 	var todo []int
-	rec.HAProxy = nil
+	var u haUndo
 	for i, st := range sts {
 		s := h.Servers[i]
-		rec.HAProxy = append(rec.HAProxy, state.LBServer{Addr: s.Addr.String(), Backend: s.Backend, Server: s.Server, Before: st, Changed: st == haReady})
+		u.HAProxy = append(u.HAProxy, haServer{Addr: s.Addr.String(), Backend: s.Backend, Server: s.Server, Before: st, Changed: st == haReady})
 		if st == haReady {
 			todo = append(todo, i)
 		}
 	}
 	if len(todo) == 0 {
-		// Kept (all unchanged) for a record another method saves: in
-		// then leaves these instances as they were.
 		return false, nil
 	}
-	rec.Target = h.Target()
-	if rec.Method == "" {
-		rec.Method = MethodHAProxy
-	}
-	if err := save(rec); err != nil {
+	if err := save(u); err != nil {
 		return false, err
 	}
 	var done []int
@@ -372,15 +423,19 @@ func (h *HAProxy) rollback(ctx context.Context, done []int, cause error) error {
 	return fmt.Errorf("%w; put back to ready on %s", cause, strings.Join(back, ", "))
 }
 
-// In implements Rotator: ready on every instance where the server is not,
-// except those the record says out found already out and left alone (put in
-// maint by hand, say): drain puts back only what it changed, and says so.
+// In implements Method: ready on every instance where the server is not,
+// except those the undo data says out found already out and left alone (put
+// in maint by hand, say): drain puts back only what it changed, and says so.
 // Without a record, in means back in rotation everywhere. Every instance is
 // tried; the error names each one that failed.
-func (h *HAProxy) In(ctx context.Context, rec *state.Record) (bool, error) {
+func (h *HAProxy) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 	h.left = nil
-	before := map[string]state.LBServer{}
-	if rec != nil {
+	before := map[string]haServer{}
+	if len(undo) > 0 && string(undo) != "null" {
+		var rec haUndo
+		if err := json.Unmarshal(undo, &rec); err != nil {
+			return false, fmt.Errorf("the record of %s is unreadable: %w", h.Servers[0].name(), err)
+		}
 		for _, s := range rec.HAProxy {
 			before[s.Addr+"#"+s.Backend+"/"+s.Server] = s
 		}
@@ -412,4 +467,18 @@ func (h *HAProxy) In(ctx context.Context, rec *state.Record) (bool, error) {
 	return changed, nil
 }
 
-func (h *HAProxy) notes() []string { return h.left }
+// Notes implements Noter: the instances the last In left as they were.
+func (h *HAProxy) Notes() []string { return h.left }
+
+// Parts implements Parter: where the server stands on each instance.
+func (h *HAProxy) Parts(ctx context.Context) ([]Part, error) {
+	sts, err := h.states(ctx)
+	if err != nil {
+		return nil, err
+	}
+	parts := make([]Part, len(sts))
+	for i, st := range sts {
+		parts[i] = Part{Target: h.Servers[i].name(), State: st}
+	}
+	return parts, nil
+}

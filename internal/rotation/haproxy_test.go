@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -63,7 +64,7 @@ func TestHAProxyOutInTwoInstances(t *testing.T) {
 	}
 	saved := 0
 	rec := &state.Record{}
-	changed, err := h.Out(ctx, rec, func(r *state.Record) error {
+	changed, err := one(t, h).Out(ctx, rec, func(r *state.Record) error {
 		saved++
 		if lb1.Get("web/a").Admin != 0 {
 			t.Error("record saved after a change")
@@ -78,22 +79,22 @@ func TestHAProxyOutInTwoInstances(t *testing.T) {
 			t.Errorf("after out: a=%#x b=%#x, want a drained only", lb.Get("web/a").Admin, lb.Get("web/b").Admin)
 		}
 	}
-	if rec.Method != MethodHAProxy || len(rec.HAProxy) != 2 || !rec.HAProxy[1].Changed || rec.HAProxy[1].Before != "ready" {
+	if u := haUndoOf(t, rec); rec.Method != MethodHAProxy || len(u.HAProxy) != 2 || !u.HAProxy[1].Changed || u.HAProxy[1].Before != "ready" {
 		t.Errorf("record %+v", rec)
 	}
 	if st, err := h.Status(ctx); st != Out || err != nil {
 		t.Errorf("status %s %v, want OUT", st, err)
 	}
-	if changed, err := h.Out(ctx, &state.Record{}, func(*state.Record) error { return nil }); changed || err != nil {
+	if changed, err := one(t, h).Out(ctx, &state.Record{}, func(*state.Record) error { return nil }); changed || err != nil {
 		t.Errorf("second out: changed=%v %v", changed, err)
 	}
-	if changed, err := h.In(ctx, rec); !changed || err != nil {
+	if changed, err := one(t, h).In(ctx, rec); !changed || err != nil {
 		t.Fatalf("in: %v %v", changed, err)
 	}
 	if lb1.Get("web/a").Admin != 0 || lb2.Get("web/a").Admin != 0 {
 		t.Error("in did not set ready everywhere")
 	}
-	if changed, err := h.In(ctx, nil); changed || err != nil {
+	if changed, err := one(t, h).In(ctx, nil); changed || err != nil {
 		t.Errorf("second in: changed=%v %v", changed, err)
 	}
 }
@@ -104,7 +105,7 @@ func TestHAProxyOutAllOrNothing(t *testing.T) {
 	lb1, lb2 := haproxytest.New(t, "web/a"), haproxytest.New(t, "web/a")
 	lb2.FailSet = "Permission denied"
 	h := newHA(t, lb1.Addr+"#web/a", lb2.Addr+"#web/a")
-	changed, err := h.Out(context.Background(), &state.Record{}, func(*state.Record) error { return nil })
+	changed, err := one(t, h).Out(context.Background(), &state.Record{}, func(*state.Record) error { return nil })
 	if err == nil || changed {
 		t.Fatal("out succeeded with one instance refusing")
 	}
@@ -126,7 +127,7 @@ func TestHAProxyMixedAndMissing(t *testing.T) {
 		t.Errorf("mixed: %s %v", st, err)
 	}
 	// Out completes a half-done change.
-	if changed, err := h.Out(context.Background(), &state.Record{}, func(*state.Record) error { return nil }); !changed || err != nil {
+	if changed, err := one(t, h).Out(context.Background(), &state.Record{}, func(*state.Record) error { return nil }); !changed || err != nil {
 		t.Errorf("out from mixed: %v %v", changed, err)
 	}
 	if lb1.Get("web/a").Admin != 0x08 {
@@ -142,7 +143,7 @@ func TestHAProxyMixedAndMissing(t *testing.T) {
 		{lb1.Addr + "#nope/a", `no backend "nope"`},
 		{absentAddr(t) + "#web/a", ""},
 	} {
-		_, err := newHA(t, tc.spec).Out(context.Background(), &state.Record{}, func(*state.Record) error {
+		_, err := one(t, newHA(t, tc.spec)).Out(context.Background(), &state.Record{}, func(*state.Record) error {
 			t.Error("record saved though nothing can change")
 			return nil
 		})
@@ -152,7 +153,7 @@ func TestHAProxyMixedAndMissing(t *testing.T) {
 	}
 }
 
-// Multi: keep-alive page and HAProxy change together; when HAProxy fails
+// Set: keep-alive page and HAProxy change together; when HAProxy fails
 // the page is put back.
 func TestMultiAllOrNothing(t *testing.T) {
 	dir := t.TempDir()
@@ -165,16 +166,19 @@ func TestMultiAllOrNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	lb := haproxytest.New(t, "web/a")
-	m := Multi{k, newHA(t, lb.Addr+"#web/a")}
+	m, err := NewSet(k, newHA(t, lb.Addr+"#web/a"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	rec := &state.Record{}
-	var savedTarget string
-	changed, err := m.Out(ctx, rec, func(r *state.Record) error { savedTarget = r.Target; return nil })
+	var savedEntries int
+	changed, err := m.Out(ctx, rec, func(r *state.Record) error { savedEntries = len(r.Entries); return nil })
 	if err != nil || !changed {
 		t.Fatalf("out: %v %v", changed, err)
 	}
-	if savedTarget != m.Target() || rec.Target != m.Target() || rec.Method != MethodRename {
-		t.Errorf("record target %q / %q method %q, want %q rename", savedTarget, rec.Target, rec.Method, m.Target())
+	if savedEntries != 2 || len(rec.Entries) != 2 || rec.Entries[0].Key() != Key(k) || rec.Method != MethodRename+"+"+MethodHAProxy {
+		t.Errorf("record entries %d / %+v method %q, want one per method, rename+haproxy", savedEntries, rec.Entries, rec.Method)
 	}
 	if st, err := m.Status(ctx); st != Out || err != nil {
 		t.Errorf("status %s %v", st, err)
@@ -216,14 +220,14 @@ func TestHAProxyInPutsBackOnlyWhatDrainChanged(t *testing.T) {
 	lb1.Set("web/a", haproxytest.Server{Admin: 0x01}) // maint, by hand
 	h := newHA(t, lb1.Addr+"#web/a", lb2.Addr+"#web/a")
 	store := state.Store{Dir: t.TempDir()}
-	if changed, err := h.Out(ctx, &state.Record{}, store.Save); !changed || err != nil {
+	if changed, err := one(t, h).Out(ctx, &state.Record{}, saveIn(store)); !changed || err != nil {
 		t.Fatalf("out: %v %v", changed, err)
 	}
-	rec, err := store.Load(h.Target())
+	rec, err := LoadRecord(store, one(t, h))
 	if err != nil || rec == nil {
 		t.Fatalf("record: %v %v", rec, err)
 	}
-	if changed, err := h.In(ctx, rec); !changed || err != nil {
+	if changed, err := one(t, h).In(ctx, rec); !changed || err != nil {
 		t.Fatalf("in: %v %v", changed, err)
 	}
 	if lb1.Get("web/a").Admin != 0x01 {
@@ -232,21 +236,21 @@ func TestHAProxyInPutsBackOnlyWhatDrainChanged(t *testing.T) {
 	if lb2.Get("web/a").Admin != 0 {
 		t.Errorf("LB 2 admin %#x after in, want ready", lb2.Get("web/a").Admin)
 	}
-	notes := Notes(h)
+	notes := h.Notes()
 	if len(notes) != 1 || !strings.Contains(notes[0], lb1.Addr+"#web/a left in maint") || !strings.Contains(notes[0], "already maint before out") {
 		t.Errorf("notes %q, want LB 1 named as left in maint, and why", notes)
 	}
 	// status: one line per instance rather than an error.
-	parts, err := Parts(ctx, h)
+	parts, err := h.Parts(ctx)
 	if err != nil || len(parts) != 2 || parts[0].State != "maint" || parts[1].State != "ready" || !strings.Contains(parts[0].Target, lb1.Addr) {
 		t.Errorf("parts %+v %v", parts, err)
 	}
 	// Without a record, in means back in rotation everywhere.
-	if changed, err := h.In(ctx, nil); !changed || err != nil || lb1.Get("web/a").Admin != 0 {
+	if changed, err := one(t, h).In(ctx, nil); !changed || err != nil || lb1.Get("web/a").Admin != 0 {
 		t.Errorf("in without a record: %v %v, LB 1 admin %#x", changed, err, lb1.Get("web/a").Admin)
 	}
-	if len(Notes(h)) != 0 {
-		t.Errorf("notes left from the previous in: %q", Notes(h))
+	if len(h.Notes()) != 0 {
+		t.Errorf("notes left from the previous in: %q", h.Notes())
 	}
 }
 
@@ -255,7 +259,7 @@ func TestHAProxyKeyIsResolved(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("socket paths and symlinks: Unix")
 	}
-	key := func(specs ...string) string { return newHA(t, specs...).Target() }
+	key := func(specs ...string) string { return Key(newHA(t, specs...)) }
 	if a, b := key("localhost:9999#web/a"), key("127.0.0.1:9999#web/a"); a != b {
 		t.Errorf("localhost and 127.0.0.1: %s != %s", a, b)
 	}
@@ -277,7 +281,60 @@ func TestHAProxyKeyIsResolved(t *testing.T) {
 		t.Errorf("two servers share a key: %s", a)
 	}
 	h := newHA(t, "localhost:9999#web/a")
-	if h.LegacyTarget() != "haproxy:localhost:9999#web/a" {
-		t.Errorf("legacy key %s, want the value as typed", h.LegacyTarget())
+	if prefix, _, typed := h.v1Key(); prefix+typed != "haproxy:localhost:9999#web/a" {
+		t.Errorf("legacy key %s, want the value as typed", prefix+typed)
+	}
+}
+
+func haUndoOf(t *testing.T, r *state.Record) haUndo {
+	t.Helper()
+	var u haUndo
+	if len(r.Entries) != 1 || json.Unmarshal(r.Entries[0].Undo, &u) != nil {
+		t.Fatalf("record %+v: want one entry of HAProxy undo data", r)
+	}
+	return u
+}
+
+// A method already out by hand when another is changed is recorded as
+// unchanged, and in leaves it as it was: drain puts back only what it
+// changed, whatever the method.
+func TestSetLeavesWhatWasAlreadyOut(t *testing.T) {
+	p := page(t, "OK")
+	if err := os.Rename(p, p+".disabled"); err != nil { // out by hand
+		t.Fatal(err)
+	}
+	k, err := NewKeepalive(p, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb := haproxytest.New(t, "web/a")
+	s, err := NewSet(k, newHA(t, lb.Addr+"#web/a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := state.Store{Dir: t.TempDir()}
+	if changed, err := s.Out(ctx, &state.Record{}, saveIn(store)); !changed || err != nil {
+		t.Fatalf("out: %v %v", changed, err)
+	}
+	rec, err := LoadRecord(store, s)
+	if err != nil || rec == nil || len(rec.Entries) != 2 {
+		t.Fatalf("record %+v %v, want an entry per method", rec, err)
+	}
+	for _, e := range rec.Entries {
+		if want := e.Type == MethodHAProxy; e.Changed != want {
+			t.Errorf("entry %s changed=%v, want %v", e.Key(), e.Changed, want)
+		}
+	}
+	if changed, err := s.In(ctx, rec); !changed || err != nil {
+		t.Fatalf("in: %v %v", changed, err)
+	}
+	if lb.Get("web/a").Admin != 0 {
+		t.Error("HAProxy not put back")
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Errorf("the page renamed by hand was put back: %v", err)
+	}
+	if n := s.Notes(); len(n) != 1 || !strings.Contains(n[0], k.Target()) || !strings.Contains(n[0], "already out before out") {
+		t.Errorf("notes %q, want the page named as left out", n)
 	}
 }

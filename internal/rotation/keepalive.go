@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +16,7 @@ import (
 	"github.com/drain-cli/drain/internal/state"
 )
 
-// Keepalive rotation methods.
+// Keep-alive page modes (the record's method).
 const (
 	MethodRename  = "rename"
 	MethodContent = "content"
@@ -27,6 +28,23 @@ const maxPage = 1 << 20
 // ErrPageChanged marks a content-mode in that found the page rewritten since
 // out (a deploy, say): drain leaves it as it is rather than revert it.
 var ErrPageChanged = errors.New("keep-alive page changed since out")
+
+func init() {
+	Register(Type{
+		Name:    "keepalive",
+		Syntax:  "PATH",
+		Example: "keepalive:/var/www/keepalive.htm",
+		Summary: "rename the keep-alive page the load balancer probes (or write --down-content into it); in restores the name or the original bytes",
+		New: func(target string, opts Options) (Method, error) {
+			k, err := NewKeepalive(target, opts.DisabledName, opts.DownContent)
+			if err != nil {
+				return nil, err
+			}
+			k.ForceRestore = opts.ForceRestore
+			return k, nil
+		},
+	})
+}
 
 // Keepalive takes a server out by changing the page its load balancer probes:
 // renaming it away (the probe gets 404), or, when DownContent is set,
@@ -40,6 +58,43 @@ type Keepalive struct {
 	ForceRestore bool
 
 	key string // the page's identity for records and locks, see pageKey
+
+	// From the record of an out made with other flags (Adopt): its mode,
+	// and in content mode the digest of what it wrote and the original.
+	adopted  string
+	written  string
+	original []byte
+}
+
+// keepaliveUndo is a keep-alive page's undo data. Its fields are those the
+// release before kept in the record itself, so that its records read the
+// same (fromV1).
+type keepaliveUndo struct {
+	Method       string `json:"method"` // rename | content
+	Path         string `json:"path"`
+	DisabledPath string `json:"disabled_path,omitempty"`
+	// Original holds the page's bytes in content mode (restored exactly on
+	// in). Without it the page was empty (omitempty drops an empty slice).
+	Original []byte      `json:"original,omitempty"`
+	OrigMode fs.FileMode `json:"original_mode,omitempty"`
+	// OrigOwner is the page's owner in content mode (Unix); Written is the
+	// SHA-256 of the bytes out wrote, so in can tell a page changed since.
+	OrigOwner *state.Owner `json:"original_owner,omitempty"`
+	Written   string       `json:"written_sha256,omitempty"`
+}
+
+func decodeKeepalive(undo json.RawMessage) (*keepaliveUndo, error) {
+	if len(undo) == 0 || string(undo) == "null" {
+		return nil, nil
+	}
+	var u keepaliveUndo
+	if err := json.Unmarshal(undo, &u); err != nil {
+		return nil, fmt.Errorf("the record of the keep-alive page is unreadable: %w", err)
+	}
+	if u.Method != MethodRename && u.Method != MethodContent {
+		return nil, nil
+	}
+	return &u, nil
 }
 
 // NewKeepalive builds a keep-alive rotator. disabledName is a file name (in
@@ -115,14 +170,58 @@ func pageKey(page, disabled string) string {
 	return entry
 }
 
-// Target implements Rotator: the resolved page (see pageKey).
+// Type implements Method.
+func (k *Keepalive) Type() string { return "keepalive" }
+
+// Target implements Method: the resolved page (see pageKey).
 func (k *Keepalive) Target() string { return k.key }
 
-// LegacyTarget is the key earlier releases used: the path as typed. Their
-// records are still found under it.
-func (k *Keepalive) LegacyTarget() string { return k.Path }
+// shown: a page is named by its path alone in events and status.
+func (k *Keepalive) shown() string { return k.key }
+
+// Probed implements Prober: the load balancer learns of the change by its
+// next probe of the page.
+func (k *Keepalive) Probed() bool { return true }
+
+func (k *Keepalive) mode() string { return k.method() }
+
+// v1Key: the release before keyed a page's record by the resolved page (and
+// before that by the path as typed), without a type.
+func (k *Keepalive) v1Key() (prefix, canonical, typed string) { return "", k.key, k.Path }
+
+// fromV1 reads the page's data from a record of the release before: the
+// record's own fields, when its method is rename or content (a record of
+// HAProxy alone says nothing of the page).
+func (k *Keepalive) fromV1(old json.RawMessage) (json.RawMessage, bool, bool) {
+	u, err := decodeKeepalive(old)
+	if err != nil || u == nil {
+		return nil, false, false
+	}
+	b, err := json.Marshal(u)
+	if err != nil {
+		return nil, false, false
+	}
+	return b, true, true
+}
+
+// adopt implements adopter: status reads the page the way the record says
+// out left it (its disabled name, its mode).
+func (k *Keepalive) adopt(undo json.RawMessage) {
+	u, err := decodeKeepalive(undo)
+	if err != nil || u == nil {
+		return
+	}
+	k.adopted = u.Method
+	if u.DisabledPath != "" {
+		k.DisabledPath = u.DisabledPath
+	}
+	k.written, k.original = u.Written, u.Original
+}
 
 func (k *Keepalive) method() string {
+	if k.adopted != "" {
+		return k.adopted
+	}
 	if k.DownContent != nil {
 		return MethodContent
 	}
@@ -140,7 +239,16 @@ func (k *Keepalive) Status(_ context.Context) (Status, error) {
 			}
 			return Unknown, err
 		}
-		if bytes.Equal(b, k.DownContent) {
+		switch {
+		case k.DownContent != nil:
+			if bytes.Equal(b, k.DownContent) {
+				return Out, nil
+			}
+		case k.written != "": // adopted from a record
+			if digest(b) == k.written {
+				return Out, nil
+			}
+		case !bytes.Equal(b, k.original): // a record of an older release
 			return Out, nil
 		}
 		return In, nil
@@ -216,8 +324,8 @@ func fileKind(m fs.FileMode) string {
 	return "a special file"
 }
 
-// Out implements Rotator.
-func (k *Keepalive) Out(ctx context.Context, rec *state.Record, save func(*state.Record) error) (bool, error) {
+// Out implements Method.
+func (k *Keepalive) Out(ctx context.Context, save func(undo any) error) (bool, error) {
 	st, err := k.Status(ctx)
 	if err != nil {
 		return false, err
@@ -225,10 +333,10 @@ func (k *Keepalive) Out(ctx context.Context, rec *state.Record, save func(*state
 	if st == Out {
 		return false, nil
 	}
-	rec.Target, rec.Path, rec.Method = k.key, k.Path, k.method()
+	u := keepaliveUndo{Method: k.method(), Path: k.Path}
 	if k.method() == MethodRename {
-		rec.DisabledPath = k.DisabledPath
-		if err := save(rec); err != nil {
+		u.DisabledPath = k.DisabledPath
+		if err := save(u); err != nil {
 			return false, err
 		}
 		if err := renameFile(k.Path, k.DisabledPath); err != nil {
@@ -240,9 +348,9 @@ func (k *Keepalive) Out(ctx context.Context, rec *state.Record, save func(*state
 	if err != nil {
 		return false, err
 	}
-	rec.Original, rec.OrigMode, rec.OrigOwner = orig, meta.mode, meta.owner
-	rec.Written = digest(k.DownContent)
-	if err := save(rec); err != nil {
+	u.Original, u.OrigMode, u.OrigOwner = orig, meta.mode, meta.owner
+	u.Written = digest(k.DownContent)
+	if err := save(u); err != nil {
 		return false, err
 	}
 	if err := writePage(k.Path, k.DownContent, meta); err != nil {
@@ -251,13 +359,16 @@ func (k *Keepalive) Out(ctx context.Context, rec *state.Record, save func(*state
 	return true, nil
 }
 
-// In implements Rotator. The record, when there is one, says what to undo:
-// it wins over the current flags (the page may have been taken out with
-// another --disabled-name or mode).
-func (k *Keepalive) In(ctx context.Context, rec *state.Record) (bool, error) {
+// In implements Method. The undo data, when there is a record, says what to
+// undo: it wins over the current flags (the page may have been taken out
+// with another --disabled-name or mode).
+func (k *Keepalive) In(ctx context.Context, undo json.RawMessage) (bool, error) {
+	rec, err := decodeKeepalive(undo)
+	if err != nil {
+		return false, err
+	}
 	method, disabled := k.method(), k.DisabledPath
-	// A record of another method (haproxy) says nothing about the page.
-	if rec != nil && (rec.Method == MethodRename || rec.Method == MethodContent) {
+	if rec != nil {
 		method = rec.Method
 		if rec.DisabledPath != "" {
 			disabled = rec.DisabledPath
@@ -308,7 +419,7 @@ func (k *Keepalive) In(ctx context.Context, rec *state.Record) (bool, error) {
 // holdsWhatOutWrote tells whether the page still holds the down content.
 // Records of older releases have no digest: then the --down-content given
 // now is the reference, and without it the page is assumed untouched.
-func (k *Keepalive) holdsWhatOutWrote(cur []byte, rec *state.Record) bool {
+func (k *Keepalive) holdsWhatOutWrote(cur []byte, rec *keepaliveUndo) bool {
 	switch {
 	case rec.Written != "":
 		return digest(cur) == rec.Written

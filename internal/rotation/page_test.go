@@ -17,14 +17,14 @@ func outIn(t *testing.T, out, in *Keepalive) (changedIn bool, err error) {
 	t.Helper()
 	store := state.Store{Dir: t.TempDir()}
 	rec := &state.Record{}
-	if changed, err := out.Out(ctx, rec, store.Save); err != nil || !changed {
+	if changed, err := one(t, out).Out(ctx, rec, saveIn(store)); err != nil || !changed {
 		t.Fatalf("out: changed=%v err=%v", changed, err)
 	}
-	loaded, err := store.Load(in.Target())
+	loaded, err := LoadRecord(store, one(t, in))
 	if err != nil || loaded == nil {
 		t.Fatalf("record after out: %v %v", loaded, err)
 	}
-	return in.In(ctx, loaded)
+	return one(t, in).In(ctx, loaded)
 }
 
 func content(t *testing.T, k *Keepalive, down string) *Keepalive {
@@ -53,16 +53,16 @@ func TestContentModeInLeavesAPageChangedSinceOut(t *testing.T) {
 		p := page(t, "UP v1")
 		store := state.Store{Dir: t.TempDir()}
 		k := content(t, &Keepalive{Path: p}, "DOWN")
-		if _, err := k.Out(ctx, &state.Record{}, store.Save); err != nil {
+		if _, err := one(t, k).Out(ctx, &state.Record{}, saveIn(store)); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(p, []byte("UP v2"), 0o640); err != nil { // a deploy
 			t.Fatal(err)
 		}
-		rec, _ := store.Load(k.Target())
+		rec, _ := LoadRecord(store, one(t, k))
 		in, _ := NewKeepalive(p, "", nil)
 		in.ForceRestore = flag
-		changed, err := in.In(ctx, rec)
+		changed, err := one(t, in).In(ctx, rec)
 		b, _ := os.ReadFile(p)
 		if !flag {
 			if !errors.Is(err, ErrPageChanged) || errors.Is(err, ErrConfig) || changed {
@@ -107,11 +107,11 @@ func TestContentModeKeepsASymlink(t *testing.T) {
 	}
 	store := state.Store{Dir: t.TempDir()}
 	rec := &state.Record{}
-	if _, err := k.Out(ctx, rec, store.Save); err != nil {
+	if _, err := one(t, k).Out(ctx, rec, saveIn(store)); err != nil {
 		t.Fatal(err)
 	}
 	check("after out", "DOWN")
-	if _, err := k.In(ctx, rec); err != nil {
+	if _, err := one(t, k).In(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
 	check("after in", "UP")
@@ -147,12 +147,12 @@ func TestContentModeKeepsOwnerGroupAndMode(t *testing.T) {
 	k := content(t, &Keepalive{Path: p}, "DOWN")
 	in, _ := NewKeepalive(p, "", nil)
 	store := state.Store{Dir: t.TempDir()}
-	if _, err := k.Out(ctx, &state.Record{}, store.Save); err != nil {
+	if _, err := one(t, k).Out(ctx, &state.Record{}, saveIn(store)); err != nil {
 		t.Fatal(err)
 	}
 	check("after out")
-	rec, _ := store.Load(k.Target())
-	if changed, err := in.In(ctx, rec); err != nil || !changed {
+	rec, _ := LoadRecord(store, one(t, k))
+	if changed, err := one(t, in).In(ctx, rec); err != nil || !changed {
 		t.Fatalf("in: %v %v", changed, err)
 	}
 	check("after in")
@@ -191,7 +191,7 @@ func TestKeepalivePathMustBeARegularFile(t *testing.T) {
 			saved := 0
 			done := make(chan error, 1)
 			go func() {
-				_, err := k.Out(ctx, &state.Record{}, func(*state.Record) error { saved++; return nil })
+				_, err := one(t, k).Out(ctx, &state.Record{}, func(*state.Record) error { saved++; return nil })
 				done <- err
 			}()
 			select {
@@ -208,7 +208,7 @@ func TestKeepalivePathMustBeARegularFile(t *testing.T) {
 			if _, err := os.Lstat(p + ".disabled"); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("%s (%s): renamed away", name, k.method())
 			}
-			if _, err := k.In(ctx, nil); !errors.Is(err, ErrConfig) {
+			if _, err := one(t, k).In(ctx, nil); !errors.Is(err, ErrConfig) {
 				t.Errorf("%s (%s): in: err = %v, want ErrConfig", name, k.method(), err)
 			}
 		}
@@ -251,7 +251,7 @@ func TestKeyIsTheResolvedPage(t *testing.T) {
 	}
 	// While renamed away (rename mode), the key stays the same.
 	k, _ := NewKeepalive(filepath.Join(dir, "ka.htm"), "", nil)
-	if _, err := k.Out(ctx, &state.Record{}, func(*state.Record) error { return nil }); err != nil {
+	if _, err := one(t, k).Out(ctx, &state.Record{}, func(*state.Record) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if got := key(filepath.Join(dir, "ka.htm")); got != want {
@@ -260,8 +260,8 @@ func TestKeyIsTheResolvedPage(t *testing.T) {
 	if got := key(filepath.Join(dir, "current", "keepalive.htm")); got != want {
 		t.Errorf("key of the page via the symlinked dir = %s, want %s", got, want)
 	}
-	if k.LegacyTarget() != filepath.Join(dir, "ka.htm") {
-		t.Errorf("legacy key = %s, want the path as typed", k.LegacyTarget())
+	if _, _, typed := k.v1Key(); typed != filepath.Join(dir, "ka.htm") {
+		t.Errorf("legacy key = %s, want the path as typed", typed)
 	}
 }
 
@@ -315,7 +315,7 @@ func TestSymlinkedPageDisabledElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := state.Store{Dir: t.TempDir()}
-	if _, err := k.Out(ctx, &state.Record{}, store.Save); err != nil {
+	if _, err := one(t, k).Out(ctx, &state.Record{}, saveIn(store)); err != nil {
 		t.Fatal(err)
 	}
 	k2, err := NewKeepalive(link, parked, nil)
@@ -325,8 +325,8 @@ func TestSymlinkedPageDisabledElsewhere(t *testing.T) {
 	if k2.Target() != k.Target() {
 		t.Errorf("key while out %s, at out %s", k2.Target(), k.Target())
 	}
-	rec, _ := LoadRecord(store, k2)
-	if changed, err := k2.In(ctx, rec); err != nil || !changed {
+	rec, _ := LoadRecord(store, one(t, k2))
+	if changed, err := one(t, k2).In(ctx, rec); err != nil || !changed {
 		t.Fatalf("in: %v %v", changed, err)
 	}
 	if b, err := os.ReadFile(link); err != nil || string(b) != "UP" {

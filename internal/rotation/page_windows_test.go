@@ -42,7 +42,7 @@ func TestContentModeKeepsAttributesOnWindows(t *testing.T) {
 	down := "DOWN"
 	k, _ := NewKeepalive(p, "", &down)
 	rec := &state.Record{}
-	if _, err := k.Out(ctx, rec, func(*state.Record) error { return nil }); err != nil {
+	if _, err := one(t, k).Out(ctx, rec, func(*state.Record) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(p); string(b) != "DOWN" {
@@ -51,7 +51,7 @@ func TestContentModeKeepsAttributesOnWindows(t *testing.T) {
 	if a := attrs(t, p); a&windows.FILE_ATTRIBUTE_SYSTEM == 0 {
 		t.Errorf("attributes after out = %#x, the system attribute was lost", a)
 	}
-	if _, err := k.In(ctx, rec); err != nil {
+	if _, err := one(t, k).In(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(p); string(b) != "UP" {
@@ -80,7 +80,7 @@ func TestContentModeHeldPageIsRetriedThenFailsCleanly(t *testing.T) {
 	down := "DOWN"
 	k, _ := NewKeepalive(p, "", &down)
 	start := time.Now()
-	_, err = k.Out(ctx, &state.Record{}, func(*state.Record) error { return nil })
+	_, err = one(t, k).Out(ctx, &state.Record{}, func(*state.Record) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "held open by another process") {
 		t.Fatalf("out of a held page: err = %v", err)
 	}
@@ -104,7 +104,7 @@ func TestAccessDeniedIsSaidAsSuch(t *testing.T) {
 	t.Cleanup(func() { setAttrs(t, p, windows.FILE_ATTRIBUTE_NORMAL) })
 	down := "DOWN"
 	k, _ := NewKeepalive(p, "", &down)
-	_, err := k.Out(ctx, &state.Record{}, func(*state.Record) error { return nil })
+	_, err := one(t, k).Out(ctx, &state.Record{}, func(*state.Record) error { return nil })
 	t.Logf("err = %v (access denied: %v)", err, errors.Is(err, windows.ERROR_ACCESS_DENIED))
 	if err == nil {
 		t.Skip("this Windows replaced a read-only page: cannot provoke access denied here")

@@ -30,8 +30,11 @@ func TestRecordUnderTheTypedPathIsStillFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := state.Store{Dir: t.TempDir()}
-	old := &state.Record{Target: typed, Method: MethodRename, Path: typed, DisabledPath: typed + ".disabled", Reason: "old release", Since: time.Now()}
-	if err := store.Save(old); err != nil {
+	old, _ := json.Marshal(map[string]any{"target": typed, "method": MethodRename, "path": typed, "disabled_path": typed + ".disabled", "reason": "old release", "since": time.Now()})
+	if err := os.MkdirAll(store.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(store.File(typed), old, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	k, err := NewKeepalive(typed, "", nil)
@@ -41,17 +44,17 @@ func TestRecordUnderTheTypedPathIsStillFound(t *testing.T) {
 	if k.Target() == typed {
 		t.Fatalf("key %s is the typed path; the test needs them to differ", typed)
 	}
-	rec, err := LoadRecord(store, k)
+	rec, err := LoadRecord(store, one(t, k))
 	if err != nil || rec == nil || rec.Reason != "old release" {
 		t.Fatalf("record under the typed path not found: %+v %v", rec, err)
 	}
-	if changed, err := k.In(ctx, rec); err != nil || !changed {
+	if changed, err := one(t, k).In(ctx, rec); err != nil || !changed {
 		t.Fatalf("in: %v %v", changed, err)
 	}
-	if err := DeleteRecord(store, k); err != nil {
+	if err := DeleteRecord(store, one(t, k), rec); err != nil {
 		t.Fatal(err)
 	}
-	if rec, _ := LoadRecord(store, k); rec != nil {
+	if rec, _ := LoadRecord(store, one(t, k)); rec != nil {
 		t.Errorf("record left after in: %+v", rec)
 	}
 }
@@ -66,7 +69,8 @@ func TestOldContentRecordOfAnEmptyPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	k, _ := NewKeepalive(p, "", nil)
-	if changed, err := k.In(ctx, &rec); err != nil || !changed {
+	rec.Entries = one(t, k).fromV1(json.RawMessage(old)) // as LoadRecord reads a record without a version
+	if changed, err := one(t, k).In(ctx, &rec); err != nil || !changed {
 		t.Fatalf("in: %v %v", changed, err)
 	}
 	if b, _ := os.ReadFile(p); len(b) != 0 {

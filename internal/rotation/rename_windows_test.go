@@ -57,7 +57,7 @@ func TestRenameOfAHeldPageFailsCleanly(t *testing.T) {
 	k, _ := heldPage(t)
 	saved := 0
 	start := time.Now()
-	changed, err := k.Out(ctx, &state.Record{}, func(*state.Record) error { saved++; return nil })
+	changed, err := one(t, k).Out(ctx, &state.Record{}, func(*state.Record) error { saved++; return nil })
 	took := time.Since(start)
 	if err == nil || changed {
 		t.Fatalf("Out of a held page: changed=%v err=%v", changed, err)
@@ -88,7 +88,7 @@ func TestRenameSucceedsOnceThePageIsReleased(t *testing.T) {
 		_ = f.Close()
 	}()
 	start := time.Now()
-	changed, err := k.Out(ctx, &state.Record{}, func(*state.Record) error { return nil })
+	changed, err := one(t, k).Out(ctx, &state.Record{}, func(*state.Record) error { return nil })
 	if err != nil || !changed {
 		t.Fatalf("changed=%v err=%v", changed, err)
 	}
@@ -103,7 +103,7 @@ func TestRenameSucceedsOnceThePageIsReleased(t *testing.T) {
 func TestPutBackOfAHeldPageFailsCleanly(t *testing.T) {
 	k, f := heldPage(t)
 	_ = f.Close()
-	if _, err := k.Out(ctx, &state.Record{}, func(*state.Record) error { return nil }); err != nil {
+	if _, err := one(t, k).Out(ctx, &state.Record{}, func(*state.Record) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	g, err := os.Open(k.DisabledPath)
@@ -111,7 +111,7 @@ func TestPutBackOfAHeldPageFailsCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = g.Close() }()
-	if _, err := k.In(ctx, nil); err == nil || !strings.Contains(err.Error(), "held open") {
+	if _, err := one(t, k).In(ctx, nil); err == nil || !strings.Contains(err.Error(), "held open") {
 		t.Errorf("In of a held page: err = %v", err)
 	}
 	if st, _ := k.Status(ctx); st != Out {

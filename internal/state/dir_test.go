@@ -123,11 +123,11 @@ func TestRecordInOldDirIsFoundAndRemoved(t *testing.T) {
 	old := Store{Dir: filepath.Join(tmp, "user")}
 	s := Store{Dir: filepath.Join(tmp, "machine"), Old: []string{old.Dir}}
 	target := "/srv/www/keepalive.htm"
-	if err := old.Save(&Record{Target: target, Method: "content", Original: []byte("UP"), PID: 1}); err != nil {
+	if err := old.Save(&Record{Target: target, Method: "content", Reason: "UP", PID: 1}); err != nil {
 		t.Fatal(err)
 	}
 	r, file, err := s.Find(target)
-	if err != nil || r == nil || string(r.Original) != "UP" || !s.IsOld(file) {
+	if err != nil || r == nil || r.Reason != "UP" || !s.IsOld(file) {
 		t.Fatalf("Find: %+v %s %v; want the old record, in the old dir", r, file, err)
 	}
 	if err := s.Delete(target); err != nil {

@@ -28,26 +28,23 @@ const (
 	PhaseDone    Phase = "done"    // the action finished (see Result)
 )
 
+// RecordVersion is the format of records this release writes. Records
+// without a version (0) were written before rotation methods became
+// plug-ins: they kept each method's data in fields of their own (path,
+// disabled_path, original, haproxy, ...); the rotation package reads those
+// from Legacy.
+const RecordVersion = 2
+
 // Record is what `out` changed, persisted as JSON. It never holds secrets.
 type Record struct {
-	Target string `json:"target"` // rotation target, e.g. the keep-alive path
-	Method string `json:"method"` // rename | content
-	// Path is the keep-alive page; DisabledPath where rename mode moved it.
-	Path         string `json:"path"`
-	DisabledPath string `json:"disabled_path,omitempty"`
-	// Original holds the page's bytes in content mode (restored exactly on
-	// in). A content record without it had an empty page (omitempty drops
-	// an empty slice).
-	Original []byte      `json:"original,omitempty"`
-	OrigMode fs.FileMode `json:"original_mode,omitempty"`
-	// OrigOwner is the page's owner in content mode (Unix); Written is the
-	// SHA-256 of the bytes out wrote, so in can tell a page changed since.
-	OrigOwner *Owner `json:"original_owner,omitempty"`
-	Written   string `json:"written_sha256,omitempty"`
-
-	// HAProxy lists each load-balancer server the haproxy method found, with
-	// its admin state before out and whether out changed it.
-	HAProxy []LBServer `json:"haproxy,omitempty"`
+	Version int    `json:"version,omitempty"`
+	Target  string `json:"target"` // the key the record is saved under (a method's TYPE:TARGET)
+	// Method says how the server was taken out, for people: rename, content,
+	// haproxy, or several joined with "+".
+	Method string `json:"method"`
+	// Entries holds each rotation method's undo data, opaque to everyone
+	// but the method.
+	Entries []Entry `json:"entries,omitempty"`
 
 	Reason string    `json:"reason,omitempty"`
 	By     string    `json:"by,omitempty"` // user@host
@@ -63,21 +60,33 @@ type Record struct {
 	// Command is the drain command that took the server out: "out" (out by
 	// intent, whatever its phase) or "run"; empty in older records.
 	Command string `json:"command,omitempty"`
+
+	// Legacy is the whole file of a record without a version, for the
+	// rotation methods to read their data from; Files are the files the
+	// record was read from. Neither is written.
+	Legacy json.RawMessage `json:"-"`
+	Files  []string        `json:"-"`
 }
+
+// Entry is one rotation method's part of a record.
+type Entry struct {
+	Type   string `json:"type"`
+	Target string `json:"target"`
+	// Undo is the method's own data (the state before out, the original
+	// bytes, ...), given back to it by in.
+	Undo json.RawMessage `json:"undo,omitempty"`
+	// Changed is false for a method out found already out (by hand): in
+	// leaves it as it is.
+	Changed bool `json:"changed"`
+}
+
+// Key is the entry's method key, TYPE:TARGET.
+func (e Entry) Key() string { return e.Type + ":" + e.Target }
 
 // Owner is a file's numeric owner and group.
 type Owner struct {
 	UID int `json:"uid"`
 	GID int `json:"gid"`
-}
-
-// LBServer is one server on one HAProxy instance, as out found it.
-type LBServer struct {
-	Addr    string `json:"addr"`
-	Backend string `json:"backend"`
-	Server  string `json:"server"`
-	Before  string `json:"before"` // ready | drain | maint
-	Changed bool   `json:"changed"`
 }
 
 // Store is a directory of records, one file per target.
@@ -110,6 +119,9 @@ func (s Store) file(target string) string {
 	return filepath.Join(s.Dir, base+"-"+hex.EncodeToString(sum[:6])+".json")
 }
 
+// File is where the record for key is kept in Dir.
+func (s Store) File(key string) string { return s.file(key) }
+
 // Load returns the record for target, or (nil, nil) when there is none.
 func (s Store) Load(target string) (*Record, error) {
 	r, _, err := s.Find(target)
@@ -132,6 +144,10 @@ func (s Store) Find(target string) (*Record, string, error) {
 		if err := json.Unmarshal(b, &r); err != nil {
 			return nil, path, fmt.Errorf("state file %s is corrupt: %w", path, err)
 		}
+		if r.Version == 0 {
+			r.Legacy = b
+		}
+		r.Files = []string{path}
 		return &r, path, nil
 	}
 	return nil, "", nil

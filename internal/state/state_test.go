@@ -1,6 +1,7 @@
 package state
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,12 +15,12 @@ func TestSaveLoadDelete(t *testing.T) {
 	if r, err := s.Load(target); r != nil || err != nil {
 		t.Fatalf("empty store: %v %v", r, err)
 	}
-	rec := &Record{Target: target, Method: "content", Original: []byte("OK\x00\xff"), Reason: "release", PID: 42, Since: time.Now().UTC().Truncate(time.Second), Phase: PhaseWaiting}
+	rec := &Record{Version: RecordVersion, Target: target, Method: "content", Entries: []Entry{{Type: "keepalive", Target: target, Undo: json.RawMessage(`{"original":"T0sA/w=="}`), Changed: true}}, Reason: "release", PID: 42, Since: time.Now().UTC().Truncate(time.Second), Phase: PhaseWaiting}
 	if err := s.Save(rec); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Load(target)
-	if err != nil || got == nil || string(got.Original) != "OK\x00\xff" || got.Phase != PhaseWaiting || !got.Since.Equal(rec.Since) {
+	if err != nil || got == nil || len(got.Entries) != 1 || undoOriginal(got.Entries[0].Undo) != "OK\x00\xff" || !got.Entries[0].Changed || got.Version != RecordVersion || got.Phase != PhaseWaiting || !got.Since.Equal(rec.Since) {
 		t.Fatalf("loaded %+v, %v", got, err)
 	}
 	entries, _ := os.ReadDir(s.Dir)
@@ -61,4 +62,10 @@ func TestDistinctTargetsDistinctFiles(t *testing.T) {
 	if entries, _ := os.ReadDir(s.Dir); len(entries) != 2 {
 		t.Errorf("two pages with the same name share a state file: %v", entries)
 	}
+}
+
+func undoOriginal(raw json.RawMessage) string {
+	var u struct{ Original []byte }
+	_ = json.Unmarshal(raw, &u)
+	return string(u.Original)
 }
