@@ -335,6 +335,9 @@ func buildRotation(cfg *config.Config) (*rotation.Set, state.Store, error) {
 	}
 	var methods []rotation.Method
 	for _, spec := range rotationSpecs(cfg) {
+		if t, _, err := rotation.ParseSpec(spec); err == nil {
+			opts.Settings = cfg.RotationSettings[t.Name]
+		}
 		m, err := rotation.NewMethod(spec, opts)
 		if err != nil {
 			return nil, state.Store{}, usageErr(rotationHint(spec), "%v", trimRotErr(err))

@@ -43,33 +43,36 @@ func usage(hint, format string, a ...any) error {
 
 // Config is the typed, validated result.
 type Config struct {
-	Keepalive    string
-	HAProxy      []string // ADDR#BACKEND/SERVER, one per load balancer
-	Rotate       []string // TYPE:TARGET rotation methods, besides the shorthands above
-	DisabledName string
-	DownContent  *string // nil: rename mode
-	VerifyURL    string
-	Reason       string
-	LBGrace      time.Duration
-	Sources      []source.Spec
-	Interval     time.Duration
-	Settle       time.Duration
-	Timeout      time.Duration
-	ReadTimeout  time.Duration
-	Force        bool // on-timeout force
-	KeepOut      bool
-	Action       []string
-	ActionTimeo  time.Duration
-	Shell        bool
-	DryRun       bool
-	JSON         bool
-	CI           string // auto, github, azure or off
-	StateDir     string
-	WaitHealthy  bool
-	ForceRestore bool
-	Watch        bool
-	CAFile       string
-	Insecure     bool
+	Keepalive string
+	HAProxy   []string // ADDR#BACKEND/SERVER, one per load balancer
+	Rotate    []string // TYPE:TARGET rotation methods, besides the shorthands above
+	// RotationSettings is the config file's rotation: section, per type
+	// (settings without a flag, e.g. the exec method's commands).
+	RotationSettings map[string]map[string]any
+	DisabledName     string
+	DownContent      *string // nil: rename mode
+	VerifyURL        string
+	Reason           string
+	LBGrace          time.Duration
+	Sources          []source.Spec
+	Interval         time.Duration
+	Settle           time.Duration
+	Timeout          time.Duration
+	ReadTimeout      time.Duration
+	Force            bool // on-timeout force
+	KeepOut          bool
+	Action           []string
+	ActionTimeo      time.Duration
+	Shell            bool
+	DryRun           bool
+	JSON             bool
+	CI               string // auto, github, azure or off
+	StateDir         string
+	WaitHealthy      bool
+	ForceRestore     bool
+	Watch            bool
+	CAFile           string
+	Insecure         bool
 	// Authorization is the HTTP Authorization header value for sources,
 	// from DRAIN_BEARER_TOKEN/DRAIN_BASIC_AUTH or their -file keys. Secret:
 	// never printed; Origins holds only where it came from.
@@ -142,7 +145,7 @@ func load(fs *pflag.FlagSet, args []string, configFile string, getenv func(strin
 		raw[k.Name] = o
 		lists[k.Name] = list
 	}
-	c := &Config{Origins: raw, File: configFile}
+	c := &Config{Origins: raw, File: configFile, RotationSettings: file[RotationKey].settings}
 	if err := c.fill(raw, lists); err != nil {
 		return nil, err
 	}

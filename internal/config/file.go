@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/suggest"
 )
 
 // fileValue is one key's value in the config file: a scalar, or a list of
@@ -19,7 +23,15 @@ type fileValue struct {
 	list   []string // a sequence's items, as written
 	isList bool
 	line   int
+	// settings is the rotation: section (per rotation type, settings that
+	// have no flag), decoded as YAML gives it.
+	settings map[string]map[string]any
 }
+
+// RotationKey is the config-file-only section of per-type rotation
+// settings: rotation: {exec: {web: {out: [...], in: [...]}}}. It has no flag
+// and no environment variable (its values are lists and maps).
+const RotationKey = "rotation"
 
 // readFile reads the config file as YAML, whatever its name ends in (a
 // drain.conf given with --config is the same YAML as a drain.yaml). viper
@@ -44,6 +56,9 @@ func readFile(path string) (map[string]fileValue, error) {
 		return nil, usage("check the YAML syntax: key: value, one per line", "cannot read config file %s: %s", path, yamlError(err))
 	}
 	for name, fv := range out {
+		if name == RotationKey {
+			continue // decoded from the node by checkFile
+		}
 		switch x := v.Get(name).(type) {
 		case []any:
 			fv.list = fv.list[:0]
@@ -103,6 +118,18 @@ func checkFile(path string, b []byte) (map[string]fileValue, error) {
 			return nil, usage("keys are setting names such as settle", "config file %s line %d: a key must be a name, found %s", path, kn.Line, kindName(kn))
 		}
 		name := strings.ToLower(kn.Value)
+		if name == RotationKey {
+			if _, dup := out[name]; dup {
+				return nil, usage("keep one of them", "config file %s line %d: key %q is given twice", path, kn.Line, name)
+			}
+			v, err := rotationSettings(vn)
+			if err != nil {
+				return nil, usage(err.hint, "config file %s line %d: rotation: %s", path, vn.Line, err.msg)
+			}
+			v.line = kn.Line
+			out[name] = v
+			continue
+		}
 		k, ok := Lookup(name)
 		if !ok {
 			return nil, usage(didYouMean(name), "unknown key %q in config file %s line %d", name, path, kn.Line)
@@ -193,4 +220,39 @@ func yamlError(err error) string {
 		}
 	}
 	return strings.Join(lines, "; ")
+}
+
+// rotationSettings checks the rotation: section: a map from registered
+// rotation types to maps of settings; what each setting means is the
+// method's to check.
+func rotationSettings(n *yaml.Node) (fileValue, *valueError) {
+	example := "write rotation: then one line per type, e.g.\n  rotation:\n    exec:\n      web: {out: [...], in: [...], status: [...]}"
+	if n.Kind != yaml.MappingNode {
+		return fileValue{}, &valueError{"is " + kindName(n) + ", not a map of rotation types", example}
+	}
+	v := fileValue{settings: map[string]map[string]any{}}
+	known := rotation.TypeNames()
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn, vn := deref(n.Content[i]), deref(n.Content[i+1])
+		typ := strings.ToLower(kn.Value)
+		if !slices.Contains(known, typ) {
+			hint := "the types are " + strings.Join(known, ", ")
+			if s := suggest.Similar(typ, known, 1); len(s) > 0 {
+				hint = "did you mean " + s[0] + "? " + hint
+			}
+			return fileValue{}, &valueError{fmt.Sprintf("unknown rotation type %q at line %d", kn.Value, kn.Line), hint}
+		}
+		if _, dup := v.settings[typ]; dup {
+			return fileValue{}, &valueError{fmt.Sprintf("type %q given twice (line %d)", typ, kn.Line), "keep one of them"}
+		}
+		if vn.Kind != yaml.MappingNode {
+			return fileValue{}, &valueError{fmt.Sprintf("%s at line %d is %s, not a map of settings", typ, vn.Line, kindName(vn)), example}
+		}
+		var m map[string]any
+		if err := vn.Decode(&m); err != nil {
+			return fileValue{}, &valueError{fmt.Sprintf("%s: %s", typ, yamlError(err)), example}
+		}
+		v.settings[typ] = m
+	}
+	return v, nil
 }
