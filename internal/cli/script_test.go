@@ -83,6 +83,13 @@ func TestScripts(t *testing.T) {
 			"signal":      cmdSignal,
 			"waitfile":    cmdWaitFile,
 			"when-exists": cmdWhenExists,
+			// F5 and AWS ELB stand-ins (script_lb2_test.go)
+			"f5serve":  cmdF5Serve,
+			"f5set":    cmdF5Set,
+			"f5get":    cmdF5Get,
+			"elbserve": cmdELBServe,
+			"elbset":   cmdELBSet,
+			"elbget":   cmdELBGet,
 			// Windows: run with the limited token (script_windows_test.go)
 			"exec-limited": cmdExecLimited,
 		},

@@ -26,6 +26,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -72,7 +74,10 @@ func New(user, password string) *Server {
 		User: user, Password: password, TokenTTL: 20 * time.Minute,
 		pools: map[string][]*Member{}, tokens: map[string]time.Time{},
 	}
-	s.Server = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	// a client refusing the certificate (the default) is a test case, not noise
+	s.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.StartTLS()
 	return s
 }
 
