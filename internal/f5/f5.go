@@ -362,6 +362,37 @@ func (c *Client) CurConns(ctx context.Context, t Target) (float64, error) {
 	return curConns(raw)
 }
 
+// PoolConns reads serverside.curConns of every member of the pool from
+// the members' stats collection (.../members/stats), by member name.
+func (c *Client) PoolConns(ctx context.Context, t Target) (map[string]float64, error) {
+	var raw struct {
+		Entries map[string]json.RawMessage `json:"entries"`
+	}
+	if err := c.Do(ctx, http.MethodGet, t.poolURL()+"/stats", nil, &raw); err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	prefix := "/members/" + tilde(t.Partition) + "~"
+	for k, e := range raw.Entries {
+		// https://localhost/mgmt/tm/ltm/pool/~P~POOL/members/~P~NAME/stats
+		i := strings.LastIndex(k, prefix)
+		if i < 0 {
+			continue
+		}
+		name := strings.TrimSuffix(k[i+len(prefix):], "/stats")
+		if j := strings.Index(name, "?"); j >= 0 {
+			name = name[:j]
+		}
+		one, _ := json.Marshal(map[string]json.RawMessage{k: e})
+		v, err := curConns(map[string]json.RawMessage{"entries": one})
+		if err != nil {
+			continue
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
 type statValue struct {
 	Value *float64 `json:"value"`
 }

@@ -267,6 +267,8 @@ func (m *F5) Pool(ctx context.Context) (Pool, error) {
 	if err != nil {
 		return Pool{}, fmt.Errorf("%s: %w", m.name(), err)
 	}
+	// Sessions where the stats can be read: the pool view stands without.
+	conns, _ := m.client.PoolConns(ctx, m.t)
 	p := Pool{Name: m.t.PoolPath()}
 	for _, x := range members {
 		mb := Member{
@@ -290,6 +292,9 @@ func (m *F5) Pool(ctx context.Context) (Pool, error) {
 			mb.Health = HealthUnknown
 		}
 		mb.InRotation = mb.Admin == AdminEnabled && mb.Health != HealthDown
+		if v, ok := conns[x.Name]; ok {
+			mb.Sessions = &v
+		}
 		p.Members = append(p.Members, mb)
 	}
 	return p, nil

@@ -302,15 +302,16 @@ func TestF5Unreachable(t *testing.T) {
 func TestF5Pool(t *testing.T) {
 	s := newF5Stand(t)
 	m := f5Method(t, s, "web01:80", nil, nil)
+	s.Set("/Common/web_pool", "web01:80", func(m *f5test.Member) { m.CurConns = 4 })
 	p, err := m.(Pooler).Pool(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(p)
 	want := `{"name":"/Common/web_pool","members":[` +
-		`{"name":"web01:80","addr":"10.0.0.5:80","admin":"enabled","health":"up","in_rotation":true,"self":true,"detail":"session monitor-enabled, state up"},` +
-		`{"name":"web02:80","addr":"10.0.0.6:80","admin":"enabled","health":"down","in_rotation":false,"detail":"session monitor-enabled, state down"},` +
-		`{"name":"web03:80","addr":"10.0.0.7:80","admin":"drain","health":"up","in_rotation":false,"detail":"session user-disabled, state up"}]}`
+		`{"name":"web01:80","addr":"10.0.0.5:80","admin":"enabled","health":"up","in_rotation":true,"self":true,"sessions":4,"detail":"session monitor-enabled, state up"},` +
+		`{"name":"web02:80","addr":"10.0.0.6:80","admin":"enabled","health":"down","in_rotation":false,"sessions":0,"detail":"session monitor-enabled, state down"},` +
+		`{"name":"web03:80","addr":"10.0.0.7:80","admin":"drain","health":"up","in_rotation":false,"sessions":0,"detail":"session user-disabled, state up"}]}`
 	if string(b) != want {
 		t.Fatalf("pool\n%s\nwant\n%s", b, want)
 	}

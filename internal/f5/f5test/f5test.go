@@ -180,6 +180,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			"selfLink": "https://localhost/mgmt/tm/ltm/pool/" + parts[0] + "/members?ver=15.1.0", "items": items,
 		})
 		return
+	case len(parts) == 3 && parts[1] == "members" && parts[2] == "stats" && r.Method == http.MethodGet:
+		entries := map[string]any{}
+		for _, m := range members {
+			self := "https://localhost/mgmt/tm/ltm/pool/" + parts[0] + "/members/~" + partition + "~" + m.Name + "/stats"
+			entries[self] = map[string]any{"nestedStats": map[string]any{"entries": map[string]any{
+				"addr":                map[string]any{"description": m.Address},
+				"nodeName":            map[string]any{"description": "/" + partition + "/" + m.Address},
+				"serverside.curConns": map[string]any{"value": m.CurConns},
+			}}}
+		}
+		writeJSON(w, 200, map[string]any{"kind": "tm:ltm:pool:members:membersstats", "entries": entries})
+		return
 	case len(parts) >= 3 && parts[1] == "members":
 		full := untilde(parts[2]) // /Common/web01:80
 		var m *Member
