@@ -344,7 +344,9 @@ func (c chain) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	if strings.EqualFold(env("AWS_EC2_METADATA_DISABLED"), "true") {
 		return aws.Credentials{}, fmt.Errorf("%w: none in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or the shared files, and AWS_EC2_METADATA_DISABLED=true", ErrNoCredentials)
 	}
-	opts := imds.Options{}
+	// IMDS answers within milliseconds on EC2; off EC2 nothing listens at
+	// 169.254.169.254 and each attempt would wait for its connect timeout.
+	opts := imds.Options{HTTPClient: &http.Client{Timeout: time.Second}}
 	if ep := env("AWS_EC2_METADATA_SERVICE_ENDPOINT"); ep != "" {
 		opts.Endpoint = ep
 	}
