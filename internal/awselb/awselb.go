@@ -103,7 +103,8 @@ func ParseTarget(s string) (Target, error) {
 		t.Port = n
 	}
 	switch {
-	case strings.HasPrefix(id, "i-") && len(id) > 2 && isHex(id[2:]):
+	case strings.HasPrefix(strings.ToLower(id), "i-") && len(id) > 2 && isHex(id[2:]):
+		id = strings.ToLower(id)
 	case net.ParseIP(id) != nil:
 		id = net.ParseIP(id).String()
 	default:

@@ -8,6 +8,7 @@ func TestParseTargetAndEndpoint(t *testing.T) {
 	arn := "arn:aws-cn:elasticloadbalancing:cn-north-1:123456789012:targetgroup/web/73e2d6bc24d8a067"
 	for in, want := range map[string]Target{
 		arn + "#i-0abc":            {ID: "i-0abc"},
+		arn + "#I-0ABC":            {ID: "i-0abc"},
 		arn + "#i-0abc:8080":       {ID: "i-0abc", Port: 8080},
 		arn + "#10.0.0.5":          {ID: "10.0.0.5"},
 		arn + "#10.0.0.5:80":       {ID: "10.0.0.5", Port: 80},

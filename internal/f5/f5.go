@@ -94,8 +94,12 @@ func ParseTarget(s string) (Target, error) {
 			return Target{}, fmt.Errorf("%q: empty or invalid part %q in /PARTITION/POOL/MEMBER", s, p)
 		}
 	}
+	host := strings.ToLower(u.Host)
+	if u.Port() == "443" { // one spelling per BIG-IP: records and locks are keyed by it
+		host = strings.TrimSuffix(host, ":443")
+	}
 	return Target{
-		Base:      "https://" + strings.ToLower(u.Host),
+		Base:      "https://" + host,
 		Partition: parts[1],
 		Pool:      strings.Join(parts[2:len(parts)-1], "/"),
 		Member:    parts[len(parts)-1],

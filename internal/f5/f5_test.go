@@ -45,7 +45,16 @@ func TestTargetURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := tg.memberURL(); got != "https://bigip:443/mgmt/tm/ltm/pool/~Common~app.app~app_pool/members/~Common~10.0.0.5:80" {
+	if got := tg.memberURL(); got != "https://bigip/mgmt/tm/ltm/pool/~Common~app.app~app_pool/members/~Common~10.0.0.5:80" {
 		t.Fatalf("member URL %s", got)
+	}
+}
+
+func TestTargetCanonical(t *testing.T) {
+	for _, in := range []string{"https://BigIP.example.com#/Common/p/web01:80", "https://bigip.example.com:443#/Common/p/web01:80"} {
+		tg, err := ParseTarget(in)
+		if err != nil || tg.String() != "https://bigip.example.com#/Common/p/web01:80" {
+			t.Errorf("%s: %v %v", in, tg, err)
+		}
 	}
 }
