@@ -91,6 +91,33 @@ func cmdF5Set(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Defer(func() { t.Stop() })
 }
 
+// f5mode ignore-patch|normal: PATCH accepted without effect, or not.
+func cmdF5Mode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 || (args[0] != "ignore-patch" && args[0] != "normal") {
+		ts.Fatalf("usage: f5mode ignore-patch|normal")
+	}
+	standMu.Lock()
+	s := f5s[ts]
+	standMu.Unlock()
+	s.Lock()
+	s.IgnorePatch = args[0] == "ignore-patch"
+	s.Unlock()
+}
+
+// elbmode ignore-changes|normal: Register/DeregisterTargets accepted
+// without effect, or not.
+func cmdELBMode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 || (args[0] != "ignore-changes" && args[0] != "normal") {
+		ts.Fatalf("usage: elbmode ignore-changes|normal")
+	}
+	standMu.Lock()
+	s := elbs[ts]
+	standMu.Unlock()
+	s.Lock()
+	s.IgnoreChanges = args[0] == "ignore-changes"
+	s.Unlock()
+}
+
 func cmdF5Get(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: f5get MEMBER")

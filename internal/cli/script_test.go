@@ -87,6 +87,8 @@ func TestScripts(t *testing.T) {
 			"f5serve":  cmdF5Serve,
 			"f5set":    cmdF5Set,
 			"f5get":    cmdF5Get,
+			"f5mode":   cmdF5Mode,
+			"elbmode":  cmdELBMode,
 			"elbserve": cmdELBServe,
 			"elbset":   cmdELBSet,
 			"elbget":   cmdELBGet,
