@@ -189,6 +189,21 @@ func cmdELBSet(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Defer(func() { t.Stop() })
 }
 
+// elbdelay DURATION sets the deregistration delay of later deregistrations.
+func cmdELBDelay(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: elbdelay DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	standMu.Lock()
+	s := elbs[ts]
+	standMu.Unlock()
+	s.Lock()
+	s.DeregistrationDelay = d
+	s.Unlock()
+}
+
 func cmdELBGet(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: elbget ID")

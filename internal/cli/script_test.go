@@ -89,6 +89,7 @@ func TestScripts(t *testing.T) {
 			"f5get":    cmdF5Get,
 			"f5mode":   cmdF5Mode,
 			"elbmode":  cmdELBMode,
+			"elbdelay": cmdELBDelay,
 			"elbserve": cmdELBServe,
 			"elbset":   cmdELBSet,
 			"elbget":   cmdELBGet,

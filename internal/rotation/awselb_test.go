@@ -91,7 +91,7 @@ func TestAWSELBOutInRoundTrip(t *testing.T) {
 		t.Fatalf("second out: %v %v", changed, err)
 	}
 	s.Lock()
-	s.HealthyAfter = 300 * time.Millisecond
+	s.HealthyAfter = 2 * time.Second // long enough to read initial on a loaded machine
 	s.Unlock()
 	if changed, err := m.In(ctx, sv.data); err != nil || !changed {
 		t.Fatalf("in: %v %v", changed, err)

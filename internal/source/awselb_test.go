@@ -14,7 +14,7 @@ import (
 func TestAWSELBSource(t *testing.T) {
 	s := elbtest.New("us-east-1", "AKIAIOSFODNN7EXAMPLE", "src-secret-0123456789")
 	defer s.Close()
-	s.DeregistrationDelay = 300 * time.Millisecond
+	s.DeregistrationDelay = 2 * time.Second // long enough to read draining on a loaded machine
 	s.AddGroup(s.ARN("web"), 80, elbtest.Registration{ID: "i-0abc1234def567890"})
 	t.Setenv("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", s.URL)
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
