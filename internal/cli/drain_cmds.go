@@ -36,7 +36,10 @@ const (
 
 var (
 	rotationKeys = []string{"rotate", "keepalive", "haproxy", "disabled-name", "down-content", "verify-url", "reason", "state-dir"}
-	sourceKeys   = []string{"source", "interval", "settle", "timeout", "lb-grace", "read-timeout", "ca-file", "insecure", "bearer-token-file", "basic-auth-file"}
+	sourceKeys   = []string{"source", "interval", "settle", "timeout", "lb-grace", "bearer-token-file", "basic-auth-file"}
+	// connKeys reach sources and load-balancer APIs alike (f5, aws-elb,
+	// apache, haproxy over TCP): out and in talk to the balancer too.
+	connKeys = []string{"read-timeout", "ca-file", "insecure"}
 	actionKeys   = []string{"on-timeout", "keep-out", "action", "action-timeout", "shell"}
 	outputKeys   = []string{"output", "dry-run", "ci"}
 )
@@ -65,7 +68,7 @@ server stays OUT; 'drain in' puts it back. The last line says where it stands.
     --source 'nginx:http://127.0.0.1/nginx_status' -- systemctl stop myapp
 
   drain run --keepalive C:\inetpub\wwwroot\keepalive.htm --source 'prom:http://127.0.0.1:9182/metrics#windows_iis_worker_current_requests<=1' -- recycle-apppool MyPool`,
-		}, [][]string{rotationKeys, sourceKeys, actionKeys, outputKeys}
+		}, [][]string{rotationKeys, sourceKeys, connKeys, actionKeys, outputKeys}
 	case cmdOut:
 		return cobra.Command{
 			Use:   "out [flags]",
@@ -75,7 +78,7 @@ server stays OUT; 'drain in' puts it back. The last line says where it stands.
 it even after a crash. With --verify-url, wait until that URL stops answering
 2xx (up to --timeout). Running it twice is fine.
 ` + exitStatusHelp,
-		}, [][]string{rotationKeys, {"timeout", "interval", "keep-out"}, outputKeys}
+		}, [][]string{rotationKeys, connKeys, {"timeout", "interval", "keep-out"}, outputKeys}
 	case cmdIn:
 		return cobra.Command{
 			Use:   "in [flags]",
@@ -87,7 +90,7 @@ if it does not). Running it twice is fine. In content mode, a page that no
 longer holds the down content (a deploy rewrote it) is left as it is (exit 1)
 unless --force-restore.
 ` + exitStatusHelp,
-		}, [][]string{rotationKeys, {"timeout", "interval", "wait-healthy", "force-restore"}, outputKeys}
+		}, [][]string{rotationKeys, connKeys, {"timeout", "interval", "wait-healthy", "force-restore"}, outputKeys}
 	default:
 		return cobra.Command{
 			Use:   "wait [flags]",
@@ -95,7 +98,7 @@ unless --force-restore.
 			Long: `Wait until every source has stayed at or below its threshold for --settle and
 at least --lb-grace has passed. Nothing is changed.
 ` + exitStatusHelp,
-		}, [][]string{{"verify-url"}, sourceKeys, {"output", "ci"}}
+		}, [][]string{{"verify-url"}, sourceKeys, connKeys, {"output", "ci"}}
 	}
 }
 
