@@ -137,9 +137,7 @@ func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
 		r := newRenderer(ios, cfg.JSON, c.Name())
 		if !cfg.DryRun {
 			var warn string
-			if r.audit, warn = auditlog.Open(); r.audit != nil {
-				defer r.audit.Close()
-			} else if warn != "" && cfg.JSON {
+			if r.audit, warn = auditlog.Open(); r.audit == nil && warn != "" && cfg.JSON {
 				r.event(drain.Event{Event: drain.EvWarning, Message: warn})
 			}
 		}

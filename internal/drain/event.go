@@ -58,11 +58,16 @@ type Event struct {
 	Result   string `json:"result,omitempty"`
 	ExitCode *int   `json:"exit_code,omitempty"`
 	Error    string `json:"error,omitempty"`
+
+	// Hint is advice for a person with the result's error (shown by the
+	// human sinks, not part of the NDJSON events).
+	Hint string `json:"-"`
 }
 
 // Reading is one source's value in a poll. Value is nil when unknown.
 type Reading struct {
-	Source    string   `json:"source"`
+	Source    string   `json:"source"`         // the spec, as always
+	Name      string   `json:"name,omitempty"` // the short name people see (--source NAME=SPEC, or derived)
 	Value     *float64 `json:"value"`
 	Threshold float64  `json:"threshold"`
 	OK        bool     `json:"ok"` // known and at/below the threshold
