@@ -33,7 +33,7 @@ func TestCountersListsPDH(t *testing.T) {
 		t.Fatal(err)
 	}
 	ios, out, _ := iostreams.Test()
-	root := NewRootCmd(ios)
+	root := NewRootCmd(NewFactory(ios))
 	root.SetArgs([]string{"counters", "requests"})
 	if err := root.Execute(); err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func TestCountersPrintsEnglishNamesOnALocalizedWindows(t *testing.T) {
 	}
 
 	ios, out, _ := iostreams.Test()
-	root := NewRootCmd(ios)
+	root := NewRootCmd(NewFactory(ios))
 	root.SetArgs([]string{"counters", "prozessor"})
 	if err := root.Execute(); err != nil {
 		t.Fatal(err)

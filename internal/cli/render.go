@@ -36,9 +36,10 @@ type renderer struct {
 	now     func() time.Time
 	view    sink.TerminalOptions // the windows the live view shows progress against
 	audit   auditlog.Log         // the Windows Event Log, or nil
-	extra   []sink.Sink          // further sinks (CI systems)
+	extra   []sink.Sink          // further sinks (a CI system's), given events with control characters escaped
 
 	once  sync.Once
+	mu    sync.Mutex // the drain and the signal handling may emit at once
 	sinks sink.Multi
 }
 
@@ -60,30 +61,50 @@ func (r *renderer) out() sink.Multi {
 		default:
 			r.sinks = append(r.sinks, sink.NewLines(r.ios, r.command, func() time.Time { return r.now() }))
 		}
-		r.sinks = append(r.sinks, r.extra...)
 	})
 	return r.sinks
 }
 
 // event sends one event, redacted, to every sink.
 func (r *renderer) event(e drain.Event) {
-	r.out().Event(redactEvent(e))
+	s := r.out()
+	e = redactEvent(e)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s.Event(e)
+	if len(r.extra) > 0 {
+		sink.Multi(r.extra).Event(sink.SanitizeEvent(e))
+	}
 }
 
 // line shows a line of text to a person (not an event).
 func (r *renderer) line(s string) {
-	r.out().Note(redact.String(s))
+	out := r.out()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out.Note(redact.String(s))
 }
 
 // finish sends the result event, the last one, and closes the sinks: the
 // human sinks say how it ended and, in the last line on stdout, where the
-// server stands. rotates is false for drain wait, which never changes
-// rotation.
+// server stands. The further sinks (CI) end first, so that a summary that
+// could not be written is a warning before that line; the run's outcome
+// stands. rotates is false for drain wait, which never changes rotation.
 func (r *renderer) finish(oc drain.Outcome, rotates bool) {
 	e := r.resultEvent(oc, rotates)
 	e.Hint = oc.Hint
+	e = redactEvent(e)
 	s := r.out()
-	s.Event(redactEvent(e))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.extra) > 0 {
+		extra := sink.Multi(r.extra)
+		extra.Event(sink.SanitizeEvent(e))
+		if err := extra.Close(); err != nil {
+			s.Event(redactEvent(drain.Event{Time: r.now(), Event: drain.EvWarning, Message: err.Error()}))
+		}
+	}
+	s.Event(e)
 	_ = s.Close()
 }
 
