@@ -11,6 +11,7 @@ import (
 	"github.com/drain-cli/drain/internal/auditlog"
 	"github.com/drain-cli/drain/internal/iostreams"
 	"github.com/drain-cli/drain/internal/sink"
+	"github.com/drain-cli/drain/internal/source/pdh"
 )
 
 // Factory is what every command is built from (like gh's cmdutil.Factory):
@@ -23,13 +24,15 @@ type Factory struct {
 	// OpenAudit opens the audit trail (the Windows Event Log); nil and a
 	// warning when it cannot.
 	OpenAudit func() (auditlog.Log, string)
+	// PerfNames loads the localized-to-English counter names (Windows).
+	PerfNames func() (*pdh.Names, error)
 
 	args []string // the command line, for errors before flags are parsed
 }
 
 // NewFactory returns the factory of a real process on ios.
 func NewFactory(ios *iostreams.IOStreams) *Factory {
-	return &Factory{IOStreams: ios, Now: time.Now, Getenv: os.Getenv, OpenAudit: auditlog.Open}
+	return &Factory{IOStreams: ios, Now: time.Now, Getenv: os.Getenv, OpenAudit: auditlog.Open, PerfNames: loadPerfNames}
 }
 
 // newRenderer returns the event renderer of one command, with the sinks the

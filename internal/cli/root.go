@@ -167,7 +167,7 @@ a YAML config file (--config or DRAIN_CONFIG), then defaults, in that order.
 		newWaitCmd(f),
 		newStatusCmd(ios),
 		newConfigCmd(ios),
-		newCountersCmd(ios),
+		newCountersCmd(f),
 		newVersionCmd(ios),
 		newReportCmd(ios),
 	)
