@@ -56,7 +56,7 @@ func (r *renderer) out() sink.Multi {
 		switch {
 		case r.json:
 			r.sinks = append(r.sinks, sink.NewNDJSON(r.ios.Out, r.ios.ErrOut))
-		case r.ios.IsStderrTTY():
+		case r.ios.CanRedraw():
 			r.sinks = append(r.sinks, sink.NewTerminal(r.ios, r.command, r.view))
 		default:
 			r.sinks = append(r.sinks, sink.NewLines(r.ios, r.command, func() time.Time { return r.now() }))

@@ -227,3 +227,23 @@ func hasRow(lines []string, name, value, state string) bool {
 	}
 	return false
 }
+
+// TERM=dumb takes no cursor movement: plain timestamped lines instead of
+// the view.
+func TestNoLiveViewOnADumbTerminal(t *testing.T) {
+	bin := buildDrain(t)
+	metrics, api, worker := metricsServer(t)
+	api.Store(3)
+	worker.Store(2)
+	p := newPane(t, 80, 24, "TERM=dumb "+drainScript(t, bin, metrics))
+	p.waitFor("a plain line", func(s string) bool { return strings.Contains(s, "| waiting on prom:") })
+	api.Store(0)
+	worker.Store(0)
+	end := strings.Join(p.waitFor("the end", func(s string) bool { return strings.Contains(s, "DONE:") }), "\n")
+	if strings.Contains(end, "SOURCE") || strings.Contains(end, "… ") {
+		t.Errorf("a live view on TERM=dumb:\n%s", end)
+	}
+	if !strings.Contains(end, "drained; server is OUT of rotation") || !strings.Contains(end, "DONE:0") {
+		t.Errorf("want the final line and exit 0:\n%s", end)
+	}
+}

@@ -19,6 +19,7 @@ type IOStreams struct {
 	ErrOut io.Writer
 
 	outTTY, errTTY     bool
+	redraw             bool // stderr can take cursor movement (see CanRedraw)
 	outColor, errColor bool
 	errFd              uintptr
 	size               func() (int, int)
@@ -30,6 +31,7 @@ func System() *IOStreams {
 	s := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, errFd: os.Stderr.Fd()}
 	s.outTTY = isTerminal(os.Stdout)
 	s.errTTY = isTerminal(os.Stderr)
+	s.redraw = s.errTTY && os.Getenv("TERM") != "dumb" && enableVT(os.Stderr)
 	s.outColor = colorWanted(s.outTTY)
 	s.errColor = colorWanted(s.errTTY)
 	return s
@@ -44,8 +46,15 @@ func Test() (s *IOStreams, out, errOut *bytes.Buffer) {
 // SetTTY pretends both output streams are terminals (for tests).
 func (s *IOStreams) SetTTY(tty, colour bool) {
 	s.outTTY, s.errTTY = tty, tty
+	s.redraw = tty
 	s.outColor, s.errColor = colour, colour
 }
+
+// CanRedraw reports whether stderr is a terminal that takes cursor movement,
+// so that a live view can be redrawn in place: not TERM=dumb, and on
+// Windows a console that accepts virtual-terminal sequences (turned on
+// here; a console that refuses them gets plain lines instead of escapes).
+func (s *IOStreams) CanRedraw() bool { return s.redraw }
 
 // IsStderrTTY reports whether progress can be drawn as a live line.
 func (s *IOStreams) IsStderrTTY() bool { return s.errTTY }
