@@ -10,7 +10,6 @@ import (
 
 	"github.com/drain-cli/drain/internal/auditlog"
 	"github.com/drain-cli/drain/internal/iostreams"
-	"github.com/drain-cli/drain/internal/sink"
 	"github.com/drain-cli/drain/internal/source/pdh"
 )
 
@@ -35,12 +34,10 @@ func NewFactory(ios *iostreams.IOStreams) *Factory {
 	return &Factory{IOStreams: ios, Now: time.Now, Getenv: os.Getenv, OpenAudit: auditlog.Open, PerfNames: loadPerfNames}
 }
 
-// newRenderer returns the event renderer of one command, with the sinks the
-// environment asks for (a CI system's) besides the output's.
+// newRenderer returns the event renderer of one command.
 func (f *Factory) newRenderer(asJSON bool, command string) *renderer {
 	r := newRenderer(f.IOStreams, asJSON, command)
 	r.now = f.Now
-	r.extra = sink.Detected(sink.Env{IOStreams: f.IOStreams, Command: command, JSON: asJSON, Getenv: f.Getenv, Now: f.Now})
 	return r
 }
 

@@ -14,7 +14,7 @@ import (
 
 func f(v float64) *float64 { return &v }
 
-func secs(s float64) *drain.Seconds { v := drain.Seconds(s); return &v }
+func secsPtr(s float64) *drain.Seconds { v := drain.Seconds(s); return &v }
 
 func result(code int, res, rot string) drain.Event {
 	return drain.Event{Event: drain.EvResult, Result: res, ExitCode: &code, Rotation: rot}
@@ -26,12 +26,12 @@ func twoSources(elapsed float64, api float64) drain.Event {
 		{Source: "prom:http://127.0.0.1:9100/metrics#http_requests_in_flight{handler=\"/api/v1/orders\"}", Name: "api", Value: f(api), OK: api == 0},
 		{Source: "prom:http://127.0.0.1:9100/metrics#worker_jobs_running{queue=\"mail\"}", Name: "worker_jobs_running{queue=mail}", Value: f(0), OK: true},
 	}
-	e := drain.Event{Event: drain.EvPoll, Sources: rs, Elapsed: drain.Seconds(elapsed), Remaining: secs(60 - elapsed)}
+	e := drain.Event{Event: drain.EvPoll, Sources: rs, Elapsed: drain.Seconds(elapsed), Remaining: secsPtr(60 - elapsed)}
 	if api > 0 {
 		e.Blocking = []string{rs[0].Source}
 	} else {
 		e.Blocking = []string{"settle (2s left)"}
-		e.QuietFor = secs(1)
+		e.QuietFor = secsPtr(1)
 	}
 	return e
 }
@@ -294,27 +294,3 @@ func TestAuditWritesChangesAndOutcomes(t *testing.T) {
 		t.Errorf("closed %d times", m.closed)
 	}
 }
-
-func TestDetectedSinks(t *testing.T) {
-	got := &memSink{}
-	Register("test-only", func(env Env) Sink {
-		if env.Getenv("TEST_SINK") == "on" {
-			return got
-		}
-		return nil
-	})
-	defer func() { detMu.Lock(); delete(detectors, "test-only"); detMu.Unlock() }()
-	if s := Detected(Env{Getenv: func(string) string { return "" }}); len(s) != 0 {
-		t.Errorf("detected without its variable: %v", s)
-	}
-	s := Multi(Detected(Env{Getenv: func(string) string { return "on" }}))
-	s.Event(drain.Event{Event: drain.EvWarning})
-	if len(s) != 1 || len(got.events) != 1 {
-		t.Errorf("want the detected sink to get the event: %v %v", s, got.events)
-	}
-}
-
-type memSink struct{ events []drain.Event }
-
-func (m *memSink) Event(e drain.Event) { m.events = append(m.events, e) }
-func (m *memSink) Close() error        { return nil }
