@@ -59,28 +59,3 @@ func (l *lockedSink) Close() error {
 	defer l.mu.Unlock()
 	return l.s.Close()
 }
-
-// ciEmit returns emit, also giving each event (redacted, with control
-// characters escaped) to the CI sink.
-func ciEmit(ci sink.Sink, emit func(drain.Event)) func(drain.Event) {
-	if ci == nil {
-		return emit
-	}
-	return func(e drain.Event) {
-		emit(e)
-		ci.Event(sanitizeEvent(redactEvent(e)))
-	}
-}
-
-// ciFinish gives the CI sink the result event and closes it, before the
-// final line: that line stays the last one on stdout. A summary that could
-// not be written is a warning; the run's outcome stands.
-func ciFinish(ci sink.Sink, r *renderer, oc drain.Outcome, rotates bool) {
-	if ci == nil {
-		return
-	}
-	ci.Event(sanitizeEvent(redactEvent(r.resultEvent(oc, rotates))))
-	if err := ci.Close(); err != nil {
-		r.event(drain.Event{Event: drain.EvWarning, Message: err.Error()})
-	}
-}

@@ -10,7 +10,8 @@ import (
 	"github.com/drain-cli/drain/internal/source"
 )
 
-func newCountersCmd(ios *iostreams.IOStreams) *cobra.Command {
+func newCountersCmd(f *Factory) *cobra.Command {
+	ios := f.IOStreams
 	var url string
 	cmd := &cobra.Command{
 		Use:   "counters [FILTER]",
@@ -37,7 +38,7 @@ FILTER, as prom: specs.
 			if url != "" {
 				return listMetrics(c, ios, url, filter)
 			}
-			return listCounters(ios, filter)
+			return listCounters(f, filter)
 		},
 	}
 	cmd.Flags().StringVar(&url, "url", "", "list the metrics of the Prometheus page at `URL` instead")

@@ -6,17 +6,17 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/drain-cli/drain/internal/iostreams"
 	"github.com/drain-cli/drain/internal/source/pdh"
 )
 
-// perfNames maps localized names to English (a variable for tests: Wine's
-// Perflib\009 is synthesized and read-only).
-var perfNames = pdh.LoadNames
+// loadPerfNames maps localized names to English (the factory's PerfNames:
+// tests give their own, Wine's Perflib\009 being synthesized and read-only).
+func loadPerfNames() (*pdh.Names, error) { return pdh.LoadNames() }
 
 // listCounters prints the local counters matching filter as pdh: specs,
 // then the presets that fit this machine's IIS.
-func listCounters(ios *iostreams.IOStreams, filter string) error {
+func listCounters(fac *Factory, filter string) error {
+	ios := fac.IOStreams
 	objects, err := pdh.Objects("")
 	if err != nil {
 		return fmt.Errorf("list performance objects: %w", err)
@@ -24,7 +24,7 @@ func listCounters(ios *iostreams.IOStreams, filter string) error {
 	// A localized Windows enumerates local names, which
 	// PdhAddEnglishCounter rejects: print (and recognise presets by) the
 	// English ones. Without the Perflib lists, names are printed as they are.
-	names, _ := perfNames()
+	names, _ := fac.PerfNames()
 	sort.Strings(objects)
 	f := strings.ToLower(filter)
 	found := 0

@@ -33,7 +33,7 @@ func TestCountersListsPDH(t *testing.T) {
 		t.Fatal(err)
 	}
 	ios, out, _ := iostreams.Test()
-	root := NewRootCmd(ios)
+	root := NewRootCmd(NewFactory(ios))
 	root.SetArgs([]string{"counters", "requests"})
 	if err := root.Execute(); err != nil {
 		t.Fatal(err)
@@ -84,14 +84,12 @@ func TestCountersPrintsEnglishNamesOnALocalizedWindows(t *testing.T) {
 		}
 		return strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	}
-	old := perfNames
-	t.Cleanup(func() { perfNames = old })
-	perfNames = func() (*pdh.Names, error) {
+	ios, out, _ := iostreams.Test()
+	fac := NewFactory(ios)
+	fac.PerfNames = func() (*pdh.Names, error) {
 		return pdh.NewNames(list("perflib_009.txt"), list("perflib_007.txt")), nil
 	}
-
-	ios, out, _ := iostreams.Test()
-	root := NewRootCmd(ios)
+	root := NewRootCmd(fac)
 	root.SetArgs([]string{"counters", "prozessor"})
 	if err := root.Execute(); err != nil {
 		t.Fatal(err)

@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite docs/cli from the commands")
 // flag or help text changed without `go test ./internal/cli -run CLIReference -update`.
 func TestCLIReference(t *testing.T) {
 	ios, _, _ := iostreams.Test()
-	root := NewRootCmd(ios)
+	root := NewRootCmd(NewFactory(ios))
 	root.InitDefaultCompletionCmd()
 	root.DisableAutoGenTag = true
 	gen := t.TempDir()

@@ -15,12 +15,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drain-cli/drain/internal/action"
-	"github.com/drain-cli/drain/internal/auditlog"
 	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/iostreams"
 	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/sink"
 	"github.com/drain-cli/drain/internal/source"
 	"github.com/drain-cli/drain/internal/state"
 )
@@ -39,151 +39,103 @@ var (
 	sourceKeys   = []string{"source", "interval", "settle", "timeout", "lb-grace", "bearer-token-file", "basic-auth-file"}
 	// connKeys reach sources and load-balancer APIs alike (f5, aws-elb,
 	// apache, haproxy over TCP): out and in talk to the balancer too.
-	connKeys = []string{"read-timeout", "ca-file", "insecure"}
-	actionKeys   = []string{"on-timeout", "keep-out", "action", "action-timeout", "shell"}
-	outputKeys   = []string{"output", "dry-run", "ci"}
+	connKeys   = []string{"read-timeout", "ca-file", "insecure"}
+	actionKeys = []string{"on-timeout", "keep-out", "action", "action-timeout", "shell"}
+	outputKeys = []string{"dry-run", "ci"} // --output is the root's, for every command
 )
 
-func cmdSpec(k cmdKind) (cobra.Command, [][]string) {
-	switch k {
-	case cmdRun:
-		return cobra.Command{
-			Use:   "run [flags] [-- ACTION ARGS...]",
-			Short: "Out of rotation, wait until drained, then run the action",
-			Long: `Take the server out of rotation, wait until every source has stayed at or
-below its threshold for --settle (and --lb-grace has passed since out), then
-run the action. The action is an argv after -- (no shell unless --shell).
-
-On Windows the action can also be a built-in that checks the current state
-first ("already stopped") and waits until the change has taken effect:
-recycle-apppool POOL, stop-apppool POOL, start-apppool POOL, stop-site SITE,
-iisreset-stop, stop-service NAME.
-
-If the wait fails or is interrupted before the action runs, the server is put
-back into rotation unless --keep-out. Once the action has run (or failed) the
-server stays OUT; 'drain in' puts it back. The last line says where it stands.
-` + exitStatusHelp,
-			Example: `  drain run --keepalive /var/www/keepalive.htm \
-    --verify-url http://127.0.0.1/keepalive.htm --lb-grace 6s \
-    --source 'nginx:http://127.0.0.1/nginx_status' -- systemctl stop myapp
-
-  drain run --keepalive C:\inetpub\wwwroot\keepalive.htm --source 'prom:http://127.0.0.1:9182/metrics#windows_iis_worker_current_requests<=1' -- recycle-apppool MyPool`,
-		}, [][]string{rotationKeys, sourceKeys, connKeys, actionKeys, outputKeys}
-	case cmdOut:
-		return cobra.Command{
-			Use:   "out [flags]",
-			Short: "Take the server out of rotation only",
-			Long: `Take the server out of rotation: rename the keep-alive page (or write
---down-content into it) and record what changed, so that 'drain in' can undo
-it even after a crash. With --verify-url, wait until that URL stops answering
-2xx (up to --timeout). Running it twice is fine.
-` + exitStatusHelp,
-		}, [][]string{rotationKeys, connKeys, {"timeout", "interval", "keep-out"}, outputKeys}
-	case cmdIn:
-		return cobra.Command{
-			Use:   "in [flags]",
-			Short: "Put the server back into rotation",
-			Long: `Put the server back into rotation, undoing exactly what 'out' recorded (the
-original file name, or the original bytes in content mode). With
---wait-healthy, wait until --verify-url answers 2xx (up to --timeout; exit 3
-if it does not). Running it twice is fine. In content mode, a page that no
-longer holds the down content (a deploy rewrote it) is left as it is (exit 1)
-unless --force-restore.
-` + exitStatusHelp,
-		}, [][]string{rotationKeys, connKeys, {"timeout", "interval", "wait-healthy", "force-restore"}, outputKeys}
-	default:
-		return cobra.Command{
-			Use:   "wait [flags]",
-			Short: "Wait until drained; no rotation change, no action",
-			Long: `Wait until every source has stayed at or below its threshold for --settle and
-at least --lb-grace has passed. Nothing is changed.
-` + exitStatusHelp,
-		}, [][]string{{"verify-url"}, sourceKeys, connKeys, {"output", "ci"}}
-	}
-}
-
-func newDrainCmd(ios *iostreams.IOStreams, kind cmdKind) *cobra.Command {
-	spec, groups := cmdSpec(kind)
-	cmd := &spec
+// drainCmd is what the four drain commands share: their flags and one way
+// to run. The commands themselves (commands.go) say what they do.
+func drainCmd(f *Factory, cmd *cobra.Command, kind cmdKind, groups ...[]string) *cobra.Command {
 	for _, g := range groups {
 		config.AddFlags(cmd.Flags(), g...)
 	}
-	if kind == cmdRun {
-		addReportFlag(cmd)
-	}
-	cmd.Args = func(c *cobra.Command, args []string) error {
-		if kind == cmdRun {
-			if len(args) > 0 && c.ArgsLenAtDash() != 0 {
-				return usageErr("put the action after --: drain run [flags] -- COMMAND ARGS", "unexpected argument %q", args[0])
-			}
-			return nil
-		}
-		if len(args) > 0 {
-			return usageErr(fmt.Sprintf("see '%s --help'", c.CommandPath()), "%s takes no arguments, got %q", c.Name(), args[0])
-		}
-		return nil
-	}
-	cmd.RunE = func(c *cobra.Command, args []string) error {
-		configFile, _ := c.Flags().GetString("config")
-		cfg, err := config.Load(c.Flags(), args, configFile, nil)
-		if err != nil {
-			return err
-		}
-		plan, err := buildPlan(ios, cfg, kind)
-		if err != nil {
-			return err
-		}
-		rep, err := newRunReport(c, cfg.LBGrace)
-		if err != nil {
-			return err
-		}
-		r := newRenderer(ios, cfg.JSON, c.Name())
-		if !cfg.DryRun {
-			var warn string
-			if r.audit, warn = auditlog.Open(); r.audit != nil {
-				defer r.audit.Close()
-			} else if warn != "" && cfg.JSON {
-				r.event(drain.Event{Event: drain.EvWarning, Message: warn})
-			}
-		}
-		ci := ciSinks(cfg, plan.ActionOut, os.Getenv)
-		plan.Emit = rep.wrap(ciEmit(ci, r.event))
-		if plan.Rotator != nil && !cfg.DryRun {
-			locks, err := takeLock(plan, kind, cfg.Reason)
-			if err != nil {
-				// Nothing was changed; say where the server stands anyway.
-				oc := drain.Outcome{Result: drain.ResultError, Code: drain.ExitError, Err: err, Unchanged: true, Rotation: currentStatus(c.Context(), plan)}
-				var ee *exitError
-				if errors.As(err, &ee) {
-					oc.Code, oc.Err, oc.Hint = ee.code, ee.err, ee.hint
-				}
-				ciFinish(ci, r, oc, true)
-				r.finish(oc, true)
-				return &exitError{code: oc.Code, err: oc.Err, reported: true}
-			}
-			defer locks.Release()
-		}
+	cmd.RunE = func(c *cobra.Command, args []string) error { return runDrain(f, c, args, kind) }
+	return cmd
+}
 
-		var oc drain.Outcome
-		switch kind {
-		case cmdRun:
-			oc = plan.Run(c.Context())
-		case cmdOut:
-			oc = plan.Out(c.Context())
-		case cmdIn:
-			oc = plan.In(c.Context(), cfg.WaitHealthy)
-		case cmdWait:
-			oc = plan.Wait(c.Context())
+// noArgs rejects arguments to out, in and wait with a hint.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErr(fmt.Sprintf("see '%s --help'", c.CommandPath()), "%s takes no arguments, got %q", c.Name(), args[0])
+	}
+	return nil
+}
+
+// runDrain loads the settings, builds the plan, picks the sinks, takes the
+// lock and runs the command; the sinks say how it ended.
+func runDrain(f *Factory, c *cobra.Command, args []string, kind cmdKind) error {
+	ios := f.IOStreams
+	configFile, _ := c.Flags().GetString("config")
+	cfg, err := config.Load(c.Flags(), args, configFile, nil)
+	if err != nil {
+		return err
+	}
+	plan, err := buildPlan(ios, cfg, kind)
+	if err != nil {
+		return err
+	}
+	nameSources(plan, cfg)
+	rep, err := newRunReport(c, cfg.LBGrace)
+	if err != nil {
+		return err
+	}
+	r := f.newRenderer(cfg.JSON, c.Name())
+	r.view = sink.TerminalOptions{LBGrace: cfg.LBGrace, Settle: cfg.Settle, Timeout: cfg.Timeout}
+	if ci := ciSinks(cfg, plan.ActionOut, f.Getenv); ci != nil {
+		r.extra = append(r.extra, ci)
+	}
+	if !cfg.DryRun && f.OpenAudit != nil {
+		var warn string
+		if r.audit, warn = f.OpenAudit(); r.audit == nil && warn != "" && cfg.JSON {
+			r.event(drain.Event{Event: drain.EvWarning, Message: warn})
 		}
-		rep.write(r, oc)
-		ciFinish(ci, r, oc, kind != cmdWait)
-		r.finish(oc, kind != cmdWait)
-		if oc.Code != drain.ExitOK {
+	}
+	plan.Emit = rep.wrap(r.event)
+	if plan.Rotator != nil && !cfg.DryRun {
+		locks, err := takeLock(plan, kind, cfg.Reason)
+		if err != nil {
+			// Nothing was changed; say where the server stands anyway.
+			oc := drain.Outcome{Result: drain.ResultError, Code: drain.ExitError, Err: err, Unchanged: true, Rotation: currentStatus(c.Context(), plan)}
+			var ee *exitError
+			if errors.As(err, &ee) {
+				oc.Code, oc.Err, oc.Hint = ee.code, ee.err, ee.hint
+			}
+			r.finish(oc, true)
 			return &exitError{code: oc.Code, err: oc.Err, reported: true}
 		}
-		return nil
+		defer locks.Release()
 	}
-	return cmd
+
+	var oc drain.Outcome
+	switch kind {
+	case cmdRun:
+		oc = plan.Run(c.Context())
+	case cmdOut:
+		oc = plan.Out(c.Context())
+	case cmdIn:
+		oc = plan.In(c.Context(), cfg.WaitHealthy)
+	case cmdWait:
+		oc = plan.Wait(c.Context())
+	}
+	rep.write(r, oc)
+	r.finish(oc, kind != cmdWait)
+	if oc.Code != drain.ExitOK {
+		return &exitError{code: oc.Code, err: oc.Err, reported: true}
+	}
+	return nil
+}
+
+// nameSources gives each watched source its short name (NAME=SPEC, or one
+// derived from the spec), which the readings carry beside the spec.
+func nameSources(p *drain.Plan, cfg *config.Config) {
+	names := source.Names(cfg.Sources)
+	if len(names) != len(p.Sources) {
+		return
+	}
+	for i := range p.Sources {
+		p.Sources[i].Label = names[i]
+	}
 }
 
 // currentStatus reads the rotation state for a report, briefly: UNKNOWN

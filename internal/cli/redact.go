@@ -13,10 +13,11 @@ func redactEvent(e drain.Event) drain.Event {
 	e.Message = redact.String(e.Message)
 	e.Action = redact.String(e.Action)
 	e.Error = redact.String(e.Error)
+	e.Hint = redact.String(e.Hint)
 	if len(e.Sources) > 0 {
 		rs := make([]drain.Reading, len(e.Sources))
 		for i, r := range e.Sources {
-			r.Source, r.Error, r.Note = redact.String(r.Source), redact.String(r.Error), redact.String(r.Note)
+			r.Source, r.Name, r.Error, r.Note = redact.String(r.Source), redact.String(r.Name), redact.String(r.Error), redact.String(r.Note)
 			rs[i] = r
 		}
 		e.Sources = rs

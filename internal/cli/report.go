@@ -171,8 +171,6 @@ func (rr *runReport) write(r *renderer, oc drain.Outcome) {
 		r.event(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("cannot write the report %s: %v", rr.path, err)})
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.line("report written to " + rr.path)
 }
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -56,50 +55,37 @@ func (e *exitError) Unwrap() error { return e.err }
 // Main runs drain with the process arguments and returns the exit code.
 func Main() int {
 	ios := iostreams.System()
+	f := NewFactory(ios)
+	f.args = os.Args[1:]
 	ctx, done, stop := notifySignals(context.Background(), ios.ErrOut)
 	defer stop()
-	root := NewRootCmd(ios)
-	root.SetArgs(os.Args[1:])
+	root := NewRootCmd(f)
+	root.SetArgs(f.args)
 	err := root.ExecuteContext(ctx)
 	done()
 	var name string
-	if cmd, _, ferr := root.Find(os.Args[1:]); ferr == nil {
+	if cmd, _, ferr := root.Find(f.args); ferr == nil {
 		name = cmd.Name()
 	}
 	drainCmd := name == "run" || name == "out" || name == "in" || name == "wait"
 	var ee *exitError
 	reported := errors.As(err, &ee) && ee.reported
 	code := exitCode(ios, err, !drainCmd)
+	bad := ios.OutColors().Bad
 	switch {
 	case code == drain.ExitOK || reported:
-	case wantsJSON(os.Args[1:], os.Getenv("DRAIN_OUTPUT")):
+	case f.outputJSON():
+		// Bad flags or config in a pipeline reading NDJSON: it still gets
+		// its result event.
 		resultOnlyJSON(ios, err, code, drainCmd, name != "wait")
 	case name == "wait":
-		fmt.Fprintln(ios.Out, ios.OutColor(colorRed...)("failed: nothing was changed; rotation not changed by drain wait"))
+		fmt.Fprintln(ios.Out, bad("failed: nothing was changed; rotation not changed by drain wait"))
 	case drainCmd:
 		// Failed before anything could change (bad flags or config): the
 		// last line still says where the server stands.
-		fmt.Fprintln(ios.Out, ios.OutColor(colorRed...)("failed: nothing was changed; rotation unchanged"))
+		fmt.Fprintln(ios.Out, bad("failed: nothing was changed; rotation unchanged"))
 	}
 	return code
-}
-
-// wantsJSON tells whether --output json was asked for, for errors that
-// happen before the command could set up its renderer (bad flags, bad
-// config): a pipeline reading NDJSON still gets its result event.
-func wantsJSON(args []string, env string) bool {
-	want := strings.EqualFold(env, "json")
-	for i, a := range args {
-		switch {
-		case a == "--":
-			return want
-		case a == "--output" && i+1 < len(args):
-			want = strings.EqualFold(args[i+1], "json")
-		case strings.HasPrefix(a, "--output="):
-			want = strings.EqualFold(strings.TrimPrefix(a, "--output="), "json")
-		}
-	}
-	return want
 }
 
 // resultOnlyJSON writes the result event when the command did not get to
@@ -137,8 +123,7 @@ func exitCode(ios *iostreams.IOStreams, err error, sayUnchanged bool) int {
 	case errors.Is(err, config.ErrUsage):
 		code = drain.ExitUsage
 	}
-	red := ios.ErrColor(colorRed...)
-	fmt.Fprintf(ios.ErrOut, "%s %s\n", red("drain:"), sanitize(redact.String(err.Error())))
+	fmt.Fprintf(ios.ErrOut, "%s %s\n", ios.Colors().Bad("drain:"), sanitize(redact.String(err.Error())))
 	switch {
 	case errors.As(err, &ue) && ue.Hint != "":
 		fmt.Fprintf(ios.ErrOut, "hint: %s\n", sanitize(ue.Hint))
@@ -151,8 +136,9 @@ func exitCode(ios *iostreams.IOStreams, err error, sayUnchanged bool) int {
 	return code
 }
 
-// NewRootCmd builds the command tree.
-func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
+// NewRootCmd builds the command tree from f.
+func NewRootCmd(f *Factory) *cobra.Command {
+	ios := f.IOStreams
 	root := &cobra.Command{
 		Use:   "drain",
 		Short: "Take a web server out of rotation, wait until it is idle, then stop it",
@@ -173,14 +159,15 @@ a YAML config file (--config or DRAIN_CONFIG), then defaults, in that order.
 		return &config.UsageError{Msg: err.Error(), Hint: fmt.Sprintf("see '%s --help'", c.CommandPath())}
 	})
 	root.PersistentFlags().String("config", "", "YAML config `FILE` (or DRAIN_CONFIG)")
+	config.AddFlags(root.PersistentFlags(), "output")
 	root.AddCommand(
-		newDrainCmd(ios, cmdRun),
-		newDrainCmd(ios, cmdOut),
-		newDrainCmd(ios, cmdIn),
-		newDrainCmd(ios, cmdWait),
+		newRunCmd(f),
+		newOutCmd(f),
+		newInCmd(f),
+		newWaitCmd(f),
 		newStatusCmd(ios),
 		newConfigCmd(ios),
-		newCountersCmd(ios),
+		newCountersCmd(f),
 		newVersionCmd(ios),
 		newReportCmd(ios),
 	)

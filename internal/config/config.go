@@ -382,6 +382,13 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 		}
 		c.Sources = append(c.Sources, spec)
 	}
+	named := map[string]bool{}
+	for _, spec := range c.Sources {
+		if spec.Name != "" && named[spec.Name] {
+			return usage("give each source its own name (NAME=TYPE:TARGET), or none for a derived one", "two sources are named %q", spec.Name)
+		}
+		named[spec.Name] = true
+	}
 	return nil
 }
 
@@ -457,7 +464,7 @@ var typeNames = map[string]string{
 	"on-timeout": "fail|force",
 	"output":     "text|json",
 	"ci":         "auto|github|azure|off",
-	"source":     "TYPE:TARGET[<=N]",
+	"source":     "[NAME=]TYPE:TARGET[<=N]",
 	"haproxy":    "ADDR#BACKEND/SERVER",
 	"rotate":     "TYPE:TARGET",
 	"action":     "WORD",

@@ -29,7 +29,8 @@ const (
 
 // Watch is one source and the value at or below which it counts as quiet.
 type Watch struct {
-	Name      string
+	Name      string // the spec, shown as each reading's source
+	Label     string // the short name, each reading's name
 	Source    source.Source
 	Threshold float64
 }
@@ -325,7 +326,7 @@ func (p *Plan) poll(ctx context.Context) []Reading {
 }
 
 func read(ctx context.Context, w Watch) Reading {
-	r := Reading{Source: w.Name, Threshold: w.Threshold}
+	r := Reading{Source: w.Name, Name: w.Label, Threshold: w.Threshold}
 	v, err := w.Source.Read(ctx)
 	if err != nil {
 		r.Error = err.Error()

@@ -58,16 +58,21 @@ type Event struct {
 	Result   string `json:"result,omitempty"`
 	ExitCode *int   `json:"exit_code,omitempty"`
 	Error    string `json:"error,omitempty"`
+
+	// Hint is advice for a person with the result's error (shown by the
+	// human sinks, not part of the NDJSON events).
+	Hint string `json:"-"`
 }
 
 // Reading is one source's value in a poll. Value is nil when unknown.
 type Reading struct {
-	Source    string   `json:"source"`
+	Source    string   `json:"source"` // the spec, as always
 	Value     *float64 `json:"value"`
 	Threshold float64  `json:"threshold"`
 	OK        bool     `json:"ok"` // known and at/below the threshold
 	Error     string   `json:"error,omitempty"`
 	Note      string   `json:"note,omitempty"` // e.g. "absent, counted as 0: ..."
+	Name      string   `json:"name,omitempty"` // the short name people see (--source NAME=SPEC, or derived); last, after the fields older readers know
 }
 
 // Request is one request still executing in the server being drained.

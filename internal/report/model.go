@@ -212,7 +212,10 @@ func Build(evs []drain.Event, opt Options) *Run {
 			for _, rd := range e.Sources {
 				s := series[rd.Source]
 				if s == nil {
-					s = &Series{Name: rd.Source}
+					s = &Series{Name: rd.Source} // events from before names
+					if rd.Name != "" {
+						s.Name = rd.Name // the short name people know it by
+					}
 					series[rd.Source] = s
 					run.Sources = append(run.Sources, s)
 				}

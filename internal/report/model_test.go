@@ -328,3 +328,20 @@ func TestParseReadsWhatPowerShellWrites(t *testing.T) {
 		}
 	}
 }
+
+// A source is drawn by its short name when the events carry one (drain
+// run --source api=...), by its spec in events from before names.
+func TestSeriesNamedByTheSourceName(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
+	v := 1.0
+	evs := []drain.Event{
+		{Time: t0, Event: drain.EvPoll, Sources: []drain.Reading{
+			{Source: "prom:http://h/metrics#a", Name: "api", Value: &v},
+			{Source: "nginx:http://h/status", Value: &v},
+		}},
+	}
+	run := Build(evs, Options{})
+	if len(run.Sources) != 2 || run.Sources[0].Name != "api" || run.Sources[1].Name != "nginx:http://h/status" {
+		t.Errorf("series names: %+v", run.Sources)
+	}
+}

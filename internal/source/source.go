@@ -112,6 +112,8 @@ func Types() []string {
 
 // Spec is a parsed --source value: TYPE:TARGET[<=N].
 type Spec struct {
+	// Name is the name given with NAME=TYPE:TARGET, or empty (see Names).
+	Name      string
 	Type      string
 	Target    string
 	Threshold float64
@@ -136,9 +138,13 @@ func (s Spec) String() string {
 // ErrSpec marks a malformed source spec (a usage error).
 var ErrSpec = errors.New("bad source spec")
 
-// ParseSpec parses TYPE:TARGET, optionally ending in <=N (threshold, default 0).
+// ParseSpec parses [NAME=]TYPE:TARGET, optionally ending in <=N (threshold,
+// default 0).
+// A NAME= prefix names the source (see DefaultName for the names of the
+// others).
 func ParseSpec(raw string) (Spec, error) {
-	s := strings.TrimSpace(raw)
+	name, s := cutName(raw)
+	s = strings.TrimSpace(s)
 	shown := redact.String(raw) // for errors: never echo a password
 	typ, target, ok := strings.Cut(s, ":")
 	if b, _, _ := strings.Cut(s, "<="); !ok && bare[strings.ToLower(b)] {
@@ -151,7 +157,7 @@ func ParseSpec(raw string) (Spec, error) {
 	if _, known := types[typ]; !known {
 		return Spec{}, fmt.Errorf("%w %q: unknown type %q (types: %s)", ErrSpec, shown, typ, strings.Join(Types(), ", "))
 	}
-	spec := Spec{Type: typ, Raw: raw}
+	spec := Spec{Name: name, Type: typ, Raw: raw}
 	if i := strings.LastIndex(target, "<="); i >= 0 {
 		n := strings.TrimSpace(target[i+2:])
 		v, err := strconv.ParseFloat(n, 64)

@@ -57,7 +57,7 @@ func run(out, version string, when time.Time) error {
 		return err
 	}
 	ios, _, _ := iostreams.Test()
-	root := cli.NewRootCmd(ios)
+	root := cli.NewRootCmd(cli.NewFactory(ios))
 	// The completion command cobra adds at Execute time: the pages list it,
 	// and the completions below are what `drain completion SHELL` prints.
 	root.InitDefaultCompletionCmd()

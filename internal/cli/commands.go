@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// The four drain commands: one constructor each, sharing drainCmd's flags
+// and run (and through it the plan, rotation, source and action builders).
+
+func newRunCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run [flags] [-- ACTION ARGS...]",
+		Short: "Out of rotation, wait until drained, then run the action",
+		Long: `Take the server out of rotation, wait until every source has stayed at or
+below its threshold for --settle (and --lb-grace has passed since out), then
+run the action. The action is an argv after -- (no shell unless --shell).
+
+On Windows the action can also be a built-in that checks the current state
+first ("already stopped") and waits until the change has taken effect:
+recycle-apppool POOL, stop-apppool POOL, start-apppool POOL, stop-site SITE,
+iisreset-stop, stop-service NAME.
+
+If the wait fails or is interrupted before the action runs, the server is put
+back into rotation unless --keep-out. Once the action has run (or failed) the
+server stays OUT; 'drain in' puts it back. The last line says where it stands.
+` + exitStatusHelp,
+		Example: `  drain run --keepalive /var/www/keepalive.htm \
+    --verify-url http://127.0.0.1/keepalive.htm --lb-grace 6s \
+    --source 'nginx:http://127.0.0.1/nginx_status' -- systemctl stop myapp
+
+  drain run --keepalive C:\inetpub\wwwroot\keepalive.htm --source 'prom:http://127.0.0.1:9182/metrics#windows_iis_worker_current_requests<=1' -- recycle-apppool MyPool`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 && c.ArgsLenAtDash() != 0 {
+				return usageErr("put the action after --: drain run [flags] -- COMMAND ARGS", "unexpected argument %q", args[0])
+			}
+			return nil
+		},
+	}
+	drainCmd(f, cmd, cmdRun, rotationKeys, sourceKeys, connKeys, actionKeys, outputKeys)
+	addReportFlag(cmd)
+	return cmd
+}
+
+func newOutCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "out [flags]",
+		Short: "Take the server out of rotation only",
+		Long: `Take the server out of rotation: rename the keep-alive page (or write
+--down-content into it) and record what changed, so that 'drain in' can undo
+it even after a crash. With --verify-url, wait until that URL stops answering
+2xx (up to --timeout). Running it twice is fine.
+` + exitStatusHelp,
+		Args: noArgs,
+	}
+	return drainCmd(f, cmd, cmdOut, rotationKeys, connKeys, []string{"timeout", "interval", "keep-out"}, outputKeys)
+}
+
+func newInCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "in [flags]",
+		Short: "Put the server back into rotation",
+		Long: `Put the server back into rotation, undoing exactly what 'out' recorded (the
+original file name, or the original bytes in content mode). With
+--wait-healthy, wait until --verify-url answers 2xx (up to --timeout; exit 3
+if it does not). Running it twice is fine. In content mode, a page that no
+longer holds the down content (a deploy rewrote it) is left as it is (exit 1)
+unless --force-restore.
+` + exitStatusHelp,
+		Args: noArgs,
+	}
+	return drainCmd(f, cmd, cmdIn, rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "force-restore"}, outputKeys)
+}
+
+func newWaitCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "wait [flags]",
+		Short: "Wait until drained; no rotation change, no action",
+		Long: `Wait until every source has stayed at or below its threshold for --settle and
+at least --lb-grace has passed. Nothing is changed.
+` + exitStatusHelp,
+		Args: noArgs,
+	}
+	return drainCmd(f, cmd, cmdWait, []string{"verify-url"}, sourceKeys, connKeys, []string{"ci"})
+}
