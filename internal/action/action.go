@@ -53,7 +53,7 @@ type Exec struct {
 // or service must exist, elsewhere it is a usage error (ErrUsage).
 func New(argv []string, shell bool, timeout time.Duration) (Action, error) {
 	if !shell && len(argv) > 0 {
-		if name, arg, ok, err := parseBuiltin(argv); ok {
+		if name, arg, ok, err := ParseBuiltin(argv); ok {
 			if err != nil {
 				return nil, err
 			}

@@ -9,8 +9,8 @@ import (
 )
 
 func TestBuiltinsOnlyOnWindows(t *testing.T) {
-	_, err := New([]string{"recycle-apppool", "MyPool"}, false, 0)
-	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "recycle-apppool is a Windows built-in") {
+	_, err := New([]string{"stop-service", "W3SVC"}, false, 0)
+	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "stop-service is a Windows built-in") {
 		t.Errorf("err = %v", err)
 	}
 	// With --shell the words are a command line, not a built-in.

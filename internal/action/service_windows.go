@@ -23,12 +23,29 @@ type ServiceStop struct {
 }
 
 // String implements Action.
-func (a *ServiceStop) String() string { return StopService + " " + quoteArg(a.Name) }
+func (a *ServiceStop) String() string { return StopService + " " + QuoteArg(a.Name) }
 
-// DropsSessions implements SessionDropper: stopping IIS's own services ends
-// its worker processes.
+// DropsSessions says that stopping IIS's own services ends its worker
+// processes (and their InProc sessions): internal/iis warns about that.
 func (a *ServiceStop) DropsSessions() bool {
 	return strings.EqualFold(a.Name, "W3SVC") || strings.EqualFold(a.Name, "WAS")
+}
+
+func init() {
+	RegisterBuiltin(StopService, "SERVICE", func(ctx context.Context, name string, timeout time.Duration) (Action, error) {
+		return newServiceStop(ctx, name, timeout)
+	})
+}
+
+// ServiceState reads a service's state; an unknown service is ErrUsage.
+func ServiceState(ctx context.Context, name string) (svc.State, error) {
+	return serviceState(ctx, name)
+}
+
+// WaitServiceStopped waits until the service reports STOPPED or ctx ends,
+// looking every poll (0: a default).
+func WaitServiceStopped(ctx context.Context, name string, poll time.Duration) error {
+	return waitStopped(ctx, name, poll)
 }
 
 // openSCM connects with only the rights a query needs: mgr.Connect asks for
@@ -117,7 +134,7 @@ func newServiceStop(_ context.Context, name string, timeout time.Duration) (*Ser
 
 // Run implements Action.
 func (a *ServiceStop) Run(ctx context.Context, stdout, _ io.Writer) (Result, error) {
-	return runBuiltin(ctx, a, a.Timeout, stdout, a.stop)
+	return RunBuiltin(ctx, a, a.Timeout, stdout, a.stop)
 }
 
 func (a *ServiceStop) stop(ctx context.Context, w io.Writer) (string, error) {

@@ -3,6 +3,7 @@ package action
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/mgr"
+
+	"github.com/drain-cli/drain/internal/testutil"
 )
 
 // init: run by the Service Control Manager as a test service (argv:
@@ -41,7 +44,7 @@ func installStuckService(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := tempDir(t)
+	dir := testutil.TempDir(t)
 	name := fmt.Sprintf("DrainTest%d", time.Now().UnixNano()%1e6)
 	s, err := m.CreateService(name, exe, mgr.Config{DisplayName: "drain test service", StartType: mgr.StartManual}, "-drain-test-service", dir)
 	if err != nil {
@@ -183,4 +186,11 @@ func TestRealStopServiceWithDependent(t *testing.T) {
 		t.Errorf("after the dependent stopped: err=%v out=%q", err, out.String())
 	}
 	_ = base
+}
+
+func TestStopServiceUnknown(t *testing.T) {
+	_, err := New([]string{"stop-service", "NoSuchServiceDrainTest"}, false, 0)
+	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), `no service named "NoSuchServiceDrainTest"`) {
+		t.Errorf("err = %v", err)
+	}
 }

@@ -20,13 +20,14 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/drain-cli/drain/internal/state"
+	"github.com/drain-cli/drain/internal/testutil"
 )
 
 // TestTimeoutKillsTheTreeOnWindows: an action that started a child and hangs
 // is ended with its child at --action-timeout (a job object), so nothing the
 // action started keeps running after drain reported it dead.
 func TestTimeoutKillsTheTreeOnWindows(t *testing.T) {
-	pidFile := filepath.Join(tempDir(t), "child.pid")
+	pidFile := filepath.Join(testutil.TempDir(t), "child.pid")
 	t.Setenv("DRAIN_TEST_SPAWN", pidFile)
 	a, err := newExec([]string{os.Args[0]}, false)
 	if err != nil {
@@ -74,7 +75,7 @@ func TestExitCodeAndOutputOnWindows(t *testing.T) {
 // interrupt ends the action's children; one that exits by itself may leave
 // something running on purpose.
 func TestNormalExitLeavesChildrenAlone(t *testing.T) {
-	pidFile := filepath.Join(tempDir(t), "child.pid")
+	pidFile := filepath.Join(testutil.TempDir(t), "child.pid")
 	t.Setenv("DRAIN_TEST_SPAWN", pidFile)
 	t.Setenv("DRAIN_TEST_PARENT_EXITS", "1")
 	a, err := newExec([]string{os.Args[0]}, false)
@@ -139,7 +140,7 @@ func init() {
 // runs in a job that forbids nesting), drain says so rather than silently
 // ending only the direct child at the timeout.
 func TestActionOutsideAJobIsSaidSo(t *testing.T) {
-	pidFile := filepath.Join(tempDir(t), "child.pid")
+	pidFile := filepath.Join(testutil.TempDir(t), "child.pid")
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "DRAIN_TEST_IN_JOB="+pidFile)
 	out, err := cmd.CombinedOutput()

@@ -91,9 +91,9 @@ func runDrain(f *Factory, c *cobra.Command, args []string, kind cmdKind) error {
 			r.event(drain.Event{Event: drain.EvWarning, Message: warn})
 		}
 	}
-	plan.Emit = rep.wrap(r.event)
+	emit := rep.wrap(r.event)
 	if plan.Rotator != nil && !cfg.DryRun {
-		locks, err := takeLock(plan, kind, cfg.Reason)
+		locks, err := takeLock(plan, kind, cfg.Reason, emit)
 		if err != nil {
 			// Nothing was changed; say where the server stands anyway.
 			oc := drain.Outcome{Result: drain.ResultError, Code: drain.ExitError, Err: err, Unchanged: true, Rotation: currentStatus(c.Context(), plan)}
@@ -110,14 +110,15 @@ func runDrain(f *Factory, c *cobra.Command, args []string, kind cmdKind) error {
 	var oc drain.Outcome
 	switch kind {
 	case cmdRun:
-		oc = plan.Run(c.Context())
+		oc = plan.Run(c.Context(), emit)
 	case cmdOut:
-		oc = plan.Out(c.Context())
+		oc = plan.Out(c.Context(), emit)
 	case cmdIn:
-		oc = plan.In(c.Context(), cfg.WaitHealthy)
+		oc = plan.In(c.Context(), cfg.WaitHealthy, emit)
 	case cmdWait:
-		oc = plan.Wait(c.Context())
+		oc = plan.Wait(c.Context(), emit)
 	}
+	oc.Code = outcomeCode(oc)
 	rep.write(r, oc)
 	r.finish(oc, kind != cmdWait)
 	if oc.Code != drain.ExitOK {
@@ -154,7 +155,7 @@ func currentStatus(ctx context.Context, p *drain.Plan) rotation.Status {
 // lock per rotation method (its Key), taken in sorted order so that two runs
 // sharing methods cannot each hold one the other waits for. A lock left by a
 // drain that is gone (killed, crashed) is taken over, and said so.
-func takeLock(p *drain.Plan, kind cmdKind, reason string) (locks, error) {
+func takeLock(p *drain.Plan, kind cmdKind, reason string, emit func(drain.Event)) (locks, error) {
 	host, _ := os.Hostname()
 	me := state.Holder{PID: os.Getpid(), Host: host, By: state.Who(), Command: kindName(kind), Reason: reason, Since: time.Now().UTC()}
 	var held locks
@@ -170,7 +171,7 @@ func takeLock(p *drain.Plan, kind cmdKind, reason string) (locks, error) {
 			return nil, err
 		}
 		if stale != nil {
-			p.Emit(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("took over a stale lock: %s is gone", stale)})
+			emit(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("took over a stale lock: %s is gone", stale)})
 		}
 		held = append(held, lock)
 	}
@@ -237,7 +238,6 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 		if p.Sources, err = buildSources(cfg); err != nil {
 			return nil, err
 		}
-		p.InFlight = inFlightFor(cfg.Sources)
 	}
 	if kind == cmdRun && len(cfg.Action) > 0 {
 		a, err := action.New(cfg.Action, cfg.Shell, cfg.ActionTimeo)
@@ -256,7 +256,6 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 			return nil, usageErr(hint, "%v", err)
 		}
 		p.Action = a
-		p.PreAction = sessionWarning(a, cfg.Sources)
 	}
 	return p, nil
 }

@@ -108,21 +108,12 @@ func resultOnlyJSON(ios *iostreams.IOStreams, err error, code int, drainCmd, rot
 // sayUnchanged adds "nothing was changed" to usage errors (drain run, out
 // and in say it in their last line instead).
 func exitCode(ios *iostreams.IOStreams, err error, sayUnchanged bool) int {
-	if err == nil {
-		return drain.ExitOK
-	}
+	code := errorCode(err)
 	var ee *exitError
-	if errors.As(err, &ee) && ee.reported {
-		return ee.code
+	if err == nil || errors.As(err, &ee) && ee.reported {
+		return code
 	}
-	code := drain.ExitError
 	var ue *config.UsageError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.code
-	case errors.Is(err, config.ErrUsage):
-		code = drain.ExitUsage
-	}
 	fmt.Fprintf(ios.ErrOut, "%s %s\n", ios.Colors().Bad("drain:"), sanitize(redact.String(err.Error())))
 	switch {
 	case errors.As(err, &ue) && ue.Hint != "":

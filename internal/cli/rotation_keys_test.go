@@ -28,7 +28,7 @@ func TestRotationKeyedPerMethod(t *testing.T) {
 	}
 	lb := haproxytest.New(t, "web/a")
 	stateDir := filepath.Join(dir, "state")
-	plan := func(cfg *config.Config) (*drain.Plan, *[]drain.Event) {
+	plan := func(cfg *config.Config) (*drain.Plan, func(drain.Event), *[]drain.Event) {
 		t.Helper()
 		cfg.StateDir = stateDir
 		rot, store, err := buildRotation(cfg)
@@ -36,22 +36,22 @@ func TestRotationKeyedPerMethod(t *testing.T) {
 			t.Fatal(err)
 		}
 		var events []drain.Event
-		return &drain.Plan{Rotator: rot, Store: store, Emit: func(e drain.Event) { events = append(events, e) }}, &events
+		return &drain.Plan{Rotator: rot, Store: store}, func(e drain.Event) { events = append(events, e) }, &events
 	}
-	alone, _ := plan(&config.Config{Keepalive: page})
-	both, bothEvents := plan(&config.Config{Keepalive: page, HAProxy: []string{lb.Addr + "#web/a"}})
+	alone, aloneEmit, _ := plan(&config.Config{Keepalive: page})
+	both, bothEmit, bothEvents := plan(&config.Config{Keepalive: page, HAProxy: []string{lb.Addr + "#web/a"}})
 	if got := both.Rotator.Keys(); len(got) != 2 || !slices.Contains(got, alone.Rotator.Keys()[0]) {
 		t.Fatalf("keys %q, want the page's key %q and HAProxy's", got, alone.Rotator.Keys())
 	}
 
 	// One lock per method: the page's lock, held by one run, stops the
 	// other; released, the other takes every lock it needs.
-	held, err := takeLock(alone, cmdOut, "first")
+	held, err := takeLock(alone, cmdOut, "first", aloneEmit)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var le *state.LockedError
-	if _, err := takeLock(both, cmdOut, "second"); !errors.As(err, &le) {
+	if _, err := takeLock(both, cmdOut, "second", bothEmit); !errors.As(err, &le) {
 		t.Fatalf("second run's lock: %v, want the page's lock held by the first", err)
 	}
 	// The second run gave back the HAProxy lock it may have taken.
@@ -61,7 +61,7 @@ func TestRotationKeyedPerMethod(t *testing.T) {
 		l.Release()
 	}
 	held.Release()
-	if l, err := takeLock(both, cmdOut, "second"); err != nil {
+	if l, err := takeLock(both, cmdOut, "second", bothEmit); err != nil {
 		t.Fatalf("after release: %v", err)
 	} else {
 		l.Release()
@@ -70,14 +70,14 @@ func TestRotationKeyedPerMethod(t *testing.T) {
 	// The record of 'out --keepalive PAGE' is found by a run with the page
 	// and HAProxy: already out by drain, the record kept.
 	ctx := context.Background()
-	if oc := alone.Out(ctx); oc.Code != drain.ExitOK {
+	if oc := alone.Out(ctx, aloneEmit); outcomeCode(oc) != drain.ExitOK {
 		t.Fatalf("out: %+v", oc)
 	}
 	rec, err := rotation.LoadRecord(both.Store, both.Rotator)
 	if err != nil || rec == nil || len(rec.Entries) != 1 {
 		t.Fatalf("record seen by the page+HAProxy run: %+v %v", rec, err)
 	}
-	if oc := both.Out(ctx); oc.Code != drain.ExitOK {
+	if oc := both.Out(ctx, bothEmit); outcomeCode(oc) != drain.ExitOK {
 		t.Fatalf("out with both: %+v", oc)
 	}
 	var said bool
@@ -89,7 +89,7 @@ func TestRotationKeyedPerMethod(t *testing.T) {
 	if !said {
 		t.Errorf("events %+v: want out unchanged, already out (the page's record)", *bothEvents)
 	}
-	if oc := both.In(ctx, false); oc.Code != drain.ExitOK || oc.Rotation != rotation.In {
+	if oc := both.In(ctx, false, bothEmit); outcomeCode(oc) != drain.ExitOK || oc.Rotation != rotation.In {
 		t.Fatalf("in with both: %+v", oc)
 	}
 	if _, err := os.Stat(page); err != nil {

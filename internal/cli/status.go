@@ -71,7 +71,6 @@ of every --source. --watch refreshes every --interval until interrupted.
 		if plan.Sources, err = buildSources(cfg); err != nil {
 			return err
 		}
-		plan.InFlight = inFlightFor(cfg.Sources)
 		code := drain.ExitOK
 		for {
 			rep := redactStatus(collectStatus(c.Context(), plan))
@@ -137,7 +136,7 @@ func collectStatus(ctx context.Context, p *drain.Plan) statusReport {
 	if len(p.Sources) > 0 {
 		rep.Sources = p.Poll(ctx)
 	}
-	if p.InFlight != nil {
+	if p.ListsRequests() {
 		rep.listed = true
 		rs, err := p.InFlight(ctx)
 		if err != nil {

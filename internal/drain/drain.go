@@ -17,7 +17,9 @@ import (
 	"github.com/drain-cli/drain/internal/state"
 )
 
-// Exit codes, documented in --help and the README.
+// Exit codes, documented in --help and the README. The algorithm does not
+// choose them: it says how a command ended (Outcome), and the CLI maps that
+// to a code in one place (internal/cli/exitcode.go).
 const (
 	ExitOK          = 0
 	ExitError       = 1
@@ -35,8 +37,14 @@ type Watch struct {
 	Threshold float64
 }
 
-// Plan is everything a run needs. A nil Rotator means no rotation change
-// (drain wait); a nil Action means nothing to run.
+// Plan is everything a run needs, as settings only: a run never changes it,
+// so one Plan can be run many times, at once too (once per server of a
+// pool). A nil Rotator means no rotation change (drain wait); a nil Action
+// means nothing to run.
+//
+// What a source or an action can do beyond the basics is found by type
+// assertion: a source.RequestLister lists the requests a slow wait waits
+// for, an action.Warner warns just before the action runs.
 type Plan struct {
 	Rotator *rotation.Set
 	Store   state.Store
@@ -59,47 +67,63 @@ type Plan struct {
 	Action               action.Action
 	ActionOut, ActionErr io.Writer
 
-	// InFlight, when set, lists the requests still executing (IIS). It is
-	// called only when a wait is slow and at the timeout, to show what the
-	// drain is waiting for.
-	InFlight func(ctx context.Context) ([]Request, error)
-	// PreAction, when set, is asked just before the action runs; a non-empty
-	// answer is shown as a warning (InProc sessions a recycle will drop).
-	PreAction func(ctx context.Context) string
-
 	DryRun bool
-	Emit   func(Event)
+}
+
+// run is one execution of a Plan: where its events go and what it learns on
+// the way. Each run has its own, so runs of one Plan never share state.
+type run struct {
+	*Plan
+	emitFn func(Event)
 
 	inFlightWarned bool
 	outStatus      rotation.Status // how rotation looked right after out
 }
 
-// Outcome is how a command ended: the result event, the exit code and where
-// the server stands.
+// start begins a run whose events go to emit (nil: nowhere).
+func (p *Plan) start(emit func(Event)) *run { return &run{Plan: p, emitFn: emit} }
+
+// Outcome is how a command ended: the result, the kind of error and where
+// the server stands. The CLI maps it to an exit code (internal/cli/exitcode.go).
 type Outcome struct {
 	Result   string
-	Code     int
 	Rotation rotation.Status
 	Err      error
 	Hint     string // what to do about Err, shown under it
 	// Unchanged says this command changed nothing (a usage error, a lock
 	// held by another drain): Rotation is as it was, or UNKNOWN if unread.
 	Unchanged bool
+	// Usage says Err is bad input found before anything changed (a rotation
+	// config the method refuses, a verify URL that already fails).
+	Usage bool
+	// RestoreFailed says a failed wait could not put the server back: a
+	// timeout then ends as an error, since the server is not where the
+	// operator expects it.
+	RestoreFailed bool
+
+	// Code is the exit code, set by the CLI from the fields above; the
+	// algorithm leaves it 0.
+	Code int
 }
 
-func (p *Plan) emit(e Event) {
+func (p *run) emit(e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	if p.Emit != nil {
-		p.Emit(e)
+	if p.emitFn != nil {
+		p.emitFn(e)
 	}
 }
 
-// Run does the whole job: out, wait, act. Every return path says where the
-// server stands: it is put back unless the action ran (or may have run), it
-// was already out before this run, or KeepOut asks otherwise.
-func (p *Plan) Run(ctx context.Context) Outcome {
+// Run does the whole job: out, wait, act, sending its events to emit. Every
+// return path says where the server stands: it is put back unless the
+// action ran (or may have run), it was already out before this run, or
+// KeepOut asks otherwise.
+func (p *Plan) Run(ctx context.Context, emit func(Event)) Outcome {
+	return p.start(emit).run(ctx)
+}
+
+func (p *run) run(ctx context.Context) Outcome {
 	if p.DryRun {
 		return p.dryRun(ctx)
 	}
@@ -119,11 +143,11 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 	drained, why, err := p.wait(ctx, outAt)
 	switch {
 	case errors.Is(err, context.Canceled):
-		return p.restore(rec, changed, Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: interrupted(ctx, "while waiting")})
+		return p.restore(rec, changed, Outcome{Result: ResultInterrupted, Err: interrupted(ctx, "while waiting")})
 	case err != nil:
-		return p.restore(rec, changed, Outcome{Result: ResultError, Code: ExitError, Err: err})
+		return p.restore(rec, changed, Outcome{Result: ResultError, Err: err})
 	case !drained && !p.Force:
-		return p.restore(rec, changed, Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: errors.New(why)})
+		return p.restore(rec, changed, Outcome{Result: ResultTimeout, Err: errors.New(why)})
 	}
 	result := ResultDrained
 	if !drained {
@@ -131,22 +155,22 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 		p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("NOT DRAINED after %s: running the action anyway (--on-timeout force); in-flight requests may be cut", p.Timeout)})
 	}
 	if ctx.Err() != nil { // a signal between the last poll and now
-		return p.restore(rec, changed, Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: interrupted(ctx, "before the action")})
+		return p.restore(rec, changed, Outcome{Result: ResultInterrupted, Err: interrupted(ctx, "before the action")})
 	}
 	if oc := p.stillOut(ctx, rec); oc != nil {
 		return *oc
 	}
 	if p.Action == nil {
 		p.setPhase(rec, state.PhaseDone, result)
-		return Outcome{Result: result, Code: ExitOK, Rotation: rotation.Out}
+		return Outcome{Result: result, Rotation: rotation.Out}
 	}
 	p.setPhase(rec, state.PhaseAction, "")
 	oc2 := p.runAction(ctx)
-	if oc2.Code == ExitOK {
+	if oc2.Result == ResultDrained {
 		oc2.Result = result
 	}
 	phase := state.PhaseDone
-	if oc2.Code == ExitInterrupted {
+	if oc2.Result == ResultInterrupted {
 		phase = state.PhaseAction // stopped halfway: the record says so
 	}
 	p.setPhase(rec, phase, oc2.Result)
@@ -154,32 +178,32 @@ func (p *Plan) Run(ctx context.Context) Outcome {
 	return oc2
 }
 
-// Wait waits until drained without changing rotation (drain wait).
-func (p *Plan) Wait(ctx context.Context) Outcome {
-	drained, why, err := p.wait(ctx, time.Now())
+// Wait waits until drained without changing rotation (drain wait), sending
+// its events to emit.
+func (p *Plan) Wait(ctx context.Context, emit func(Event)) Outcome {
+	drained, why, err := p.start(emit).wait(ctx, time.Now())
 	switch {
 	case errors.Is(err, context.Canceled):
-		return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: interrupted(ctx, "while waiting")}
+		return Outcome{Result: ResultInterrupted, Err: interrupted(ctx, "while waiting")}
 	case err != nil:
-		return Outcome{Result: ResultError, Code: ExitError, Err: err}
+		return Outcome{Result: ResultError, Err: err}
 	case !drained:
-		return Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: errors.New(why)}
+		return Outcome{Result: ResultTimeout, Err: errors.New(why)}
 	}
-	return Outcome{Result: ResultDrained, Code: ExitOK}
+	return Outcome{Result: ResultDrained}
 }
 
 // wait polls until the drain condition holds (true), the timeout passes
 // (false, with the timeout message saying what still blocked) or ctx ends
-// (its error). Drained means: LBGrace has passed since
-// outAt, the verify URL (if any) no longer answers 2xx, and every source has
-// been known and at/below its threshold for the whole Settle window.
-func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) {
+// (its error). What still blocks at each poll is blocking's answer.
+func (p *run) wait(ctx context.Context, outAt time.Time) (bool, string, error) {
 	var deadline time.Time
 	if p.Timeout > 0 {
 		deadline = outAt.Add(p.Timeout)
 	}
 	var quietSince, listedAt time.Time
 	verified := p.Verify == nil
+	canList := len(p.listers()) > 0
 	for {
 		readCtx, cancelRead := readContext(ctx, deadline)
 		readings := p.poll(readCtx)
@@ -187,50 +211,29 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) 
 			cancelRead()
 			return false, "", ctx.Err()
 		}
-		var blocking []string
+		var verifying string // why the verify URL still blocks
 		if !verified {
 			ok, why := p.Verify.Gone(readCtx)
 			if ok {
 				verified = true
 				p.emit(Event{Event: EvVerify, Message: why})
 			} else {
-				blocking = append(blocking, why)
+				verifying = why
 			}
 		}
 		cancelRead()
 		now := time.Now() // after the reads: they may have taken a while
-		for _, r := range readings {
-			if !r.OK {
-				blocking = append(blocking, r.Source)
-			}
-		}
-		if len(blocking) == 0 {
-			if quietSince.IsZero() {
-				quietSince = now
-			}
-		} else {
-			quietSince = time.Time{}
-		}
-		graceLeft := p.LBGrace - now.Sub(outAt)
-		settleLeft := p.Settle
-		if !quietSince.IsZero() {
-			settleLeft -= now.Sub(quietSince)
-		}
-		if len(blocking) == 0 && graceLeft > 0 {
-			blocking = append(blocking, fmt.Sprintf("lb-grace (%s left)", graceLeft.Round(100*time.Millisecond)))
-		}
-		if len(blocking) == 0 && settleLeft > 0 {
-			blocking = append(blocking, fmt.Sprintf("settle (%s left)", settleLeft.Round(100*time.Millisecond)))
-		}
-		timedOut := len(blocking) > 0 && !deadline.IsZero() && !now.Before(deadline)
+		var blocks []string
+		blocks, quietSince = blocking(readings, verifying, now, outAt, quietSince, p.LBGrace, p.Settle)
+		timedOut := len(blocks) > 0 && !deadline.IsZero() && !now.Before(deadline)
 		var reqs []Request
 		var nReqs int
-		if p.InFlight != nil && len(blocking) > 0 &&
+		if canList && len(blocks) > 0 &&
 			(timedOut || now.Sub(outAt) >= SlowWait && now.Sub(listedAt) >= SlowWaitEvery) {
 			reqs, nReqs = p.listInFlight(ctx)
 			listedAt = now
 		}
-		ev := Event{Event: EvPoll, Sources: readings, Blocking: blocking, Elapsed: secs(now.Sub(outAt)), Requests: reqs, RequestCount: nReqs}
+		ev := Event{Event: EvPoll, Sources: readings, Blocking: blocks, Elapsed: secs(now.Sub(outAt)), Requests: reqs, RequestCount: nReqs}
 		if !deadline.IsZero() {
 			ev.Remaining = secsPtr(max(deadline.Sub(now), 0))
 		}
@@ -238,14 +241,14 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) 
 			ev.QuietFor = secsPtr(now.Sub(quietSince))
 		}
 		p.emit(ev)
-		if len(blocking) == 0 {
+		if len(blocks) == 0 {
 			p.emit(Event{Event: EvDrained, Elapsed: secs(now.Sub(outAt)), Message: "every source quiet", Sources: readings})
 			return true, "", nil
 		}
 		if timedOut {
-			why := notDrained(p.Timeout, explain(blocking, readings), reqs)
+			why := notDrained(p.Timeout, explain(blocks, readings), reqs)
 			p.emit(Event{
-				Event: EvTimeout, Elapsed: secs(now.Sub(outAt)), Blocking: blocking, Sources: readings,
+				Event: EvTimeout, Elapsed: secs(now.Sub(outAt)), Blocking: blocks, Sources: readings,
 				Message: why, Requests: reqs, RequestCount: nReqs,
 			})
 			return false, why, nil
@@ -254,6 +257,7 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) 
 		// window ends first, so the action starts as soon as it may.
 		next := now.Add(p.Interval)
 		if !quietSince.IsZero() {
+			graceLeft, settleLeft := windowsLeft(now, outAt, quietSince, p.LBGrace, p.Settle)
 			if t := now.Add(max(graceLeft, settleLeft)); t.Before(next) {
 				next = t
 			}
@@ -271,15 +275,59 @@ func (p *Plan) wait(ctx context.Context, outAt time.Time) (bool, string, error) 
 	}
 }
 
+// blocking says what still stops the drain at now, a pure function of one
+// poll and the clock: verifying is why the verify URL still blocks ("" once
+// it stopped answering 2xx, or without one), then every source unknown or
+// above its threshold, then, once those are clear, the rest of the LBGrace
+// window since outAt and of the Settle window since quietSince. It returns
+// the new quietSince: when every source (and the verify URL) first read
+// quiet, zero while any does not. Drained means the answer is empty.
+func blocking(readings []Reading, verifying string, now, outAt, quietSince time.Time, grace, settle time.Duration) ([]string, time.Time) {
+	var blocks []string
+	if verifying != "" {
+		blocks = append(blocks, verifying)
+	}
+	for _, r := range readings {
+		if !r.OK {
+			blocks = append(blocks, r.Source)
+		}
+	}
+	if len(blocks) > 0 {
+		return blocks, time.Time{}
+	}
+	if quietSince.IsZero() {
+		quietSince = now
+	}
+	graceLeft, settleLeft := windowsLeft(now, outAt, quietSince, grace, settle)
+	if graceLeft > 0 {
+		return []string{fmt.Sprintf("lb-grace (%s left)", graceLeft.Round(100*time.Millisecond))}, quietSince
+	}
+	if settleLeft > 0 {
+		return []string{fmt.Sprintf("settle (%s left)", settleLeft.Round(100*time.Millisecond))}, quietSince
+	}
+	return nil, quietSince
+}
+
+// windowsLeft is what is left at now of the LBGrace window (since outAt)
+// and of the Settle window (since quietSince; all of it when zero).
+func windowsLeft(now, outAt, quietSince time.Time, grace, settle time.Duration) (graceLeft, settleLeft time.Duration) {
+	graceLeft = grace - now.Sub(outAt)
+	settleLeft = settle
+	if !quietSince.IsZero() {
+		settleLeft -= now.Sub(quietSince)
+	}
+	return graceLeft, settleLeft
+}
+
 // notStarted ends a command interrupted before it changed anything (a
 // signal while it was starting).
-func (p *Plan) notStarted(ctx context.Context) *Outcome {
+func (p *run) notStarted(ctx context.Context) *Outcome {
 	if ctx.Err() == nil {
 		return nil
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
-	return &Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Rotation: p.status(sctx), Unchanged: true, Err: interrupted(ctx, "before anything changed")}
+	return &Outcome{Result: ResultInterrupted, Rotation: p.status(sctx), Unchanged: true, Err: interrupted(ctx, "before anything changed")}
 }
 
 // interrupted is the error of a command ended by ctx, naming the signal when
@@ -346,10 +394,19 @@ func read(ctx context.Context, w Watch) Reading {
 // Poll reads every source once (drain status, dry runs).
 func (p *Plan) Poll(ctx context.Context) []Reading { return p.poll(ctx) }
 
-func (p *Plan) runAction(ctx context.Context) Outcome {
-	if p.PreAction != nil {
-		if w := p.PreAction(ctx); w != "" {
-			p.emit(Event{Event: EvWarning, Message: w})
+// watched names the sources being waited on, as an action.Warner wants them.
+func (p *Plan) watched() []string {
+	names := make([]string, len(p.Sources))
+	for i, w := range p.Sources {
+		names[i] = w.Name
+	}
+	return names
+}
+
+func (p *run) runAction(ctx context.Context) Outcome {
+	if w := action.WarnerOf(p.Action); w != nil {
+		if msg := w.Warn(ctx, p.watched()); msg != "" {
+			p.emit(Event{Event: EvWarning, Message: msg})
 		}
 	}
 	p.emit(Event{Event: EvAction, Action: p.Action.String(), Message: "started"})
@@ -362,11 +419,11 @@ func (p *Plan) runAction(ctx context.Context) Outcome {
 		}
 		p.emit(ev)
 		if ctx.Err() != nil {
-			return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: fmt.Errorf("%w: %w", interrupted(ctx, "during the action"), err)}
+			return Outcome{Result: ResultInterrupted, Err: fmt.Errorf("%w: %w", interrupted(ctx, "during the action"), err)}
 		}
-		return Outcome{Result: ResultActionFail, Code: ExitAction, Err: err}
+		return Outcome{Result: ResultActionFail, Err: err}
 	}
 	ev.Message = "finished"
 	p.emit(ev)
-	return Outcome{Result: ResultDrained, Code: ExitOK}
+	return Outcome{Result: ResultDrained}
 }

@@ -79,7 +79,7 @@ func newPlan(t *testing.T, src *scripted) (*Plan, string, *recorder) {
 		Rotator: mustSet(t, rot), Store: state.Store{Dir: filepath.Join(dir, "state")},
 		Sources:  []Watch{{Name: "test", Source: src}},
 		Interval: 10 * time.Millisecond, Settle: 50 * time.Millisecond, Timeout: 5 * time.Second,
-		ActionOut: io.Discard, ActionErr: io.Discard, Emit: rec.emit,
+		ActionOut: io.Discard, ActionErr: io.Discard,
 	}
 	return p, page, rec
 }
@@ -117,8 +117,8 @@ func TestRunDrainsThenActs(t *testing.T) {
 		src.set(0, nil)
 	}()
 	start := time.Now()
-	oc := p.Run(context.Background())
-	if oc.Code != ExitOK || oc.Result != ResultDrained || oc.Rotation != rotation.Out {
+	oc := p.Run(context.Background(), rec.emit)
+	if oc.Err != nil || oc.Result != ResultDrained || oc.Rotation != rotation.Out {
 		t.Fatalf("outcome = %+v", oc)
 	}
 	if time.Since(start) < 150*time.Millisecond {
@@ -143,8 +143,8 @@ func TestUnknownSourceNeverDrains(t *testing.T) {
 	p, page, rec := newPlan(t, src)
 	p.Timeout = 200 * time.Millisecond
 	p.Action = trueAction(t)
-	oc := p.Run(context.Background())
-	if oc.Code != ExitTimeout || oc.Result != ResultTimeout {
+	oc := p.Run(context.Background(), rec.emit)
+	if oc.Result != ResultTimeout {
 		t.Fatalf("outcome = %+v, want timeout", oc)
 	}
 	if _, ok := rec.find(EvAction); ok {
@@ -160,7 +160,7 @@ func TestUnknownSourceNeverDrains(t *testing.T) {
 
 func TestFlappingSourceRestartsSettle(t *testing.T) {
 	src := &scripted{val: 0}
-	p, _, _ := newPlan(t, src)
+	p, _, rec := newPlan(t, src)
 	p.Settle = 300 * time.Millisecond
 	stop := make(chan struct{})
 	go func() { // busy for one read every 100ms for 600ms
@@ -177,8 +177,8 @@ func TestFlappingSourceRestartsSettle(t *testing.T) {
 	}()
 	defer close(stop)
 	start := time.Now()
-	oc := p.Wait(context.Background())
-	if oc.Code != ExitOK {
+	oc := p.Wait(context.Background(), rec.emit)
+	if oc.Err != nil {
 		t.Fatalf("outcome = %+v", oc)
 	}
 	// The last blip ends at ~625ms; 300ms of quiet must follow it.
@@ -193,7 +193,7 @@ func TestLBGraceIsAMinimum(t *testing.T) {
 	p.LBGrace = 300 * time.Millisecond
 	p.Settle = 0
 	start := time.Now()
-	if oc := p.Run(context.Background()); oc.Code != ExitOK {
+	if oc := p.Run(context.Background(), rec.emit); oc.Err != nil {
 		t.Fatalf("outcome = %+v", oc)
 	}
 	if el := time.Since(start); el < 300*time.Millisecond {
@@ -206,12 +206,12 @@ func TestLBGraceIsAMinimum(t *testing.T) {
 
 func TestGraceEndWakesThePollEarly(t *testing.T) {
 	src := &scripted{val: 0}
-	p, _, _ := newPlan(t, src)
+	p, _, rec := newPlan(t, src)
 	p.Interval = 10 * time.Second // far longer than the grace
 	p.LBGrace = 200 * time.Millisecond
 	p.Settle = 0
 	start := time.Now()
-	if oc := p.Wait(context.Background()); oc.Code != ExitOK {
+	if oc := p.Wait(context.Background(), rec.emit); oc.Err != nil {
 		t.Fatalf("outcome = %+v", oc)
 	}
 	if el := time.Since(start); el > 5*time.Second {
@@ -221,11 +221,11 @@ func TestGraceEndWakesThePollEarly(t *testing.T) {
 
 func TestInterruptPutsBack(t *testing.T) {
 	src := &scripted{val: 5}
-	p, page, _ := newPlan(t, src)
+	p, page, rec := newPlan(t, src)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	oc := p.Run(ctx)
-	if oc.Code != ExitInterrupted || oc.Rotation != rotation.In || !exists(page) {
+	oc := p.Run(ctx, rec.emit)
+	if oc.Result != ResultInterrupted || oc.Rotation != rotation.In || !exists(page) {
 		t.Fatalf("outcome = %+v, page exists %v; want 130 and back IN", oc, exists(page))
 	}
 	if r, _ := rotation.LoadRecord(p.Store, p.Rotator); r != nil {
@@ -235,11 +235,11 @@ func TestInterruptPutsBack(t *testing.T) {
 
 func TestKeepOutLeavesOut(t *testing.T) {
 	src := &scripted{val: 5}
-	p, page, _ := newPlan(t, src)
+	p, page, rec := newPlan(t, src)
 	p.KeepOut = true
 	p.Timeout = 100 * time.Millisecond
-	oc := p.Run(context.Background())
-	if oc.Code != ExitTimeout || oc.Rotation != rotation.Out || exists(page) {
+	oc := p.Run(context.Background(), rec.emit)
+	if oc.Result != ResultTimeout || oc.Rotation != rotation.Out || exists(page) {
 		t.Fatalf("outcome = %+v; want timeout and OUT", oc)
 	}
 	r, _ := rotation.LoadRecord(p.Store, p.Rotator)
@@ -254,8 +254,8 @@ func TestForceRunsActionAfterTimeout(t *testing.T) {
 	p.Timeout = 100 * time.Millisecond
 	p.Force = true
 	p.Action = trueAction(t)
-	oc := p.Run(context.Background())
-	if oc.Code != ExitOK || oc.Result != ResultForced || oc.Rotation != rotation.Out {
+	oc := p.Run(context.Background(), rec.emit)
+	if oc.Err != nil || oc.Result != ResultForced || oc.Rotation != rotation.Out {
 		t.Fatalf("outcome = %+v; want forced", oc)
 	}
 	if _, ok := rec.find(EvWarning); !ok {
@@ -268,14 +268,14 @@ func TestActionFailureStaysOut(t *testing.T) {
 		t.Skip("uses sh; the Windows path is covered by the Wine tests")
 	}
 	src := &scripted{val: 0}
-	p, page, _ := newPlan(t, src)
+	p, page, rec := newPlan(t, src)
 	a, err := action.New([]string{"exit 7"}, true, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.Action = a
-	oc := p.Run(context.Background())
-	if oc.Code != ExitAction || oc.Result != ResultActionFail || oc.Rotation != rotation.Out || exists(page) {
+	oc := p.Run(context.Background(), rec.emit)
+	if oc.Result != ResultActionFail || oc.Rotation != rotation.Out || exists(page) {
 		t.Fatalf("outcome = %+v; want 4 and OUT", oc)
 	}
 }
@@ -287,8 +287,8 @@ func TestAlreadyOutIsLeftOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Timeout = 50 * time.Millisecond
-	oc := p.Run(context.Background())
-	if oc.Code != ExitTimeout || oc.Rotation != rotation.Out || exists(page) {
+	oc := p.Run(context.Background(), rec.emit)
+	if oc.Result != ResultTimeout || oc.Rotation != rotation.Out || exists(page) {
 		t.Fatalf("outcome = %+v; a server out before the run must stay out", oc)
 	}
 	if e, _ := rec.find(EvOut); e.Changed == nil || *e.Changed {
@@ -312,7 +312,7 @@ func TestVerifyURLMustStopAnswering(t *testing.T) {
 	goneAt = time.Now().Add(200 * time.Millisecond)
 	p.Verify = &Verifier{URL: srv.URL, Client: srv.Client()}
 	start := time.Now()
-	if oc := p.Run(context.Background()); oc.Code != ExitOK {
+	if oc := p.Run(context.Background(), rec.emit); oc.Err != nil {
 		t.Fatalf("outcome = %+v", oc)
 	}
 	if time.Since(start) < 200*time.Millisecond {
@@ -327,8 +327,8 @@ func TestDryRunChangesNothing(t *testing.T) {
 	src := &scripted{val: 2}
 	p, page, rec := newPlan(t, src)
 	p.DryRun = true
-	oc := p.Run(context.Background())
-	if oc.Code != ExitOK || oc.Result != ResultDryRun || !exists(page) || oc.Rotation != rotation.In {
+	oc := p.Run(context.Background(), rec.emit)
+	if oc.Err != nil || oc.Result != ResultDryRun || !exists(page) || oc.Rotation != rotation.In {
 		t.Fatalf("outcome = %+v", oc)
 	}
 	if e, ok := rec.find(EvPoll); !ok || len(e.Blocking) != 1 {
@@ -360,11 +360,11 @@ func TestRestoreAfterInterruptIsBounded(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start := time.Now()
-	oc := p.Run(ctx)
+	oc := p.Run(ctx, rec.emit)
 	if el := time.Since(start); el > 10*time.Second {
 		t.Fatalf("interrupted run returned after %s; the restore must give up after RestoreTimeout", el)
 	}
-	if oc.Code != ExitInterrupted || oc.Rotation != rotation.Out {
+	if oc.Result != ResultInterrupted || oc.Rotation != rotation.Out {
 		t.Fatalf("outcome = %+v; want 130 and OUT (the restore failed)", oc)
 	}
 	if w, ok := rec.find(EvWarning); !ok || !strings.Contains(w.Message, "could not put the server back") {
@@ -379,8 +379,8 @@ func TestInterruptBeforeOutChangesNothing(t *testing.T) {
 	p, page, rec := newPlan(t, src)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	oc := p.Run(ctx)
-	if oc.Code != ExitInterrupted || oc.Rotation != rotation.In || !oc.Unchanged || !exists(page) {
+	oc := p.Run(ctx, rec.emit)
+	if oc.Result != ResultInterrupted || oc.Rotation != rotation.In || !oc.Unchanged || !exists(page) {
 		t.Fatalf("outcome = %+v; want 130, IN, unchanged", oc)
 	}
 	if _, ok := rec.find(EvOut); ok {
@@ -405,12 +405,12 @@ func TestBackInBeforeTheActionIsNotActedOn(t *testing.T) {
 			}
 		}))
 		defer srv.Close()
-		p, page, _ := newPlan(t, &scripted{val: 0})
+		p, page, rec := newPlan(t, &scripted{val: 0})
 		p.Verify = &Verifier{URL: srv.URL, Client: srv.Client()}
 		ran := filepath.Join(t.TempDir(), "ran")
 		p.Action = touchAction(t, ran)
-		oc := p.Run(context.Background())
-		if oc.Code != ExitError || oc.Rotation != rotation.In || exists(ran) {
+		oc := p.Run(context.Background(), rec.emit)
+		if oc.Result != ResultError || oc.Rotation != rotation.In || exists(ran) {
 			t.Fatalf("outcome = %+v, action ran %v; want exit 1, IN, not run", oc, exists(ran))
 		}
 		if exists(page) {
@@ -419,7 +419,7 @@ func TestBackInBeforeTheActionIsNotActedOn(t *testing.T) {
 	})
 	t.Run("content mode page restored by hand", func(t *testing.T) {
 		src := &scripted{val: 3}
-		p, page, _ := newPlan(t, src)
+		p, page, rec := newPlan(t, src)
 		down := "DOWN"
 		rot, err := rotation.NewKeepalive(page, "", &down)
 		if err != nil {
@@ -439,8 +439,8 @@ func TestBackInBeforeTheActionIsNotActedOn(t *testing.T) {
 				time.Sleep(5 * time.Millisecond)
 			}
 		}()
-		oc := p.Run(context.Background())
-		if oc.Code != ExitError || oc.Rotation != rotation.In || exists(ran) {
+		oc := p.Run(context.Background(), rec.emit)
+		if oc.Result != ResultError || oc.Rotation != rotation.In || exists(ran) {
 			t.Fatalf("outcome = %+v, action ran %v; want exit 1, IN, not run", oc, exists(ran))
 		}
 		if !strings.Contains(oc.Err.Error(), "rotation is IN") {

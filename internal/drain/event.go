@@ -1,8 +1,9 @@
 package drain
 
 import (
-	"fmt"
 	"time"
+
+	"github.com/drain-cli/drain/internal/source"
 )
 
 // Event kinds, in the order a run emits them.
@@ -75,23 +76,9 @@ type Reading struct {
 	Name      string   `json:"name,omitempty"` // the short name people see (--source NAME=SPEC, or derived); last, after the fields older readers know
 }
 
-// Request is one request still executing in the server being drained.
-type Request struct {
-	Verb    string  `json:"verb"`
-	URL     string  `json:"url"`
-	Client  string  `json:"client,omitempty"`
-	Elapsed Seconds `json:"elapsed_s"`
-	Where   string  `json:"where,omitempty"` // app pool or site
-}
-
-// String renders a request for a log line: "POST /upload.aspx 42s from 10.0.0.5".
-func (r Request) String() string {
-	s := fmt.Sprintf("%s %s %s", r.Verb, r.URL, time.Duration(float64(r.Elapsed)*float64(time.Second)).Round(time.Second))
-	if r.Client != "" {
-		s += " from " + r.Client
-	}
-	return s
-}
+// Request is one request still executing in the server being drained: the
+// one request type, source.Request, listed by a source.RequestLister.
+type Request = source.Request
 
 // Seconds is a duration that renders as fractional seconds in JSON.
 type Seconds float64

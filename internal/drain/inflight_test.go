@@ -7,7 +7,31 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/drain-cli/drain/internal/action"
 )
+
+// listing is a source that also lists its requests in flight, like the
+// IIS sources (a source.RequestLister).
+type listing struct {
+	*scripted
+	list func(context.Context) ([]Request, error)
+}
+
+func (l listing) Requests(ctx context.Context) ([]Request, error) { return l.list(ctx) }
+
+// lists makes the plan's one source list its requests with f.
+func lists(p *Plan, f func(context.Context) ([]Request, error)) {
+	p.Sources[0].Source = listing{p.Sources[0].Source.(*scripted), f}
+}
+
+// warning is an action that warns before it runs (an action.Warner).
+type warning struct {
+	action.Action
+	msg string
+}
+
+func (w warning) Warn(context.Context, []string) string { return w.msg }
 
 func slowWait(t *testing.T, after, every time.Duration) {
 	t.Helper()
@@ -22,16 +46,16 @@ func TestInFlightListedWhenSlowAndAtTimeout(t *testing.T) {
 	p, _, rec := newPlan(t, src)
 	p.Timeout = 400 * time.Millisecond
 	var calls atomic.Int32
-	p.InFlight = func(context.Context) ([]Request, error) {
+	lists(p, func(context.Context) ([]Request, error) {
 		calls.Add(1)
 		var rs []Request
 		for i, s := range []float64{1, 42, 3, 318, 9, 7, 0.5} {
-			rs = append(rs, Request{Verb: "GET", URL: "/r" + string(rune('a'+i)), Client: "10.0.0.5", Elapsed: Seconds(s)})
+			rs = append(rs, Request{Verb: "GET", URL: "/r" + string(rune('a'+i)), Client: "10.0.0.5", Elapsed: s})
 		}
 		return rs, nil
-	}
-	oc := p.Wait(context.Background())
-	if oc.Code != ExitTimeout {
+	})
+	oc := p.Wait(context.Background(), rec.emit)
+	if oc.Result != ResultTimeout {
 		t.Fatalf("outcome = %+v", oc)
 	}
 	var polls, listed int
@@ -65,10 +89,10 @@ func TestInFlightListedWhenSlowAndAtTimeout(t *testing.T) {
 func TestInFlightNotCalledWhenQuickOrQuiet(t *testing.T) {
 	slowWait(t, time.Hour, time.Hour)
 	src := &scripted{val: 0}
-	p, _, _ := newPlan(t, src)
+	p, _, rec := newPlan(t, src)
 	var calls atomic.Int32
-	p.InFlight = func(context.Context) ([]Request, error) { calls.Add(1); return nil, nil }
-	if oc := p.Wait(context.Background()); oc.Code != ExitOK {
+	lists(p, func(context.Context) ([]Request, error) { calls.Add(1); return nil, nil })
+	if oc := p.Wait(context.Background(), rec.emit); oc.Err != nil {
 		t.Fatalf("outcome = %+v", oc)
 	}
 	if calls.Load() != 0 {
@@ -81,8 +105,8 @@ func TestInFlightErrorWarnsOnce(t *testing.T) {
 	src := &scripted{val: 1}
 	p, _, rec := newPlan(t, src)
 	p.Timeout = 100 * time.Millisecond
-	p.InFlight = func(context.Context) ([]Request, error) { return nil, errors.New("Request Monitor not installed") }
-	if oc := p.Wait(context.Background()); oc.Code != ExitTimeout || oc.Err.Error() != "not drained within 100ms: still waiting on test=1 (threshold 0)" {
+	lists(p, func(context.Context) ([]Request, error) { return nil, errors.New("Request Monitor not installed") })
+	if oc := p.Wait(context.Background(), rec.emit); oc.Result != ResultTimeout || oc.Err.Error() != "not drained within 100ms: still waiting on test=1 (threshold 0)" {
 		t.Fatalf("outcome = %+v", oc)
 	}
 	n := 0
@@ -99,9 +123,8 @@ func TestInFlightErrorWarnsOnce(t *testing.T) {
 func TestPreActionWarningComesBeforeTheAction(t *testing.T) {
 	src := &scripted{val: 0}
 	p, _, rec := newPlan(t, src)
-	p.Action = trueAction(t)
-	p.PreAction = func(context.Context) string { return "will drop 3 sessions" }
-	if oc := p.Run(context.Background()); oc.Code != ExitOK {
+	p.Action = warning{trueAction(t), "will drop 3 sessions"}
+	if oc := p.Run(context.Background(), rec.emit); oc.Err != nil {
 		t.Fatalf("outcome = %+v", oc)
 	}
 	w, ok := rec.find(EvWarning)

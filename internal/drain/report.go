@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/drain-cli/drain/internal/source"
 )
 
 // What a slow or failed wait reports: what still blocks it, and (on IIS)
@@ -40,9 +42,37 @@ func explain(blocking []string, readings []Reading) string {
 	return "still waiting on " + strings.Join(why, ", ")
 }
 
+// listers are the sources that can list the requests they count.
+func (p *Plan) listers() []source.RequestLister {
+	var out []source.RequestLister
+	for _, w := range p.Sources {
+		if l, ok := w.Source.(source.RequestLister); ok {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// ListsRequests tells whether any source can list its requests in flight.
+func (p *Plan) ListsRequests() bool { return len(p.listers()) > 0 }
+
+// InFlight lists the requests in flight of every source that can list them
+// (a source.RequestLister), in source order.
+func (p *Plan) InFlight(ctx context.Context) ([]Request, error) {
+	var out []Request
+	for _, l := range p.listers() {
+		rs, err := l.Requests(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rs...)
+	}
+	return out, nil
+}
+
 // listInFlight returns the longest ListLongest requests in flight and how
 // many there are. A failure is shown once as a warning, never fails the wait.
-func (p *Plan) listInFlight(ctx context.Context) ([]Request, int) {
+func (p *run) listInFlight(ctx context.Context) ([]Request, int) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	reqs, err := p.InFlight(ctx)

@@ -22,11 +22,11 @@ import (
 // already out by drain: Rotator.Out is not called (with other flags it could change the page again and the
 // record of the original would be overwritten); the record is kept and the
 // run carries on with the server still out, as not changed by this run.
-func (p *Plan) out(ctx context.Context, command string) (*state.Record, bool, *Outcome) {
+func (p *run) out(ctx context.Context, command string) (*state.Record, bool, *Outcome) {
 	target := p.Rotator.Target()
 	prev, err := rotation.LoadRecord(p.Store, p.Rotator)
 	if err != nil {
-		return nil, false, &Outcome{Result: ResultError, Code: ExitError, Rotation: p.status(ctx), Err: err}
+		return nil, false, &Outcome{Result: ResultError, Rotation: p.status(ctx), Err: err}
 	}
 	if prev != nil {
 		msg := "already out of rotation; left as it was (out since " + prev.Since.Local().Format(time.DateTime)
@@ -54,15 +54,11 @@ func (p *Plan) out(ctx context.Context, command string) (*state.Record, bool, *O
 	rec := &state.Record{Reason: p.Reason, By: state.Who(), PID: os.Getpid(), Since: time.Now().UTC(), Phase: state.PhaseOut, Command: command}
 	changed, err := p.Rotator.Out(ctx, rec, func(r *state.Record) error { return rotation.SaveRecord(p.Store, r) })
 	if err != nil {
-		code := ExitError
-		if errors.Is(err, rotation.ErrConfig) {
-			code = ExitUsage
-		}
 		st := p.status(ctx)
 		if st == rotation.In {
 			_ = rotation.DeleteRecord(p.Store, p.Rotator, rec) // only the record was written
 		}
-		return nil, false, &Outcome{Result: ResultError, Code: code, Rotation: st, Err: err}
+		return nil, false, &Outcome{Result: ResultError, Usage: errors.Is(err, rotation.ErrConfig), Rotation: st, Err: err}
 	}
 	p.outStatus = rotation.Out
 	msg := "taken out of rotation"
@@ -92,7 +88,7 @@ func statusWord(st rotation.Status, err error) string {
 // is still in rotation: a URL that already fails (a typo, the wrong port)
 // would otherwise be taken as proof that the load balancer noticed the
 // change. Nothing has changed yet; a server already out is left alone.
-func (p *Plan) checkVerifyBefore(ctx context.Context) *Outcome {
+func (p *run) checkVerifyBefore(ctx context.Context) *Outcome {
 	if p.Verify == nil {
 		return nil
 	}
@@ -109,7 +105,7 @@ func (p *Plan) checkVerifyBefore(ctx context.Context) *Outcome {
 		what = fmt.Sprintf("did not answer (%v)", unwrapURL(err))
 	}
 	return &Outcome{
-		Result: ResultError, Code: ExitUsage, Rotation: rotation.In, Unchanged: true,
+		Result: ResultError, Usage: true, Rotation: rotation.In, Unchanged: true,
 		Err:  fmt.Errorf("verify-url %s %s before anything changed; it must answer 2xx while the server is in rotation, or its failing later proves nothing", RedactURL(p.Verify.URL), what),
 		Hint: "check --verify-url: it is the URL the load balancer probes (the keep-alive page), e.g. http://127.0.0.1/keepalive.htm",
 	}
@@ -135,7 +131,7 @@ func RedactURL(u string) string {
 // when it changed during the wait: with flags that disagree with an earlier
 // out's record it did not look OUT to begin with, and then only the verify
 // URL can tell.
-func (p *Plan) stillOut(ctx context.Context, rec *state.Record) *Outcome {
+func (p *run) stillOut(ctx context.Context, rec *state.Record) *Outcome {
 	st, err := p.Rotator.Status(ctx)
 	var back []string
 	if (err != nil || st != rotation.Out) && p.outStatus == rotation.Out {
@@ -160,7 +156,7 @@ func (p *Plan) stillOut(ctx context.Context, rec *state.Record) *Outcome {
 		st = rotation.Unknown
 	}
 	return &Outcome{
-		Result: ResultError, Code: ExitError, Rotation: st,
+		Result: ResultError, Rotation: st,
 		Err:  fmt.Errorf("the server is no longer out of rotation (%s): something put it back during the wait; %s", strings.Join(back, ", "), what),
 		Hint: "find what re-created the keep-alive page (a deploy step?), then run drain again; 'drain status' shows the record",
 	}
@@ -173,7 +169,7 @@ var RestoreTimeout = 3 * time.Second
 
 // restore ends a run that did not reach its action: the server goes back into
 // rotation if this run took it out, unless KeepOut says otherwise.
-func (p *Plan) restore(rec *state.Record, changed bool, oc Outcome) Outcome {
+func (p *run) restore(rec *state.Record, changed bool, oc Outcome) Outcome {
 	oc.Rotation = rotation.Out
 	switch {
 	case !changed:
@@ -190,7 +186,7 @@ func (p *Plan) restore(rec *state.Record, changed bool, oc Outcome) Outcome {
 	// SIGTERM then SIGKILL seconds after SIGINT; Windows ends a closed
 	// console's process about 5 s after CTRL_CLOSE_EVENT).
 	limit := 30 * time.Second
-	if oc.Code == ExitInterrupted {
+	if oc.Result == ResultInterrupted {
 		limit = RestoreTimeout
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
@@ -200,9 +196,7 @@ func (p *Plan) restore(rec *state.Record, changed bool, oc Outcome) Outcome {
 		sctx, scancel := context.WithTimeout(context.Background(), time.Second)
 		defer scancel()
 		oc.Rotation = p.status(sctx)
-		if oc.Code == ExitOK || oc.Code == ExitTimeout {
-			oc.Code = ExitError
-		}
+		oc.RestoreFailed = true
 		return oc
 	}
 	oc.Rotation = rotation.In
@@ -210,7 +204,7 @@ func (p *Plan) restore(rec *state.Record, changed bool, oc Outcome) Outcome {
 }
 
 // putIn puts the server back and forgets the record.
-func (p *Plan) putIn(ctx context.Context, rec *state.Record) error {
+func (p *run) putIn(ctx context.Context, rec *state.Record) error {
 	target := p.Rotator.Target()
 	changed, err := p.Rotator.In(ctx, rec)
 	if err != nil {
@@ -230,7 +224,7 @@ func (p *Plan) putIn(ctx context.Context, rec *state.Record) error {
 	return nil
 }
 
-func (p *Plan) setPhase(rec *state.Record, ph state.Phase, result string) {
+func (p *run) setPhase(rec *state.Record, ph state.Phase, result string) {
 	if rec == nil {
 		return
 	}
@@ -248,9 +242,14 @@ func (p *Plan) status(ctx context.Context) rotation.Status {
 	return st
 }
 
-// Out takes the server out of rotation only (drain out). With a verify URL it
-// waits (up to Timeout) until that URL stops answering 2xx.
-func (p *Plan) Out(ctx context.Context) Outcome {
+// Out takes the server out of rotation only (drain out), sending its events
+// to emit. With a verify URL it waits (up to Timeout) until that URL stops
+// answering 2xx.
+func (p *Plan) Out(ctx context.Context, emit func(Event)) Outcome {
+	return p.start(emit).outOnly(ctx)
+}
+
+func (p *run) outOnly(ctx context.Context) Outcome {
 	if p.DryRun {
 		return p.dryRun(ctx)
 	}
@@ -266,15 +265,20 @@ func (p *Plan) Out(ctx context.Context) Outcome {
 			return p.restore(rec, changed, verifyOutcome(ctx, err))
 		}
 	}
-	return Outcome{Result: ResultOK, Code: ExitOK, Rotation: rotation.Out}
+	return Outcome{Result: ResultOK, Rotation: rotation.Out}
 }
 
-// In puts the server back (drain in), using the record of what out changed.
-// With a verify URL and healthy set, it then waits until that URL answers 2xx.
-func (p *Plan) In(ctx context.Context, healthy bool) Outcome {
+// In puts the server back (drain in), using the record of what out changed,
+// sending its events to emit. With a verify URL and healthy set, it then
+// waits until that URL answers 2xx.
+func (p *Plan) In(ctx context.Context, healthy bool, emit func(Event)) Outcome {
+	return p.start(emit).in(ctx, healthy)
+}
+
+func (p *run) in(ctx context.Context, healthy bool) Outcome {
 	rec, err := rotation.LoadRecord(p.Store, p.Rotator)
 	if err != nil {
-		return Outcome{Result: ResultError, Code: ExitError, Rotation: p.status(ctx), Err: err}
+		return Outcome{Result: ResultError, Rotation: p.status(ctx), Err: err}
 	}
 	if p.DryRun {
 		return p.dryRun(ctx)
@@ -283,11 +287,7 @@ func (p *Plan) In(ctx context.Context, healthy bool) Outcome {
 		p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("a run (pid %d) left this server in phase %q; undoing what it changed", rec.PID, rec.Phase)})
 	}
 	if err := p.putIn(ctx, rec); err != nil {
-		code := ExitError
-		if errors.Is(err, rotation.ErrConfig) {
-			code = ExitUsage
-		}
-		return Outcome{Result: ResultError, Code: code, Rotation: p.status(ctx), Err: err}
+		return Outcome{Result: ResultError, Usage: errors.Is(err, rotation.ErrConfig), Rotation: p.status(ctx), Err: err}
 	}
 	if healthy && p.Verify != nil {
 		if err := p.Verify.WaitFor(ctx, true, p.Interval, p.Timeout, p.emit); err != nil {
@@ -296,7 +296,7 @@ func (p *Plan) In(ctx context.Context, healthy bool) Outcome {
 			return oc
 		}
 	}
-	return Outcome{Result: ResultOK, Code: ExitOK, Rotation: rotation.In}
+	return Outcome{Result: ResultOK, Rotation: rotation.In}
 }
 
 // leftByRun tells a record a run left halfway (killed, or failed with
@@ -314,24 +314,21 @@ func leftByRun(r *state.Record) bool {
 func verifyOutcome(ctx context.Context, err error) Outcome {
 	switch {
 	case errors.Is(err, context.Canceled):
-		return Outcome{Result: ResultInterrupted, Code: ExitInterrupted, Err: interrupted(ctx, "while waiting for the verify URL")}
+		return Outcome{Result: ResultInterrupted, Err: interrupted(ctx, "while waiting for the verify URL")}
 	case errors.Is(err, context.DeadlineExceeded):
-		return Outcome{Result: ResultTimeout, Code: ExitTimeout, Err: err}
+		return Outcome{Result: ResultTimeout, Err: err}
 	}
-	return Outcome{Result: ResultError, Code: ExitError, Err: err}
+	return Outcome{Result: ResultError, Err: err}
 }
 
 // dryRun reads everything once and says what would change.
-func (p *Plan) dryRun(ctx context.Context) Outcome {
-	oc := Outcome{Result: ResultDryRun, Code: ExitOK}
+func (p *run) dryRun(ctx context.Context) Outcome {
+	oc := Outcome{Result: ResultDryRun}
 	if p.Rotator != nil {
 		st, err := p.Rotator.Status(ctx)
 		oc.Rotation = st
 		if err != nil {
-			oc.Result, oc.Code, oc.Err = ResultError, ExitUsage, err
-			if !errors.Is(err, rotation.ErrConfig) {
-				oc.Code = ExitError
-			}
+			oc.Result, oc.Err, oc.Usage = ResultError, err, errors.Is(err, rotation.ErrConfig)
 			return oc
 		}
 		p.emit(Event{

@@ -26,10 +26,10 @@ func TestTimedOutRunRestoresOnlyWhatItChanged(t *testing.T) {
 		Rotator: mustSet(t, h), Store: state.Store{Dir: t.TempDir()},
 		Sources:  []Watch{{Name: "busy", Source: &scripted{val: 3}}},
 		Interval: 10 * time.Millisecond, Settle: 50 * time.Millisecond, Timeout: 300 * time.Millisecond,
-		ActionOut: io.Discard, ActionErr: io.Discard, Emit: rec.emit,
+		ActionOut: io.Discard, ActionErr: io.Discard,
 	}
-	oc := p.Run(context.Background())
-	if oc.Code != ExitTimeout || oc.Rotation != rotation.In {
+	oc := p.Run(context.Background(), rec.emit)
+	if oc.Result != ResultTimeout || oc.Rotation != rotation.In {
 		t.Fatalf("outcome %+v, want timeout, IN", oc)
 	}
 	if a := lb1.Get("web/a").Admin; a != 0x01 {

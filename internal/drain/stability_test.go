@@ -63,10 +63,10 @@ func TestLongRunStability(t *testing.T) {
 
 	cycle := func() {
 		busyReads.Store(2)
-		if oc := p.Run(context.Background()); oc.Code != ExitOK || oc.Rotation != rotation.Out {
+		if oc := p.Run(context.Background(), nil); oc.Err != nil || oc.Rotation != rotation.Out {
 			t.Fatalf("run: %+v", oc)
 		}
-		if oc := p.In(context.Background(), false); oc.Code != ExitOK || oc.Rotation != rotation.In {
+		if oc := p.In(context.Background(), false, nil); oc.Err != nil || oc.Rotation != rotation.In {
 			t.Fatalf("in: %+v", oc)
 		}
 	}

@@ -193,5 +193,8 @@ func New(spec Spec, opts Options) (Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: %s", ErrSpec, spec.String(), redact.String(err.Error()))
 	}
+	if list, ok := listers[spec.Type]; ok {
+		src = &listing{Source: src, target: spec.Target, list: list}
+	}
 	return src, nil
 }

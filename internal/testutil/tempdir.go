@@ -1,4 +1,5 @@
-package action
+// Package testutil holds helpers shared by the tests of several packages.
+package testutil
 
 import (
 	"os"
@@ -7,11 +8,12 @@ import (
 	"testing"
 )
 
-// tempDir is t.TempDir for tests that also run under Wine: there, Go 1.26's
+// TempDir is t.TempDir for tests that also run under Wine: there, Go 1.26's
 // os.RemoveAll fails on any directory holding a file ("unlinkat ...: Invalid
 // function"), which fails the test in cleanup, while os.Remove works. So the
-// cleanup removes entries one by one, deepest first.
-func tempDir(t *testing.T) string {
+// cleanup removes entries one by one, deepest first, and reports what it
+// could not remove. Elsewhere t.TempDir is the simpler choice.
+func TempDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "drain-test")
 	if err != nil {

@@ -1,4 +1,4 @@
-package action
+package iis
 
 import (
 	"bytes"
@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drain-cli/drain/internal/action"
+	"github.com/drain-cli/drain/internal/testutil"
 )
 
 // The fixture is a real capture (testdata/README.md): IIS writes Url, Verb,
@@ -19,14 +22,14 @@ func TestParseRequestsFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := ParseRequests(b)
+	rs, err := parseRequests(b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rs) != 17 {
 		t.Fatalf("got %d requests, want 17", len(rs))
 	}
-	want := Request{
+	want := appcmdRequest{
 		ID: "fd0000038000000a", SiteID: "4", URL: "/mccannwg/api/attendance/reprocessForCompilation?id=a6409ab0-a54e-4f85-8496-aa4d00ffe23a",
 		Verb: "GET", Client: "::1", ElapsedMS: 4974406, Stage: "ExecuteRequestHandler", Module: "ManagedPipelineHandler",
 		WorkerPID: "12224", Pool: "Jobs App1.factohr.com",
@@ -50,8 +53,8 @@ func TestParseRequestsFixture(t *testing.T) {
 // (URL, CLIENTIP, TIME.ELAPSED, MODULENAME): read those too.
 func TestParseRequestsOtherSpellings(t *testing.T) {
 	in := `<appcmd><REQUEST REQUEST.NAME="a" URL="/x" VERB="POST" CLIENTIP="10.0.0.5" TIME.ELAPSED="42187" STAGE="BeginRequest" MODULENAME="IIS Web Core" /></appcmd>`
-	rs, err := ParseRequests([]byte(in))
-	want := Request{ID: "a", URL: "/x", Verb: "POST", Client: "10.0.0.5", ElapsedMS: 42187, Stage: "BeginRequest", Module: "IIS Web Core"}
+	rs, err := parseRequests([]byte(in))
+	want := appcmdRequest{ID: "a", URL: "/x", Verb: "POST", Client: "10.0.0.5", ElapsedMS: 42187, Stage: "BeginRequest", Module: "IIS Web Core"}
 	if err != nil || len(rs) != 1 || rs[0] != want {
 		t.Errorf("rs=%+v err=%v\nwant %+v", rs, err, want)
 	}
@@ -61,13 +64,13 @@ func jsonString(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 func TestParseEmptyAndGarbage(t *testing.T) {
 	b, _ := os.ReadFile("testdata/appcmd_list_requests_none.xml")
-	rs, err := ParseRequests(b)
+	rs, err := parseRequests(b)
 	if err != nil || len(rs) != 0 {
 		t.Fatalf("rs=%v err=%v, want none", rs, err)
 	}
 	for _, in := range []string{"", "ERROR ( message:The Request Monitor module is not installed. )", "<appcmd><REQUEST TIME.ELAPSED=\"x\"/></appcmd>", "<appcmd><REQUEST Time=\"x\"/></appcmd>"} {
-		if _, err := ParseRequests([]byte(in)); err == nil {
-			t.Errorf("ParseRequests(%q): no error", in)
+		if _, err := parseRequests([]byte(in)); err == nil {
+			t.Errorf("parseRequests(%q): no error", in)
 		}
 	}
 }
@@ -107,7 +110,7 @@ func FuzzParseRequests(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		rs, err := ParseRequests(b)
+		rs, err := parseRequests(b)
 		if err != nil {
 			return
 		}
@@ -136,11 +139,11 @@ func TestParseBuiltin(t *testing.T) {
 		{[]string{"appcmd", "stop", "apppool"}, false, "", ""},
 		{[]string{"Stop-AppPool", "x"}, false, "", ""}, // built-in names are exact
 	} {
-		_, arg, ok, err := parseBuiltin(tc.argv)
+		_, arg, ok, err := action.ParseBuiltin(tc.argv)
 		if ok != tc.builtin || arg != tc.arg {
 			t.Errorf("%q: ok=%v arg=%q", tc.argv, ok, arg)
 		}
-		if tc.errSub == "" && err != nil || tc.errSub != "" && (err == nil || !strings.Contains(err.Error(), tc.errSub) || !errors.Is(err, ErrUsage)) {
+		if tc.errSub == "" && err != nil || tc.errSub != "" && (err == nil || !strings.Contains(err.Error(), tc.errSub) || !errors.Is(err, action.ErrUsage)) {
 			t.Errorf("%q: err=%v, want %q", tc.argv, err, tc.errSub)
 		}
 	}
@@ -159,16 +162,16 @@ func TestAppcmdError(t *testing.T) {
 
 func TestDropsSessions(t *testing.T) {
 	for _, tc := range []struct {
-		a    Action
+		a    action.Action
 		want bool
 	}{
-		{&IIS{Op: RecycleAppPool}, true},
-		{&IIS{Op: StopSite}, true},
-		{&IIS{Op: StartAppPool}, false},
-		{&Exec{Argv: []string{`C:\Windows\System32\inetsrv\appcmd.exe`, "recycle", "apppool", "/apppool.name:X"}}, true},
-		{&Exec{Argv: []string{"iisreset", "/stop"}}, true},
-		{&Exec{Argv: []string{"appcmd", "list", "apppool"}}, false},
-		{&Exec{Argv: []string{"systemctl", "stop", "nginx"}}, false},
+		{&Change{Op: RecycleAppPool}, true},
+		{&Change{Op: StopSite}, true},
+		{&Change{Op: StartAppPool}, false},
+		{&action.Exec{Argv: []string{`C:\Windows\System32\inetsrv\appcmd.exe`, "recycle", "apppool", "/apppool.name:X"}}, true},
+		{&action.Exec{Argv: []string{"iisreset", "/stop"}}, true},
+		{&action.Exec{Argv: []string{"appcmd", "list", "apppool"}}, false},
+		{&action.Exec{Argv: []string{"systemctl", "stop", "nginx"}}, false},
 	} {
 		if got := DropsSessions(tc.a); got != tc.want {
 			t.Errorf("DropsSessions(%s) = %v", tc.a, got)
@@ -184,7 +187,7 @@ func fake(t *testing.T, st fakeState) func() (fakeState, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := tempDir(t)
+	dir := testutil.TempDir(t)
 	statePath, logPath := filepath.Join(dir, "state.json"), filepath.Join(dir, "argv.log")
 	b, _ := json.Marshal(st)
 	if err := os.WriteFile(statePath, b, 0o600); err != nil {
@@ -229,7 +232,7 @@ func pools() map[string]*fakeObj {
 
 func runIIS(t *testing.T, op, name string, timeout time.Duration) (string, error) {
 	t.Helper()
-	a := &IIS{Op: op, Name: name, Timeout: timeout, Poll: 10 * time.Millisecond, appcmd: runAppcmd}
+	a := &Change{Op: op, Name: name, Timeout: timeout, Poll: 10 * time.Millisecond, appcmd: runAppcmd}
 	var out bytes.Buffer
 	_, err := a.Run(context.Background(), &out, &out)
 	return out.String(), err
@@ -311,7 +314,7 @@ func TestRecycleWaitsForTheOldWorkers(t *testing.T) {
 func TestRecycleOfAStoppedPoolFailsClearly(t *testing.T) {
 	state := fake(t, fakeState{Pools: pools()})
 	_, err := runIIS(t, RecycleAppPool, "Shop Pool", time.Minute)
-	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), `app pool "Shop Pool" is stopped`) || !strings.Contains(err.Error(), "start-apppool") {
+	if !errors.Is(err, action.ErrFailed) || !strings.Contains(err.Error(), `app pool "Shop Pool" is stopped`) || !strings.Contains(err.Error(), "start-apppool") {
 		t.Errorf("err = %v", err)
 	}
 	if _, calls := state(); len(changes(calls)) != 0 {
@@ -321,10 +324,10 @@ func TestRecycleOfAStoppedPoolFailsClearly(t *testing.T) {
 
 func TestUnknownPoolNamesTheExistingOnes(t *testing.T) {
 	fake(t, fakeState{Pools: pools()})
-	a := &IIS{Op: StopAppPool, Name: "Shopp", appcmd: runAppcmd}
+	a := &Change{Op: StopAppPool, Name: "Shopp", appcmd: runAppcmd}
 	err := a.Check(context.Background())
 	want := `no app pool named "Shopp" (existing: "DefaultAppPool", "Idle", "Shop Pool")`
-	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), want) {
+	if !errors.Is(err, action.ErrUsage) || !strings.Contains(err.Error(), want) {
 		t.Errorf("err = %v\nwant %s", err, want)
 	}
 }
@@ -348,7 +351,7 @@ func TestStopTimesOutWithTheLastState(t *testing.T) {
 	fake(t, fakeState{Pools: p})
 	// Long enough for the first look and the stop call on a busy machine.
 	_, err := runIIS(t, StopAppPool, "DefaultAppPool", 5*time.Second)
-	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "still waiting to stop (state Stopping, worker processes 5124, 7788) after 5s") {
+	if !errors.Is(err, action.ErrFailed) || !strings.Contains(err.Error(), "still waiting to stop (state Stopping, worker processes 5124, 7788) after 5s") {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -357,7 +360,7 @@ func TestAppcmdFailureIsOneLine(t *testing.T) {
 	fake(t, fakeState{Pools: pools(), Fail: map[string]int{"stop apppool": 5}})
 	_, err := runIIS(t, StopAppPool, "DefaultAppPool", time.Minute)
 	want := `stop-apppool DefaultAppPool: appcmd: Command execution failed. Access is denied. (exit code 5)`
-	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+	if !errors.Is(err, action.ErrFailed) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("err = %v\nwant %s", err, want)
 	}
 }
@@ -366,7 +369,7 @@ func TestExecutingThroughAppcmd(t *testing.T) {
 	fixture, _ := filepath.Abs("testdata/appcmd_list_requests.xml")
 	state := fake(t, fakeState{Requests: fixture})
 	rs, err := executing(context.Background(), runAppcmd, Scope{Pool: "Shop Pool"})
-	if err != nil || len(rs) != 17 || rs[0].URL != "/mccannwg/api/attendance/reprocessForCompilation?id=a6409ab0-a54e-4f85-8496-aa4d00ffe23a" || rs[0].Elapsed() != 4974406*time.Millisecond {
+	if err != nil || len(rs) != 17 || rs[0].URL != "/mccannwg/api/attendance/reprocessForCompilation?id=a6409ab0-a54e-4f85-8496-aa4d00ffe23a" || rs[0].Elapsed != 4974.406 || rs[0].Where != "Shop Pool" {
 		t.Fatalf("rs=%v err=%v", rs, err)
 	}
 	if _, calls := state(); len(calls) != 1 || calls[0] != "list requests /apppool.name:Shop Pool /xml" {

@@ -1,4 +1,4 @@
-package action
+package iis
 
 import (
 	"bytes"
@@ -15,15 +15,18 @@ import (
 	"time"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/drain-cli/drain/internal/action"
+	"github.com/drain-cli/drain/internal/testutil"
 )
 
 func TestNewChecksThePoolBeforeAnything(t *testing.T) {
 	state := fake(t, fakeState{Pools: pools()})
-	_, err := New([]string{"stop-apppool", "Nope"}, false, time.Minute)
-	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), `no app pool named "Nope"`) {
+	_, err := action.New([]string{"stop-apppool", "Nope"}, false, time.Minute)
+	if !errors.Is(err, action.ErrUsage) || !strings.Contains(err.Error(), `no app pool named "Nope"`) {
 		t.Errorf("err = %v", err)
 	}
-	a, err := New([]string{"recycle-apppool", "defaultapppool"}, false, time.Minute)
+	a, err := action.New([]string{"recycle-apppool", "defaultapppool"}, false, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,16 +39,9 @@ func TestNewChecksThePoolBeforeAnything(t *testing.T) {
 }
 
 func TestNewWithoutIIS(t *testing.T) {
-	t.Setenv("DRAIN_APPCMD", filepath.Join(tempDir(t), "appcmd.exe"))
-	_, err := New([]string{"stop-site", "Default Web Site"}, false, 0)
-	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "stop-site needs IIS") {
-		t.Errorf("err = %v", err)
-	}
-}
-
-func TestStopServiceUnknown(t *testing.T) {
-	_, err := New([]string{"stop-service", "NoSuchServiceDrainTest"}, false, 0)
-	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), `no service named "NoSuchServiceDrainTest"`) {
+	t.Setenv("DRAIN_APPCMD", filepath.Join(testutil.TempDir(t), "appcmd.exe"))
+	_, err := action.New([]string{"stop-site", "Default Web Site"}, false, 0)
+	if !errors.Is(err, action.ErrNotFound) || !strings.Contains(err.Error(), "stop-site needs IIS") {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -99,7 +95,7 @@ func TestNewRefusesUnelevated(t *testing.T) {
 		t.Errorf("changes = %q, want none", changes(calls))
 	}
 	// The same New elevated accepts it.
-	if got := strings.TrimSpace(fmt.Sprint(New([]string{"stop-apppool", "DefaultAppPool"}, false, time.Minute))); !strings.HasPrefix(got, "stop-apppool DefaultAppPool") {
+	if got := strings.TrimSpace(fmt.Sprint(action.New([]string{"stop-apppool", "DefaultAppPool"}, false, time.Minute))); !strings.HasPrefix(got, "stop-apppool DefaultAppPool") {
 		t.Errorf("elevated New = %s", got)
 	}
 }
@@ -107,11 +103,11 @@ func TestNewRefusesUnelevated(t *testing.T) {
 // IIS is not installed under Wine (nor on most CI machines): iisreset-stop
 // must say so before anything changes.
 func TestIISResetStopNeedsW3SVC(t *testing.T) {
-	if _, err := serviceState(context.Background(), "W3SVC"); err == nil {
+	if _, err := action.ServiceState(context.Background(), "W3SVC"); err == nil {
 		t.Skip("W3SVC exists on this machine: see TestRealIIS")
 	}
-	_, err := New([]string{"iisreset-stop"}, false, 0)
-	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "iisreset-stop needs IIS: the W3SVC service is not installed") {
+	_, err := action.New([]string{"iisreset-stop"}, false, 0)
+	if !errors.Is(err, action.ErrUsage) || !strings.Contains(err.Error(), "iisreset-stop needs IIS: the W3SVC service is not installed") {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -124,7 +120,7 @@ func TestRealIIS(t *testing.T) {
 		t.Skip("needs a real IIS: set DRAIN_REAL_IIS=POOL (a pool this test may stop and start) on a Windows machine with IIS, as administrator")
 	}
 	for _, op := range []string{StopAppPool, StopAppPool, StartAppPool, StartAppPool, RecycleAppPool} {
-		a, err := New([]string{op, pool}, false, 2*time.Minute)
+		a, err := action.New([]string{op, pool}, false, 2*time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package action
+package iis
 
 import (
 	"encoding/json"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drain-cli/drain/internal/action"
 )
 
 // The test binary doubles as a stand-in appcmd.exe: with
@@ -23,9 +25,6 @@ func TestMain(m *testing.M) {
 	}
 	if os.Getenv("DRAIN_FAKE_APPCMD_STATE") != "" {
 		os.Exit(fakeAppcmd(os.Args[1:]))
-	}
-	if pidFile := os.Getenv("DRAIN_TEST_SPAWN"); pidFile != "" {
-		os.Exit(spawnTree(pidFile))
 	}
 	os.Exit(m.Run())
 }
@@ -62,9 +61,9 @@ func newChild(argv string) int {
 		fmt.Println("bad DRAIN_TEST_NEW:", err)
 		return 99
 	}
-	a, err := New(args, false, time.Minute)
+	a, err := action.New(args, false, time.Minute)
 	if err != nil {
-		fmt.Printf("error rights=%v usage=%v: %v\n", errors.Is(err, ErrRights), errors.Is(err, ErrUsage), err)
+		fmt.Printf("error rights=%v usage=%v: %v\n", errors.Is(err, action.ErrRights), errors.Is(err, action.ErrUsage), err)
 		return 1
 	}
 	fmt.Println("ok", a)

@@ -1,0 +1,133 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Built-in actions are changes that check the current state first (running
+// one twice says "already ...") and wait until the change has taken effect.
+// stop-service lives here; the IIS ones (recycle-apppool, stop-apppool,
+// start-apppool, stop-site, iisreset-stop) register from internal/iis.
+const StopService = "stop-service"
+
+// ErrUsage marks an action that cannot be used as written (wrong arguments,
+// a built-in on the wrong OS, an unknown pool): a usage error, found before
+// anything changes.
+var ErrUsage = errors.New("bad action")
+
+// ErrRights marks a built-in that drain may not perform as it runs (not
+// elevated, or the service refuses the stop right): found before anything
+// changes, so the server is never taken out only to fail at the action.
+var ErrRights = errors.New("not allowed")
+
+// BuiltinFunc builds a built-in from its argument, checking (within ctx)
+// everything that can be checked before anything changes. timeout bounds
+// the change when it runs; 0 means no limit.
+type BuiltinFunc func(ctx context.Context, arg string, timeout time.Duration) (Action, error)
+
+type builtin struct {
+	arg  string // the name of its one argument ("" = none)
+	make BuiltinFunc
+}
+
+// builtins maps each built-in's name to how it is made.
+var builtins = map[string]builtin{}
+
+// RegisterBuiltin adds the built-in name, taking one argument called arg
+// ("" for none), made by f. It is registered on every OS, so that its name
+// is never run as a program: off its OS, f returns WrongOS. Call it from an
+// init function.
+func RegisterBuiltin(name, arg string, f BuiltinFunc) { builtins[name] = builtin{arg: arg, make: f} }
+
+// Builtins lists the built-in action names, sorted.
+func Builtins() []string {
+	out := make([]string, 0, len(builtins))
+	for k := range builtins {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// WrongOS is the error of a Windows built-in asked for elsewhere.
+func WrongOS(name string) error {
+	return fmt.Errorf("%w: %s is a Windows built-in (IIS / Service Control Manager), not available on %s; give a command after -- instead", ErrUsage, name, runtime.GOOS)
+}
+
+// ParseBuiltin recognises a built-in: ok is false for a plain command.
+func ParseBuiltin(argv []string) (name, arg string, ok bool, err error) {
+	b, ok := builtins[argv[0]]
+	if !ok {
+		return "", "", false, nil
+	}
+	name, want := argv[0], b.arg
+	switch {
+	case want == "" && len(argv) > 1:
+		return name, "", true, fmt.Errorf("%w: %s takes no arguments, got %q", ErrUsage, name, argv[1])
+	case want != "" && len(argv) != 2:
+		return name, "", true, fmt.Errorf("%w: usage: %s %s (one name; quote it if it has spaces)", ErrUsage, name, want)
+	case want != "" && strings.TrimSpace(argv[1]) == "":
+		return name, "", true, fmt.Errorf("%w: %s: empty %s name", ErrUsage, name, want)
+	}
+	if want != "" {
+		arg = argv[1]
+	}
+	return name, arg, true, nil
+}
+
+// checkTimeout bounds the checks a built-in makes before anything changes.
+const checkTimeout = 30 * time.Second
+
+func newBuiltin(name, arg string, timeout time.Duration) (Action, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+	defer cancel()
+	return builtins[name].make(ctx, arg, timeout)
+}
+
+// QuoteArg quotes a built-in's argument for display when it needs it.
+func QuoteArg(s string) string {
+	if s == "" || strings.ContainsAny(s, " \t\"'") {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+// RunBuiltin runs a built-in action's change within timeout, prints the line
+// that says what happened, and maps a failure to ErrFailed the way a command's
+// timeout or interrupt is reported.
+func RunBuiltin(ctx context.Context, a fmt.Stringer, timeout time.Duration, stdout io.Writer,
+	change func(context.Context, io.Writer) (string, error),
+) (Result, error) {
+	start := time.Now()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	msg, err := change(ctx, stdout)
+	res := Result{Duration: time.Since(start)}
+	if err != nil {
+		res.ExitCode = 1
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			res.TimedOut = true
+			if errors.Is(err, context.DeadlineExceeded) { // ended inside a call
+				return res, fmt.Errorf("%w: %s: timed out after %s", ErrFailed, a, timeout)
+			}
+			return res, fmt.Errorf("%w: %s: %w after %s", ErrFailed, a, err, timeout)
+		case ctx.Err() != nil:
+			return res, fmt.Errorf("%w: %s: interrupted: %w", ErrFailed, a, err)
+		}
+		return res, fmt.Errorf("%w: %s: %w", ErrFailed, a, err)
+	}
+	fmt.Fprintln(stdout, msg)
+	return res, nil
+}
