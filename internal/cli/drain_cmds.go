@@ -240,7 +240,7 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 		}
 	}
 	if kind == cmdRun && len(cfg.Action) > 0 {
-		a, err := action.New(cfg.Action, cfg.Shell, cfg.ActionTimeo)
+		a, err := action.New(cfg.Action, cfg.Shell, cfg.ActionTimeout)
 		if err != nil {
 			hint := "check the program name and PATH"
 			switch {

@@ -62,7 +62,7 @@ type Config struct {
 	Force            bool // on-timeout force
 	KeepOut          bool
 	Action           []string
-	ActionTimeo      time.Duration
+	ActionTimeout    time.Duration
 	Shell            bool
 	DryRun           bool
 	JSON             bool
@@ -215,7 +215,7 @@ func resolve(k Key, fs *pflag.FlagSet, args []string, file map[string]fileValue,
 	if v, ok := lookupEnv(getenv, EnvName(k.Name)); ok {
 		o := Origin{"env " + EnvName(k.Name), v}
 		if k.Kind == List {
-			l, err := splitList(k, v, true)
+			l, err := splitList(k, v)
 			return o, l, err
 		}
 		return o, nil, nil
@@ -228,7 +228,7 @@ func resolve(k Key, fs *pflag.FlagSet, args []string, file map[string]fileValue,
 		l := v.list
 		if !v.isList {
 			var err error
-			if l, err = splitList(k, v.text, false); err != nil {
+			if l, err = splitList(k, v.text); err != nil {
 				return o, nil, err
 			}
 		}
@@ -245,7 +245,7 @@ func lookupEnv(getenv func(string) string, name string) (string, bool) {
 
 // splitList splits an environment or file string: sources one per line, an
 // action like a shell would (quotes, no expansion).
-func splitList(k Key, s string, env bool) ([]string, error) {
+func splitList(k Key, s string) ([]string, error) {
 	if k.Name == "action" {
 		l, err := shellquote.Split(s)
 		if err != nil {
@@ -259,7 +259,6 @@ func splitList(k Key, s string, env bool) ([]string, error) {
 			out = append(out, line)
 		}
 	}
-	_ = env
 	return out, nil
 }
 
@@ -297,7 +296,7 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	c.ReadTimeout = dur("read-timeout")
 	c.KeepOut = boolean("keep-out")
 	c.Action = lists["action"]
-	c.ActionTimeo = dur("action-timeout")
+	c.ActionTimeout = dur("action-timeout")
 	c.Shell = boolean("shell")
 	c.DryRun = boolean("dry-run")
 	c.StateDir = str("state-dir")
@@ -350,7 +349,7 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 		{"settle", c.Settle, "no settle window", "5s"},
 		{"lb-grace", c.LBGrace, "no grace", "6s"},
 		{"timeout", c.Timeout, "no limit", "10m"},
-		{"action-timeout", c.ActionTimeo, "no limit", "10m"},
+		{"action-timeout", c.ActionTimeout, "no limit", "10m"},
 	} {
 		if d.v == 0 || d.v >= MinDuration {
 			continue

@@ -65,7 +65,7 @@ func FuzzConfigFile(f *testing.F) {
 			}
 			return
 		}
-		for _, d := range []time.Duration{cfg.Interval, cfg.ReadTimeout, cfg.Settle, cfg.LBGrace, cfg.Timeout, cfg.ActionTimeo} {
+		for _, d := range []time.Duration{cfg.Interval, cfg.ReadTimeout, cfg.Settle, cfg.LBGrace, cfg.Timeout, cfg.ActionTimeout} {
 			if d < 0 || d > 0 && d < MinDuration {
 				t.Fatalf("config %q: accepted duration %s", body, d)
 			}
