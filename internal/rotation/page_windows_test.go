@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/drain-cli/drain/internal/state"
+	"github.com/drain-cli/drain/internal/testutil"
 )
 
 func attrs(t *testing.T, p string) uint32 {
@@ -34,7 +35,7 @@ func setAttrs(t *testing.T, p string, a uint32) {
 // ReplaceFileW keeps the page's attributes (and ACL), where a rename of a
 // temporary file would give the page the temporary file's.
 func TestContentModeKeepsAttributesOnWindows(t *testing.T) {
-	p := filepath.Join(winTempDir(t), "keepalive.htm")
+	p := filepath.Join(testutil.TempDir(t), "keepalive.htm")
 	if err := os.WriteFile(p, []byte("UP"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func TestContentModeKeepsAttributesOnWindows(t *testing.T) {
 // A page held open without delete sharing (IIS, a scanner) is retried as
 // renames are, then fails with nothing changed.
 func TestContentModeHeldPageIsRetriedThenFailsCleanly(t *testing.T) {
-	p := filepath.Join(winTempDir(t), "keepalive.htm")
+	p := filepath.Join(testutil.TempDir(t), "keepalive.htm")
 	if err := os.WriteFile(p, []byte("UP"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func TestContentModeHeldPageIsRetriedThenFailsCleanly(t *testing.T) {
 }
 
 func TestAccessDeniedIsSaidAsSuch(t *testing.T) {
-	p := filepath.Join(winTempDir(t), "keepalive.htm")
+	p := filepath.Join(testutil.TempDir(t), "keepalive.htm")
 	if err := os.WriteFile(p, []byte("UP"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestAccessDeniedIsSaidAsSuch(t *testing.T) {
 // denied on a page nobody else holds is drain's own lack of rights (not
 // retried, said as access denied); on a held page it is the holder.
 func TestAccessDeniedIsNotTakenForHeldOpen(t *testing.T) {
-	p := filepath.Join(winTempDir(t), "keepalive.htm")
+	p := filepath.Join(testutil.TempDir(t), "keepalive.htm")
 	if err := os.WriteFile(p, []byte("UP"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,30 +11,12 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/drain-cli/drain/internal/state"
+	"github.com/drain-cli/drain/internal/testutil"
 )
-
-// winTempDir is t.TempDir that also cleans up under Wine, where Go 1.26's
-// os.RemoveAll fails on a directory holding files ("Invalid function").
-func winTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "drain-rename")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		var paths []string
-		_ = filepath.WalkDir(dir, func(p string, _ os.DirEntry, _ error) error { paths = append(paths, p); return nil })
-		slices.Reverse(paths)
-		for _, p := range paths {
-			_ = os.Remove(p)
-		}
-	})
-	return dir
-}
 
 func heldPage(t *testing.T) (*Keepalive, *os.File) {
 	t.Helper()
-	p := filepath.Join(winTempDir(t), "keepalive.htm")
+	p := filepath.Join(testutil.TempDir(t), "keepalive.htm")
 	if err := os.WriteFile(p, []byte("OK\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
