@@ -16,6 +16,8 @@ import (
 // one twice says "already ...") and wait until the change has taken effect.
 // stop-service lives here; the IIS ones (recycle-apppool, stop-apppool,
 // start-apppool, stop-site, iisreset-stop) register from internal/iis.
+
+// StopService is the built-in that stops a Windows service.
 const StopService = "stop-service"
 
 // ErrUsage marks an action that cannot be used as written (wrong arguments,

@@ -44,9 +44,9 @@ func Executing(ctx context.Context, s Scope) ([]source.Request, error) {
 	return executing(ctx, runAppcmd, s)
 }
 
-// IISReset stops IIS as a whole (iisreset /stop) unless W3SVC is already
+// Reset stops IIS as a whole (iisreset /stop) unless W3SVC is already
 // stopped, then confirms that it is.
-type IISReset struct {
+type Reset struct {
 	Timeout time.Duration
 	path    string
 }
@@ -68,7 +68,7 @@ func needElevation(name string) error {
 	return fmt.Errorf("%w: %s changes IIS and needs an elevated drain (this one runs without administrator rights)", action.ErrRights, name)
 }
 
-func newIISReset(ctx context.Context, timeout time.Duration) (*IISReset, error) {
+func newIISReset(ctx context.Context, timeout time.Duration) (*Reset, error) {
 	if err := needElevation(IISResetStop); err != nil {
 		return nil, err
 	}
@@ -81,17 +81,17 @@ func newIISReset(ctx context.Context, timeout time.Duration) (*IISReset, error) 
 	if _, err := os.Stat(iisresetPath()); err != nil {
 		return nil, fmt.Errorf("%w: %s: %s not found", action.ErrNotFound, IISResetStop, iisresetPath())
 	}
-	return &IISReset{Timeout: timeout, path: iisresetPath()}, nil
+	return &Reset{Timeout: timeout, path: iisresetPath()}, nil
 }
 
 // String implements action.Action.
-func (a *IISReset) String() string { return IISResetStop }
+func (a *Reset) String() string { return IISResetStop }
 
 // DropsSessions implements SessionDropper: iisreset ends every worker.
-func (a *IISReset) DropsSessions() bool { return true }
+func (a *Reset) DropsSessions() bool { return true }
 
 // Run implements action.Action.
-func (a *IISReset) Run(ctx context.Context, stdout, stderr io.Writer) (action.Result, error) {
+func (a *Reset) Run(ctx context.Context, stdout, stderr io.Writer) (action.Result, error) {
 	start := time.Now()
 	if st, err := action.ServiceState(ctx, "W3SVC"); err == nil && st == svc.Stopped {
 		fmt.Fprintln(stdout, "IIS is already stopped (W3SVC stopped): nothing to do")
