@@ -64,17 +64,39 @@ func (wmiNLB) nodes(context.Context) ([]winps.NLBNode, int, error) {
 }
 
 // nlbWMIError makes the WMI errors an operator meets readable: no NLB
-// namespace (the feature is not installed: a usage error, nothing can
-// change) and access denied (not elevated).
+// namespace (WBEM_E_INVALID_NAMESPACE 0x8004100E: the feature is not
+// installed; a usage error, nothing can change) and access denied
+// (WBEM_E_ACCESS_DENIED 0x80041003, E_ACCESSDENIED: not elevated). A COM
+// error is shown by its HRESULT and, for an exception, the WMI code in it.
 func nlbWMIError(err error) error {
-	s := strings.ToLower(err.Error())
-	switch {
-	case strings.Contains(s, "8004100e") || strings.Contains(s, "invalid namespace"):
-		return fmt.Errorf("%w: this machine has no Windows NLB: WMI namespace %s not found (%v); install the feature (Install-WindowsFeature NLB) and join a cluster, or name the NLB host", ErrConfig, nlbNamespace, err)
-	case strings.Contains(s, "80041003") || strings.Contains(s, "access denied") || strings.Contains(s, "80070005"):
-		return fmt.Errorf("WMI %s: access denied (%v); run drain elevated (as an administrator)", nlbNamespace, err)
+	text := err.Error()
+	var codes []uint32
+	var oe *ole.OleError
+	if errors.As(err, &oe) {
+		codes = append(codes, uint32(oe.Code()))
+		text = fmt.Sprintf("HRESULT 0x%08X", uint32(oe.Code()))
+		var ei ole.EXCEPINFO
+		if errors.As(oe.SubError(), &ei) && ei.SCODE() != 0 {
+			codes = append(codes, ei.SCODE())
+			text += fmt.Sprintf(", WMI 0x%08X", ei.SCODE())
+		}
+		if d := strings.TrimSpace(oe.Description()); d != "" && d != "<nil>" {
+			text += ": " + d
+		}
 	}
-	return fmt.Errorf("WMI %s: %w", nlbNamespace, err)
+	lower := strings.ToLower(text)
+	for _, c := range codes {
+		switch c {
+		case 0x8004100E:
+			return fmt.Errorf("%w: this machine has no Windows NLB: WMI namespace %s not found (%s); install the feature (Install-WindowsFeature NLB) and join a cluster, or name the NLB host", ErrConfig, nlbNamespace, text)
+		case 0x80041003, 0x80070005:
+			return fmt.Errorf("WMI %s: access denied (%s); run drain elevated (as an administrator)", nlbNamespace, text)
+		}
+	}
+	if strings.Contains(lower, "invalid namespace") {
+		return fmt.Errorf("%w: this machine has no Windows NLB: WMI namespace %s not found (%s); install the feature (Install-WindowsFeature NLB) and join a cluster, or name the NLB host", ErrConfig, nlbNamespace, text)
+	}
+	return fmt.Errorf("WMI %s: %s; is Windows NLB installed (Install-WindowsFeature NLB) and this machine a cluster node?", nlbNamespace, text)
 }
 
 func (wmiNLB) call(_ context.Context, method string) (rc uint32, err error) {
