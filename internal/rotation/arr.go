@@ -52,32 +52,13 @@ type arrUndo struct {
 	State  int    `json:"state"`
 }
 
-// ParseARRTarget reads [ARR_HOST/]FARM#SERVER.
-func ParseARRTarget(target string) (host, farm, server string, err error) {
-	i := strings.LastIndex(target, "#")
-	if i < 0 {
-		return "", "", "", fmt.Errorf("%w: arr:%s: want [ARR_HOST/]FARM#SERVER, e.g. arr:web#10.0.0.5", ErrConfig, target)
-	}
-	farm, server = strings.TrimSpace(target[:i]), strings.TrimSpace(target[i+1:])
-	if h, f, ok := strings.Cut(farm, "/"); ok {
-		host, farm = strings.TrimSpace(h), strings.TrimSpace(f)
-		if host == "" {
-			return "", "", "", fmt.Errorf("%w: arr:%s: empty ARR host before /", ErrConfig, target)
-		}
-	}
-	if farm == "" || server == "" {
-		return "", "", "", fmt.Errorf("%w: arr:%s: want a web farm name and a server address around #, e.g. arr:web#10.0.0.5", ErrConfig, target)
-	}
-	return host, farm, server, nil
-}
-
 func newARR(target string, opts Options) (Method, error) {
 	if err := noSettings("arr", opts.Settings); err != nil {
 		return nil, err
 	}
-	host, farm, server, err := ParseARRTarget(target)
+	host, farm, server, err := winps.ParseARRTarget(target)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: arr:%s: %v", ErrConfig, target, err)
 	}
 	if arrNeedsWindows {
 		return nil, fmt.Errorf("%w: arr:%s needs Windows: it reaches ARR through Windows PowerShell and Microsoft.Web.Administration (this is %s); run drain on a Windows machine, the ARR server or one with rights on it", ErrConfig, target, runtime.GOOS)

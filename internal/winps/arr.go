@@ -3,8 +3,10 @@ package winps
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // ARR runtime states: the `state` counter of a web farm server's
@@ -83,6 +85,25 @@ try {
   ConvertTo-Json -Compress -Depth 6 -InputObject @{ farms = $list }
 } catch { [Console]::Error.WriteLine(($_.Exception.Message -replace '\s+', ' ')); exit 1 }
 `
+
+// ParseARRTarget reads [ARR_HOST/]FARM#SERVER (host "" for this machine).
+func ParseARRTarget(target string) (host, farm, server string, err error) {
+	i := strings.LastIndex(target, "#")
+	if i < 0 {
+		return "", "", "", errors.New("want [ARR_HOST/]FARM#SERVER, e.g. web#10.0.0.5")
+	}
+	farm, server = strings.TrimSpace(target[:i]), strings.TrimSpace(target[i+1:])
+	if h, f, ok := strings.Cut(farm, "/"); ok {
+		host, farm = strings.TrimSpace(h), strings.TrimSpace(f)
+		if host == "" {
+			return "", "", "", errors.New("empty ARR host before /; want [ARR_HOST/]FARM#SERVER")
+		}
+	}
+	if farm == "" || server == "" {
+		return "", "", "", errors.New("want a web farm name and a server address around #, e.g. web#10.0.0.5")
+	}
+	return host, farm, server, nil
+}
 
 // ARRServer is one server of a web farm as ARRScript lists it.
 type ARRServer struct {
