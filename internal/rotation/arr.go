@@ -58,7 +58,7 @@ func newARR(target string, opts Options) (Method, error) {
 	}
 	host, farm, server, err := winps.ParseARRTarget(target)
 	if err != nil {
-		return nil, fmt.Errorf("%w: arr:%s: %v", ErrConfig, target, err)
+		return nil, fmt.Errorf("%w: arr:%s: %w", ErrConfig, target, err)
 	}
 	if arrNeedsWindows {
 		return nil, fmt.Errorf("%w: arr:%s needs Windows: it reaches ARR through Windows PowerShell and Microsoft.Web.Administration (this is %s); run drain on a Windows machine, the ARR server or one with rights on it", ErrConfig, target, runtime.GOOS)
@@ -245,7 +245,7 @@ func (a *ARR) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 	if len(undo) > 0 && string(undo) != "null" {
 		var u arrUndo
 		if err := json.Unmarshal(undo, &u); err != nil {
-			return false, fmt.Errorf("%w: arr: unreadable undo record: %v", ErrConfig, err)
+			return false, fmt.Errorf("%w: arr: unreadable undo record: %w", ErrConfig, err)
 		}
 		if u.State < winps.ARRAvailable || u.State > winps.ARRUnavailableGracefully {
 			return false, fmt.Errorf("%w: arr: undo record holds state %d, not an ARR state", ErrConfig, u.State)

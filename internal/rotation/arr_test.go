@@ -304,7 +304,7 @@ func TestARRScriptWritesNoConfig(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"Methods['SetState']", "GetChildElement('counters')", "GetSection('webFarms')"} {
-		if !strings.Contains(winps.ARRScript, want) {
+		if strings.Count(winps.ARRScript, want) == 0 {
 			t.Errorf("ARRScript lacks %s", want)
 		}
 	}

@@ -153,7 +153,7 @@ func (n *NLB) read(ctx context.Context) ([]winps.NLBNode, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.Timeout)
 	defer cancel()
 	var nodes []winps.NLBNode
-	self := -1
+	var self int
 	var err error
 	if n.local != nil {
 		nodes, self, err = n.local.nodes(ctx)
@@ -220,7 +220,7 @@ func (n *NLB) Status(ctx context.Context) (Status, error) {
 // change runs op ("drainstop" or "start") and reads the state back.
 func (n *NLB) change(ctx context.Context, op string, want Status) error {
 	var nodes []winps.NLBNode
-	self := -1
+	var self int
 	if n.local != nil {
 		method := map[string]string{"drainstop": "DrainStop", "start": "Start"}[op]
 		c, cancel := context.WithTimeout(ctx, n.Timeout)
@@ -257,9 +257,11 @@ func (n *NLB) change(ctx context.Context, op string, want Status) error {
 }
 
 func nlbReturnName(rc uint32) string {
-	names := map[uint32]string{1000: "WLBS_OK", 1001: "WLBS_ALREADY", 1002: "WLBS_DRAIN_STOP", 1003: "WLBS_BAD_PARAMS",
+	names := map[uint32]string{
+		1000: "WLBS_OK", 1001: "WLBS_ALREADY", 1002: "WLBS_DRAIN_STOP", 1003: "WLBS_BAD_PARAMS",
 		1004: "WLBS_NOT_FOUND", 1005: "WLBS_STOPPED", 1006: "WLBS_CONVERGING", 1007: "WLBS_CONVERGED", 1008: "WLBS_DEFAULT",
-		1009: "WLBS_DRAINING", 1013: "WLBS_SUSPENDED", 1014: "WLBS_MEDIA_DISCONNECTED", 1050: "WLBS_REBOOT"}
+		1009: "WLBS_DRAINING", 1013: "WLBS_SUSPENDED", 1014: "WLBS_MEDIA_DISCONNECTED", 1050: "WLBS_REBOOT",
+	}
 	if s, ok := names[rc]; ok {
 		return s
 	}
@@ -295,7 +297,7 @@ func (n *NLB) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 	if len(undo) > 0 && string(undo) != "null" {
 		var u nlbUndo
 		if err := json.Unmarshal(undo, &u); err != nil {
-			return false, fmt.Errorf("%w: nlb: unreadable undo record: %v", ErrConfig, err)
+			return false, fmt.Errorf("%w: nlb: unreadable undo record: %w", ErrConfig, err)
 		}
 	}
 	nodes, self, err := n.read(ctx)

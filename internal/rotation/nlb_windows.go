@@ -49,8 +49,10 @@ func (wmiNLB) nodes(context.Context) ([]winps.NLBNode, int, error) {
 	for i, r := range rows {
 		cluster, id, _ := strings.Cut(r.Name, ":")
 		hostID, _ := strconv.Atoi(id)
-		nodes[i] = winps.NLBNode{Name: r.ComputerName, Cluster: cluster, HostID: hostID,
-			State: winps.NLBStatusCode(r.StatusCode), Detail: fmt.Sprintf("StatusCode %d (%s)", r.StatusCode, nlbReturnName(r.StatusCode))}
+		nodes[i] = winps.NLBNode{
+			Name: r.ComputerName, Cluster: cluster, HostID: hostID,
+			State: winps.NLBStatusCode(r.StatusCode), Detail: fmt.Sprintf("StatusCode %d (%s)", r.StatusCode, nlbReturnName(r.StatusCode)),
+		}
 		if nlbShort(r.ComputerName) == nlbShort(host) {
 			self = i
 		} else {

@@ -144,7 +144,7 @@ func arrRun(ctx context.Context, params map[string]string) ([]ARRFarm, error) {
 		}] `json:"farms"`
 	}
 	if err := json.Unmarshal(out, &doc); err != nil {
-		return nil, fmt.Errorf("%w: ARR listing is not the JSON expected: %v", ErrScript, err)
+		return nil, fmt.Errorf("%w: ARR listing is not the JSON expected: %w", ErrScript, err)
 	}
 	farms := make([]ARRFarm, len(doc.Farms))
 	for i, f := range doc.Farms {

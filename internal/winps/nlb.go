@@ -102,7 +102,7 @@ func NLBRemote(ctx context.Context, host, op string, minutes int) ([]NLBNode, er
 		Nodes oneOrMany[NLBNode] `json:"nodes"`
 	}
 	if err := json.Unmarshal(out, &doc); err != nil {
-		return nil, fmt.Errorf("%w: NLB listing is not the JSON expected: %v", ErrScript, err)
+		return nil, fmt.Errorf("%w: NLB listing is not the JSON expected: %w", ErrScript, err)
 	}
 	for i := range doc.Nodes {
 		n := &doc.Nodes[i]
