@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"runtime"
 	"sort"
 	"strings"
@@ -61,18 +60,13 @@ type nlbUndo struct {
 	State string `json:"state"`
 }
 
-// nlbIsLocal says whether host names this machine.
+// nlbIsLocal says whether host names this node for WMI: "." (or
+// localhost). Any other name, this machine's own too, goes through the
+// NetworkLoadBalancingClusters cmdlets (-HostName), which work for the
+// local host as well.
 func nlbIsLocal(host string) bool {
 	h := strings.ToLower(host)
-	if h == "." || h == "localhost" || h == "" {
-		return true
-	}
-	name, err := os.Hostname()
-	if err != nil {
-		return false
-	}
-	short := func(s string) string { s, _, _ = strings.Cut(strings.ToLower(s), "."); return s }
-	return short(name) == short(h)
+	return h == "." || h == "localhost"
 }
 
 func newNLB(target string, opts Options) (Method, error) {
