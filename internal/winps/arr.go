@@ -52,6 +52,8 @@ func ARRStateName(s int) string {
 // processes, dotnet/aspnetcore#8775). Errors end it with exit 1 and the
 // exception's message, on one line, on standard error.
 const ARRScript = `$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+[Console]::OutputEncoding = [Text.Encoding]::UTF8
 try {
   $mwa = [Reflection.Assembly]::LoadWithPartialName('Microsoft.Web.Administration')
   if ($null -eq $mwa) { throw 'Microsoft.Web.Administration is not installed (IIS Management Console or Scripts and Tools)' }

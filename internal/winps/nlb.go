@@ -80,6 +80,8 @@ type NLBNode struct {
 // when the node has drained, or stops it anyway after MINUTES) or starting
 // it (Start-NlbClusterNode -HostName H).
 const NLBScript = `$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+[Console]::OutputEncoding = [Text.Encoding]::UTF8
 try {
   Import-Module NetworkLoadBalancingClusters
   $h = $env:DRAIN_PS_HOST

@@ -98,10 +98,12 @@ func Run(ctx context.Context, script string, params map[string]string) ([]byte, 
 	return nil, fmt.Errorf("run %s (Windows PowerShell): %w", exe, err)
 }
 
-// firstLine is the first non-blank line of s, trimmed, at most 300 bytes.
+// firstLine is the first non-blank line of s, trimmed, at most 300
+// bytes; the CLIXML a PowerShell host may write on standard error (its
+// progress records) is skipped.
 func firstLine(s string) string {
 	for l := range strings.SplitSeq(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#< CLIXML") && !strings.HasPrefix(l, "<Objs ") {
 			if len(l) > 300 {
 				l = l[:300] + "…"
 			}
