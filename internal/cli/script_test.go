@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/drain-cli/drain/internal/winps/winpstest"
 )
 
 func TestMain(m *testing.M) {
@@ -49,6 +51,16 @@ func TestMain(m *testing.M) {
 				d, _ := time.ParseDuration(os.Args[2])
 				time.Sleep(d)
 			}
+		},
+		// powershell is the stand-in powershell.exe for the arr and nlb
+		// types (internal/winps/winpstest), serving $DRAIN_FAKE_PS_STATE.
+		"powershell": func() {
+			_, code := winpstest.Main()
+			if os.Getenv(winpstest.StateEnv) == "" {
+				fmt.Fprintln(os.Stderr, "stand-in powershell: set "+winpstest.StateEnv)
+				code = 1
+			}
+			os.Exit(code)
 		},
 		"touch": func() {
 			for _, f := range os.Args[1:] {

@@ -30,7 +30,7 @@ var Keys = []Key{
 	{"verify-url", String, "", "`URL` of the keep-alive page: must stop answering 2xx after out, answer 2xx after in --wait-healthy"},
 	{"reason", String, "", "who/why (`TEXT`), recorded with the change and shown by status"},
 	{"lb-grace", Duration, "0s", "minimum time out of rotation before drained (probe interval x fall count)"},
-	{"source", List, "", "what to wait on (repeatable): nginx:URL, apache:URL, haproxy:ADDR#BACKEND/SERVER, prom:URL#SELECTOR, json:URL#PATH, exec:COMMAND, on Windows pdh:COUNTER_PATH, iis:APPPOOL, aspnet:SITE, aspnet-sessions:SITE, state-server[:HOST]; <=N sets the threshold (default 0); NAME= in front names it for the live view and the report (api=prom:URL#SELECTOR)"},
+	{"source", List, "", "what to wait on (repeatable): nginx:URL, apache:URL, haproxy:ADDR#BACKEND/SERVER, prom:URL#SELECTOR, json:URL#PATH, exec:COMMAND, on Windows pdh:COUNTER_PATH, iis:APPPOOL, aspnet:SITE, aspnet-sessions:SITE, state-server[:HOST], arr:FARM#SERVER (IIS ARR); <=N sets the threshold (default 0); NAME= in front names it for the live view and the report (api=prom:URL#SELECTOR)"},
 	{"interval", Duration, "1s", "poll period"},
 	{"settle", Duration, "5s", "every source must stay at/below its threshold this long, continuously"},
 	{"timeout", Duration, "10m", "give up after this long (0 = no limit)"},

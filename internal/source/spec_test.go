@@ -11,6 +11,11 @@ import (
 )
 
 func TestParseSpec(t *testing.T) {
+	// Every registered type, so that a new source file does not break this test.
+	allTypes := strings.Join(Types(), ", ")
+	if !strings.Contains(allTypes, "nginx, pdh, prom") {
+		t.Fatalf("types %q lack the built-in ones", allTypes)
+	}
 	cases := []struct {
 		raw       string
 		typ       string
@@ -34,9 +39,9 @@ func TestParseSpec(t *testing.T) {
 		{raw: "state-server", typ: "state-server"},
 		{raw: "State-Server<=5", typ: "state-server", threshold: 5},
 		{raw: "state-server:web2", typ: "state-server", target: "web2"},
-		{raw: "http://localhost/status", wantErr: `unknown type "http" (types: apache, aspnet, aspnet-sessions, aws-elb, exec, f5, haproxy, iis, json, nginx, pdh, prom, state-server)`},
-		{raw: "bogus:x", wantErr: `unknown type "bogus" (types: apache, aspnet, aspnet-sessions, aws-elb, exec, f5, haproxy, iis, json, nginx, pdh, prom, state-server)`},
-		{raw: "nginx", wantErr: "want TYPE:TARGET (types: apache, aspnet, aspnet-sessions, aws-elb, exec, f5, haproxy, iis, json, nginx, pdh, prom, state-server)"},
+		{raw: "http://localhost/status", wantErr: `unknown type "http" (types: `+allTypes+`)`},
+		{raw: "bogus:x", wantErr: `unknown type "bogus" (types: `+allTypes+`)`},
+		{raw: "nginx", wantErr: "want TYPE:TARGET (types: "+allTypes+")"},
 		{raw: ":x", wantErr: "want TYPE:TARGET"},
 		{raw: "", wantErr: "want TYPE:TARGET"},
 		{raw: "nginx:", wantErr: `empty target after "nginx:"`},

@@ -1,0 +1,175 @@
+package winps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ARR runtime states: the `state` counter of a web farm server's
+// applicationRequestRouting/counters element, and the value given to its
+// SetState method's input (newState), as arr_schema.xml defines them and as
+// scripts in the field use them: 0 available (Start), 1 drain (Drain: only
+// requests of affinitized clients still reach the server, "Disallow New
+// Connections" in IIS Manager), 2 unavailable (ForcefulStop, "Make Server
+// Unavailable Immediately"), 3 unavailable gracefully (GracefulStop). See
+// blogs.iis.net/anilr "Using ARR config extensibility to gracefully stop
+// server" (AHADMIN, arr_schema.xml) and automagik.piximo.me 2013/03 "Make
+// server unavailable gracefully using Powershell in ARR" (0 -> Available,
+// 1 -> Drain, 2/3 -> Unavailable).
+const (
+	ARRAvailable             = 0
+	ARRDrain                 = 1
+	ARRUnavailable           = 2
+	ARRUnavailableGracefully = 3
+)
+
+// ARRStateName names an ARR runtime state.
+func ARRStateName(s int) string {
+	switch s {
+	case ARRAvailable:
+		return "available"
+	case ARRDrain:
+		return "drain"
+	case ARRUnavailable:
+		return "unavailable"
+	case ARRUnavailableGracefully:
+		return "unavailable-gracefully"
+	}
+	return "state-" + strconv.Itoa(s)
+}
+
+// ARRScript lists every web farm with its servers' runtime state and, when
+// DRAIN_PS_STATE is set, first calls SetState on DRAIN_PS_SERVER of
+// DRAIN_PS_FARM (names exactly as listed). It goes through
+// Microsoft.Web.Administration's ServerManager (OpenRemote when
+// DRAIN_PS_HOST is set) and never calls CommitChanges: SetState is a
+// runtime method served by ARR, not a configuration write (a webFarms
+// write in applicationHost.config would restart ASP.NET Core worker
+// processes, dotnet/aspnetcore#8775). Errors end it with exit 1 and the
+// exception's message, on one line, on standard error.
+const ARRScript = `$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+[Console]::OutputEncoding = [Text.Encoding]::UTF8
+try {
+  $mwa = [Reflection.Assembly]::LoadWithPartialName('Microsoft.Web.Administration')
+  if ($null -eq $mwa) { throw 'Microsoft.Web.Administration is not installed (IIS Management Console or Scripts and Tools)' }
+  if ($env:DRAIN_PS_HOST) { $mgr = [Microsoft.Web.Administration.ServerManager]::OpenRemote($env:DRAIN_PS_HOST) }
+  else { $mgr = New-Object Microsoft.Web.Administration.ServerManager }
+  $farms = $mgr.GetApplicationHostConfiguration().GetSection('webFarms').GetCollection()
+  if ($env:DRAIN_PS_STATE) {
+    $hit = $null
+    foreach ($f in $farms) {
+      if ($f.GetAttributeValue('name') -eq $env:DRAIN_PS_FARM) {
+        foreach ($s in $f.GetCollection()) { if ($s.GetAttributeValue('address') -eq $env:DRAIN_PS_SERVER) { $hit = $s } }
+      }
+    }
+    if ($null -eq $hit) { throw ('no server ' + $env:DRAIN_PS_SERVER + ' in web farm ' + $env:DRAIN_PS_FARM) }
+    $m = $hit.GetChildElement('applicationRequestRouting').Methods['SetState'].CreateInstance()
+    $m.Input.Attributes[0].Value = [int]$env:DRAIN_PS_STATE
+    $m.Execute()
+  }
+  $list = @()
+  foreach ($f in $farms) {
+    $servers = @()
+    foreach ($s in $f.GetCollection()) {
+      $arr = $s.GetChildElement('applicationRequestRouting')
+      $c = $arr.GetChildElement('counters')
+      $servers += @{ address = [string]$s.GetAttributeValue('address'); enabled = [bool]$s.GetAttributeValue('enabled');
+        httpPort = [int]$arr.GetAttributeValue('httpPort'); state = [int]$c.GetAttributeValue('state');
+        isHealthy = [bool]$c.GetAttributeValue('isHealthy'); currentRequests = [long]$c.GetAttributeValue('currentRequests') }
+    }
+    $list += @{ name = [string]$f.GetAttributeValue('name'); servers = $servers }
+  }
+  ConvertTo-Json -Compress -Depth 6 -InputObject @{ farms = $list }
+} catch { [Console]::Error.WriteLine(($_.Exception.Message -replace '\s+', ' ')); exit 1 }
+`
+
+// ParseARRTarget reads [ARR_HOST/]FARM#SERVER (host "" for this machine).
+func ParseARRTarget(target string) (host, farm, server string, err error) {
+	i := strings.LastIndex(target, "#")
+	if i < 0 {
+		return "", "", "", errors.New("want [ARR_HOST/]FARM#SERVER, e.g. web#10.0.0.5")
+	}
+	farm, server = strings.TrimSpace(target[:i]), strings.TrimSpace(target[i+1:])
+	if h, f, ok := strings.Cut(farm, "/"); ok {
+		host, farm = strings.TrimSpace(h), strings.TrimSpace(f)
+		if host == "" {
+			return "", "", "", errors.New("empty ARR host before /; want [ARR_HOST/]FARM#SERVER")
+		}
+	}
+	if farm == "" || server == "" {
+		return "", "", "", errors.New("want a web farm name and a server address around #, e.g. web#10.0.0.5")
+	}
+	return host, farm, server, nil
+}
+
+// ARRServer is one server of a web farm as ARRScript lists it.
+type ARRServer struct {
+	Address         string `json:"address"`
+	Enabled         bool   `json:"enabled"`
+	HTTPPort        int    `json:"httpPort"`
+	State           int    `json:"state"`
+	IsHealthy       bool   `json:"isHealthy"`
+	CurrentRequests int64  `json:"currentRequests"`
+}
+
+// ARRFarm is one web farm.
+type ARRFarm struct {
+	Name    string      `json:"name"`
+	Servers []ARRServer `json:"servers"`
+}
+
+// ARRList reads every farm; host "" is this machine.
+func ARRList(ctx context.Context, host string) ([]ARRFarm, error) {
+	return arrRun(ctx, map[string]string{"HOST": host})
+}
+
+// ARRSetState calls SetState(state) on a server (farm and server named
+// exactly as ARRList gave them) and returns the farms read afterwards.
+func ARRSetState(ctx context.Context, host, farm, server string, state int) ([]ARRFarm, error) {
+	return arrRun(ctx, map[string]string{"HOST": host, "FARM": farm, "SERVER": server, "STATE": strconv.Itoa(state)})
+}
+
+func arrRun(ctx context.Context, params map[string]string) ([]ARRFarm, error) {
+	out, err := Run(ctx, ARRScript, params)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Farms oneOrMany[struct {
+			Name    string               `json:"name"`
+			Servers oneOrMany[ARRServer] `json:"servers"`
+		}] `json:"farms"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		return nil, fmt.Errorf("%w: ARR listing is not the JSON expected: %w", ErrScript, err)
+	}
+	farms := make([]ARRFarm, len(doc.Farms))
+	for i, f := range doc.Farms {
+		farms[i] = ARRFarm{Name: f.Name, Servers: f.Servers}
+	}
+	return farms, nil
+}
+
+// oneOrMany reads a JSON array, or a lone object as an array of one
+// (ConvertTo-Json unrolls one-element arrays in some positions), or null
+// as none.
+type oneOrMany[T any] []T
+
+func (o *oneOrMany[T]) UnmarshalJSON(b []byte) error {
+	var many []T
+	if err := json.Unmarshal(b, &many); err == nil {
+		*o = many
+		return nil
+	}
+	var one T
+	if err := json.Unmarshal(b, &one); err != nil {
+		return err
+	}
+	*o = []T{one}
+	return nil
+}

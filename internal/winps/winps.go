@@ -1,0 +1,114 @@
+// Package winps runs the small, fixed Windows PowerShell scripts through
+// which drain reaches IIS Application Request Routing (the
+// Microsoft.Web.Administration object model) and Windows NLB (the
+// NetworkLoadBalancingClusters module), and reads their JSON answers.
+//
+// A script is passed with -EncodedCommand (UTF-16LE, base64), so no quoting
+// of it can go wrong; its parameters travel in DRAIN_PS_* environment
+// variables of the child only, never on the command line. powershell.exe is
+// found on PATH (Windows PowerShell 5.1 is on every supported Windows
+// Server); DRAIN_POWERSHELL names another one.
+package winps
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"unicode/utf16"
+)
+
+// Exe is the PowerShell program run: DRAIN_POWERSHELL, else powershell.exe
+// as PATH finds it.
+func Exe() string {
+	if p := os.Getenv("DRAIN_POWERSHELL"); p != "" {
+		return p
+	}
+	return "powershell.exe"
+}
+
+// Encode is the -EncodedCommand form of a script: base64 of its UTF-16LE
+// bytes, as powershell.exe -? documents.
+func Encode(script string) string {
+	u := utf16.Encode([]rune(script))
+	b := make([]byte, 2*len(u))
+	for i, c := range u {
+		b[2*i], b[2*i+1] = byte(c), byte(c>>8)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// Decode reverses Encode (for the test stand-in).
+func Decode(enc string) (string, error) {
+	b, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return "", err
+	}
+	if len(b)%2 != 0 {
+		return "", errors.New("odd UTF-16 length")
+	}
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
+	}
+	return string(utf16.Decode(u)), nil
+}
+
+// ErrScript is a script that ran and failed: the message is what it wrote
+// on standard error (the exception's message), one line.
+var ErrScript = errors.New("powershell")
+
+// Run runs script with params as DRAIN_PS_<NAME> environment variables and
+// returns its standard output. A non-zero exit is an ErrScript error with
+// the script's own message; a PowerShell that cannot be started is an
+// os/exec error naming the program.
+func Run(ctx context.Context, script string, params map[string]string) ([]byte, error) {
+	exe := Exe()
+	cmd := exec.CommandContext(ctx, exe, "-NoLogo", "-NoProfile", "-NonInteractive",
+		"-ExecutionPolicy", "Bypass", "-EncodedCommand", Encode(script))
+	env := os.Environ()
+	for k, v := range params {
+		env = append(env, "DRAIN_PS_"+k+"="+v)
+	}
+	cmd.Env = env
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if err == nil {
+		return out.Bytes(), nil
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%s: %w", exe, ctx.Err())
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		msg := firstLine(errOut.String())
+		if msg == "" {
+			msg = firstLine(out.String())
+		}
+		if msg == "" {
+			msg = "no message"
+		}
+		return nil, fmt.Errorf("%w: %s (exit %d)", ErrScript, msg, ee.ExitCode())
+	}
+	return nil, fmt.Errorf("run %s (Windows PowerShell): %w", exe, err)
+}
+
+// firstLine is the first non-blank line of s, trimmed, at most 300
+// bytes; the CLIXML a PowerShell host may write on standard error (its
+// progress records) is skipped.
+func firstLine(s string) string {
+	for l := range strings.SplitSeq(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#< CLIXML") && !strings.HasPrefix(l, "<Objs ") {
+			if len(l) > 300 {
+				l = l[:300] + "…"
+			}
+			return l
+		}
+	}
+	return ""
+}

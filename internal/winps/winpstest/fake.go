@@ -1,0 +1,278 @@
+// Package winpstest is a stand-in powershell.exe for drain's ARR and NLB
+// scripts (package winps), for tests on Linux and under Wine where neither
+// IIS ARR nor NLB can run.
+//
+// A test binary doubles as the stand-in: its TestMain calls Main first, and
+// Install copies the test binary to DIR/powershell.exe, puts DIR first on
+// PATH and names a state file. The code under test then starts it exactly
+// as it starts Windows PowerShell (-EncodedCommand, DRAIN_PS_* parameters).
+//
+// It knows only the scripts drain ships (winps.ARRScript and
+// winps.NLBScript, compared byte for byte) and answers them as the object
+// models they use are documented to behave:
+//
+//   - ARR: Microsoft.Web.Administration's webFarms section, each server's
+//     applicationRequestRouting/counters (state, isHealthy,
+//     currentRequests) and the SetState method, whose input sets the
+//     runtime state at once (blogs.iis.net/anilr, "Using ARR config
+//     extensibility to gracefully stop server"; arr_schema.xml). Names
+//     compare case-insensitively, as PowerShell's -eq does.
+//   - NLB: Get-NlbClusterNode -HostName lists the nodes of the host's
+//     cluster (Name, State "Converged"/"Stopped"/..., HostID, Cluster, as in
+//     learn.microsoft.com's get-nlbclusternode examples);
+//     Stop-NlbClusterNode -Drain returns when the node has drained: State
+//     "Stopped"; Start-NlbClusterNode: "Converged".
+//
+// Faults are played from the state file: Error (the script's exception
+// message, exit 1, as its catch block does), IgnoreSet (a SetState or
+// Stop/Start that is accepted but changes nothing), and a script it does
+// not know (exit 1).
+package winpstest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/drain-cli/drain/internal/winps"
+)
+
+// StateEnv names the stand-in's state file; when set, Main acts as
+// powershell.exe.
+const StateEnv = "DRAIN_FAKE_PS_STATE"
+
+// State is what the stand-in serves and changes.
+type State struct {
+	ARR ARR `json:"arr"`
+	NLB NLB `json:"nlb"`
+	// Calls counts the runs, per script ("arr", "nlb") and operation
+	// ("arr set", "nlb drainstop", ...).
+	Calls map[string]int `json:"calls,omitempty"`
+}
+
+// ARR is the ARR server's webFarms section and runtime state.
+type ARR struct {
+	Farms     []winps.ARRFarm `json:"farms"`
+	Error     string          `json:"error,omitempty"`      // every run fails with it
+	SetError  string          `json:"set_error,omitempty"`  // SetState fails with it
+	IgnoreSet bool            `json:"ignore_set,omitempty"` // SetState is accepted, changes nothing
+}
+
+// NLB is an NLB cluster's nodes as Get-NlbClusterNode shows them (State in
+// the cmdlet's words).
+type NLB struct {
+	Nodes     []winps.NLBNode `json:"nodes"`
+	Error     string          `json:"error,omitempty"`
+	IgnoreSet bool            `json:"ignore_set,omitempty"`
+}
+
+// Install makes the running test binary the powershell.exe that winps
+// finds on PATH, serving st; it returns the state file's path.
+func Install(t testing.TB, st State) string {
+	t.Helper()
+	dir := t.TempDir()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// powershell.exe on every OS: that is the name winps asks PATH for.
+	copyFile(t, self, filepath.Join(dir, "powershell.exe"))
+	path := filepath.Join(dir, "state.json")
+	Save(t, path, st)
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("DRAIN_POWERSHELL", "")
+	t.Setenv(StateEnv, path)
+	return path
+}
+
+func copyFile(t testing.TB, from, to string) {
+	t.Helper()
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = in.Close() }()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Save writes st to path.
+func Save(t testing.TB, path string, st State) {
+	t.Helper()
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Load reads the state back.
+func Load(t testing.TB, path string) State {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// Main acts as powershell.exe when StateEnv is set: call it first in
+// TestMain and exit with code when handled.
+func Main() (handled bool, code int) {
+	path := os.Getenv(StateEnv)
+	if path == "" {
+		return false, 0
+	}
+	return true, run(path, os.Args[1:])
+}
+
+func fail(msg string) int {
+	fmt.Fprintln(os.Stderr, msg)
+	return 1
+}
+
+func run(path string, args []string) int {
+	var enc string
+	var noProfile, nonInteractive bool
+	for i, a := range args {
+		switch strings.ToLower(a) {
+		case "-encodedcommand":
+			if i+1 < len(args) {
+				enc = args[i+1]
+			}
+		case "-noprofile":
+			noProfile = true
+		case "-noninteractive":
+			nonInteractive = true
+		}
+	}
+	if enc == "" || !noProfile || !nonInteractive {
+		return fail(fmt.Sprintf("stand-in powershell: want -NoProfile -NonInteractive -EncodedCommand, got %q", args))
+	}
+	script, err := winps.Decode(enc)
+	if err != nil {
+		return fail("stand-in powershell: bad -EncodedCommand: " + err.Error())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fail("stand-in powershell: " + err.Error())
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fail("stand-in powershell: " + err.Error())
+	}
+	if st.Calls == nil {
+		st.Calls = map[string]int{}
+	}
+	var out any
+	code := 0
+	switch script {
+	case winps.ARRScript:
+		out, code = st.arr()
+	case winps.NLBScript:
+		out, code = st.nlb()
+	default:
+		return fail("stand-in powershell: a script it does not know")
+	}
+	if b, err = json.Marshal(st); err == nil {
+		err = os.WriteFile(path, b, 0o600)
+	}
+	if err != nil {
+		return fail("stand-in powershell: " + err.Error())
+	}
+	if code != 0 {
+		return code
+	}
+	b, _ = json.Marshal(out)
+	fmt.Println(string(b))
+	return 0
+}
+
+func (st *State) arr() (any, int) {
+	st.Calls["arr"]++
+	if st.ARR.Error != "" {
+		return nil, fail(st.ARR.Error)
+	}
+	if s := os.Getenv("DRAIN_PS_STATE"); s != "" {
+		st.Calls["arr set"]++
+		if st.ARR.SetError != "" {
+			return nil, fail(st.ARR.SetError)
+		}
+		farm, server := os.Getenv("DRAIN_PS_FARM"), os.Getenv("DRAIN_PS_SERVER")
+		var hit *winps.ARRServer
+		for i := range st.ARR.Farms {
+			if strings.EqualFold(st.ARR.Farms[i].Name, farm) {
+				for j := range st.ARR.Farms[i].Servers {
+					if strings.EqualFold(st.ARR.Farms[i].Servers[j].Address, server) {
+						hit = &st.ARR.Farms[i].Servers[j]
+					}
+				}
+			}
+		}
+		if hit == nil {
+			return nil, fail("no server " + server + " in web farm " + farm)
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > 3 {
+			// The input attribute is an enum: another value is refused.
+			return nil, fail(`Exception setting "Value": "Enum value '` + s + `' is not valid."`)
+		}
+		if !st.ARR.IgnoreSet {
+			hit.State = n
+		}
+	}
+	return map[string]any{"farms": st.ARR.Farms}, 0
+}
+
+func short(host string) string {
+	h, _, _ := strings.Cut(strings.ToLower(host), ".")
+	return h
+}
+
+func (st *State) nlb() (any, int) {
+	st.Calls["nlb"]++
+	if st.NLB.Error != "" {
+		return nil, fail(st.NLB.Error)
+	}
+	host := os.Getenv("DRAIN_PS_HOST")
+	var hit *winps.NLBNode
+	for i := range st.NLB.Nodes {
+		if short(st.NLB.Nodes[i].Name) == short(host) {
+			hit = &st.NLB.Nodes[i]
+		}
+	}
+	if hit == nil {
+		// What the cmdlets say when the host answers no NLB WMI call.
+		return nil, fail("The RPC server is unavailable. (Exception from HRESULT: 0x800706BA)")
+	}
+	switch op := os.Getenv("DRAIN_PS_OP"); op {
+	case "":
+	case "drainstop", "start":
+		st.Calls["nlb "+op]++
+		if !st.NLB.IgnoreSet {
+			hit.State = map[string]string{"drainstop": "Stopped", "start": "Converged"}[op]
+		}
+	default:
+		return nil, fail("stand-in powershell: unknown DRAIN_PS_OP " + op)
+	}
+	return map[string]any{"nodes": st.NLB.Nodes}, 0
+}
