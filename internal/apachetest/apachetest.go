@@ -5,6 +5,7 @@
 package apachetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -77,7 +78,7 @@ func Start(t testing.TB, extra string, members ...Member) *Server {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func Start(t testing.TB, extra string, members ...Member) *Server {
 	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-f", conf, "-DFOREGROUND")
+	cmd := exec.CommandContext(context.Background(), bin, "-f", conf, "-DFOREGROUND")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -111,7 +112,7 @@ func Start(t testing.TB, extra string, members ...Member) *Server {
 	t.Cleanup(s.Stop)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		c, err := (&net.Dialer{Timeout: 200 * time.Millisecond}).DialContext(context.Background(), "tcp", addr)
 		if err == nil {
 			_ = c.Close()
 			return s

@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"sort"
 	"strings"
-
-	"os"
 
 	"github.com/drain-cli/drain/internal/apachebm"
 	"github.com/drain-cli/drain/internal/suggest"

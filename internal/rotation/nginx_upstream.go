@@ -181,14 +181,14 @@ func parseUpstreams(b []byte) ([]upstreamServer, error) {
 	i := 0
 	for i < len(b) {
 		c := b[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+		switch c {
+		case ' ', '\t', '\r', '\n':
 			i++
-		case c == '#':
+		case '#':
 			for i < len(b) && b[i] != '\n' {
 				i++
 			}
-		case c == ';':
+		case ';':
 			if len(stmt) > 1 && stmt[0].text == "server" && (len(stack) == 0 || strings.HasPrefix(stack[len(stack)-1], "upstream ")) {
 				up := ""
 				if len(stack) > 0 {
@@ -198,7 +198,7 @@ func parseUpstreams(b []byte) ([]upstreamServer, error) {
 			}
 			stmt = nil
 			i++
-		case c == '{':
+		case '{':
 			name := ""
 			if len(stmt) > 0 {
 				name = stmt[0].text
@@ -209,14 +209,14 @@ func parseUpstreams(b []byte) ([]upstreamServer, error) {
 			stack = append(stack, name)
 			stmt = nil
 			i++
-		case c == '}':
+		case '}':
 			if len(stack) == 0 {
 				return nil, fmt.Errorf("unexpected '}' at byte %d", i)
 			}
 			stack = stack[:len(stack)-1]
 			stmt = nil
 			i++
-		case c == '"' || c == '\'':
+		case '"', '\'':
 			j := i + 1
 			for j < len(b) && b[j] != c {
 				if b[j] == '\\' {
@@ -325,7 +325,7 @@ func markDown(b []byte, mine []upstreamServer) []byte {
 		if _, ok := s.down(); ok {
 			continue
 		}
-		at := s.semi
+		var at int
 		if len(s.params) > 0 {
 			at = s.params[len(s.params)-1].end
 		} else {
@@ -463,7 +463,7 @@ func (n *NginxUpstream) Out(ctx context.Context, save func(any) error) (bool, er
 		return false, err
 	}
 	if st, err := n.Status(ctx); st != Out {
-		return false, fmt.Errorf("%s: status %s after out: %v", n.name(), st, err)
+		return false, fmt.Errorf("%s: status %s after out: %w", n.name(), st, err)
 	}
 	return true, nil
 }
