@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,27 +14,79 @@ import (
 	"time"
 )
 
-// execLB is a state file behind testdata/exec/lb.sh, a stand-in for a
-// balancer CLI run as a real process.
+// TestMain lets the test binary act as the stand-in balancer CLI on
+// Windows (where testdata/exec/lb.sh cannot run): `TESTBINARY lbcli STATE
+// SUB` behaves as `sh lb.sh STATE SUB`.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 3 && os.Args[1] == "lbcli" {
+		os.Exit(lbCLI(os.Args[2], os.Args[3]))
+	}
+	os.Exit(m.Run())
+}
+
+func lbCLI(state, sub string) int {
+	switch sub {
+	case "ok":
+		return 0
+	case "out", "in":
+		if _, err := os.Stat(state + ".stuck"); err == nil {
+			fmt.Println("ok")
+			return 0
+		}
+		if err := os.WriteFile(state, []byte(strings.ToUpper(sub)+"\n"), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println("member set", sub)
+	case "status":
+		b, err := os.ReadFile(state)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Print(string(b))
+	case "fail":
+		fmt.Fprintln(os.Stderr, "error: member web01 not found in pool web")
+		return 3
+	case "hang":
+		time.Sleep(30 * time.Second)
+	case "garbage":
+		fmt.Println("enabled (maybe)")
+	default:
+		fmt.Fprintln(os.Stderr, "usage: lbcli STATE out|in|status|fail|hang|garbage|ok")
+		return 2
+	}
+	return 0
+}
+
+// okCmd is a command that succeeds, on every OS.
+func okCmd() []any { return []any{os.Args[0], "lbcli", "-", "ok"} }
+
+// execLB is a state file behind a stand-in for a balancer CLI run as a
+// real process: testdata/exec/lb.sh, or the test binary on Windows.
 type execLB struct{ state, script string }
 
 func newExecLB(t *testing.T, initial string) execLB {
 	t.Helper()
-	if runtime.GOOS == "windows" {
-		t.Skip("the stand-in balancer CLI is a POSIX shell script")
+	lb := execLB{state: filepath.Join(t.TempDir(), "member")}
+	if runtime.GOOS != "windows" {
+		if _, err := exec.LookPath("sh"); err != nil {
+			t.Fatal(err)
+		}
+		lb.script, _ = filepath.Abs(filepath.Join("testdata", "exec", "lb.sh"))
 	}
-	if _, err := exec.LookPath("sh"); err != nil {
-		t.Fatal(err)
-	}
-	script, _ := filepath.Abs(filepath.Join("testdata", "exec", "lb.sh"))
-	lb := execLB{state: filepath.Join(t.TempDir(), "member"), script: script}
 	if err := os.WriteFile(lb.state, []byte(initial+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return lb
 }
 
-func (lb execLB) cmd(sub string) []any { return []any{"sh", lb.script, lb.state, sub} }
+func (lb execLB) cmd(sub string) []any {
+	if lb.script == "" {
+		return []any{os.Args[0], "lbcli", lb.state, sub}
+	}
+	return []any{"sh", lb.script, lb.state, sub}
+}
 
 func (lb execLB) read(t *testing.T) string {
 	t.Helper()

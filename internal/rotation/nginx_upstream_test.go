@@ -364,7 +364,7 @@ func TestNginxUpstreamChangedSinceOut(t *testing.T) {
 	if err := os.WriteFile(f, []byte(orig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ok := map[string]any{"test": []any{"true"}, "reload": []any{"true"}}
+	ok := map[string]any{"test": okCmd(), "reload": okCmd()}
 	m := newUpstream(t, f+"#10.0.0.5:8080", Options{Settings: ok})
 	ctx := context.Background()
 	var saved []byte
