@@ -245,11 +245,13 @@ func (a *Apache) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 		}
 		changed = true
 	}
-	for _, f := range []string{"Dis", "Stop", "Stby", "Spar"} {
+	// A hot standby or spare is in rotation as such: only the flags that
+	// keep the worker out are worth a note.
+	for _, f := range []string{"Dis", "Stop"} {
 		switch {
 		case w.Has(f) && u != nil && before.Has(f):
 			a.notes = append(a.notes, fmt.Sprintf("%s left %s as it was before out (%q)", a.name(), f, u.Before))
-		case w.Has(f) && f != "Stby" && f != "Spar":
+		case w.Has(f):
 			a.notes = append(a.notes, fmt.Sprintf("%s is still %s: drain sets only drain mode, so it leaves that to you (balancer-manager)", a.name(), f))
 		}
 	}

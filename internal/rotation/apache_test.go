@@ -210,6 +210,9 @@ func TestApacheKeepsOtherFlags(t *testing.T) {
 	if _, err := stby.In(ctx, undo); err != nil {
 		t.Fatal(err)
 	}
+	if n := stby.Notes(); len(n) != 0 {
+		t.Errorf("notes for a hot standby put back as it was: %q", n)
+	}
 	if w := apacheWorker(t, stby); w.Status != before {
 		t.Errorf("after in %q, before %q", w.Status, before)
 	}
