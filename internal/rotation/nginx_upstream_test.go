@@ -6,18 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/drain-cli/drain/internal/nginxlbtest"
 )
 
 // upstreamFile is the pool file the nginx load balancer includes, with
@@ -27,19 +25,17 @@ server %s weight=2;   # web1
 server   %s  max_fails=3 fail_timeout=10s ; # web2
 `
 
-// nginxLB is a real open-source nginx balancing over an upstream file.
-type nginxLB struct {
-	dir, conf, upstream, addr string
-	cmd                       *exec.Cmd
-	done                      chan struct{}
+func startNginxLB(t *testing.T, backends ...string) *nginxlbtest.LB {
+	t.Helper()
+	args := make([]any, len(backends))
+	for i, b := range backends {
+		args[i] = b
+	}
+	return nginxlbtest.Start(t, fmt.Sprintf(upstreamFile, args...))
 }
 
-func (n *nginxLB) argv(extra ...string) []string {
-	return append([]string{"nginx"}, append(extra, "-p", n.dir, "-c", n.conf, "-e", filepath.Join(n.dir, "error.log"))...)
-}
-
-func (n *nginxLB) settings() map[string]any {
-	return map[string]any{"test": toAny(n.argv("-t")), "reload": toAny(n.argv("-s", "reload"))}
+func lbSettings(lb *nginxlbtest.LB) map[string]any {
+	return map[string]any{"test": toAny(lb.Argv("-t")), "reload": toAny(lb.Argv("-s", "reload"))}
 }
 
 func toAny(s []string) []any {
@@ -50,122 +46,6 @@ func toAny(s []string) []any {
 	return out
 }
 
-func (n *nginxLB) log() string {
-	b, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
-	return string(b)
-}
-
-// workers lists the master's worker processes (Linux /proc).
-func (n *nginxLB) workers(t *testing.T) map[int]bool {
-	t.Helper()
-	out := map[int]bool{}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(f) > 1 && f[1] == strconv.Itoa(n.cmd.Process.Pid) {
-			out[pid] = true
-		}
-	}
-	return out
-}
-
-func startNginxLB(t *testing.T, backends ...string) *nginxLB {
-	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skip("the nginx load balancer tests run Debian's nginx")
-	}
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		if bin = "/usr/sbin/nginx"; !fileExists(bin) {
-			t.Fatal("nginx not installed (apt-get install nginx-light): the nginx-upstream method is proven against it")
-		}
-	}
-	dir := t.TempDir()
-	_ = os.Chmod(dir, 0o755) // workers drop root privileges
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &nginxLB{dir: dir, conf: filepath.Join(dir, "nginx.conf"), upstream: filepath.Join(dir, "upstream.conf"), addr: l.Addr().String()}
-	_ = l.Close()
-	args := make([]any, len(backends))
-	for i, b := range backends {
-		args[i] = b
-	}
-	if err := os.WriteFile(n.upstream, []byte(fmt.Sprintf(upstreamFile, args...)), 0o640); err != nil {
-		t.Fatal(err)
-	}
-	conf := fmt.Sprintf(`
-daemon off;
-worker_processes 2;
-pid %[1]s/nginx.pid;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/tmp_body;
-  proxy_temp_path %[1]s/tmp_proxy;
-  fastcgi_temp_path %[1]s/tmp_fcgi;
-  uwsgi_temp_path %[1]s/tmp_uwsgi;
-  scgi_temp_path %[1]s/tmp_scgi;
-  upstream web { include %[2]s; }
-  server {
-    listen %[3]s;
-    location / { proxy_pass http://web; proxy_next_upstream off; }
-  }
-}
-`, dir, n.upstream, n.addr)
-	if err := os.WriteFile(n.conf, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	a := n.argv()
-	n.cmd = exec.Command(bin, a[1:]...)
-	n.cmd.Stderr = os.Stderr
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	n.done = make(chan struct{})
-	go func() { _ = n.cmd.Wait(); close(n.done) }()
-	t.Cleanup(func() {
-		_ = n.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-n.done:
-		case <-time.After(10 * time.Second):
-			_ = n.cmd.Process.Kill()
-			<-n.done
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", n.addr, 200*time.Millisecond)
-		if err == nil {
-			_ = c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx not listening: %s", n.log())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	// The master writes its pid file after listening: -s reload needs it.
-	for !fileExists(filepath.Join(dir, "nginx.pid")) {
-		if time.Now().After(deadline) {
-			t.Fatal("no nginx.pid")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return n
-}
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -175,20 +55,6 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// waitReloaded waits until none of the workers from before the reload is
-// left: from then on every new connection is served with the new file.
-func (n *nginxLB) waitReloaded(t *testing.T, old map[int]bool) {
-	t.Helper()
-	waitUntil(t, "the old nginx workers to exit", func() bool {
-		for pid := range n.workers(t) {
-			if old[pid] {
-				return false
-			}
-		}
-		return true
-	})
 }
 
 func newUpstream(t *testing.T, target string, opts Options) *NginxUpstream {
@@ -212,8 +78,8 @@ func hostOf(u string) string { return strings.TrimPrefix(u, "http://") }
 func TestNginxUpstreamUnderLoad(t *testing.T) {
 	a, b := newCountingBackend(t), newCountingBackend(t)
 	lb := startNginxLB(t, hostOf(a.URL), hostOf(b.URL))
-	orig, _ := os.ReadFile(lb.upstream)
-	m := newUpstream(t, lb.upstream+"#"+hostOf(a.URL), Options{Settings: lb.settings()})
+	orig, _ := os.ReadFile(lb.Upstream)
+	m := newUpstream(t, lb.Upstream+"#"+hostOf(a.URL), Options{Settings: lbSettings(lb)})
 	ctx := context.Background()
 
 	var after atomic.Bool
@@ -236,7 +102,7 @@ func TestNginxUpstreamUnderLoad(t *testing.T) {
 				if after.Load() {
 					q = "1"
 				}
-				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+lb.addr+"/x?after="+q, http.NoBody)
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, lb.URL("/x?after="+q), http.NoBody)
 				resp, err := client.Do(req)
 				sent.Add(1)
 				if err == nil {
@@ -255,18 +121,18 @@ func TestNginxUpstreamUnderLoad(t *testing.T) {
 	}
 	waitUntil(t, "traffic on both backends", func() bool { return a.all.Load() > 5 && b.all.Load() > 5 })
 
-	old := lb.workers(t)
+	old := lb.Workers()
 	var saved []byte
 	changed, err := m.Out(ctx, func(u any) (err error) { saved, err = json.Marshal(u); return err })
 	if err != nil || !changed {
-		t.Fatalf("out: %v %v\n%s", changed, err, lb.log())
+		t.Fatalf("out: %v %v\n%s", changed, err, lb.Log())
 	}
-	got, _ := os.ReadFile(lb.upstream)
+	got, _ := os.ReadFile(lb.Upstream)
 	want := strings.Replace(string(orig), "weight=2;", "weight=2 down;", 1)
 	if string(got) != want {
 		t.Fatalf("file after out:\n%s\nwant:\n%s", got, want)
 	}
-	lb.waitReloaded(t, old)
+	lb.WaitReloaded(t, old)
 	after.Store(true)
 	nb := b.after.Load()
 	waitUntil(t, "50 requests after the reload", func() bool { return b.after.Load() >= nb+50 })
@@ -280,18 +146,18 @@ func TestNginxUpstreamUnderLoad(t *testing.T) {
 		t.Errorf("second out: %v %v", changed, err)
 	}
 
-	old = lb.workers(t)
+	old = lb.Workers()
 	changed, err = m.In(ctx, saved)
 	if err != nil || !changed {
 		t.Fatalf("in: %v %v", changed, err)
 	}
-	if got, _ := os.ReadFile(lb.upstream); string(got) != string(orig) {
+	if got, _ := os.ReadFile(lb.Upstream); string(got) != string(orig) {
 		t.Errorf("file after in:\n%s\nwant the original:\n%s", got, orig)
 	}
-	if fi, _ := os.Stat(lb.upstream); fi.Mode().Perm() != 0o640 {
+	if fi, _ := os.Stat(lb.Upstream); fi.Mode().Perm() != 0o640 {
 		t.Errorf("mode %v after in, want 0640", fi.Mode().Perm())
 	}
-	lb.waitReloaded(t, old)
+	lb.WaitReloaded(t, old)
 	na := a.all.Load()
 	waitUntil(t, "traffic back on the backend", func() bool { return a.all.Load() > na+5 })
 	close(stop)
@@ -310,16 +176,16 @@ func TestNginxUpstreamUnderLoad(t *testing.T) {
 func TestNginxUpstreamFailedTest(t *testing.T) {
 	a, b := newCountingBackend(t), newCountingBackend(t)
 	lb := startNginxLB(t, hostOf(a.URL), hostOf(b.URL))
-	orig, _ := os.ReadFile(lb.upstream)
-	goodConf, _ := os.ReadFile(lb.conf)
+	orig, _ := os.ReadFile(lb.Upstream)
+	goodConf, _ := os.ReadFile(lb.Conf)
 	ctx := context.Background()
-	m := newUpstream(t, lb.upstream+"#"+hostOf(a.URL), Options{Settings: lb.settings()})
+	m := newUpstream(t, lb.Upstream+"#"+hostOf(a.URL), Options{Settings: lbSettings(lb)})
 
 	// A configuration error elsewhere (a deploy left a typo).
-	if err := os.WriteFile(lb.conf, append(append([]byte{}, goodConf...), "bogus_directive on;\n"...), 0o644); err != nil {
+	if err := os.WriteFile(lb.Conf, append(append([]byte{}, goodConf...), "bogus_directive on;\n"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	workers := lb.workers(t)
+	workers := lb.Workers()
 	var saved bool
 	_, err := m.Out(ctx, func(any) error { saved = true; return nil })
 	if err == nil || !strings.Contains(err.Error(), "configuration test `nginx -t") || !strings.Contains(err.Error(), "exit code 1") ||
@@ -329,11 +195,11 @@ func TestNginxUpstreamFailedTest(t *testing.T) {
 	if !saved {
 		t.Error("out changed the file without saving undo data first")
 	}
-	if got, _ := os.ReadFile(lb.upstream); string(got) != string(orig) {
+	if got, _ := os.ReadFile(lb.Upstream); string(got) != string(orig) {
 		t.Errorf("file changed:\n%s", got)
 	}
 	time.Sleep(300 * time.Millisecond) // a reload would have replaced the workers by now
-	if now := lb.workers(t); fmt.Sprint(now) != fmt.Sprint(workers) {
+	if now := lb.Workers(); fmt.Sprint(now) != fmt.Sprint(workers) {
 		t.Errorf("nginx workers changed (reloaded?): %v -> %v", workers, now)
 	}
 	if st, _ := m.Status(ctx); st != In {
@@ -341,17 +207,17 @@ func TestNginxUpstreamFailedTest(t *testing.T) {
 	}
 
 	// The reload fails (no pid file): the bytes go back too.
-	if err := os.WriteFile(lb.conf, goodConf, 0o644); err != nil {
+	if err := os.WriteFile(lb.Conf, goodConf, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pid := filepath.Join(lb.dir, "nginx.pid")
+	pid := filepath.Join(lb.Dir, "nginx.pid")
 	pidBytes, _ := os.ReadFile(pid)
 	_ = os.Remove(pid)
 	_, err = m.Out(ctx, func(any) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "reload `nginx -s reload") || !strings.Contains(err.Error(), "bytes from before are back") {
 		t.Fatalf("out with a failing reload: %v", err)
 	}
-	if got, _ := os.ReadFile(lb.upstream); string(got) != string(orig) {
+	if got, _ := os.ReadFile(lb.Upstream); string(got) != string(orig) {
 		t.Errorf("file changed:\n%s", got)
 	}
 	_ = os.WriteFile(pid, pidBytes, 0o644)
