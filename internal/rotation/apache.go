@@ -142,7 +142,7 @@ func (a *Apache) load(ctx context.Context) (apachebm.Balancer, apachebm.Worker, 
 		w, ok := b.Worker(a.worker)
 		if !ok {
 			return b, w, fmt.Errorf("%w: apache: no worker %q in balancer://%s (it has: %s)%s", ErrConfig, a.worker, a.bal,
-				strings.Join(b.WorkerURLs(), ", "), didYouMean(a.worker, b.WorkerURLs()))
+				strings.Join(b.WorkerURLs(), ", "), nearestName(a.worker, b.WorkerURLs()))
 		}
 		return b, w, nil
 	}
@@ -151,10 +151,10 @@ func (a *Apache) load(ctx context.Context) (apachebm.Balancer, apachebm.Worker, 
 	}
 	sort.Strings(names)
 	return apachebm.Balancer{}, apachebm.Worker{}, fmt.Errorf("%w: apache: no balancer %q at %s (it has: %s)%s", ErrConfig, a.bal, apachebm.Shown(a.manager),
-		strings.Join(names, ", "), didYouMean(a.bal, names))
+		strings.Join(names, ", "), nearestName(a.bal, names))
 }
 
-func didYouMean(want string, names []string) string {
+func nearestName(want string, names []string) string {
 	if s := suggest.Similar(want, names, 1); len(s) > 0 {
 		return "; did you mean " + s[0] + "?"
 	}

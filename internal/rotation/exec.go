@@ -26,7 +26,7 @@ func checkSettingKeys(typ string, settings map[string]any, known ...string) erro
 	if len(known) == 0 {
 		msg += fmt.Sprintf(" (%s has no settings)", typ)
 	} else {
-		msg += " (settings: " + strings.Join(known, ", ") + ")" + didYouMean(bad[0], known)
+		msg += " (settings: " + strings.Join(known, ", ") + ")" + nearestName(bad[0], known)
 	}
 	return fmt.Errorf("%w%s", ErrConfig, strings.TrimPrefix(msg, ErrConfig.Error()))
 }
@@ -77,7 +77,7 @@ func newExec(target string, opts Options) (Method, error) {
 	if !ok {
 		hint := "define it in the config file: rotation: {exec: {" + name + ": {out: [...], in: [...], status: [...]}}}"
 		if len(names) > 0 {
-			hint = "the config file has: " + strings.Join(names, ", ") + didYouMean(name, names)
+			hint = "the config file has: " + strings.Join(names, ", ") + nearestName(name, names)
 		}
 		return nil, fmt.Errorf("%w: exec %q: no rotation.exec.%s in the config file (%s)", ErrConfig, name, name, hint)
 	}

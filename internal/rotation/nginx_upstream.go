@@ -282,7 +282,7 @@ func (n *NginxUpstream) read() ([]byte, fs.FileInfo, []upstreamServer, []upstrea
 		if len(names) == 0 {
 			return nil, nil, nil, nil, fmt.Errorf("%w: nginx-upstream: %s has no upstream server lines (want `server ADDR;` in an upstream block, or a file included inside one)", ErrConfig, n.path)
 		}
-		return nil, nil, nil, nil, fmt.Errorf("%w: nginx-upstream: no server %q in %s (it has: %s)%s", ErrConfig, n.addr, n.path, strings.Join(names, ", "), didYouMean(n.addr, names))
+		return nil, nil, nil, nil, fmt.Errorf("%w: nginx-upstream: no server %q in %s (it has: %s)%s", ErrConfig, n.addr, n.path, strings.Join(names, ", "), nearestName(n.addr, names))
 	}
 	return b, fi, all, mine, nil
 }

@@ -220,7 +220,39 @@ func TestNginxUpstreamFailedTest(t *testing.T) {
 	if got, _ := os.ReadFile(lb.Upstream); string(got) != string(orig) {
 		t.Errorf("file changed:\n%s", got)
 	}
-	_ = os.WriteFile(pid, pidBytes, 0o644)
+	noErr(t, os.WriteFile(pid, pidBytes, 0o644))
+
+	// in with a broken configuration: the drained file stays, the server
+	// OUT, and a second in once it is fixed puts the original back.
+	var undo []byte
+	if _, err := m.Out(ctx, func(u any) (err error) { undo, err = json.Marshal(u); return err }); err != nil {
+		t.Fatal(err)
+	}
+	drained, _ := os.ReadFile(lb.Upstream)
+	noErr(t, os.WriteFile(lb.Conf, append(append([]byte{}, goodConf...), "bogus_directive on;\n"...), 0o644))
+	if _, err := m.In(ctx, undo); err == nil || !strings.Contains(err.Error(), "configuration test") {
+		t.Fatalf("in with a broken configuration: %v", err)
+	}
+	if got, _ := os.ReadFile(lb.Upstream); string(got) != string(drained) {
+		t.Errorf("file after a failed in:\n%s", got)
+	}
+	if st, _ := m.Status(ctx); st != Out {
+		t.Errorf("status after a failed in: %s", st)
+	}
+	noErr(t, os.WriteFile(lb.Conf, goodConf, 0o644))
+	if changed, err := m.In(ctx, undo); err != nil || !changed {
+		t.Fatalf("in: %v %v", changed, err)
+	}
+	if got, _ := os.ReadFile(lb.Upstream); string(got) != string(orig) {
+		t.Errorf("file after in:\n%s", got)
+	}
+}
+
+func noErr(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestNginxUpstreamChangedSinceOut(t *testing.T) {
