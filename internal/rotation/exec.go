@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/drain-cli/drain/internal/redact"
 )
 
 // checkSettingKeys rejects a setting of the config file's rotation.TYPE
@@ -122,7 +124,7 @@ func (e *Exec) Status(ctx context.Context) (Status, error) {
 	case string(Out):
 		return Out, nil
 	default:
-		return Unknown, fmt.Errorf("exec %s: status `%s` printed %q: want IN or OUT", e.name, strings.Join(e.status, " "), clipOutput(s, 80))
+		return Unknown, fmt.Errorf("exec %s: status `%s` printed %q: want IN or OUT", e.name, redact.String(strings.Join(e.status, " ")), redact.String(clipOutput(s, 80)))
 	}
 }
 
@@ -139,7 +141,7 @@ func (e *Exec) change(ctx context.Context, what string, argv []string, want Stat
 		return fmt.Errorf("after %s: %w", what, err)
 	}
 	if st != want {
-		return fmt.Errorf("exec %s: status says %s after `%s` succeeded: the change did not take effect", e.name, st, strings.Join(argv, " "))
+		return fmt.Errorf("exec %s: status says %s after `%s` succeeded: the change did not take effect", e.name, st, redact.String(strings.Join(argv, " ")))
 	}
 	return nil
 }

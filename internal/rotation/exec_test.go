@@ -174,6 +174,15 @@ func TestExecFaults(t *testing.T) {
 			t.Errorf("took %s", d)
 		}
 	})
+	t.Run("a password in a failing command is not shown", func(t *testing.T) {
+		lb := newExecLB(t, "IN")
+		fail := append(lb.cmd("fail"), "https://ops:s3cret@adc.example/nitro")
+		m, _ := newExecMethod(t, "web01", map[string]any{"out": fail, "in": lb.cmd("in"), "status": lb.cmd("status")}, 10*time.Second)
+		_, err := m.Out(ctx, func(any) error { return nil })
+		if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "https://xxxxx@adc.example/nitro") {
+			t.Errorf("%v", err)
+		}
+	})
 	t.Run("command not found", func(t *testing.T) {
 		m, _ := newExecMethod(t, "web01", map[string]any{"out": []any{"x"}, "in": []any{"x"}, "status": []any{"drain-no-such-cli", "status"}}, time.Second)
 		if _, err := m.Status(ctx); err == nil || !strings.Contains(err.Error(), "`drain-no-such-cli status` failed: not found") {

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/drain-cli/drain/internal/redact"
 )
 
 func init() {
@@ -410,7 +412,8 @@ func runArgvOutput(ctx context.Context, timeout time.Duration, what string, argv
 	if out != "" {
 		msg += ": " + clipOutput(out, 300)
 	}
-	return stdout.String(), errors.New(msg)
+	// A URL's user info in the command or its output is never shown.
+	return stdout.String(), errors.New(redact.String(msg))
 }
 
 // clipOutput puts a command's output on one line of at most limit runes.
