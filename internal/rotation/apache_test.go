@@ -459,3 +459,48 @@ func TestApachePool(t *testing.T) {
 		t.Errorf("after in: %+v", p.Members[0])
 	}
 }
+
+// TestApacheDrainKeepsStickySessions: drain mode (not disabled) is what
+// out sets: requests sticky to the worker still reach it, new ones do not.
+func TestApacheDrainKeepsStickySessions(t *testing.T) {
+	needApache(t)
+	a1, a2 := newCountingBackend(t), newCountingBackend(t)
+	ap := apachetest.Start(t, "ProxySet balancer://web stickysession=ROUTEID",
+		apachetest.Member{URL: a1.URL, Params: "route=a"}, apachetest.Member{URL: a2.URL, Params: "route=b"})
+	m := newApacheMethod(t, ap.Manager()+"#web/"+a1.URL, Options{})
+	ctx := context.Background()
+	if _, err := m.Out(ctx, func(any) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	get := func(cookie string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ap.URL("/x?after=1"), http.NoBody)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("HTTP %d", resp.StatusCode)
+		}
+	}
+	for range 10 {
+		get("")
+	}
+	if n := a1.after.Load(); n != 0 {
+		t.Errorf("the drained worker got %d of 10 requests without a session", n)
+	}
+	for range 5 {
+		get("ROUTEID=sess1.a")
+	}
+	if n := a1.after.Load(); n != 5 {
+		t.Errorf("the drained worker got %d of 5 requests sticky to it, want all 5", n)
+	}
+	if _, err := m.In(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+}
