@@ -59,7 +59,8 @@ func (r *rotateBed) cmd(t *testing.T, args ...string) (string, string, int) {
 	c.Stdout, c.Stderr = &out, &errb
 	err := c.Run()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errorsAs(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
@@ -77,8 +78,10 @@ func (r *rotateBed) runUnderLoad(t *testing.T, lbURL string, extra ...string) {
 	defer stop()
 	load := testbed.StartLoad(ctx, []string{lbURL}, 6, 40)
 	time.Sleep(1500 * time.Millisecond) // slow downloads in flight on A
-	args := append([]string{"run", "--output", "json", "--source", "nginx:" + r.a.URL("/nginx_status"),
-		"--settle", "500ms", "--interval", "100ms", "--timeout", "60s"}, extra...)
+	args := append([]string{
+		"run", "--output", "json", "--source", "nginx:" + r.a.URL("/nginx_status"),
+		"--settle", "500ms", "--interval", "100ms", "--timeout", "60s",
+	}, extra...)
 	args = append(args, "--", "kill", "-TERM", fmt.Sprint(r.a.Pid()))
 	out, stderr, code := r.cmd(t, args...)
 	if code != 0 {
