@@ -49,15 +49,24 @@ func newStatusCmd(ios *iostreams.IOStreams) *cobra.Command {
 		Long: `Show whether the server is IN or OUT of rotation, the record of the change
 (who, when, why, and how far a run got, even one that crashed), and one read
 of every --source. --watch refreshes every --interval until interrupted.
+
+With --pool TYPE:TARGET it shows every server of a load balancer's pool
+instead: rotation, admin state, health, sessions and queue as the balancer
+reports them, and who took each out with drain, when and why (the local
+records); a balancer that cannot be read is exit 1.
 ` + exitStatusHelp,
 		Args: cobra.NoArgs,
 	}
 	config.AddFlags(cmd.Flags(), append(append([]string{}, rotationKeys...), "source", "interval", "read-timeout", "ca-file", "insecure", "bearer-token-file", "basic-auth-file", "watch", "output")...)
+	addPoolFlag(cmd)
 	cmd.RunE = func(c *cobra.Command, _ []string) error {
 		configFile, _ := c.Flags().GetString("config")
 		cfg, err := config.Load(c.Flags(), nil, configFile, nil)
 		if err != nil {
 			return err
+		}
+		if spec := poolSpec(c); spec != "" {
+			return runStatusPool(c, ios, cfg, spec)
 		}
 		if len(rotationSpecs(cfg)) == 0 && len(cfg.Sources) == 0 {
 			return usageErr("set --keepalive PATH, --haproxy ADDR#BACKEND/SERVER, --rotate TYPE:TARGET and/or --source SPEC", "nothing to show")

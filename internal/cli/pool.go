@@ -1,0 +1,244 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/drain-cli/drain/internal/config"
+	"github.com/drain-cli/drain/internal/drain"
+	"github.com/drain-cli/drain/internal/iostreams"
+	"github.com/drain-cli/drain/internal/redact"
+	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/state"
+)
+
+// The fleet view: 'drain status --pool TYPE:TARGET' lists every server of a
+// load balancer's pool as the balancer sees it, with what drain recorded
+// about the ones it took out.
+
+// poolReport is what 'drain status --pool' shows, also as its JSON object.
+type poolReport struct {
+	Time       time.Time `json:"time"`
+	Event      string    `json:"event"` // "pool"
+	Target     string    `json:"target"`
+	Pool       string    `json:"pool,omitempty"` // the balancer's name for it
+	InRotation int       `json:"in_rotation"`
+	Members    []poolRow `json:"members"`
+	Error      string    `json:"error,omitempty"`
+}
+
+// poolRow is one server: the balancer's view and, when drain changed it,
+// drain's record of who, since when and why.
+type poolRow struct {
+	rotation.Member
+	Drain *poolChange `json:"drain,omitempty"`
+}
+
+// poolChange is where drain changed a server (the local record).
+type poolChange struct {
+	From    string    `json:"from"` // record
+	By      string    `json:"by,omitempty"`
+	Since   time.Time `json:"since"`
+	Why     string    `json:"why,omitempty"`
+	Command string    `json:"command,omitempty"` // out or run
+	Phase   string    `json:"phase,omitempty"`
+	PID     int       `json:"pid,omitempty"`
+	Running *bool     `json:"running,omitempty"` // for a record left mid-run
+	Record  string    `json:"record,omitempty"`  // the record's key
+}
+
+const poolFlagHelp = "show every server of a load balancer's pool instead: TYPE:TARGET, the rotation target without the server (haproxy:ADDR#BACKEND), or a method target whose balancer lists its pool"
+
+func addPoolFlag(cmd *cobra.Command) {
+	cmd.Flags().String("pool", "", poolFlagHelp)
+}
+
+// poolSpec is --pool, or "" when not given.
+func poolSpec(c *cobra.Command) string {
+	s, _ := c.Flags().GetString("pool")
+	return strings.TrimSpace(s)
+}
+
+// runStatusPool is 'drain status --pool'. A pool that cannot be read is
+// exit 1 (the report says why); a bad --pool is exit 2.
+func runStatusPool(c *cobra.Command, ios *iostreams.IOStreams, cfg *config.Config, spec string) error {
+	if len(rotationSpecs(cfg)) > 0 || len(cfg.Sources) > 0 {
+		return usageErr("run 'drain status --pool' on its own, or 'drain status' without --pool", "--pool lists a whole pool: it does not take --rotate, --keepalive, --haproxy or --source")
+	}
+	client, err := httpClient(cfg)
+	if err != nil {
+		return err
+	}
+	view, err := rotation.NewPool(spec, rotation.Options{Client: client, Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv})
+	if err != nil {
+		return usageErr(poolHint(spec), "%v", trimRotErr(err))
+	}
+	store := state.Store{Dir: cfg.StateDir}
+	if cfg.StateDir == "" {
+		var ue *state.UnsafeDirError
+		if store, err = state.DefaultStore(); errors.As(err, &ue) {
+			return &exitError{code: drain.ExitError, err: err, hint: ue.Hint()}
+		} else if err != nil {
+			return err
+		}
+	}
+	code := drain.ExitOK
+	for {
+		rep := collectPool(c.Context(), view, store)
+		if rep.Error != "" {
+			code = drain.ExitError
+		}
+		if cfg.JSON {
+			_ = json.NewEncoder(ios.Out).Encode(rep)
+		} else {
+			if cfg.Watch && ios.IsStdoutTTY() {
+				fmt.Fprint(ios.Out, "\033[H\033[2J")
+			}
+			printPool(ios, rep)
+		}
+		if !cfg.Watch {
+			break
+		}
+		select {
+		case <-c.Context().Done():
+			return nil
+		case <-time.After(cfg.Interval):
+		}
+	}
+	if code != drain.ExitOK {
+		return &exitError{code: code, reported: true}
+	}
+	return nil
+}
+
+// poolHint is the hint for a --pool that could not be built.
+func poolHint(spec string) string {
+	if names := rotation.PoolTypeNames(); len(names) > 0 {
+		t, _, err := rotation.ParseSpec(spec)
+		if err == nil {
+			for _, pt := range names {
+				if pt == t.Name {
+					return "check the pool target: " + poolExample(pt)
+				}
+			}
+		}
+		ex := make([]string, len(names))
+		for i, n := range names {
+			ex[i] = poolExample(n)
+		}
+		return "e.g. " + strings.Join(ex, " or ")
+	}
+	return "--pool TYPE:TARGET"
+}
+
+func poolExample(name string) string {
+	switch name {
+	case rotation.MethodHAProxy:
+		return "haproxy:ADDR#BACKEND (haproxy:/run/haproxy/admin.sock#web)"
+	}
+	return name + ":TARGET"
+}
+
+func collectPool(ctx context.Context, view rotation.PoolView, store state.Store) poolReport {
+	rep := poolReport{Time: time.Now(), Event: "pool", Target: redact.String(view.Target()), Members: []poolRow{}}
+	p, err := view.Pool(ctx)
+	if err != nil {
+		rep.Error = redact.String(trimRotErr(err))
+		return rep
+	}
+	rep.Pool = p.Name
+	for _, m := range p.Members {
+		row := poolRow{Member: m}
+		if m.InRotation {
+			rep.InRotation++
+		}
+		if key := view.MemberKey(m); key != "" {
+			if r, err := store.Load(key); err == nil && r != nil {
+				row.Drain = changeOf(r, key)
+			}
+		}
+		rep.Members = append(rep.Members, row)
+	}
+	return rep
+}
+
+func changeOf(r *state.Record, key string) *poolChange {
+	ch := &poolChange{From: "record", By: r.By, Since: r.Since, Why: r.Reason, Command: r.Command, Phase: string(r.Phase), PID: r.PID, Record: redact.String(key)}
+	if r.Phase != state.PhaseDone && r.Phase != state.PhaseOut {
+		running := r.Running()
+		ch.Running = &running
+	}
+	return ch
+}
+
+func printPool(ios *iostreams.IOStreams, rep poolReport) {
+	w := ios.Out
+	green, yellow, red := ios.OutColor(colorGreen...), ios.OutColor(colorYellow...), ios.OutColor(colorRed...)
+	if rep.Error != "" {
+		fmt.Fprintf(w, "%s %s\n", red("error:"), rep.Error)
+		return
+	}
+	fmt.Fprintf(w, "pool %s  %s  %d of %d in rotation\n", rep.Pool, rep.Target, rep.InRotation, len(rep.Members))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  SERVER\tROTATION\tADMIN\tHEALTH\tSESSIONS\tQUEUE\tDRAIN")
+	for _, m := range rep.Members {
+		name := m.Name
+		if m.Self {
+			name += " (this)"
+		}
+		// Colours go around padded words: tabwriter counts the escape
+		// codes as width, the same on every row of a column.
+		rot := green("IN ")
+		if !m.InRotation {
+			rot = yellow("OUT")
+		}
+		health := m.Health
+		if health == rotation.HealthDown {
+			health = red(health)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, rot, m.Admin, health, optNum(m.Sessions), optNum(m.Queue), describeChange(m.Drain))
+	}
+	_ = tw.Flush()
+}
+
+func optNum(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*v, 'f', -1, 64)
+}
+
+// describeChange is the DRAIN column: who took the server out, how long
+// ago, why; "-" when drain has no record of it.
+func describeChange(ch *poolChange) string {
+	if ch == nil {
+		return "-"
+	}
+	s := fmt.Sprintf("%s by %s %s ago (%s)", cmpOr(ch.Command, "out"), cmpOr(ch.By, "?"), time.Since(ch.Since).Round(time.Second), ch.Since.Local().Format(time.DateTime))
+	if ch.Why != "" {
+		s += fmt.Sprintf(": %q", ch.Why)
+	}
+	if ch.Phase != "" && ch.Phase != string(state.PhaseOut) {
+		s += ", phase " + ch.Phase
+		if ch.Running != nil && !*ch.Running {
+			s += fmt.Sprintf(" (pid %d gone)", ch.PID)
+		}
+	}
+	return s
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,196 @@
+//go:build !windows
+
+package e2e
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/drain-cli/drain/internal/testbed"
+)
+
+// farm is a real HAProxy whose backend "web" has one server per name, each
+// a real HTTP server whose keep-alive page answers 200 while its flag is
+// set (503 otherwise): a check that fails and passes on demand.
+type farm struct {
+	lb      *testbed.HAProxy
+	healthy map[string]*atomic.Bool
+	hits    map[string]*atomic.Int64 // requests to other paths, per server
+	warm    map[string]*atomic.Int64 // /warm answers 2xx once this reaches 0 (counts down per request)
+	drain   string
+	state   string
+}
+
+func startFarm(t *testing.T, check testbed.Check, names ...string) *farm {
+	t.Helper()
+	requireServers(t, "haproxy")
+	f := &farm{healthy: map[string]*atomic.Bool{}, hits: map[string]*atomic.Int64{}, warm: map[string]*atomic.Int64{}, state: filepath.Join(t.TempDir(), "state")}
+	var backends []*testbed.Nginx
+	for _, n := range names {
+		ok, hits, warm := &atomic.Bool{}, &atomic.Int64{}, &atomic.Int64{}
+		ok.Store(true)
+		f.healthy[n], f.hits[n], f.warm[n] = ok, hits, warm
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/keepalive.htm":
+				if !ok.Load() {
+					w.WriteHeader(http.StatusServiceUnavailable)
+				}
+			case "/warm":
+				if warm.Add(-1) >= 0 {
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return
+				}
+				_, _ = w.Write([]byte("warm\n"))
+			default:
+				hits.Add(1)
+			}
+		}))
+		t.Cleanup(srv.Close)
+		backends = append(backends, &testbed.Nginx{Name: n, Addr: strings.TrimPrefix(srv.URL, "http://")})
+	}
+	var err error
+	f.lb, err = testbed.StartHAProxyCheck(t.TempDir(), check, backends...)
+	must(t, err)
+	t.Cleanup(f.lb.Kill)
+	f.drain = buildDrain(t)
+	return f
+}
+
+// run runs drain with --state-dir and returns its stdout, stderr and exit code.
+func (f *farm) run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(f.drain, append(args[:1:1], append([]string{"--state-dir", f.state}, args[1:]...)...)...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+type poolJSON struct {
+	Event      string `json:"event"`
+	Target     string `json:"target"`
+	Pool       string `json:"pool"`
+	InRotation int    `json:"in_rotation"`
+	Error      string `json:"error"`
+	Members    []struct {
+		Name       string   `json:"name"`
+		Admin      string   `json:"admin"`
+		Health     string   `json:"health"`
+		InRotation bool     `json:"in_rotation"`
+		Sessions   *float64 `json:"sessions"`
+		Queue      *float64 `json:"queue"`
+		Drain      *struct {
+			From  string    `json:"from"`
+			By    string    `json:"by"`
+			Since time.Time `json:"since"`
+			Why   string    `json:"why"`
+		} `json:"drain"`
+	} `json:"members"`
+}
+
+func TestStatusPool(t *testing.T) {
+	f := startFarm(t, testbed.Check{Inter: 100 * time.Millisecond, Fall: 1, Rise: 1}, "a", "b", "c", "d")
+	pool := "haproxy:" + f.lb.Sock + "#web"
+	// b: out with drain, with a reason; c: maint by hand; d: its check fails.
+	if _, errOut, code := f.run(t, "out", "--rotate", pool+"/b", "--reason", "deploy 1.2"); code != 0 {
+		t.Fatalf("out: %d %s", code, errOut)
+	}
+	if _, err := f.lb.Cmd("set server web/c state maint"); err != nil {
+		t.Fatal(err)
+	}
+	f.healthy["d"].Store(false)
+	var rep poolJSON
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, errOut, code := f.run(t, "status", "--pool", pool, "--output", "json")
+		if code != 0 {
+			t.Fatalf("status --pool: exit %d %s %s", code, out, errOut)
+		}
+		rep = poolJSON{}
+		must(t, json.Unmarshal([]byte(out), &rep))
+		if len(rep.Members) == 4 && rep.Members[3].Health == "down" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if rep.Event != "pool" || rep.Pool != "web" || rep.InRotation != 1 || len(rep.Members) != 4 {
+		t.Fatalf("report %+v", rep)
+	}
+	want := []struct {
+		name, admin, health string
+		in, drained         bool
+	}{{"a", "enabled", "up", true, false}, {"b", "drain", "up", false, true}, {"c", "disabled", "", false, false}, {"d", "enabled", "down", false, false}}
+	for i, w := range want {
+		m := rep.Members[i]
+		if m.Name != w.name || m.Admin != w.admin || w.health != "" && m.Health != w.health || m.InRotation != w.in || (m.Drain != nil) != w.drained || m.Sessions == nil || m.Queue == nil {
+			t.Errorf("member %d: %+v, want %+v", i, m, w)
+		}
+	}
+	if d := rep.Members[1].Drain; d != nil && (d.Why != "deploy 1.2" || d.By == "" || time.Since(d.Since) > time.Minute || d.From != "record") {
+		t.Errorf("b's drain record: %+v", d)
+	}
+
+	// The table: one row per server, b's reason and who.
+	out, _, code := f.run(t, "status", "--pool", pool)
+	if code != 0 || !strings.Contains(out, "1 of 4 in rotation") || !strings.Contains(out, `"deploy 1.2"`) {
+		t.Errorf("table (exit %d):\n%s", code, out)
+	}
+	for _, l := range []string{"a ", "b ", "c ", "d "} {
+		found := false
+		for _, row := range strings.Split(out, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(row), l) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no row %q in:\n%s", l, out)
+		}
+	}
+
+	// --watch without a terminal: plain reports, one per --interval, until stopped.
+	cmd := exec.Command(f.drain, "status", "--state-dir", f.state, "--pool", pool, "--watch", "--interval", "200ms")
+	var wout strings.Builder
+	cmd.Stdout = &wout
+	must(t, cmd.Start())
+	time.Sleep(1500 * time.Millisecond)
+	_ = cmd.Process.Signal(os.Interrupt)
+	_ = cmd.Wait()
+	if n := strings.Count(wout.String(), "in rotation"); n < 2 || strings.Contains(wout.String(), "\033[") {
+		t.Errorf("--watch drew %d reports (want several, plain):\n%s", n, wout.String())
+	}
+
+	// The balancer unreachable: exit 1, it says why.
+	f.lb.Kill()
+	out, errOut, code := f.run(t, "status", "--pool", pool, "--output", "json")
+	rep = poolJSON{}
+	_ = json.Unmarshal([]byte(out), &rep)
+	if code != 1 || !strings.Contains(rep.Error, "connect") {
+		t.Errorf("unreachable: exit %d, %s %s", code, out, errOut)
+	}
+	out, _, code = f.run(t, "status", "--pool", pool)
+	if code != 1 || !strings.Contains(out, "error:") {
+		t.Errorf("unreachable, text: exit %d %s", code, out)
+	}
+	// Bad input: exit 2, one line and a hint.
+	_, errOut, code = f.run(t, "status", "--pool", "haproxy:"+f.lb.Sock)
+	if code != 2 || !strings.Contains(errOut, "want haproxy:ADDR#BACKEND") || !strings.Contains(errOut, "hint:") {
+		t.Errorf("bad --pool: exit %d %s", code, errOut)
+	}
+}
