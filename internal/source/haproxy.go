@@ -22,9 +22,15 @@ type haproxySource struct {
 	addr            haproxy.Addr // runtime API
 	backend, server string
 	opts            Options
+	noTotal         bool // #total=off: stot not read
+	lastTotal
 }
 
 func newHAProxy(target string, opts Options) (Source, error) {
+	target, what, has := cutTotal(target)
+	if has && what != "stot" && what != "off" {
+		return nil, fmt.Errorf("#total=%s: an haproxy source's total is stot (the default) or off", what)
+	}
 	i := strings.LastIndex(target, "#")
 	if i < 0 {
 		return nil, errors.New("want ADDR#BACKEND/SERVER or URL#BACKEND/SERVER, e.g. /run/haproxy/admin.sock#web/app1 or http://lb:8404/stats;csv#web/app1")
@@ -33,7 +39,7 @@ func newHAProxy(target string, opts Options) (Source, error) {
 	if !ok || be == "" || srv == "" {
 		return nil, fmt.Errorf("want BACKEND/SERVER after #, got %q", target[i+1:])
 	}
-	s := &haproxySource{backend: be, server: srv, opts: opts}
+	s := &haproxySource{backend: be, server: srv, opts: opts, noTotal: what == "off"}
 	loc := target[:i]
 	if strings.HasPrefix(loc, "http://") || strings.HasPrefix(loc, "https://") {
 		if err := checkURL(loc); err != nil {
@@ -69,7 +75,12 @@ func (s *haproxySource) Read(ctx context.Context) (float64, error) {
 		}
 		body = []byte(out)
 	}
-	return haproxyServerLoad(body, s.backend, s.server)
+	v, err := haproxyServerLoad(body, s.backend, s.server)
+	if err == nil && !s.noTotal {
+		t, ok := haproxyServerTotal(body, s.backend, s.server)
+		s.set(t, ok)
+	}
+	return v, err
 }
 
 // haproxyServerLoad finds backend/server in a stats CSV and returns

@@ -25,12 +25,15 @@ const promAccept = "text/plain;version=0.0.4"
 // promSource sums the series of a Prometheus metrics page that a selector
 // matches.
 type promSource struct {
-	url  string
-	sel  selector
-	opts Options
+	url   string
+	sel   selector
+	total *selector // #total=COUNTER: the requests served in all (total.go)
+	opts  Options
+	lastTotal
 }
 
 func newProm(target string, opts Options) (Source, error) {
+	target, totalText, hasTotal := cutTotal(target)
 	rawURL, text, err := splitTarget(target, "SELECTOR", `http://host:9100/metrics#http_requests_in_flight{handler="/api"}`)
 	if err != nil {
 		return nil, err
@@ -39,7 +42,15 @@ func newProm(target string, opts Options) (Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &promSource{url: rawURL, sel: sel, opts: opts}, nil
+	s := &promSource{url: rawURL, sel: sel, opts: opts}
+	if hasTotal {
+		t, err := parseSelector(totalText)
+		if err != nil {
+			return nil, fmt.Errorf("#total=%s: %w", totalText, err)
+		}
+		s.total = &t
+	}
+	return s, nil
 }
 
 func (s *promSource) Read(ctx context.Context) (float64, error) {
@@ -47,7 +58,19 @@ func (s *promSource) Read(ctx context.Context) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return s.sel.value(body)
+	v, err := s.sel.value(body)
+	if err != nil || s.total == nil {
+		return v, err
+	}
+	// The total comes from the same page: a counter the user named must be
+	// there, or the source is unknown (a mistyped name must not silently
+	// turn the check off).
+	t, err := s.total.value(body)
+	if err != nil {
+		return 0, fmt.Errorf("total: %w", err)
+	}
+	s.set(t, true)
+	return v, nil
 }
 
 // value sums the series of body (a text-format metrics page) that s matches.
