@@ -14,6 +14,11 @@ func reading(name string, v float64, threshold float64) Reading {
 	return Reading{Source: name, Value: &v, Threshold: threshold, OK: v <= threshold}
 }
 
+func withTotal(r Reading, total float64) Reading {
+	r.Total = &total
+	return r
+}
+
 // TestBlocking: what still blocks the drain is a pure function of one poll
 // and the clock, so every case is a line here and nothing sleeps.
 func TestBlocking(t *testing.T) {
@@ -29,6 +34,7 @@ func TestBlocking(t *testing.T) {
 		quietSince time.Time
 		grace      time.Duration
 		settle     time.Duration
+		totals     map[string]float64
 		want       []string
 		wantQuiet  time.Time
 	}{
@@ -41,11 +47,19 @@ func TestBlocking(t *testing.T) {
 		{name: "an unknown source blocks", readings: []Reading{quiet[0], unknown}, now: at(10), quietSince: at(4), want: []string{"exec:busy.sh"}},
 		{name: "the verify URL blocks first", readings: []Reading{unknown}, verifying: "verify-url still answers 200", now: at(10), want: []string{"verify-url still answers 200", "exec:busy.sh"}},
 		{name: "the verify URL alone blocks", readings: quiet, verifying: "verify-url unreachable (connection refused)", now: at(10), quietSince: at(3), want: []string{"verify-url unreachable (connection refused)"}},
+		{name: "new arrivals between polls break the settle window", readings: []Reading{withTotal(quiet[0], 15), quiet[1]}, totals: map[string]float64{"nginx:http://h/s": 12}, now: at(10), quietSince: at(8), settle: 5 * time.Second, want: []string{"nginx:http://h/s: 3 new requests since the last poll"}},
+		{name: "one new arrival", readings: []Reading{withTotal(quiet[0], 13)}, totals: map[string]float64{"nginx:http://h/s": 12}, now: at(10), want: []string{"nginx:http://h/s: 1 new request since the last poll"}},
+		{name: "no new arrivals: quiet", readings: []Reading{withTotal(quiet[0], 12)}, totals: map[string]float64{"nginx:http://h/s": 12}, now: at(10), quietSince: at(4), settle: 5 * time.Second, wantQuiet: at(4)},
+		{name: "arrivals up to the threshold are allowed", readings: []Reading{withTotal(quiet[1], 102)}, totals: map[string]float64{"prom:http://h/m#x<=2": 100}, now: at(10), quietSince: at(4), wantQuiet: at(4)},
+		{name: "arrivals above the threshold block", readings: []Reading{withTotal(quiet[1], 103)}, totals: map[string]float64{"prom:http://h/m#x<=2": 100}, now: at(10), quietSince: at(4), want: []string{"prom:http://h/m#x<=2: 3 new requests since the last poll"}},
+		{name: "the first total is the baseline", readings: []Reading{withTotal(quiet[0], 500)}, totals: map[string]float64{}, now: at(10), quietSince: at(4), wantQuiet: at(4)},
+		{name: "a counter reset is a new baseline, not arrivals", readings: []Reading{withTotal(quiet[0], 2)}, totals: map[string]float64{"nginx:http://h/s": 900}, now: at(10), quietSince: at(4), wantQuiet: at(4)},
+		{name: "a busy source with arrivals blocks once, by name", readings: []Reading{withTotal(reading("iis:Shop", 3, 0), 20)}, totals: map[string]float64{"iis:Shop": 10}, now: at(10), want: []string{"iis:Shop"}},
 		{name: "no sources: only the windows", now: at(3), grace: 6 * time.Second, want: []string{"lb-grace (3s left)"}, wantQuiet: at(3)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, q := blocking(c.readings, c.verifying, c.now, t0, c.quietSince, c.grace, c.settle)
+			got, q := blocking(c.readings, c.totals, c.verifying, c.now, t0, c.quietSince, c.grace, c.settle)
 			if !slices.Equal(got, c.want) || !q.Equal(c.wantQuiet) {
 				t.Errorf("blocking = %q, quiet since %v; want %q, %v", got, q, c.want, c.wantQuiet)
 			}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"time"
 
@@ -202,6 +203,7 @@ func (p *run) wait(ctx context.Context, outAt time.Time) (bool, string, error) {
 		deadline = outAt.Add(p.Timeout)
 	}
 	var quietSince, listedAt time.Time
+	totals := map[string]float64{} // each source's last known total
 	verified := p.Verify == nil
 	canList := len(p.listers()) > 0
 	for {
@@ -224,7 +226,17 @@ func (p *run) wait(ctx context.Context, outAt time.Time) (bool, string, error) {
 		cancelRead()
 		now := time.Now() // after the reads: they may have taken a while
 		var blocks []string
-		blocks, quietSince = blocking(readings, verifying, now, outAt, quietSince, p.LBGrace, p.Settle)
+		for i := range readings {
+			if n, ok := arrived(readings[i], totals); ok {
+				readings[i].Arrived = &n
+			}
+		}
+		blocks, quietSince = blocking(readings, totals, verifying, now, outAt, quietSince, p.LBGrace, p.Settle)
+		for _, r := range readings {
+			if r.Total != nil {
+				totals[r.Source] = *r.Total
+			}
+		}
 		timedOut := len(blocks) > 0 && !deadline.IsZero() && !now.Before(deadline)
 		var reqs []Request
 		var nReqs int
@@ -276,13 +288,17 @@ func (p *run) wait(ctx context.Context, outAt time.Time) (bool, string, error) {
 }
 
 // blocking says what still stops the drain at now, a pure function of one
-// poll and the clock: verifying is why the verify URL still blocks ("" once
-// it stopped answering 2xx, or without one), then every source unknown or
-// above its threshold, then, once those are clear, the rest of the LBGrace
-// window since outAt and of the Settle window since quietSince. It returns
-// the new quietSince: when every source (and the verify URL) first read
-// quiet, zero while any does not. Drained means the answer is empty.
-func blocking(readings []Reading, verifying string, now, outAt, quietSince time.Time, grace, settle time.Duration) ([]string, time.Time) {
+// poll, the totals of the polls before and the clock: verifying is why the
+// verify URL still blocks ("" once it stopped answering 2xx, or without
+// one), then every source unknown or above its threshold, then every source
+// whose total (requests counted in all) rose by more than its threshold
+// since the last poll (lastTotals, by source: short requests that started
+// and ended between two polls are seen only so), then, once those are
+// clear, the rest of the LBGrace window since outAt and of the Settle
+// window since quietSince. It returns the new quietSince: when every source
+// (and the verify URL) first read quiet, zero while any does not. Drained
+// means the answer is empty.
+func blocking(readings []Reading, lastTotals map[string]float64, verifying string, now, outAt, quietSince time.Time, grace, settle time.Duration) ([]string, time.Time) {
 	var blocks []string
 	if verifying != "" {
 		blocks = append(blocks, verifying)
@@ -290,6 +306,8 @@ func blocking(readings []Reading, verifying string, now, outAt, quietSince time.
 	for _, r := range readings {
 		if !r.OK {
 			blocks = append(blocks, r.Source)
+		} else if n, ok := arrived(r, lastTotals); ok && n > r.Threshold {
+			blocks = append(blocks, fmt.Sprintf("%s: %s since the last poll", r.Source, newRequests(n)))
 		}
 	}
 	if len(blocks) > 0 {
@@ -306,6 +324,25 @@ func blocking(readings []Reading, verifying string, now, outAt, quietSince time.
 		return []string{fmt.Sprintf("settle (%s left)", settleLeft.Round(100*time.Millisecond))}, quietSince
 	}
 	return nil, quietSince
+}
+
+// arrived is how many requests came to r's source since the last poll: its
+// total now less its last known total (lastTotals, by source). ok is false
+// without both, and when the total went down (a counter reset: a restarted
+// server starts again from zero, and this poll becomes the baseline).
+func arrived(r Reading, lastTotals map[string]float64) (float64, bool) {
+	last, known := lastTotals[r.Source]
+	if r.Total == nil || !known || *r.Total < last {
+		return 0, false
+	}
+	return *r.Total - last, true
+}
+
+func newRequests(n float64) string {
+	if n == 1 {
+		return "1 new request"
+	}
+	return strconv.FormatFloat(n, 'f', -1, 64) + " new requests"
 }
 
 // windowsLeft is what is left at now of the LBGrace window (since outAt)
@@ -385,6 +422,11 @@ func read(ctx context.Context, w Watch) Reading {
 	}
 	r.Value = &v
 	r.OK = v <= w.Threshold
+	if t, ok := w.Source.(source.Totaler); ok {
+		if total, ok := t.Total(); ok {
+			r.Total = &total
+		}
+	}
 	if n, ok := w.Source.(source.Noter); ok {
 		r.Note = n.Note()
 	}

@@ -74,6 +74,11 @@ type Reading struct {
 	Error     string   `json:"error,omitempty"`
 	Note      string   `json:"note,omitempty"` // e.g. "absent, counted as 0: ..."
 	Name      string   `json:"name,omitempty"` // the short name people see (--source NAME=SPEC, or derived); last, after the fields older readers know
+	// Total is the requests the source has counted in all (a
+	// source.Totaler: HAProxy's stot, a Prometheus counter), and Arrived
+	// how many of them came since the last poll, when both are known.
+	Total   *float64 `json:"total,omitempty"`
+	Arrived *float64 `json:"arrived,omitempty"`
 }
 
 // Request is one request still executing in the server being drained: the
