@@ -61,14 +61,18 @@ func newInCmd(f *Factory) *cobra.Command {
 		Short: "Put the server back into rotation",
 		Long: `Put the server back into rotation, undoing exactly what 'out' recorded (the
 original file name, or the original bytes in content mode). With
---wait-healthy, wait until --verify-url answers 2xx (up to --timeout; exit 3
-if it does not). Running it twice is fine. In content mode, a page that no
+--warm-up URL, first request each URL until it answers 2xx --warm-up-count
+times (a server that does not warm within --timeout is left out: exit 3).
+With --wait-healthy, then wait until --verify-url answers 2xx and the load
+balancer itself reports the server up (methods with a pool view: HAProxy's
+check UP), up to --timeout; exit 3 if not, the server IN. Running it twice
+is fine. In content mode, a page that no
 longer holds the down content (a deploy rewrote it) is left as it is (exit 1)
 unless --force-restore.
 ` + exitStatusHelp,
 		Args: noArgs,
 	}
-	return drainCmd(f, cmd, cmdIn, rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "force-restore"}, outputKeys)
+	return drainCmd(f, cmd, cmdIn, rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "warm-up", "warm-up-count", "force-restore"}, outputKeys)
 }
 
 func newWaitCmd(f *Factory) *cobra.Command {

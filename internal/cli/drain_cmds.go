@@ -228,8 +228,10 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 	if cfg.VerifyURL != "" {
 		p.Verify = &drain.Verifier{URL: cfg.VerifyURL, Client: &http.Client{Timeout: cfg.ReadTimeout}}
 	}
-	if kind == cmdIn && cfg.WaitHealthy && p.Verify == nil {
-		return nil, usageErr("add --verify-url URL", "--wait-healthy needs --verify-url")
+	if kind == cmdIn {
+		if err := backInPlan(p, cfg); err != nil {
+			return nil, err
+		}
 	}
 	if kind == cmdRun || kind == cmdWait {
 		if len(cfg.Sources) == 0 && cfg.LBGrace == 0 && p.Verify == nil {

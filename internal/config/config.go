@@ -69,6 +69,8 @@ type Config struct {
 	CI               string // auto, github, azure or off
 	StateDir         string
 	WaitHealthy      bool
+	WarmUp           []string
+	WarmUpCount      int
 	ForceRestore     bool
 	Watch            bool
 	CAFile           string
@@ -301,6 +303,12 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	c.DryRun = boolean("dry-run")
 	c.StateDir = str("state-dir")
 	c.WaitHealthy = boolean("wait-healthy")
+	c.WarmUp = lists["warm-up"]
+	if n, err := strconv.Atoi(strings.TrimSpace(str("warm-up-count"))); err != nil || n < 1 || n > 10000 {
+		errs = append(errs, usage("use a whole number from 1 to 10000, e.g. --warm-up-count 3", "invalid warm-up-count %q (from %s)", str("warm-up-count"), raw["warm-up-count"].From))
+	} else {
+		c.WarmUpCount = n
+	}
 	c.ForceRestore = boolean("force-restore")
 	c.Watch = boolean("watch")
 	c.CAFile = str("ca-file")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -64,6 +65,13 @@ type Plan struct {
 
 	Force   bool // on timeout run the action anyway
 	KeepOut bool // on failure or interrupt leave the server out
+
+	// WarmUp are URLs drain in requests until each answers 2xx
+	// WarmUpCount times, before the server goes back (backin.go), with
+	// Client.
+	WarmUp      []string
+	WarmUpCount int
+	Client      *http.Client
 
 	Action               action.Action
 	ActionOut, ActionErr io.Writer

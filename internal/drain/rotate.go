@@ -269,8 +269,9 @@ func (p *run) outOnly(ctx context.Context) Outcome {
 }
 
 // In puts the server back (drain in), using the record of what out changed,
-// sending its events to emit. With a verify URL and healthy set, it then
-// waits until that URL answers 2xx.
+// sending its events to emit. With WarmUp URLs it first warms the server up
+// (backin.go). With healthy set, it then waits until the verify URL answers
+// 2xx and each balancer with a pool view reports the server up.
 func (p *Plan) In(ctx context.Context, healthy bool, emit func(Event)) Outcome {
 	return p.start(emit).in(ctx, healthy)
 }
@@ -283,14 +284,31 @@ func (p *run) in(ctx context.Context, healthy bool) Outcome {
 	if p.DryRun {
 		return p.dryRun(ctx)
 	}
+	if oc := p.warmUp(ctx); oc != nil {
+		return *oc
+	}
 	if rec != nil && rec.PID != os.Getpid() && leftByRun(rec) {
 		p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("a run (pid %d) left this server in phase %q; undoing what it changed", rec.PID, rec.Phase)})
 	}
 	if err := p.putIn(ctx, rec); err != nil {
 		return Outcome{Result: ResultError, Usage: errors.Is(err, rotation.ErrConfig), Rotation: p.status(ctx), Err: err}
 	}
-	if healthy && p.Verify != nil {
-		if err := p.Verify.WaitFor(ctx, true, p.Interval, p.Timeout, p.emit); err != nil {
+	if healthy {
+		// One --timeout for the verify URL and the balancers together.
+		hctx := ctx
+		if p.Timeout > 0 {
+			var cancel context.CancelFunc
+			hctx, cancel = context.WithTimeout(ctx, p.Timeout)
+			defer cancel()
+		}
+		err := error(nil)
+		if p.Verify != nil {
+			err = p.Verify.WaitFor(hctx, true, p.Interval, 0, p.emit)
+		}
+		if err == nil {
+			err = p.waitBalancers(hctx)
+		}
+		if err != nil {
 			oc := verifyOutcome(ctx, err)
 			oc.Rotation = rotation.In
 			return oc

@@ -26,6 +26,7 @@ type farm struct {
 	healthy map[string]*atomic.Bool
 	hits    map[string]*atomic.Int64 // requests to other paths, per server
 	warm    map[string]*atomic.Int64 // /warm answers 2xx once this reaches 0 (counts down per request)
+	addrs   map[string]string        // host:port of each server
 	drain   string
 	state   string
 }
@@ -33,7 +34,7 @@ type farm struct {
 func startFarm(t *testing.T, check testbed.Check, names ...string) *farm {
 	t.Helper()
 	requireServers(t, "haproxy")
-	f := &farm{healthy: map[string]*atomic.Bool{}, hits: map[string]*atomic.Int64{}, warm: map[string]*atomic.Int64{}, state: filepath.Join(t.TempDir(), "state")}
+	f := &farm{addrs: map[string]string{}, healthy: map[string]*atomic.Bool{}, hits: map[string]*atomic.Int64{}, warm: map[string]*atomic.Int64{}, state: filepath.Join(t.TempDir(), "state")}
 	var backends []*testbed.Nginx
 	for _, n := range names {
 		ok, hits, warm := &atomic.Bool{}, &atomic.Int64{}, &atomic.Int64{}
@@ -56,7 +57,8 @@ func startFarm(t *testing.T, check testbed.Check, names ...string) *farm {
 			}
 		}))
 		t.Cleanup(srv.Close)
-		backends = append(backends, &testbed.Nginx{Name: n, Addr: strings.TrimPrefix(srv.URL, "http://")})
+		f.addrs[n] = strings.TrimPrefix(srv.URL, "http://")
+		backends = append(backends, &testbed.Nginx{Name: n, Addr: f.addrs[n]})
 	}
 	var err error
 	f.lb, err = testbed.StartHAProxyCheck(t.TempDir(), check, backends...)
