@@ -31,7 +31,7 @@ import (
 func main() {
 	runs := flag.Int("runs", 5, "runs per recipe and per lag interval")
 	overhead := flag.Duration("overhead", 60*time.Second, "how long each drain wait runs for the overhead measurement")
-	only := flag.String("only", "recipes,slowlb,lag,overhead", "parts to run: recipes, slowlb, lag, overhead")
+	only := flag.String("only", "recipes,slowlb,totals,lag,overhead", "parts to run: recipes, slowlb, totals, lag, overhead")
 	probe := flag.String("probe", "2s:3", "slowlb: the LB's health check, INTER:FALL[:RISE] (rise defaults to 2)")
 	flag.Parse()
 	lbCheck, err := parseProbe(*probe)
@@ -54,6 +54,9 @@ func main() {
 	if strings.Contains(*only, "slowlb") {
 		b.slowLB(*runs, lbCheck)
 	}
+	if strings.Contains(*only, "totals") {
+		b.totals(*runs, lbCheck)
+	}
 	if strings.Contains(*only, "lag") {
 		b.lag(*runs)
 	}
@@ -65,6 +68,7 @@ func main() {
 type bench struct {
 	root, bin string
 	n         int
+	lb        *testbed.HAProxy // the current run's load balancer
 }
 
 func (b *bench) dir() string {
@@ -128,13 +132,30 @@ var slowRecipes = []recipe{
 	{"rename + sleep 10s", "rename, sleep 10 s (longer than detection plus a download), stop", renameSleep(10 * time.Second)},
 }
 
+// totalRecipes wait on HAProxy's own count of A's requests instead of
+// stub_status, with and without its total (stot): part 1b's light load,
+// where short requests start and end between two polls.
+var totalRecipes = []recipe{
+	{"drain run (haproxy source, no total)", "rename, lb-grace = inter x fall, verify URL, default settle 5s and interval 1s, waiting on haproxy:SOCKET#web/a#total=off (scur + qcur only)", func(b *bench, a *testbed.Nginx, sc scenario) time.Time {
+		return b.drainRunSource(a, "haproxy:"+b.lb.Server(a)+"#total=off", "--lb-grace", sc.check.Detection().String())
+	}},
+	{"drain run (haproxy source, stot)", "the same waiting on haproxy:SOCKET#web/a: new requests (stot) since the last poll break the settle window", func(b *bench, a *testbed.Nginx, sc scenario) time.Time {
+		return b.drainRunSource(a, "haproxy:"+b.lb.Server(a), "--lb-grace", sc.check.Detection().String())
+	}},
+}
+
 // drainRun runs drain run on A with the given flags after the common ones
 // and returns when its action started.
 func (b *bench) drainRun(a *testbed.Nginx, flags ...string) time.Time {
+	return b.drainRunSource(a, "nginx:"+a.URL("/nginx_status"), flags...)
+}
+
+// drainRunSource is drainRun waiting on src.
+func (b *bench) drainRunSource(a *testbed.Nginx, src string, flags ...string) time.Time {
 	args := append([]string{
 		"run", "--output", "json", "--state-dir", filepath.Join(a.Dir, "state"),
 		"--keepalive", a.Keepalive(), "--verify-url", a.URL("/keepalive.htm"),
-		"--source", "nginx:" + a.URL("/nginx_status"), "--timeout", "60s",
+		"--source", src, "--timeout", "60s",
 	}, flags...)
 	args = append(args, "--", "kill", "-TERM", fmt.Sprint(a.Pid()))
 	out, err := exec.Command(b.bin, args...).Output()
@@ -204,6 +225,7 @@ func (b *bench) recipeRun(r recipe, sc scenario) outcome {
 	lb, err := testbed.StartHAProxyCheck(filepath.Join(d, "lb"), sc.check, a, bb)
 	check(err)
 	defer lb.Kill()
+	b.lb = lb
 	ctx, cancel := context.WithCancel(context.Background())
 	load := testbed.StartLoadShape(ctx, []string{lb.URL("")}, sc.clients, 40, sc.shape)
 	time.Sleep(1500*time.Millisecond + sc.phase)
@@ -326,6 +348,38 @@ func (b *bench) slowLB(runs int, c testbed.Check) {
 		}
 		fmt.Println()
 	}
+}
+
+// totals: part 1b's light load against drain waiting on HAProxy's count of
+// A's requests, with and without the total. Gap below the settle window
+// means the quiet window began while A was still being sent requests.
+func (b *bench) totals(runs int, c testbed.Check) {
+	fmt.Printf("#### 1b, light load: totals (%s)\n\n", c)
+	fmt.Printf("Part 1b's light load (2 clients, every third request a 3 s download, 300 ms pause after a small page), drain waiting on HAProxy's own count of A's requests (`haproxy:SOCKET#web/a`, scur + qcur) with `--lb-grace %s`, `--verify-url` and the default `--settle 5s --interval 1s`; once without the total (`#total=off`), once with HAProxy's `stot` (the default): a rise of stot since the last poll breaks the settle window. %d runs per recipe, interleaved, probe phases as in 1b. Gap: seconds from the end of A's last request to the stop; below the 5 s settle means the quiet window began while A was still serving requests a poll could not see.\n\n", c.Detection(), runs)
+	sc := scenario{check: c, clients: 2, shape: testbed.Shape{SlowEvery: 3, Pause: 300 * time.Millisecond}, minLoad: c.Detection() + 2*time.Second, watch: true}
+	res := make([][]outcome, len(totalRecipes))
+	for j := range runs {
+		sc.phase = c.Inter * time.Duration(j) / time.Duration(runs)
+		for i, r := range totalRecipes {
+			res[i] = append(res[i], b.recipeRun(r, sc))
+		}
+	}
+	fmt.Println("| recipe | what | failed requests per run | gap per run (s) | median gap (s) | spread (min..max) | runs with gap < settle | LB noticed (s) |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
+	for i, r := range totalRecipes {
+		var f, g, down []float64
+		short := 0
+		for _, o := range res[i] {
+			f = append(f, float64(o.failed))
+			g = append(g, o.gap)
+			down = append(down, o.down)
+			if o.gap < 5 {
+				short++
+			}
+		}
+		fmt.Printf("| %s | %s | %s | %s | %.2f | %.2f..%.2f | %d of %d | %s |\n", r.name, r.what, join(f, "%.0f"), join(g, "%.2f"), median(g), minOf(g), maxOf(g), short, len(g), join(down, "%.1f"))
+	}
+	fmt.Println()
 }
 
 // parseProbe reads INTER:FALL[:RISE].
