@@ -9,7 +9,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/drain-cli/drain/internal/haproxy"
 )
@@ -18,61 +17,28 @@ import (
 // `show servers state BACKEND` (admin and operational state) and `show stat`
 // (check status, current sessions, queue).
 
-func init() {
-	RegisterPool(PoolType{
-		Name:    MethodHAProxy,
-		Syntax:  "ADDR#BACKEND",
-		Example: "haproxy:/run/haproxy/admin.sock#web",
-		New: func(target string, opts Options) (PoolView, error) {
-			return NewHAProxyPool(target, opts.Timeout)
-		},
-	})
-}
-
-// HAProxyPool is one backend on one HAProxy instance.
-type HAProxyPool struct {
-	Addr    haproxy.Addr
-	Backend string
-	Self    string // a server to mark Self, when the target named one
-	Timeout time.Duration
-}
-
-// NewHAProxyPool reads ADDR#BACKEND (or ADDR#BACKEND/SERVER: that server is
-// marked as this one).
-func NewHAProxyPool(target string, timeout time.Duration) (*HAProxyPool, error) {
-	target = strings.TrimSpace(target)
-	i := strings.LastIndex(target, "#")
-	if i < 0 {
-		return nil, fmt.Errorf("%w: --pool \"haproxy:%s\": want haproxy:ADDR#BACKEND, e.g. haproxy:/run/haproxy/admin.sock#web", ErrConfig, target)
+func slicesHas(ms []Member, name string) bool {
+	for _, m := range ms {
+		if m.Name == name {
+			return true
+		}
 	}
-	addr, err := haproxy.ParseAddr(target[:i])
-	if err != nil {
-		return nil, fmt.Errorf("%w: --pool \"haproxy:%s\": %w", ErrConfig, target, err)
-	}
-	be, srv, _ := strings.Cut(target[i+1:], "/")
-	if be == "" || strings.ContainsAny(be+srv, " \t/") {
-		return nil, fmt.Errorf("%w: --pool \"haproxy:%s\": want a BACKEND after #, e.g. web", ErrConfig, target)
-	}
-	return &HAProxyPool{Addr: addr, Backend: be, Self: srv, Timeout: timeout}, nil
+	return false
 }
 
-// Target implements PoolView.
-func (p *HAProxyPool) Target() string { return MethodHAProxy + ":" + p.Addr.String() + "#" + p.Backend }
-
-// MemberKey implements PoolView: the key --rotate haproxy:ADDR#BACKEND/NAME
-// records under (the instance by its resolved address).
-func (p *HAProxyPool) MemberKey(m Member) string {
-	return MethodHAProxy + ":" + canonicalAddr(p.Addr) + "#" + p.Backend + "/" + m.Name
-}
-
-// Pool implements Pooler: the backend's servers in `show servers state`
-// order.
-func (p *HAProxyPool) Pool(ctx context.Context) (Pool, error) {
-	if p.Timeout > 0 {
+// Pool implements Pooler: the backend of the method's (first) instance, in
+// `show servers state` order, its server marked Self (none when Server is
+// empty: a pool target).
+func (h *HAProxy) Pool(ctx context.Context) (Pool, error) {
+	if h.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, h.Timeout)
 		defer cancel()
 	}
+	p := struct {
+		Addr          haproxy.Addr
+		Backend, Self string
+	}{h.Servers[0].Addr, h.Servers[0].Backend, h.Servers[0].Server}
 	name := "haproxy " + p.Addr.String() + "#" + p.Backend
 	states, err := haproxy.Command(ctx, p.Addr, "show servers state "+p.Backend)
 	if err != nil {
@@ -119,23 +85,6 @@ func (p *HAProxyPool) Pool(ctx context.Context) (Pool, error) {
 		return Pool{}, fmt.Errorf("%w: %s has no server %q", ErrConfig, name, p.Self)
 	}
 	return pool, nil
-}
-
-func slicesHas(ms []Member, name string) bool {
-	for _, m := range ms {
-		if m.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-// Pool implements Pooler for the method: the backend of its (first)
-// instance, with its server marked Self.
-func (h *HAProxy) Pool(ctx context.Context) (Pool, error) {
-	s := h.Servers[0]
-	p := &HAProxyPool{Addr: s.Addr, Backend: s.Backend, Self: s.Server, Timeout: h.Timeout}
-	return p.Pool(ctx)
 }
 
 type stateRow struct {
@@ -247,7 +196,4 @@ func statRows(out, backend string) (map[string]statRow, error) {
 	return rows, nil
 }
 
-var (
-	_ Pooler   = (*HAProxy)(nil)
-	_ PoolView = (*HAProxyPool)(nil)
-)
+var _ Pooler = (*HAProxy)(nil)
