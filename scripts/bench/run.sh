@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark and prints the results as Markdown (docs/benchmarks.md
 # is this output plus notes). Needs nginx and haproxy (scripts/test.sh
-# installs them). Takes about 19 minutes (13 of them the slow-probe part, 1b).
+# installs them). Takes about 23 minutes (13 of them the slow-probe part, 1b, 4 its totals).
 #
 #   scripts/bench/run.sh > /tmp/bench.md
 set -euo pipefail
