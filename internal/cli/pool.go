@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -45,7 +46,7 @@ type poolRow struct {
 
 // poolChange is where drain changed a server (the local record).
 type poolChange struct {
-	From    string    `json:"from"` // record
+	From    string    `json:"from"` // record (this machine) or etcd
 	By      string    `json:"by,omitempty"`
 	Since   time.Time `json:"since"`
 	Why     string    `json:"why,omitempty"`
@@ -60,6 +61,15 @@ const poolFlagHelp = "show every server of a load balancer's pool instead: TYPE:
 
 func addPoolFlag(cmd *cobra.Command) {
 	cmd.Flags().String("pool", "", poolFlagHelp)
+	cmd.Flags().String("lock", "", "with --pool: read who took each server out (on any machine) from the pool locks' records in etcd, `etcd:URL` (as run/out --lock)")
+}
+
+// lockNeedsPool refuses status --lock without --pool.
+func lockNeedsPool(c *cobra.Command) error {
+	if l, _ := c.Flags().GetString("lock"); strings.TrimSpace(l) != "" {
+		return usageErr("add --pool TYPE:TARGET (e.g. haproxy:/run/haproxy/admin.sock#web)", "status --lock reads a pool's records: it needs --pool")
+	}
+	return nil
 }
 
 // poolSpec is --pool, or "" when not given.
@@ -91,9 +101,18 @@ func runStatusPool(c *cobra.Command, ios *iostreams.IOStreams, cfg *config.Confi
 			return err
 		}
 	}
+	src := poolSources{view: view, store: store, client: client}
+	if lock, _ := c.Flags().GetString("lock"); strings.TrimSpace(lock) != "" {
+		if src.etcd, err = parseEtcdLock(lock); err != nil {
+			return err
+		}
+		if src.id = poolID(view); src.id == "" {
+			return usageErr("drop --lock, or give a pool target (haproxy:ADDR#BACKEND)", "--pool %s: this pool has no pool-lock name to find its etcd records by", spec)
+		}
+	}
 	code := drain.ExitOK
 	for {
-		rep := collectPool(c.Context(), view, store)
+		rep := collectPool(c.Context(), src)
 		if rep.Error != "" {
 			code = drain.ExitError
 		}
@@ -148,7 +167,18 @@ func poolExample(name string) string {
 	return name + ":TARGET"
 }
 
-func collectPool(ctx context.Context, view rotation.PoolView, store state.Store) poolReport {
+// poolSources are where the pool view reads: the balancer, this machine's
+// records, and etcd's out records when endpoints are given.
+type poolSources struct {
+	view   rotation.PoolView
+	store  state.Store
+	client *http.Client
+	etcd   []string // endpoints
+	id     string   // the pool as the pool locks name it
+}
+
+func collectPool(ctx context.Context, src poolSources) poolReport {
+	view, store := src.view, src.store
 	rep := poolReport{Time: time.Now(), Event: "pool", Target: redact.String(view.Target()), Members: []poolRow{}}
 	p, err := view.Pool(ctx)
 	if err != nil {
@@ -156,6 +186,12 @@ func collectPool(ctx context.Context, view rotation.PoolView, store state.Store)
 		return rep
 	}
 	rep.Pool = p.Name
+	var outs map[string]etcdOut
+	if len(src.etcd) > 0 {
+		if outs, err = etcdOuts(ctx, src.client, src.etcd, src.id); err != nil {
+			rep.Error = redact.String(err.Error())
+		}
+	}
 	for _, m := range p.Members {
 		row := poolRow{Member: m}
 		if m.InRotation {
@@ -165,6 +201,9 @@ func collectPool(ctx context.Context, view rotation.PoolView, store state.Store)
 			if r, err := store.Load(key); err == nil && r != nil {
 				row.Drain = changeOf(r, key)
 			}
+		}
+		if o, ok := outs[m.Name]; ok {
+			row.Drain = changeFromEtcd(o) // every machine's, newer than a local record
 		}
 		rep.Members = append(rep.Members, row)
 	}
@@ -185,7 +224,9 @@ func printPool(ios *iostreams.IOStreams, rep poolReport) {
 	green, yellow, red := ios.OutColor(colorGreen...), ios.OutColor(colorYellow...), ios.OutColor(colorRed...)
 	if rep.Error != "" {
 		fmt.Fprintf(w, "%s %s\n", red("error:"), rep.Error)
-		return
+		if len(rep.Members) == 0 {
+			return
+		}
 	}
 	fmt.Fprintf(w, "pool %s  %s  %d of %d in rotation\n", rep.Pool, rep.Target, rep.InRotation, len(rep.Members))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -68,6 +68,9 @@ records); a balancer that cannot be read is exit 1.
 		if spec := poolSpec(c); spec != "" {
 			return runStatusPool(c, ios, cfg, spec)
 		}
+		if err := lockNeedsPool(c); err != nil {
+			return err
+		}
 		if len(rotationSpecs(cfg)) == 0 && len(cfg.Sources) == 0 {
 			return usageErr("set --keepalive PATH, --haproxy ADDR#BACKEND/SERVER, --rotate TYPE:TARGET and/or --source SPEC", "nothing to show")
 		}

@@ -3,10 +3,12 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -194,5 +196,93 @@ func TestStatusPool(t *testing.T) {
 	_, errOut, code = f.run(t, "status", "--pool", "haproxy:"+f.lb.Sock)
 	if code != 2 || !strings.Contains(errOut, "want haproxy:ADDR#BACKEND") || !strings.Contains(errOut, "hint:") {
 		t.Errorf("bad --pool: exit %d %s", code, errOut)
+	}
+}
+
+// startEtcd starts a real etcd (Debian's etcd-server) on random 127.0.0.1
+// ports with a data directory of its own; its client URL.
+func startEtcd(t *testing.T) string {
+	t.Helper()
+	requireServers(t, "etcd")
+	bin, err := testbed.Find("etcd")
+	must(t, err)
+	client, err := testbed.FreeAddr()
+	must(t, err)
+	peer, err := testbed.FreeAddr()
+	must(t, err)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "--name", "pool-view", "--data-dir", filepath.Join(dir, "data"),
+		"--listen-client-urls", "http://"+client, "--advertise-client-urls", "http://"+client,
+		"--listen-peer-urls", "http://"+peer, "--initial-advertise-peer-urls", "http://"+peer,
+		"--initial-cluster", "pool-view=http://"+peer, "--listen-metrics-urls", "")
+	var log strings.Builder
+	cmd.Stdout, cmd.Stderr = &log, &log
+	must(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitFor(t, func() bool {
+		res, err := http.Post("http://"+client+"/v3/kv/range", "application/json", strings.NewReader(`{"key":"AA=="}`))
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
+	return "http://" + client
+}
+
+// etcdPut writes key=value through etcd's v3 JSON gateway.
+func etcdPut(t *testing.T, endpoint, key, value string) {
+	t.Helper()
+	b, _ := json.Marshal(map[string]string{"key": base64.StdEncoding.EncodeToString([]byte(key)), "value": base64.StdEncoding.EncodeToString([]byte(value))})
+	res, err := http.Post(endpoint+"/v3/kv/put", "application/json", strings.NewReader(string(b)))
+	must(t, err)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("etcd put: %s", res.Status)
+	}
+}
+
+// TestStatusPoolEtcd: with --lock etcd:URL the fleet view shows who took a
+// server out on another machine, from the out record the budget's pool lock
+// keeps in etcd (/drain/pools/<pool>/out/<server>); etcd unreachable is
+// exit 1, said, with the balancer's rows still shown.
+func TestStatusPoolEtcd(t *testing.T) {
+	f := startFarm(t, testbed.Check{Inter: 100 * time.Millisecond, Fall: 1, Rise: 1}, "a", "b")
+	etcd := startEtcd(t)
+	pool := "haproxy:" + f.lb.Sock + "#web"
+	// Another machine took b out: its drain set drain on the shared LB and
+	// wrote the record (the budget's JSON).
+	if _, err := f.lb.Cmd("set server web/b state drain"); err != nil {
+		t.Fatal(err)
+	}
+	since := time.Date(2026, 11, 29, 21, 40, 0, 0, time.UTC)
+	etcdPut(t, etcd, "/drain/pools/"+url.PathEscape("haproxy:unix:"+f.lb.Sock+"#web")+"/out/b",
+		`{"server":"b","target":"haproxy:unix:`+f.lb.Sock+`#web/b","by":"deploy@web2","host":"web2","pid":4242,"command":"run","reason":"release 1.3","since":"`+since.Format(time.RFC3339)+`"}`)
+	out, errOut, code := f.run(t, "status", "--pool", pool, "--lock", "etcd:"+etcd, "--output", "json")
+	var rep poolJSON
+	must(t, json.Unmarshal([]byte(out), &rep))
+	if code != 0 || len(rep.Members) != 2 || rep.Members[0].Drain != nil {
+		t.Fatalf("exit %d %s %s", code, out, errOut)
+	}
+	if d := rep.Members[1].Drain; d == nil || d.From != "etcd" || d.By != "deploy@web2" || d.Why != "release 1.3" || !d.Since.Equal(since) {
+		t.Errorf("b's record from etcd: %+v", d)
+	}
+	out, _, _ = f.run(t, "status", "--pool", pool, "--lock", "etcd:"+etcd)
+	if !strings.Contains(out, "run by deploy@web2") || !strings.Contains(out, `"release 1.3"`) {
+		t.Errorf("table:\n%s", out)
+	}
+	// etcd unreachable: exit 1, said; the balancer's rows still shown.
+	dead, err := testbed.FreeAddr()
+	must(t, err)
+	out, _, code = f.run(t, "status", "--pool", pool, "--lock", "etcd:http://"+dead)
+	if code != 1 || !strings.Contains(out, "etcd unreachable") || !strings.Contains(out, "1 of 2 in rotation") {
+		t.Errorf("etcd unreachable: exit %d\n%s", code, out)
+	}
+	// --lock without --pool, or not etcd: exit 2.
+	if _, e, code := f.run(t, "status", "--lock", "etcd:"+etcd, "--rotate", pool+"/a"); code != 2 || !strings.Contains(e, "needs --pool") {
+		t.Errorf("--lock without --pool: exit %d %s", code, e)
+	}
+	if _, e, code := f.run(t, "status", "--pool", pool, "--lock", "zk:h:1"); code != 2 || !strings.Contains(e, "etcd:URL only") {
+		t.Errorf("--lock zk: exit %d %s", code, e)
 	}
 }

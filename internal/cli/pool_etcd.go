@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/drain-cli/drain/internal/rotation"
+)
+
+// The pool view's etcd side: with --lock etcd:URL, who took each server out
+// comes from the records drains on every machine keep in etcd (the budget's
+// pool lock writes them): /drain/pools/<pool>/out/<server>, the pool named
+// as the pool locks name it (haproxy:unix:/run/haproxy/admin.sock#web,
+// path-escaped), the value one JSON object. Read through etcd's v3 JSON
+// gateway (POST /v3/kv/range, keys and values base64), net/http only.
+//
+// This reader and the budget's etcd client (internal/etcdlock) agree on the
+// key layout and etcdOut's JSON; when both are on main this one can use that
+// client.
+
+// etcdOut is one out record in etcd, as the budget writes it.
+type etcdOut struct {
+	Server  string    `json:"server"`
+	Target  string    `json:"target,omitempty"`
+	By      string    `json:"by,omitempty"`
+	Host    string    `json:"host"`
+	PID     int       `json:"pid"`
+	Command string    `json:"command,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+	Since   time.Time `json:"since"`
+}
+
+// etcdPrefix is where the out records of pool live.
+func etcdPrefix(pool string) string { return "/drain/pools/" + url.PathEscape(pool) + "/out/" }
+
+// poolID names the pool as the pool locks do, "" when the view cannot.
+func poolID(v rotation.PoolView) string {
+	if p, ok := v.(interface{ PoolID() string }); ok {
+		return p.PoolID()
+	}
+	return ""
+}
+
+// parseEtcdLock reads --lock etcd:URL[,URL...] into endpoints.
+func parseEtcdLock(spec string) ([]string, error) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(spec), "etcd:")
+	if !ok {
+		return nil, usageErr("--lock etcd:http://127.0.0.1:2379", "--lock %q: status --pool reads etcd:URL only", spec)
+	}
+	var out []string
+	for _, e := range strings.Split(rest, ",") {
+		e = strings.TrimSpace(e)
+		if e == "" {
+			continue
+		}
+		if !strings.Contains(e, "://") {
+			e = "http://" + e
+		}
+		u, err := url.Parse(e)
+		if err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https" || u.User != nil {
+			return nil, usageErr("--lock etcd:http://127.0.0.1:2379", "--lock %q: etcd endpoint %q: want http(s)://HOST:PORT (no user in the URL)", spec, e)
+		}
+		out = append(out, strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/"))
+	}
+	if len(out) == 0 {
+		return nil, usageErr("--lock etcd:http://127.0.0.1:2379", "--lock %q: no etcd endpoint", spec)
+	}
+	return out, nil
+}
+
+// etcdOuts reads the out records of pool, by server name, from the first
+// endpoint that answers.
+func etcdOuts(ctx context.Context, c *http.Client, endpoints []string, pool string) (map[string]etcdOut, error) {
+	prefix := etcdPrefix(pool)
+	end := []byte(prefix)
+	end[len(end)-1]++
+	body, _ := json.Marshal(map[string]string{"key": base64.StdEncoding.EncodeToString([]byte(prefix)), "range_end": base64.StdEncoding.EncodeToString(end)})
+	var errs []string
+	for _, ep := range endpoints {
+		var r struct {
+			Kvs []struct {
+				Key   string `json:"key"`
+				Value string `json:"value"`
+			} `json:"kvs"`
+		}
+		if err := etcdCall(ctx, c, ep+"/v3/kv/range", body, &r); err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		out := map[string]etcdOut{}
+		for _, kv := range r.Kvs {
+			k, _ := base64.StdEncoding.DecodeString(kv.Key)
+			v, _ := base64.StdEncoding.DecodeString(kv.Value)
+			var o etcdOut
+			if err := json.Unmarshal(v, &o); err != nil {
+				return nil, fmt.Errorf("etcd %s: unreadable out record: %w", k, err)
+			}
+			if o.Server == "" {
+				o.Server, _ = url.PathUnescape(strings.TrimPrefix(string(k), prefix))
+			}
+			out[o.Server] = o
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("etcd unreachable: %s", strings.Join(errs, "; "))
+}
+
+func etcdCall(ctx context.Context, c *http.Client, u string, body []byte, into any) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", u, unwrapURLErr(err))
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("%s: %w", u, err)
+	}
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %d: %s", u, res.StatusCode, strings.TrimSpace(string(b[:min(len(b), 200)])))
+	}
+	return json.Unmarshal(b, into)
+}
+
+func unwrapURLErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// changeFromEtcd is the DRAIN column of a server with an out record in etcd.
+func changeFromEtcd(o etcdOut) *poolChange {
+	by := o.By
+	if by == "" {
+		by = o.Host
+	}
+	return &poolChange{From: "etcd", By: by, Since: o.Since, Why: o.Reason, Command: o.Command, PID: o.PID, Record: o.Target}
+}
