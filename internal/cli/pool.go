@@ -160,8 +160,7 @@ func poolHint(spec string) string {
 }
 
 func poolExample(name string) string {
-	switch name {
-	case rotation.MethodHAProxy:
+	if name == rotation.MethodHAProxy {
 		return "haproxy:ADDR#BACKEND (haproxy:/run/haproxy/admin.sock#web)"
 	}
 	return name + ":TARGET"

@@ -43,7 +43,7 @@ func (p *run) warmUp(ctx context.Context) *Outcome {
 	}
 	start := time.Now()
 	for _, u := range p.WarmUp {
-		ok, last := 0, "no answer yet"
+		ok, last := 0, ""
 		for ok < want {
 			code, err := get(wctx, client, u)
 			switch {

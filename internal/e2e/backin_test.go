@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -33,17 +34,22 @@ func indexOf(k []string, kind string) int {
 	return -1
 }
 
-// adminOf is the server's admin state as the real HAProxy has it.
+// adminOf is the server's admin state as the real HAProxy has it, read
+// through status --pool.
 func (f *farm) adminOf(t *testing.T, name string) string {
 	t.Helper()
 	out, _, code := f.run(t, "status", "--pool", "haproxy:"+f.lb.Sock+"#web", "--output", "json")
-	if code != 0 {
-		t.Fatalf("status --pool: exit %d", code)
+	var rep poolJSON
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil {
+		t.Fatalf("status --pool: exit %d %s", code, out)
 	}
-	i := strings.Index(out, `"name":"`+name+`"`)
-	j := strings.Index(out[i:], `"admin":"`)
-	rest := out[i+j+len(`"admin":"`):]
-	return rest[:strings.Index(rest, `"`)]
+	for _, m := range rep.Members {
+		if m.Name == name {
+			return m.Admin
+		}
+	}
+	t.Fatalf("no %s in %s", name, out)
+	return ""
 }
 
 // TestInWaitHealthyFromBalancer: in --wait-healthy waits until the real
