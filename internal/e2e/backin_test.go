@@ -84,6 +84,7 @@ func TestInWaitHealthyFromBalancer(t *testing.T) {
 		t.Fatalf("out: %d %s", code, e)
 	}
 	f.healthy["a"].Store(false)
+	waitFor(t, func() bool { return strings.HasPrefix(f.status(t, "a"), "DOWN") })
 	out, e, code = f.run(t, "in", "--rotate", rot, "--wait-healthy", "--interval", "100ms", "--timeout", "2s")
 	if code != 3 || !strings.Contains(e, "does not report the server up") || !strings.Contains(e, "health down") || !strings.Contains(out+e, "IN") {
 		t.Errorf("never healthy: exit %d\n%s\n%s", code, out, e)
