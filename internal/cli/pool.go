@@ -160,8 +160,8 @@ func poolHint(spec string) string {
 }
 
 func poolExample(name string) string {
-	if name == rotation.MethodHAProxy {
-		return "haproxy:ADDR#BACKEND (haproxy:/run/haproxy/admin.sock#web)"
+	if t, ok := rotation.LookupPoolType(name); ok {
+		return fmt.Sprintf("%s:%s (%s)", name, t.Syntax, t.Example)
 	}
 	return name + ":TARGET"
 }

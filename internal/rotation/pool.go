@@ -112,3 +112,11 @@ func (p methodPool) MemberKey(mb Member) string {
 	}
 	return ""
 }
+
+// LookupPoolType returns the pool constructor registered for a method type.
+func LookupPoolType(name string) (PoolType, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	t, ok := poolReg[name]
+	return t, ok
+}

@@ -1,0 +1,63 @@
+package rotation
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Pool targets of the API methods whose Pool does not need this machine's
+// server (F5 iControl REST, AWS ELBv2): the method's target without the
+// member. The pool is read through the method built for a member that is
+// not in the pool (so none is marked Self); each member's record key is the
+// key of the method that names it.
+
+func init() {
+	registerPoolOfMethod("f5", "https://HOST#/PARTITION/POOL", "f5:https://bigip.example.com#/Common/web_pool", "/", "drain-pool-view:0")
+	registerPoolOfMethod("aws-elb", "TARGET_GROUP_ARN", "aws-elb:arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef", "#", "i-00000000000000000")
+}
+
+func registerPoolOfMethod(typ, syntax, example, sep, nobody string) {
+	RegisterPool(PoolType{Name: typ, Syntax: syntax, Example: example, New: func(target string, opts Options) (PoolView, error) {
+		target = strings.TrimSpace(target)
+		t, _, err := ParseSpec(typ + ":" + target + sep + nobody)
+		if err != nil {
+			return nil, err
+		}
+		m, err := t.New(target+sep+nobody, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --pool \"%s:%s\": want %s:%s, e.g. %s", ErrConfig, typ, target, typ, syntax, example)
+		}
+		p, ok := m.(Pooler)
+		if !ok {
+			return nil, fmt.Errorf("%w: %s has no pool view", ErrConfig, typ)
+		}
+		return &methodPoolTarget{Pooler: p, t: t, target: target, sep: sep, opts: opts}, nil
+	}})
+}
+
+type methodPoolTarget struct {
+	Pooler
+	t           Type
+	target, sep string
+	opts        Options
+}
+
+func (p *methodPoolTarget) Target() string { return p.t.Name + ":" + p.target }
+
+func (p *methodPoolTarget) MemberKey(m Member) string {
+	mm, err := p.t.New(p.target+p.sep+m.Name, p.opts)
+	if err != nil {
+		return ""
+	}
+	return Key(mm)
+}
+
+// Pool implements Pooler: no member is this machine's.
+func (p *methodPoolTarget) Pool(ctx context.Context) (Pool, error) {
+	pool, err := p.Pooler.Pool(ctx)
+	for i := range pool.Members {
+		pool.Members[i].Self = false
+	}
+	return pool, err
+}
