@@ -23,6 +23,8 @@ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy
 # Apache httpd with mod_proxy_balancer: the apache rotation method's real
 # balancer-manager (internal/e2e).
 [ -x /usr/sbin/apache2 ] || need+=(apache2)
+# Ansible (Debian's, with community.general) runs the rolls of examples/ansible (internal/e2e).
+command -v ansible-playbook >/dev/null 2>&1 || need+=(ansible)
 # tmux is the real terminal the live view is captured from (internal/cli).
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 # Headless Chromium renders drain report's pictures (internal/report).
@@ -117,8 +119,8 @@ for pkg in $(go list ./...); do
 done
 
 step "Shell scripts"
-for s in scripts/*.sh scripts/wine/*.sh scripts/release/*.sh scripts/lib/*.sh .ci/run; do bash -n "$s"; done
-if command -v shellcheck >/dev/null 2>&1; then shellcheck scripts/*.sh scripts/wine/*.sh scripts/release/*.sh scripts/lib/*.sh .ci/run; fi
+for s in scripts/*.sh scripts/wine/*.sh scripts/release/*.sh scripts/lib/*.sh examples/ansible/*.sh .ci/run; do bash -n "$s"; done
+if command -v shellcheck >/dev/null 2>&1; then shellcheck scripts/*.sh scripts/wine/*.sh scripts/release/*.sh scripts/lib/*.sh examples/ansible/*.sh .ci/run; fi
 
 echo
 echo "all tests passed"
