@@ -40,6 +40,8 @@ if [ ${#need[@]} -gt 0 ]; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   fi
 fi
+# actionlint checks the GitHub Actions recipe in docs/rolling.md (internal/e2e).
+command -v actionlint >/dev/null 2>&1 || [ -x "$(go env GOPATH)/bin/actionlint" ] || go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 # nginx-light from Debian starts a system nginx on port 80; the tests start
 # their own on 127.0.0.1, so the system one is not needed.
 echo "nginx: $( (nginx -v || /usr/sbin/nginx -v) 2>&1)"
