@@ -1,7 +1,6 @@
 package testbed
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -76,7 +75,10 @@ func StartFarm(script, dir string, n int) (*Farm, error) {
 		}
 		if time.Now().After(deadline) {
 			f.Stop()
-			return nil, fmt.Errorf("farm: hosts not UP in HAProxy after 15s: %v %v", st, err)
+			if err != nil {
+				return nil, fmt.Errorf("farm: HAProxy's runtime API: %w", err)
+			}
+			return nil, fmt.Errorf("farm: hosts not UP in HAProxy after 15s: %v", st)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -268,19 +270,4 @@ func LastBefore(results []Result, host string, t time.Time) time.Time {
 		}
 	}
 	return last
-}
-
-// ReadLines reads a file's lines (empty if it does not exist).
-func ReadLines(path string) []string {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer fh.Close()
-	var lines []string
-	sc := bufio.NewScanner(fh)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	return lines
 }

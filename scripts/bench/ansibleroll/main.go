@@ -53,7 +53,8 @@ func main() {
 	variants := []variant{
 		{"drain: keep-alive page, waits on nginx + HAProxy sessions", "roll.yml", nil},
 		{"drain: HAProxy runtime API (--haproxy), same sources", "roll.yml", []string{
-			"-e", `{"drain_rotate": ["--haproxy", "{{ haproxy_socket }}#web/{{ inventory_hostname }}"]}`, "-e", "drain_lb_grace=0s"}},
+			"-e", `{"drain_rotate": ["--haproxy", "{{ haproxy_socket }}#web/{{ inventory_hostname }}"]}`, "-e", "drain_lb_grace=0s",
+		}},
 		{"community.general.haproxy, drain: true, wait_interval 5 (default)", "roll-haproxy-module.yml", nil},
 		{"community.general.haproxy, drain: true, wait_interval 1", "roll-haproxy-module.yml", []string{"-e", "wait_interval=1"}},
 	}
