@@ -17,3 +17,5 @@ CGO_ENABLED=0 go build -o "$bin/drain" ./cmd/drain
 echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $(ansible --version | head -1); community.general $(ansible-galaxy collection list community.general 2>/dev/null | awk '/community.general/ {print $2}' | head -1); $(/usr/sbin/haproxy -v 2>&1 | head -1 | cut -d' ' -f1-3); $(/usr/sbin/nginx -v 2>&1 | cut -d: -f2 | xargs)."
 echo
 go run ./scripts/bench/ansibleroll -drain "$bin/drain" -runs "$RUNS"
+echo
+echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."

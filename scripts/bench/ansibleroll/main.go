@@ -33,7 +33,8 @@ type outcome struct {
 	code             int
 	roll             time.Duration
 	requests, failed int
-	idle             []time.Duration // per host
+	idle             []time.Duration // per host: last request to the stop
+	decided          []time.Duration // per host: last request to the tool's decision (drain: the stop; the module: MAINT set)
 	err              string
 }
 
@@ -63,24 +64,25 @@ func main() {
 		for i, v := range variants {
 			fmt.Fprintf(os.Stderr, "run %d/%d: %s\n", r+1, *runs, v.name)
 			o := roll(examples, *drain, *hosts, v)
-			fmt.Fprintf(os.Stderr, "  exit %d, roll %s, %d/%d failed, idle %v %s\n", o.code, o.roll.Round(10*time.Millisecond), o.failed, o.requests, o.idle, o.err)
+			fmt.Fprintf(os.Stderr, "  exit %d, roll %s, %d/%d failed, idle %v, own wait %v %s\n", o.code, o.roll.Round(10*time.Millisecond), o.failed, o.requests, o.idle, o.decided, o.err)
 			results[i] = append(results[i], o)
 		}
 	}
-	fmt.Printf("| Roll (%d hosts, serial 1, under load) | Runs | Exit | Roll time | Requests | Failed | Idle wasted per host: median (min-max) |\n", *hosts)
-	fmt.Println("|---|---|---|---|---|---|---|")
+	fmt.Printf("| Roll (%d hosts, serial 1, under load) | Runs | Exit | Roll time | Requests | Failed | Idle per host, last request to stop: median (min-max) | of which the tool's own wait (to its stop, or MAINT) |\n", *hosts)
+	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for i, v := range variants {
-		var rolls, idle []time.Duration
+		var rolls, idle, decided []time.Duration
 		codes := map[int]int{}
 		req, failed := 0, 0
 		for _, o := range results[i] {
 			rolls = append(rolls, o.roll)
 			idle = append(idle, o.idle...)
+			decided = append(decided, o.decided...)
 			codes[o.code]++
 			req += o.requests
 			failed += o.failed
 		}
-		fmt.Printf("| %s | %d | %s | %s | %d | %d | %s |\n", v.name, len(results[i]), fmtCodes(codes), spread(rolls), req, failed, spread(idle))
+		fmt.Printf("| %s | %d | %s | %s | %d | %d | %s | %s |\n", v.name, len(results[i]), fmtCodes(codes), spread(rolls), req, failed, spread(idle), spread(decided))
 	}
 }
 
@@ -99,6 +101,7 @@ func roll(examples, drain string, hosts int, v variant) outcome {
 	defer cancel()
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
+	sampler := f.SamplePool(ctx, 50*time.Millisecond, 40000)
 	load := testbed.StartLoad(loadCtx, []string{f.LBURL}, 4, 2000)
 	time.Sleep(time.Second)
 	args := append([]string{"-e", "drain=" + drain, "-e", "version=2"}, v.extra...)
@@ -107,6 +110,7 @@ func roll(examples, drain string, hosts int, v variant) outcome {
 	time.Sleep(time.Second)
 	stopLoad()
 	res := load.Wait()
+	samples, _ := sampler.Stop()
 	o := outcome{code: code, roll: pb.End.Sub(pb.Start), requests: len(res)}
 	if err != nil || code != 0 {
 		o.err = fmt.Sprintf("%v %s", err, lastLines(pb.Stdout.String()+pb.Stderr.String(), 5))
@@ -125,9 +129,20 @@ func roll(examples, drain string, hosts int, v variant) outcome {
 		if v := f.Version(h); v != "2" {
 			o.err += fmt.Sprintf(" %s has version %q", h, v)
 		}
-		if last := testbed.LastBefore(res, h, stops[0]); !last.IsZero() {
-			o.idle = append(o.idle, stops[0].Sub(last))
+		last := testbed.LastBefore(res, h, stops[0])
+		if last.IsZero() {
+			continue
 		}
+		o.idle = append(o.idle, stops[0].Sub(last))
+		// The module's wait ends when it sets MAINT; drain's when it stops.
+		decided := stops[0]
+		for _, s := range samples {
+			if s.At.After(last) && strings.Contains(s.Servers[h].Status, "MAINT") {
+				decided = s.At
+				break
+			}
+		}
+		o.decided = append(o.decided, decided.Sub(last))
 	}
 	return o
 }
