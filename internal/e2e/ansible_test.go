@@ -332,6 +332,11 @@ func testAnsibleRollStopsWhenNotHealthy(t *testing.T, env ansibleEnv) {
 	if rc, out := r.rc(taskIn, "web1"); rc != 3 {
 		t.Errorf("web1: drain in exit %d, want 3 (not healthy before --timeout)\n%s", rc, out)
 	}
+	// drain in restored the page before it waited: web1 is back in
+	// rotation as far as drain is concerned, but HAProxy has it down.
+	if _, err := os.Stat(f.Keepalive("web1")); err != nil {
+		t.Errorf("web1's keep-alive page was not put back by drain in: %v", err)
+	}
 	if st, _ := f.Status(); st["web1"].InRotation() {
 		t.Errorf("HAProxy has web1 in rotation, but its nginx never started: %+v", st["web1"])
 	}
