@@ -130,8 +130,11 @@ type ServerStat struct {
 }
 
 // InRotation says whether HAProxy would send this server new requests:
-// admin-ready and UP by its own health check.
-func (s ServerStat) InRotation() bool { return s.Status == "UP" }
+// admin-ready and up by its own health check. "UP 1/2" is a server still up
+// whose last check failed (one more and it goes down): HAProxy still
+// sends it requests. DRAIN, MAINT, NOLB, DOWN and "DOWN 1/2" (coming up)
+// get none.
+func (s ServerStat) InRotation() bool { return s.Status == "UP" || strings.HasPrefix(s.Status, "UP ") }
 
 // Status reads every server of backend web from the runtime API.
 func (f *Farm) Status() (map[string]ServerStat, error) {
