@@ -103,6 +103,10 @@ defaults
   timeout connect 2s
   timeout client 30s
   timeout server 30s
+  # A check may take this long before it counts as failed (without it, the
+  # limit is inter: 200 ms, which a loaded machine exceeds now and then);
+  # a missing page (404) or a stopped nginx fails at once.
+  timeout check 2s
   retries 0
   no option redispatch
   option http-server-close
