@@ -23,6 +23,8 @@ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy
 # Apache httpd with mod_proxy_balancer: the apache rotation method's real
 # balancer-manager (internal/e2e).
 [ -x /usr/sbin/apache2 ] || need+=(apache2)
+# Ansible (Debian's, with community.general) runs the rolls of examples/ansible (internal/e2e).
+command -v ansible-playbook >/dev/null 2>&1 || need+=(ansible)
 # tmux is the real terminal the live view is captured from (internal/cli).
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 # Headless Chromium renders drain report's pictures (internal/report).
@@ -38,6 +40,8 @@ if [ ${#need[@]} -gt 0 ]; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   fi
 fi
+# actionlint checks the GitHub Actions recipe in docs/rolling.md (internal/e2e).
+command -v actionlint >/dev/null 2>&1 || [ -x "$(go env GOPATH)/bin/actionlint" ] || go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 # nginx-light from Debian starts a system nginx on port 80; the tests start
 # their own on 127.0.0.1, so the system one is not needed.
 echo "nginx: $( (nginx -v || /usr/sbin/nginx -v) 2>&1)"
@@ -117,8 +121,8 @@ for pkg in $(go list ./...); do
 done
 
 step "Shell scripts"
-for s in scripts/*.sh scripts/wine/*.sh scripts/release/*.sh scripts/lib/*.sh .ci/run; do bash -n "$s"; done
-if command -v shellcheck >/dev/null 2>&1; then shellcheck scripts/*.sh scripts/wine/*.sh scripts/release/*.sh scripts/lib/*.sh .ci/run; fi
+for s in scripts/*.sh scripts/wine/*.sh scripts/release/*.sh scripts/lib/*.sh examples/ansible/*.sh .ci/run; do bash -n "$s"; done
+if command -v shellcheck >/dev/null 2>&1; then shellcheck scripts/*.sh scripts/wine/*.sh scripts/release/*.sh scripts/lib/*.sh examples/ansible/*.sh .ci/run; fi
 
 echo
 echo "all tests passed"
