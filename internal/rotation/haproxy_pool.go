@@ -1,0 +1,306 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+var (
+	_ Pooler = (*HAProxy)(nil)
+	_ interface{ PoolID() string } = (*HAProxy)(nil)
+)
+
+// backend is the one backend every instance of this method names; a pool
+// view needs one.
+func (h *HAProxy) backend() (string, error) {
+	be := h.Servers[0].Backend
+	for _, s := range h.Servers[1:] {
+		if s.Backend != be {
+			return "", fmt.Errorf("%w: haproxy: the servers are in different backends (%s, %s): a pool view needs one backend on every instance", ErrConfig, be, s.Backend)
+		}
+	}
+	return be, nil
+}
+
+// PoolID names the pool for pool locks and records: every instance by where
+// it really listens, and the backend, e.g.
+// "haproxy:unix:/run/haproxy/admin.sock#web". Two spellings of one balancer
+// give one ID, as for Target.
+func (h *HAProxy) PoolID() string {
+	seen := map[string]bool{}
+	var parts []string
+	for _, s := range h.Servers {
+		p := canonicalAddr(s.Addr) + "#" + s.Backend
+		if !seen[p] {
+			seen[p] = true
+			parts = append(parts, p)
+		}
+	}
+	sort.Strings(parts)
+	return MethodHAProxy + ":" + strings.Join(parts, ",")
+}
+
+// haMember is one server of the backend on one instance.
+type haMember struct {
+	name, addr    string
+	admin, status string // admin: ready | drain | maint; status: show stat's words
+	opState       int    // srv_op_state: 0 stopped, 1 starting, 2 running, 3 stopping
+	backup        bool
+	scur, qcur    *float64
+}
+
+// Pool implements Pooler: the backend's servers, from `show servers state`
+// (admin state, operational state) and `show stat` (status as HAProxy words
+// it, current sessions and queue) on every instance. With several
+// instances a server is in rotation only when it is in on all of them;
+// sessions and queues are added up.
+func (h *HAProxy) Pool(ctx context.Context) (Pool, error) {
+	be, err := h.backend()
+	if err != nil {
+		return Pool{}, err
+	}
+	self := map[string]bool{}
+	for _, s := range h.Servers {
+		self[s.Server] = true
+	}
+	var order []string
+	merged := map[string]*Member{}
+	for i, s := range h.Servers {
+		if i > 0 && h.sameInstance(i) {
+			continue
+		}
+		ms, err := h.instanceMembers(ctx, s, be)
+		if err != nil {
+			return Pool{}, err
+		}
+		for _, m := range ms {
+			one := haToMember(m)
+			one.Self = self[m.name]
+			cur, ok := merged[m.name]
+			if !ok {
+				if i > 0 { // missing on an earlier instance: not in rotation there
+					one.InRotation = false
+					one.Detail += "; absent on " + h.Servers[0].Addr.String()
+				}
+				merged[m.name] = &one
+				order = append(order, m.name)
+				continue
+			}
+			mergeMember(cur, one, s.Addr.String())
+		}
+		for _, name := range order {
+			found := false
+			for _, m := range ms {
+				found = found || m.name == name
+			}
+			if !found {
+				merged[name].InRotation = false
+				merged[name].Detail += "; absent on " + s.Addr.String()
+			}
+		}
+	}
+	p := Pool{Name: be}
+	for _, name := range order {
+		p.Members = append(p.Members, *merged[name])
+	}
+	return p, nil
+}
+
+// sameInstance: server i is on an instance an earlier server was read from.
+func (h *HAProxy) sameInstance(i int) bool {
+	c := canonicalAddr(h.Servers[i].Addr)
+	for _, s := range h.Servers[:i] {
+		if canonicalAddr(s.Addr) == c {
+			return true
+		}
+	}
+	return false
+}
+
+func haToMember(m haMember) Member {
+	out := Member{Name: m.name, Addr: m.addr, Sessions: m.scur, Queue: m.qcur, Detail: m.status}
+	switch m.admin {
+	case haMaint:
+		out.Admin = AdminDisabled
+	case haDrain:
+		out.Admin = AdminDrain
+	default:
+		out.Admin = AdminEnabled
+	}
+	switch {
+	case strings.HasPrefix(m.status, "no check"):
+		out.Health = HealthUnknown
+	case m.opState == 0 || m.opState == 3 || strings.HasPrefix(m.status, "DOWN"):
+		out.Health = HealthDown
+	case m.admin == haMaint && m.opState != 2:
+		out.Health = HealthUnknown
+	default:
+		out.Health = HealthUp
+	}
+	out.InRotation = out.Admin == AdminEnabled && out.Health != HealthDown && !m.backup
+	if m.backup {
+		out.Detail += " (backup: used only when every active server is down)"
+	}
+	return out
+}
+
+// mergeMember folds another instance's view of a server into cur: the
+// worse admin state and health win, sessions and queues add up.
+func mergeMember(cur *Member, o Member, where string) {
+	rank := map[string]int{AdminEnabled: 0, AdminDrain: 1, AdminDisabled: 2}
+	if rank[o.Admin] > rank[cur.Admin] {
+		cur.Admin = o.Admin
+	}
+	hrank := map[string]int{HealthUp: 0, HealthUnknown: 1, HealthDown: 2}
+	if hrank[o.Health] > hrank[cur.Health] {
+		cur.Health = o.Health
+	}
+	cur.InRotation = cur.InRotation && o.InRotation
+	cur.Sessions = addPtr(cur.Sessions, o.Sessions)
+	cur.Queue = addPtr(cur.Queue, o.Queue)
+	if o.Detail != "" && !strings.Contains(cur.Detail, o.Detail) {
+		cur.Detail += "; " + o.Detail + " on " + where
+	}
+}
+
+func addPtr(a, b *float64) *float64 {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	v := *a + *b
+	return &v
+}
+
+// instanceMembers reads one instance's view of the backend.
+func (h *HAProxy) instanceMembers(ctx context.Context, s LBServer, be string) ([]haMember, error) {
+	out, err := h.cmd(ctx, s, "show servers state "+be)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name(), err)
+	}
+	ms, err := serversState(out, be)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name(), err)
+	}
+	stat, err := h.cmd(ctx, s, "show stat")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name(), err)
+	}
+	if err := addStat(ms, stat, be); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name(), err)
+	}
+	return ms, nil
+}
+
+// serversState reads every server of the backend from a `show servers
+// state` answer (see adminState).
+func serversState(out, backend string) ([]haMember, error) {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[1], "# ") {
+		if msg := strings.TrimSpace(out); strings.Contains(msg, "Can't find backend") {
+			return nil, fmt.Errorf("%w: no backend %q", ErrConfig, backend)
+		} else if msg != "" && !strings.HasPrefix(msg, "1") {
+			return nil, fmt.Errorf("runtime API answered %q", clipLine(msg))
+		}
+		return nil, fmt.Errorf("%w: backend %q has no servers", ErrConfig, backend)
+	}
+	col := map[string]int{}
+	for i, name := range strings.Fields(strings.TrimPrefix(lines[1], "# ")) {
+		col[name] = i
+	}
+	ib, ok1 := col["be_name"]
+	is, ok2 := col["srv_name"]
+	ia, ok3 := col["srv_admin_state"]
+	io, ok4 := col["srv_op_state"]
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return nil, errors.New("show servers state: no be_name, srv_name, srv_admin_state or srv_op_state column")
+	}
+	iaddr, hasAddr := col["srv_addr"]
+	iport, hasPort := col["srv_port"]
+	var ms []haMember
+	for _, l := range lines[2:] {
+		f := strings.Fields(l)
+		if len(f) <= max(ib, is, ia, io) || f[ib] != backend {
+			continue
+		}
+		adm, err := strconv.ParseUint(f[ia], 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("srv_admin_state %q is not a number", f[ia])
+		}
+		op, err := strconv.Atoi(f[io])
+		if err != nil {
+			return nil, fmt.Errorf("srv_op_state %q is not a number", f[io])
+		}
+		m := haMember{name: f[is], admin: haReady, opState: op}
+		switch {
+		case adm&admMaint != 0:
+			m.admin = haMaint
+		case adm&admDrain != 0:
+			m.admin = haDrain
+		}
+		if hasAddr && hasPort && len(f) > max(iaddr, iport) && f[iport] != "0" && f[iport] != "-" {
+			m.addr = f[iaddr] + ":" + f[iport]
+			if strings.Contains(f[iaddr], ":") {
+				m.addr = "[" + f[iaddr] + "]:" + f[iport]
+			}
+		}
+		ms = append(ms, m)
+	}
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("%w: backend %q has no servers", ErrConfig, backend)
+	}
+	return ms, nil
+}
+
+// addStat adds status, scur, qcur and bck from a `show stat` CSV answer.
+func addStat(ms []haMember, out, backend string) error {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "# ") {
+		return fmt.Errorf("show stat: runtime API answered %q", clipLine(out))
+	}
+	col := map[string]int{}
+	for i, name := range strings.Split(strings.TrimPrefix(lines[0], "# "), ",") {
+		col[name] = i
+	}
+	ip, ok1 := col["pxname"]
+	is, ok2 := col["svname"]
+	ist, ok3 := col["status"]
+	if !ok1 || !ok2 || !ok3 {
+		return errors.New("show stat: no pxname, svname or status column")
+	}
+	num := func(f []string, name string) *float64 {
+		i, ok := col[name]
+		if !ok || i >= len(f) || f[i] == "" {
+			return nil
+		}
+		v, err := strconv.ParseFloat(f[i], 64)
+		if err != nil {
+			return nil
+		}
+		return &v
+	}
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		if len(f) <= max(ip, is, ist) || f[ip] != backend {
+			continue
+		}
+		for k := range ms {
+			if ms[k].name != f[is] {
+				continue
+			}
+			ms[k].status = f[ist]
+			ms[k].scur = num(f, "scur")
+			ms[k].qcur = num(f, "qcur")
+			if b := num(f, "bck"); b != nil && *b != 0 {
+				ms[k].backup = true
+			}
+		}
+	}
+	return nil
+}
