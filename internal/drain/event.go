@@ -29,7 +29,7 @@ const (
 	ResultError       = "error"
 	ResultDryRun      = "dry-run"
 	ResultActionFail  = "action-failed"
-	ResultOK          = "ok" // out / in / status without a drain
+	ResultOK          = "ok"      // out / in / status without a drain
 	ResultRefused     = "refused" // the disruption budget said no (--min-in-rotation)
 )
 

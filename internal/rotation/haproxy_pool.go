@@ -10,7 +10,7 @@ import (
 )
 
 var (
-	_ Pooler = (*HAProxy)(nil)
+	_ Pooler                       = (*HAProxy)(nil)
 	_ interface{ PoolID() string } = (*HAProxy)(nil)
 )
 
