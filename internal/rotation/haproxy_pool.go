@@ -132,12 +132,10 @@ func haToMember(m haMember) Member {
 		out.Admin = AdminEnabled
 	}
 	switch {
-	case strings.HasPrefix(m.status, "no check"):
-		out.Health = HealthUnknown
+	case m.admin == haMaint, strings.HasPrefix(m.status, "no check"):
+		out.Health = HealthUnknown // HAProxy suspends the checks of a server in maintenance
 	case m.opState == 0 || m.opState == 3 || strings.HasPrefix(m.status, "DOWN"):
 		out.Health = HealthDown
-	case m.admin == haMaint && m.opState != 2:
-		out.Health = HealthUnknown
 	default:
 		out.Health = HealthUp
 	}
