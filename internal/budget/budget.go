@@ -55,9 +55,9 @@ type OutRecord struct {
 // Guard is a drain.Gate: the budget check under the pool's locks.
 type Guard struct {
 	Pooler rotation.Pooler
-	// Pool identifies the pool for locks and records, e.g.
-	// "haproxy:unix:/run/haproxy/admin.sock#web".
-	Pool     string
+	// Pools identify the pool for locks and records, e.g.
+	// "haproxy:unix:/run/haproxy/admin.sock#web": each is locked, in order.
+	Pools    []string
 	Min      int           // --min-in-rotation: others that must stay in rotation
 	WaitTurn time.Duration // 0: refuse at once
 	Interval time.Duration // between checks while waiting (1 s when 0)
@@ -141,6 +141,7 @@ func CountPool(p rotation.Pool) (Count, error) {
 type turn struct {
 	held []Held
 	g    *Guard
+	emit func(drain.Event)
 }
 
 func (t *turn) Lost() error {
@@ -159,7 +160,9 @@ func (t *turn) Leave(changed bool) {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				rec := t.g.Record
 				rec.Since = time.Now().UTC()
-				_ = r.RecordOut(ctx, rec.Server, rec) // best effort: the lock's job is done
+				if err := r.RecordOut(ctx, rec.Server, rec); err != nil {
+					t.emit(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("could not record in etcd who took %s out (%v): 'drain status --pool' will not say who did", rec.Server, err)})
+				}
 				cancel()
 			}
 		}
@@ -201,7 +204,7 @@ func (g *Guard) Enter(ctx context.Context, emit func(drain.Event)) (drain.Turn, 
 			if g.Record.Server == "" {
 				g.Record.Server = c.Self
 			}
-			return &turn{held: held, g: g}, nil
+			return &turn{held: held, g: g, emit: emit}, nil
 		}
 		release(held)
 		ref := &RefusedError{Server: c.Self, Left: c.Others, Total: c.Total, Min: g.Min, Out: c.NotInNames}
@@ -238,13 +241,14 @@ func secsPtr(d time.Duration) *drain.Seconds {
 // check takes every lock and reads the pool once.
 func (g *Guard) check(ctx context.Context, start time.Time, emit func(drain.Event)) ([]Held, Count, error) {
 	var held []Held
-	for _, l := range g.Locks {
+	for _, lp := range g.lockPairs() {
+		l, pool := lp.l, lp.pool
 		lctx, cancel := ctx, context.CancelFunc(func() {})
 		if wait := max(g.LockWait, time.Until(start.Add(g.WaitTurn))); wait > 0 {
 			lctx, cancel = context.WithTimeout(ctx, wait)
 		}
 		said := ""
-		h, err := l.Lock(lctx, g.Pool, func(holder string) {
+		h, err := l.Lock(lctx, pool, func(holder string) {
 			if holder != said {
 				said = holder
 				emit(drain.Event{Event: drain.EvTurn, Message: fmt.Sprintf("waiting for the pool lock (%s): held by %s", l.Name(), holderText(holder))})
@@ -258,7 +262,7 @@ func (g *Guard) check(ctx context.Context, start time.Time, emit func(drain.Even
 				return nil, Count{}, ctx.Err()
 			}
 			if lockCtxErr != nil && errors.Is(err, lockCtxErr) {
-				return nil, Count{}, &LockBusyError{Lock: l.Name(), Pool: g.Pool, Holder: holderText(said)}
+				return nil, Count{}, &LockBusyError{Lock: l.Name(), Pool: pool, Holder: holderText(said)}
 			}
 			return nil, Count{}, err
 		}
@@ -275,6 +279,22 @@ func (g *Guard) check(ctx context.Context, start time.Time, emit func(drain.Even
 		return nil, Count{}, err
 	}
 	return held, c, nil
+}
+
+type lockPair struct {
+	l    Locker
+	pool string
+}
+
+// lockPairs: every lock of every pool ID, this machine's first.
+func (g *Guard) lockPairs() []lockPair {
+	var out []lockPair
+	for _, l := range g.Locks {
+		for _, p := range g.Pools {
+			out = append(out, lockPair{l, p})
+		}
+	}
+	return out
 }
 
 // LockBusyError: another drain held the pool's lock for longer than this one

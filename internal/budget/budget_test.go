@@ -38,7 +38,7 @@ func guard(t *testing.T, lb *haproxytest.Fake, server string, min int, wait time
 		t.Fatal(err)
 	}
 	store := state.Store{Dir: t.TempDir()}
-	return &Guard{Pooler: h, Pool: h.PoolID(), Min: min, WaitTurn: wait, Interval: 100 * time.Millisecond, LockWait: 5 * time.Second,
+	return &Guard{Pooler: h, Pools: []string{h.PoolID()}, Min: min, WaitTurn: wait, Interval: 100 * time.Millisecond, LockWait: 5 * time.Second,
 		Locks: []Locker{&Local{Store: store, Me: Me("run", server, "")}}}
 }
 
@@ -175,7 +175,7 @@ func TestPoolUnreadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := state.Store{Dir: t.TempDir()}
-	g := &Guard{Pooler: h, Pool: h.PoolID(), Min: 1, Locks: []Locker{&Local{Store: store, Me: Me("run", "a", "")}}}
+	g := &Guard{Pooler: h, Pools: []string{h.PoolID()}, Min: 1, Locks: []Locker{&Local{Store: store, Me: Me("run", "a", "")}}}
 	_, err = g.Enter(context.Background(), func(drain.Event) {})
 	if err == nil || errors.Is(err, drain.ErrRefused) || !strings.Contains(err.Error(), "read the pool") {
 		t.Fatalf("err %v", err)

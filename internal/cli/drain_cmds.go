@@ -42,6 +42,7 @@ var (
 	connKeys   = []string{"read-timeout", "ca-file", "insecure"}
 	actionKeys = []string{"on-timeout", "keep-out", "action", "action-timeout", "shell"}
 	outputKeys = []string{"dry-run", "ci"} // --output is the root's, for every command
+	budgetKeys = []string{"min-in-rotation", "wait-turn", "lock"} // run and out: the disruption budget
 )
 
 // drainCmd is what the four drain commands share: their flags and one way
@@ -224,6 +225,15 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 			return nil, err
 		}
 		p.Probed = p.Rotator.Probed()
+		if kind == cmdRun || kind == cmdOut {
+			client, err := httpClient(cfg)
+			if err != nil {
+				return nil, err
+			}
+			if p.Gate, err = budgetGate(cfg, p.Rotator, p.Store, client, kindName(kind)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if cfg.VerifyURL != "" {
 		p.Verify = &drain.Verifier{URL: cfg.VerifyURL, Client: &http.Client{Timeout: cfg.ReadTimeout}}

@@ -45,7 +45,7 @@ func hintOf(err error) string {
 // enter asks the Gate for a turn. A refusal, an error (the pool or the lock
 // service unreachable) or an interrupt while waiting stops the run with
 // nothing changed.
-func (p *Plan) enter(ctx context.Context) (Turn, *Outcome) {
+func (p *run) enter(ctx context.Context) (Turn, *Outcome) {
 	turn, err := p.Gate.Enter(ctx, p.emit)
 	if err == nil {
 		err = turn.Lost()
@@ -56,12 +56,12 @@ func (p *Plan) enter(ctx context.Context) (Turn, *Outcome) {
 	if err == nil {
 		return turn, nil
 	}
-	oc := &Outcome{Result: ResultError, Code: ExitError, Err: err, Hint: hintOf(err), Unchanged: true}
+	oc := &Outcome{Result: ResultError, Err: err, Hint: hintOf(err), Unchanged: true}
 	switch {
 	case errors.Is(err, ErrRefused):
-		oc.Result, oc.Code = ResultRefused, ExitRefused
+		oc.Result = ResultRefused
 	case ctx.Err() != nil:
-		oc.Result, oc.Code = ResultInterrupted, ExitInterrupted
+		oc.Result = ResultInterrupted
 		oc.Err = interrupted(ctx, "while waiting for a turn, before anything changed")
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -74,7 +74,7 @@ func (p *Plan) enter(ctx context.Context) (Turn, *Outcome) {
 // was being taken out is said loudly: the server stays out (the change is
 // done and verified), the run carries on, and the operator knows another
 // drain may have counted it as still in rotation.
-func (p *Plan) leave(turn Turn, changed bool) {
+func (p *run) leave(turn Turn, changed bool) {
 	if err := turn.Lost(); err != nil && changed {
 		p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("the pool lock was lost while taking the server out (%v): the server is OUT as intended and the run goes on, but another drain may have decided on the pool meanwhile; check the pool (drain status --pool)", err)})
 	}

@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/drain-cli/drain/internal/budget"
+	"github.com/drain-cli/drain/internal/config"
+	"github.com/drain-cli/drain/internal/drain"
+	"github.com/drain-cli/drain/internal/etcdlock"
+	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/state"
+)
+
+// budgetLockWait bounds waiting for a pool lock another drain holds, when
+// --wait-turn is shorter: a holder keeps it only while it checks the pool
+// and takes its server out.
+const budgetLockWait = 30 * time.Second
+
+// budgetGate builds the disruption budget (--min-in-rotation, --wait-turn,
+// --lock) for run and out: nil without --min-in-rotation. A rotation
+// without a pool view, or a bad --lock, is a usage error before anything
+// changes.
+func budgetGate(cfg *config.Config, rot *rotation.Set, store state.Store, client *http.Client, command string) (drain.Gate, error) {
+	if cfg.MinInRotation == 0 || rot == nil {
+		return nil, nil
+	}
+	var poolers []rotation.Method
+	for _, m := range rot.Methods() {
+		if _, ok := m.(rotation.Pooler); ok {
+			poolers = append(poolers, m)
+		}
+	}
+	if len(poolers) == 0 {
+		return nil, usageErr(fmt.Sprintf("use a rotation method whose balancer lists its pool: %s (e.g. --haproxy ADDR#BACKEND/SERVER next to --keepalive)", strings.Join(poolTypes(), ", ")),
+			"--min-in-rotation needs the pool as the load balancer sees it, and %s cannot read it", methodList(rot.Methods()))
+	}
+	for _, m := range poolers[1:] {
+		if m.Type() != poolers[0].Type() {
+			return nil, usageErr("give --min-in-rotation one balancer type to read the pool from (several instances of one type are fine)",
+				"--min-in-rotation reads one pool, and these methods are of different balancers: %s", methodList(poolers))
+		}
+	}
+	pool := &budget.Pools{}
+	for _, m := range poolers {
+		pool.Add(m)
+	}
+	g := &budget.Guard{
+		Pooler: pool, Pools: pool.IDs(), Min: cfg.MinInRotation, WaitTurn: cfg.WaitTurn,
+		Interval: cfg.Interval, LockWait: budgetLockWait,
+		Record: budget.OutRecord{Target: rot.Target(), By: state.Who(), PID: os.Getpid(), Command: command, Reason: cfg.Reason},
+	}
+	g.Record.Host, _ = os.Hostname()
+	me := budget.Me(command, rot.Target(), cfg.Reason)
+	g.Locks = append(g.Locks, &budget.Local{Store: store, Me: me})
+	if len(cfg.Lock) > 0 {
+		var urls []string
+		for _, l := range cfg.Lock {
+			_, u, _ := strings.Cut(l, ":")
+			urls = append(urls, u)
+		}
+		eps, err := etcdlock.ParseEndpoints(urls)
+		if err != nil {
+			return nil, usageErr("use --lock etcd:http://HOST:2379 (several endpoints comma-separated)", "--lock: %v", err)
+		}
+		g.Locks = append(g.Locks, &budget.Etcd{Client: &etcdlock.Client{Endpoints: eps, HTTP: client, Timeout: max(cfg.ReadTimeout, 2*time.Second)}, Me: me})
+	}
+	return g, nil
+}
+
+// poolTypes lists the registered rotation types whose methods read their
+// pool (implement rotation.Pooler), found by building each from its own
+// example target (constructors only parse).
+func poolTypes() []string {
+	var out []string
+	for _, t := range rotation.Types() {
+		_, target, err := rotation.ParseSpec(t.Example)
+		if err != nil {
+			continue
+		}
+		m, err := t.New(target, rotation.Options{Timeout: time.Second, Getenv: func(string) string { return "" }})
+		if err != nil {
+			continue
+		}
+		if _, ok := m.(rotation.Pooler); ok {
+			out = append(out, t.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func methodList(ms []rotation.Method) string {
+	var s []string
+	for _, m := range ms {
+		s = append(s, m.Type()+":"+m.Target())
+	}
+	return strings.Join(s, ", ")
+}
+
