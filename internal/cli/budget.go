@@ -101,4 +101,3 @@ func methodList(ms []rotation.Method) string {
 	}
 	return strings.Join(s, ", ")
 }
-

@@ -77,8 +77,8 @@ type Config struct {
 	MinInRotation int
 	WaitTurn      time.Duration
 	Lock          []string
-	CAFile           string
-	Insecure         bool
+	CAFile        string
+	Insecure      bool
 	// Authorization is the HTTP Authorization header value for sources,
 	// from DRAIN_BEARER_TOKEN/DRAIN_BASIC_AUTH or their -file keys. Secret:
 	// never printed; Origins holds only where it came from.
