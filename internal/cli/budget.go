@@ -74,15 +74,22 @@ func budgetGate(cfg *config.Config, rot *rotation.Set, store state.Store, client
 
 // poolTypes lists the registered rotation types whose methods read their
 // pool (implement rotation.Pooler), found by building each from its own
-// example target (constructors only parse).
+// example target: constructors only parse, and those that want credentials
+// are given placeholders (never a file to read).
 func poolTypes() []string {
+	placeholder := func(name string) string {
+		if strings.HasSuffix(name, "_FILE") || strings.HasSuffix(name, "_CREDENTIALS_FILE") {
+			return ""
+		}
+		return "placeholder"
+	}
 	var out []string
 	for _, t := range rotation.Types() {
 		_, target, err := rotation.ParseSpec(t.Example)
 		if err != nil {
 			continue
 		}
-		m, err := t.New(target, rotation.Options{Timeout: time.Second, Getenv: func(string) string { return "" }})
+		m, err := t.New(target, rotation.Options{Client: http.DefaultClient, Timeout: time.Second, Getenv: placeholder})
 		if err != nil {
 			continue
 		}

@@ -457,3 +457,27 @@ func waitFor(t *testing.T, b *syncBuf, text string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Refused with --output json: the result event says refused, exit code 5,
+// rotation IN; stdout holds only events.
+func TestBudgetRefusedJSON(t *testing.T) {
+	p := startPool3(t)
+	if out, err := p.lb.Cmd("set server web/b state maint"); err != nil || strings.TrimSpace(out) != "" {
+		t.Fatalf("b to maint: %q %v", out, err)
+	}
+	cmd := exec.Command(p.drain, append(p.outArgs("")("a"), "--output", "json")...)
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	out, err := cmd.Output()
+	if code := exitCode(err); code != 5 {
+		t.Fatalf("exit %d, want 5\n%s%s", code, out, se.String())
+	}
+	evs := parseEvents(t, out)
+	last := evs[len(evs)-1]
+	if last.Event != "result" || last.Result != "refused" || last.ExitCode == nil || *last.ExitCode != 5 || last.Rotation != "IN" {
+		t.Fatalf("result event %+v", last)
+	}
+	if in, _ := p.inRotation(); !in["a"] {
+		t.Errorf("a changed: %v", in)
+	}
+}
