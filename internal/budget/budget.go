@@ -297,7 +297,7 @@ func (g *Guard) lockPairs() []lockPair {
 	return out
 }
 
-// LockBusyError: another drain held the pool's lock for longer than this one
+// LockBusyError says another drain held the pool's lock for longer than this one
 // would wait.
 type LockBusyError struct {
 	Lock, Pool, Holder string

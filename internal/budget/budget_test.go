@@ -38,8 +38,10 @@ func guard(t *testing.T, lb *haproxytest.Fake, server string, min int, wait time
 		t.Fatal(err)
 	}
 	store := state.Store{Dir: t.TempDir()}
-	return &Guard{Pooler: h, Pools: []string{h.PoolID()}, Min: min, WaitTurn: wait, Interval: 100 * time.Millisecond, LockWait: 5 * time.Second,
-		Locks: []Locker{&Local{Store: store, Me: Me("run", server, "")}}}
+	return &Guard{
+		Pooler: h, Pools: []string{h.PoolID()}, Min: min, WaitTurn: wait, Interval: 100 * time.Millisecond, LockWait: 5 * time.Second,
+		Locks: []Locker{&Local{Store: store, Me: Me("run", server, "")}},
+	}
 }
 
 func TestCountPool(t *testing.T) {
