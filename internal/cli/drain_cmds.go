@@ -42,7 +42,8 @@ var (
 	connKeys   = []string{"read-timeout", "ca-file", "insecure"}
 	actionKeys = []string{"on-timeout", "keep-out", "action", "action-timeout", "shell"}
 	outputKeys = []string{"dry-run", "ci"} // --output is the root's, for every command
-	budgetKeys = []string{"min-in-rotation", "wait-turn", "lock"} // run and out: the disruption budget
+	// budgetKeys: run and out, the disruption budget.
+	budgetKeys = []string{"min-in-rotation", "wait-turn", "lock"}
 )
 
 // drainCmd is what the four drain commands share: their flags and one way
