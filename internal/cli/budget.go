@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -26,6 +27,9 @@ const budgetLockWait = 30 * time.Second
 // without a pool view, or a bad --lock, is a usage error before anything
 // changes.
 func budgetGate(cfg *config.Config, rot *rotation.Set, store state.Store, client *http.Client, command string) (drain.Gate, error) {
+	if cfg.MinInRotation == 0 && len(cfg.Lock) > 0 {
+		return nil, usageErr("add --min-in-rotation N (how many other servers of the pool must stay in rotation)", "--lock needs --min-in-rotation: it locks the disruption budget's check and change")
+	}
 	if cfg.MinInRotation == 0 || rot == nil {
 		return nil, nil
 	}
@@ -63,13 +67,69 @@ func budgetGate(cfg *config.Config, rot *rotation.Set, store state.Store, client
 			_, u, _ := strings.Cut(l, ":")
 			urls = append(urls, u)
 		}
-		eps, err := etcdlock.ParseEndpoints(urls)
+		ec, err := etcdClient(cfg, client)
 		if err != nil {
-			return nil, usageErr("use --lock etcd:http://HOST:2379 (several endpoints comma-separated)", "--lock: %v", err)
+			return nil, err
 		}
-		g.Locks = append(g.Locks, &budget.Etcd{Client: &etcdlock.Client{Endpoints: eps, HTTP: client, Timeout: max(cfg.ReadTimeout, 2*time.Second)}, Me: me})
+		g.Locks = append(g.Locks, &budget.Etcd{Client: ec, Me: me})
 	}
 	return g, nil
+}
+
+// etcdClient is the --lock etcd:URL client; nil without --lock.
+func etcdClient(cfg *config.Config, client *http.Client) (*etcdlock.Client, error) {
+	if len(cfg.Lock) == 0 {
+		return nil, nil
+	}
+	var urls []string
+	for _, l := range cfg.Lock {
+		_, u, _ := strings.Cut(l, ":")
+		urls = append(urls, u)
+	}
+	eps, err := etcdlock.ParseEndpoints(urls)
+	if err != nil {
+		return nil, usageErr("use --lock etcd:http://HOST:2379 (several endpoints comma-separated)", "--lock: %v", err)
+	}
+	return &etcdlock.Client{Endpoints: eps, HTTP: client, Timeout: max(cfg.ReadTimeout, 2*time.Second)}, nil
+}
+
+// clearOutRecord deletes etcd's record of who took this server out
+// (/drain/pools/<pool>/out/<server>) once a command leaves it IN: drain
+// in, or a run or out that put it back. A failure is a warning: the
+// server's state is the balancer's, the record only says who.
+func clearOutRecord(ctx context.Context, cfg *config.Config, rot *rotation.Set, emit func(drain.Event)) {
+	client, err := httpClient(cfg)
+	if err != nil {
+		return
+	}
+	ec, err := etcdClient(cfg, client)
+	if err != nil || ec == nil || rot == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	pools := &budget.Pools{}
+	for _, m := range rot.Methods() {
+		if _, ok := m.(rotation.Pooler); ok {
+			pools.Add(m)
+		}
+	}
+	p, err := pools.Pool(ctx)
+	if err == nil && len(p.Members) == 0 {
+		return
+	}
+	var c budget.Count
+	if err == nil {
+		c, err = budget.CountPool(p)
+	}
+	for _, id := range pools.IDs() {
+		if err == nil {
+			err = ec.Delete(ctx, etcdlock.OutKey(id, c.Self))
+		}
+	}
+	if err != nil {
+		emit(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("the server is IN, but its out record in etcd could not be removed (%v): 'drain status --pool' may still say who took it out", err)})
+	}
 }
 
 // poolTypes lists the registered rotation types whose methods read their

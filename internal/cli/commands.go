@@ -68,7 +68,7 @@ unless --force-restore.
 ` + exitStatusHelp,
 		Args: noArgs,
 	}
-	return drainCmd(f, cmd, cmdIn, rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "force-restore"}, outputKeys)
+	return drainCmd(f, cmd, cmdIn, rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "force-restore", "lock"}, outputKeys)
 }
 
 func newWaitCmd(f *Factory) *cobra.Command {

@@ -121,6 +121,9 @@ func runDrain(f *Factory, c *cobra.Command, args []string, kind cmdKind) error {
 		oc = plan.Wait(c.Context(), emit)
 	}
 	oc.Code = outcomeCode(oc)
+	if kind != cmdWait && !cfg.DryRun && len(cfg.Lock) > 0 && oc.Rotation == rotation.In {
+		clearOutRecord(c.Context(), cfg, plan.Rotator, emit)
+	}
 	rep.write(r, oc)
 	r.finish(oc, kind != cmdWait)
 	if oc.Code != drain.ExitOK {

@@ -380,7 +380,7 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 		for _, k := range []struct {
 			name string
 			set  bool
-		}{{"wait-turn", c.WaitTurn > 0}, {"lock", len(c.Lock) > 0}} {
+		}{{"wait-turn", c.WaitTurn > 0}} {
 			if k.set {
 				return usage("add --min-in-rotation N (how many other servers of the pool must stay in rotation)", "--%s needs --min-in-rotation: it waits for, or locks, the disruption budget", k.name)
 			}

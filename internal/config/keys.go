@@ -53,7 +53,7 @@ var Keys = []Key{
 	{"watch", Bool, "false", "status: keep refreshing every --interval"},
 	{"min-in-rotation", String, "0", "disruption budget: refuse (exit 5) to take the server out when fewer than `N` other servers of its pool would stay in rotation, as the load balancer reports them (0 = no budget)"},
 	{"wait-turn", Duration, "0s", "with --min-in-rotation: wait up to this long for the budget to allow the change instead of refusing at once"},
-	{"lock", List, "", "with --min-in-rotation: also lock the pool across machines with etcd, `etcd:URL` (etcd v3 client URLs, comma-separated or repeated); without it the lock is this machine's only"},
+	{"lock", List, "", "etcd v3 for the pool across machines, `etcd:URL` (client URLs, comma-separated or repeated): run and out with --min-in-rotation lock the pool there and record who took the server out; in (and a run put back) removes that record"},
 }
 
 // Lookup returns the key with that name.

@@ -45,25 +45,25 @@ func (hinted) Hint() string { return "the hint" }
 func (h hinted) Unwrap() error { return h.error }
 
 func TestGateRefusedChangesNothing(t *testing.T) {
-	p, page, _ := newPlan(t, &scripted{})
+	p, page, rec := newPlan(t, &scripted{})
 	p.Gate = &gate{enterErr: hinted{fmt.Errorf("refused: taking x out would leave 0 in rotation, the budget is 1: %w", ErrRefused)}}
-	oc := p.Out(context.Background())
-	if oc.Code != ExitRefused || oc.Result != ResultRefused || !oc.Unchanged || oc.Rotation != rotation.In || oc.Hint != "the hint" || !exists(page) {
+	oc := p.Out(context.Background(), rec.emit)
+	if oc.Result != ResultRefused || !oc.Unchanged || oc.Rotation != rotation.In || oc.Hint != "the hint" || !exists(page) {
 		t.Fatalf("outcome %+v, page there %v", oc, exists(page))
 	}
 }
 
 func TestGateErrorAndInterrupt(t *testing.T) {
-	p, page, _ := newPlan(t, &scripted{})
+	p, page, rec := newPlan(t, &scripted{})
 	p.Gate = &gate{enterErr: errors.New("etcd unreachable")}
-	if oc := p.Run(context.Background()); oc.Code != ExitError || !oc.Unchanged || oc.Rotation != rotation.In || !exists(page) {
+	if oc := p.Run(context.Background(), rec.emit); oc.Result != ResultError || !oc.Unchanged || oc.Rotation != rotation.In || !exists(page) {
 		t.Fatalf("error: %+v", oc)
 	}
 	// Ctrl-C while Enter waits for a turn.
 	ctx, cancel := context.WithCancel(context.Background())
 	p.Gate = gateFunc(func(context.Context) error { cancel(); return context.Canceled })
-	oc := p.Out(ctx)
-	if oc.Code != ExitInterrupted || !oc.Unchanged || oc.Rotation != rotation.In || !strings.Contains(oc.Err.Error(), "before anything changed") || !exists(page) {
+	oc := p.Out(ctx, rec.emit)
+	if oc.Result != ResultInterrupted || !oc.Unchanged || oc.Rotation != rotation.In || !strings.Contains(oc.Err.Error(), "before anything changed") || !exists(page) {
 		t.Fatalf("interrupt: %+v", oc)
 	}
 }
@@ -74,11 +74,11 @@ func (f gateFunc) Enter(ctx context.Context, _ func(Event)) (Turn, error) { retu
 
 // The lock lost between the check and the change: stop, nothing changed.
 func TestGateLostBeforeOut(t *testing.T) {
-	p, page, _ := newPlan(t, &scripted{})
+	p, page, rec := newPlan(t, &scripted{})
 	g := &gate{lostBefore: errors.New("etcd lock lost: the lease expired")}
 	p.Gate = g
-	oc := p.Out(context.Background())
-	if oc.Code != ExitError || !oc.Unchanged || oc.Rotation != rotation.In || !strings.Contains(oc.Err.Error(), "lease expired") || !exists(page) {
+	oc := p.Out(context.Background(), rec.emit)
+	if oc.Result != ResultError || !oc.Unchanged || oc.Rotation != rotation.In || !strings.Contains(oc.Err.Error(), "lease expired") || !exists(page) {
 		t.Fatalf("outcome %+v", oc)
 	}
 	if len(g.left) != 1 || g.left[0] {
@@ -92,8 +92,8 @@ func TestGateLostDuringOut(t *testing.T) {
 	p, page, rec := newPlan(t, &scripted{})
 	g := &gate{lostAfter: errors.New("etcd lock lost: the lease expired")}
 	p.Gate = g
-	oc := p.Out(context.Background())
-	if oc.Code != ExitOK || oc.Rotation != rotation.Out || exists(page) {
+	oc := p.Out(context.Background(), rec.emit)
+	if oc.Result != ResultOK || oc.Rotation != rotation.Out || exists(page) {
 		t.Fatalf("outcome %+v", oc)
 	}
 	w, ok := rec.find(EvWarning)

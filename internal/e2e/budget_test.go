@@ -247,10 +247,14 @@ func TestBudgetRaceEtcd(t *testing.T) {
 		if !strings.Contains(rec, `"server":"`+win.name+`"`) || !strings.Contains(rec, "race "+win.name) {
 			t.Errorf("round %d: etcd has no out record for %s: %s", round, win.name, rec)
 		}
-		// Put the winner back for the next round (drain in, its own state dir).
-		out, err := exec.Command(p.drain, "in", "--haproxy", p.server(win.name), "--state-dir", filepath.Join(p.dir, "state-"+win.name)).CombinedOutput()
+		// Put the winner back for the next round (drain in, its own state
+		// dir): in removes the out record.
+		out, err := exec.Command(p.drain, "in", "--haproxy", p.server(win.name), "--state-dir", filepath.Join(p.dir, "state-"+win.name), "--lock", "etcd:"+e.URL).CombinedOutput()
 		if err != nil {
 			t.Fatalf("drain in %s: %v\n%s", win.name, err, out)
+		}
+		if rec := etcdGet(t, e, "/drain/pools/"); strings.Contains(rec, "/out/") {
+			t.Errorf("round %d: out record left after drain in: %s", round, rec)
 		}
 	}
 }
