@@ -62,11 +62,6 @@ func budgetGate(cfg *config.Config, rot *rotation.Set, store state.Store, client
 	me := budget.Me(command, rot.Target(), cfg.Reason)
 	g.Locks = append(g.Locks, &budget.Local{Store: store, Me: me})
 	if len(cfg.Lock) > 0 {
-		var urls []string
-		for _, l := range cfg.Lock {
-			_, u, _ := strings.Cut(l, ":")
-			urls = append(urls, u)
-		}
 		ec, err := etcdClient(cfg, client)
 		if err != nil {
 			return nil, err
