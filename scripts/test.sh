@@ -31,6 +31,7 @@ command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # windres builds the PE version resources scripts/releasecheck's tests parse.
 command -v x86_64-w64-mingw32-windres >/dev/null 2>&1 || need+=(binutils-mingw-w64-x86-64)
+{ command -v etcd && command -v etcdctl; } >/dev/null 2>&1 || need+=(etcd-server etcd-client) # the real etcd the pool-lock tests start, etcdctl reads it back (internal/etcdlock, internal/e2e)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

@@ -36,7 +36,7 @@ server stays OUT; 'drain in' puts it back. The last line says where it stands.
 			return nil
 		},
 	}
-	drainCmd(f, cmd, cmdRun, rotationKeys, sourceKeys, connKeys, actionKeys, outputKeys)
+	drainCmd(f, cmd, cmdRun, rotationKeys, sourceKeys, connKeys, actionKeys, budgetKeys, outputKeys)
 	addReportFlag(cmd)
 	return cmd
 }
@@ -52,7 +52,7 @@ it even after a crash. With --verify-url, wait until that URL stops answering
 ` + exitStatusHelp,
 		Args: noArgs,
 	}
-	return drainCmd(f, cmd, cmdOut, rotationKeys, connKeys, []string{"timeout", "interval", "keep-out"}, outputKeys)
+	return drainCmd(f, cmd, cmdOut, rotationKeys, connKeys, []string{"timeout", "interval", "keep-out"}, budgetKeys, outputKeys)
 }
 
 func newInCmd(f *Factory) *cobra.Command {
@@ -72,7 +72,7 @@ unless --force-restore.
 ` + exitStatusHelp,
 		Args: noArgs,
 	}
-	return drainCmd(f, cmd, cmdIn, rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "warm-up", "warm-up-count", "force-restore"}, outputKeys)
+	return drainCmd(f, cmd, cmdIn, rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "warm-up", "warm-up-count", "force-restore", "lock"}, outputKeys)
 }
 
 func newWaitCmd(f *Factory) *cobra.Command {

@@ -42,6 +42,8 @@ var (
 	connKeys   = []string{"read-timeout", "ca-file", "insecure"}
 	actionKeys = []string{"on-timeout", "keep-out", "action", "action-timeout", "shell"}
 	outputKeys = []string{"dry-run", "ci"} // --output is the root's, for every command
+	// budgetKeys: run and out, the disruption budget.
+	budgetKeys = []string{"min-in-rotation", "wait-turn", "lock"}
 )
 
 // drainCmd is what the four drain commands share: their flags and one way
@@ -119,6 +121,9 @@ func runDrain(f *Factory, c *cobra.Command, args []string, kind cmdKind) error {
 		oc = plan.Wait(c.Context(), emit)
 	}
 	oc.Code = outcomeCode(oc)
+	if kind != cmdWait && !cfg.DryRun && len(cfg.Lock) > 0 && oc.Rotation == rotation.In {
+		clearOutRecord(c.Context(), cfg, plan.Rotator, emit)
+	}
 	rep.write(r, oc)
 	r.finish(oc, kind != cmdWait)
 	if oc.Code != drain.ExitOK {
@@ -224,6 +229,15 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 			return nil, err
 		}
 		p.Probed = p.Rotator.Probed()
+		if kind == cmdRun || kind == cmdOut {
+			client, err := httpClient(cfg)
+			if err != nil {
+				return nil, err
+			}
+			if p.Gate, err = budgetGate(cfg, p.Rotator, p.Store, client, kindName(kind)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if cfg.VerifyURL != "" {
 		p.Verify = &drain.Verifier{URL: cfg.VerifyURL, Client: &http.Client{Timeout: cfg.ReadTimeout}}

@@ -14,6 +14,7 @@ import (
 //	2   usage: bad input, nothing was changed
 //	3   timeout: not drained (or not healthy) in time
 //	4   the action failed
+//	5   refused by the disruption budget, nothing was changed
 //	130 interrupted
 
 // outcomeCode maps how drain run/out/in/wait ended to its exit code.
@@ -26,6 +27,8 @@ func outcomeCode(oc drain.Outcome) int {
 		return drain.ExitInterrupted
 	case drain.ResultActionFail:
 		return drain.ExitAction
+	case drain.ResultRefused:
+		return drain.ExitRefused
 	case drain.ResultError:
 		return drain.ExitError
 	case drain.ResultTimeout:

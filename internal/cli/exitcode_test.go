@@ -27,6 +27,7 @@ func TestOutcomeCode(t *testing.T) {
 		{drain.Outcome{Result: drain.ResultError, RestoreFailed: true}, 1},
 		{drain.Outcome{Result: drain.ResultInterrupted, RestoreFailed: true}, 130},
 		{drain.Outcome{Result: drain.ResultActionFail}, 4},
+		{drain.Outcome{Result: drain.ResultRefused, Unchanged: true}, 5},
 		{drain.Outcome{Result: drain.ResultInterrupted}, 130},
 	} {
 		if got := outcomeCode(c.oc); got != c.want {

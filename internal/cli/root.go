@@ -30,6 +30,8 @@ EXIT STATUS
   2    usage or config error: nothing was changed
   3    not drained before --timeout (or not healthy before it, for in --wait-healthy)
   4    the action ran and failed; the server stays OUT of rotation
+  5    refused by the disruption budget (--min-in-rotation; after --wait-turn
+       if given): nothing was changed
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT; on Windows also Ctrl-Break,
        closing the console, logoff, shutdown): put back unless the action
        started or --keep-out

@@ -73,8 +73,14 @@ type Config struct {
 	WarmUpCount      int
 	ForceRestore     bool
 	Watch            bool
-	CAFile           string
-	Insecure         bool
+	// MinInRotation is the disruption budget: other servers of the pool
+	// that must stay in rotation (0: no budget). WaitTurn is how long to
+	// wait for it; Lock the etcd:URL pool locks.
+	MinInRotation int
+	WaitTurn      time.Duration
+	Lock          []string
+	CAFile        string
+	Insecure      bool
 	// Authorization is the HTTP Authorization header value for sources,
 	// from DRAIN_BEARER_TOKEN/DRAIN_BASIC_AUTH or their -file keys. Secret:
 	// never printed; Origins holds only where it came from.
@@ -311,6 +317,8 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	}
 	c.ForceRestore = boolean("force-restore")
 	c.Watch = boolean("watch")
+	c.WaitTurn = dur("wait-turn")
+	c.Lock = lists["lock"]
 	c.CAFile = str("ca-file")
 	c.Insecure = boolean("insecure")
 	if len(errs) > 0 {
@@ -358,6 +366,7 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 		{"lb-grace", c.LBGrace, "no grace", "6s"},
 		{"timeout", c.Timeout, "no limit", "10m"},
 		{"action-timeout", c.ActionTimeout, "no limit", "10m"},
+		{"wait-turn", c.WaitTurn, "refuse at once", "5m"},
 	} {
 		if d.v == 0 || d.v >= MinDuration {
 			continue
@@ -367,6 +376,28 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 			hint += fmt.Sprintf(", or 0 for %s", d.zeroOK)
 		}
 		return usage(hint, "%s %s (from %s) is too short: the minimum is %s", d.name, raw[d.name].Value, raw[d.name].From, MinDuration)
+	}
+	if v := strings.TrimSpace(str("min-in-rotation")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return usage("give a whole number of servers, e.g. --min-in-rotation 2 (0 for no budget)", "invalid min-in-rotation %q (from %s): not a whole number >= 0", raw["min-in-rotation"].Value, raw["min-in-rotation"].From)
+		}
+		c.MinInRotation = n
+	}
+	if c.MinInRotation == 0 {
+		for _, k := range []struct {
+			name string
+			set  bool
+		}{{"wait-turn", c.WaitTurn > 0}} {
+			if k.set {
+				return usage("add --min-in-rotation N (how many other servers of the pool must stay in rotation)", "--%s needs --min-in-rotation: it waits for, or locks, the disruption budget", k.name)
+			}
+		}
+	}
+	for _, l := range c.Lock {
+		if typ, _, ok := strings.Cut(strings.TrimSpace(l), ":"); !ok || strings.ToLower(typ) != "etcd" {
+			return usage("use --lock etcd:http://HOST:2379 (several endpoints comma-separated)", "invalid lock %q: the only lock service is etcd (etcd:URL)", l)
+		}
 	}
 	if c.DownContent != nil && c.DisabledName != "" {
 		return usage("--disabled-name is for rename mode; drop one of them", "--down-content and --disabled-name do not go together")

@@ -53,6 +53,9 @@ var Keys = []Key{
 	{"warm-up-count", String, "1", "in: 2xx answers each --warm-up URL must give (`N`)"},
 	{"force-restore", Bool, "false", "in, content mode: restore the page from before out even if it changed since (a deploy); without it such a page is left as it is (exit 1)"},
 	{"watch", Bool, "false", "status: keep refreshing every --interval"},
+	{"min-in-rotation", String, "0", "disruption budget: refuse (exit 5) to take the server out when fewer than `N` other servers of its pool would stay in rotation, as the load balancer reports them (0 = no budget)"},
+	{"wait-turn", Duration, "0s", "with --min-in-rotation: wait up to this long for the budget to allow the change instead of refusing at once"},
+	{"lock", List, "", "etcd v3 for the pool across machines, `etcd:URL` (client URLs, comma-separated or repeated): run and out with --min-in-rotation lock the pool there and record who took the server out; in (and a run put back) removes that record"},
 }
 
 // Lookup returns the key with that name.

@@ -28,6 +28,7 @@ const (
 	ExitUsage       = 2
 	ExitTimeout     = 3
 	ExitAction      = 4
+	ExitRefused     = 5 // the disruption budget refused; nothing changed
 	ExitInterrupted = 130
 )
 
@@ -52,6 +53,9 @@ type Plan struct {
 	Store   state.Store
 	Reason  string
 	Verify  *Verifier
+	// Gate, when set, is asked before the server leaves rotation (the
+	// disruption budget and the pool lock); nil: no budget.
+	Gate Gate
 
 	Sources  []Watch
 	Interval time.Duration // poll period

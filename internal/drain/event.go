@@ -16,6 +16,7 @@ const (
 	EvAction  = "action"  // the action started or finished
 	EvIn      = "in"      // put back into rotation (or already in)
 	EvWarning = "warning" // something the operator must see
+	EvTurn    = "turn"    // waiting for a turn: the budget or the pool's lock
 	EvResult  = "result"  // the last event of every command
 )
 
@@ -28,7 +29,8 @@ const (
 	ResultError       = "error"
 	ResultDryRun      = "dry-run"
 	ResultActionFail  = "action-failed"
-	ResultOK          = "ok" // out / in / status without a drain
+	ResultOK          = "ok"      // out / in / status without a drain
+	ResultRefused     = "refused" // the disruption budget said no (--min-in-rotation)
 )
 
 // Event is one thing that happened, rendered by the CLI as a live line,

@@ -51,8 +51,19 @@ func (p *run) out(ctx context.Context, command string) (*state.Record, bool, *Ou
 	if oc := p.checkVerifyBefore(ctx); oc != nil {
 		return nil, false, oc
 	}
+	var turn Turn
+	if p.Gate != nil {
+		t, oc := p.enter(ctx)
+		if oc != nil {
+			return nil, false, oc
+		}
+		turn = t
+	}
 	rec := &state.Record{Reason: p.Reason, By: state.Who(), PID: os.Getpid(), Since: time.Now().UTC(), Phase: state.PhaseOut, Command: command}
 	changed, err := p.Rotator.Out(ctx, rec, func(r *state.Record) error { return rotation.SaveRecord(p.Store, r) })
+	if turn != nil {
+		p.leave(turn, changed && err == nil)
+	}
 	if err != nil {
 		st := p.status(ctx)
 		if st == rotation.In {

@@ -1,99 +1,204 @@
 package rotation
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
+	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/drain-cli/drain/internal/haproxy"
 )
 
-// HAProxy's pool view: the servers of a backend on one instance, from
-// `show servers state BACKEND` (admin and operational state) and `show stat`
-// (check status, current sessions, queue).
+var (
+	_ Pooler                       = (*HAProxy)(nil)
+	_ interface{ PoolID() string } = (*HAProxy)(nil)
+)
 
-func slicesHas(ms []Member, name string) bool {
-	for _, m := range ms {
-		if m.Name == name {
+// backend is the one backend every instance of this method names; a pool
+// view needs one.
+func (h *HAProxy) backend() (string, error) {
+	be := h.Servers[0].Backend
+	for _, s := range h.Servers[1:] {
+		if s.Backend != be {
+			return "", fmt.Errorf("%w: haproxy: the servers are in different backends (%s, %s): a pool view needs one backend on every instance", ErrConfig, be, s.Backend)
+		}
+	}
+	return be, nil
+}
+
+// PoolID names the pool for pool locks and records: every instance by where
+// it really listens, and the backend, e.g.
+// "haproxy:unix:/run/haproxy/admin.sock#web". Two spellings of one balancer
+// give one ID, as for Target.
+func (h *HAProxy) PoolID() string {
+	seen := map[string]bool{}
+	var parts []string
+	for _, s := range h.Servers {
+		p := canonicalAddr(s.Addr) + "#" + s.Backend
+		if !seen[p] {
+			seen[p] = true
+			parts = append(parts, p)
+		}
+	}
+	sort.Strings(parts)
+	return MethodHAProxy + ":" + strings.Join(parts, ",")
+}
+
+// haMember is one server of the backend on one instance.
+type haMember struct {
+	name, addr    string
+	admin, status string // admin: ready | drain | maint; status: show stat's words
+	opState       int    // srv_op_state: 0 stopped, 1 starting, 2 running, 3 stopping
+	backup        bool
+	scur, qcur    *float64
+}
+
+// Pool implements Pooler: the backend's servers, from `show servers state`
+// (admin state, operational state) and `show stat` (status as HAProxy words
+// it, current sessions and queue) on every instance. With several
+// instances a server is in rotation only when it is in on all of them;
+// sessions and queues are added up.
+func (h *HAProxy) Pool(ctx context.Context) (Pool, error) {
+	be, err := h.backend()
+	if err != nil {
+		return Pool{}, err
+	}
+	self := map[string]bool{}
+	for _, s := range h.Servers {
+		self[s.Server] = true
+	}
+	var order []string
+	merged := map[string]*Member{}
+	for i, s := range h.Servers {
+		if i > 0 && h.sameInstance(i) {
+			continue
+		}
+		ms, err := h.instanceMembers(ctx, s, be)
+		if err != nil {
+			return Pool{}, err
+		}
+		for _, m := range ms {
+			one := haToMember(m)
+			one.Self = self[m.name]
+			cur, ok := merged[m.name]
+			if !ok {
+				if i > 0 { // missing on an earlier instance: not in rotation there
+					one.InRotation = false
+					one.Detail += "; absent on " + h.Servers[0].Addr.String()
+				}
+				merged[m.name] = &one
+				order = append(order, m.name)
+				continue
+			}
+			mergeMember(cur, one, s.Addr.String())
+		}
+		for _, name := range order {
+			found := false
+			for _, m := range ms {
+				found = found || m.name == name
+			}
+			if !found {
+				merged[name].InRotation = false
+				merged[name].Detail += "; absent on " + s.Addr.String()
+			}
+		}
+	}
+	p := Pool{Name: be}
+	for _, name := range order {
+		p.Members = append(p.Members, *merged[name])
+	}
+	return p, nil
+}
+
+// sameInstance: server i is on an instance an earlier server was read from.
+func (h *HAProxy) sameInstance(i int) bool {
+	c := canonicalAddr(h.Servers[i].Addr)
+	for _, s := range h.Servers[:i] {
+		if canonicalAddr(s.Addr) == c {
 			return true
 		}
 	}
 	return false
 }
 
-// Pool implements Pooler: the backend of the method's (first) instance, in
-// `show servers state` order, its server marked Self (none when Server is
-// empty: a pool target).
-func (h *HAProxy) Pool(ctx context.Context) (Pool, error) {
-	if h.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.Timeout)
-		defer cancel()
+func haToMember(m haMember) Member {
+	out := Member{Name: m.name, Addr: m.addr, Sessions: m.scur, Queue: m.qcur, Detail: m.status}
+	switch m.admin {
+	case haMaint:
+		out.Admin = AdminDisabled
+	case haDrain:
+		out.Admin = AdminDrain
+	default:
+		out.Admin = AdminEnabled
 	}
-	p := struct {
-		Addr          haproxy.Addr
-		Backend, Self string
-	}{h.Servers[0].Addr, h.Servers[0].Backend, h.Servers[0].Server}
-	name := "haproxy " + p.Addr.String() + "#" + p.Backend
-	states, err := haproxy.Command(ctx, p.Addr, "show servers state "+p.Backend)
-	if err != nil {
-		return Pool{}, fmt.Errorf("%s: %w", name, err)
+	switch {
+	case m.admin == haMaint, strings.HasPrefix(m.status, "no check"):
+		out.Health = HealthUnknown // HAProxy suspends the checks of a server in maintenance
+	case m.opState == 0 || m.opState == 3 || strings.HasPrefix(m.status, "DOWN"):
+		out.Health = HealthDown
+	default:
+		out.Health = HealthUp
 	}
-	rows, err := serverStates(states, p.Backend)
-	if err != nil {
-		return Pool{}, fmt.Errorf("%s: %w", name, err)
+	out.InRotation = out.Admin == AdminEnabled && out.Health != HealthDown && !m.backup
+	if m.backup {
+		out.Detail += " (backup: used only when every active server is down)"
 	}
-	stat, err := haproxy.Command(ctx, p.Addr, "show stat")
-	if err != nil {
-		return Pool{}, fmt.Errorf("%s: %w", name, err)
-	}
-	stats, err := statRows(stat, p.Backend)
-	if err != nil {
-		return Pool{}, fmt.Errorf("%s: %w", name, err)
-	}
-	pool := Pool{Name: p.Backend}
-	for _, r := range rows {
-		m := Member{Name: r.name, Addr: r.addr, Admin: AdminEnabled, Health: HealthUp, Self: r.name == p.Self}
-		switch {
-		case r.admin&admMaint != 0:
-			m.Admin = AdminDisabled
-		case r.admin&admDrain != 0:
-			m.Admin = AdminDrain
-		}
-		if r.op != 2 { // SRV_ST_RUNNING
-			m.Health = HealthDown
-		}
-		if s, ok := stats[r.name]; ok {
-			m.Detail = s.status
-			m.Sessions, m.Queue = s.scur, s.qcur
-			switch {
-			case s.status == "no check":
-				m.Health = HealthUnknown
-			case strings.HasPrefix(s.status, "DOWN"):
-				m.Health = HealthDown
-			}
-		}
-		m.InRotation = m.Admin == AdminEnabled && m.Health != HealthDown
-		pool.Members = append(pool.Members, m)
-	}
-	if p.Self != "" && !slicesHas(pool.Members, p.Self) {
-		return Pool{}, fmt.Errorf("%w: %s has no server %q", ErrConfig, name, p.Self)
-	}
-	return pool, nil
+	return out
 }
 
-type stateRow struct {
-	name, addr string
-	admin, op  uint64
+// mergeMember folds another instance's view of a server into cur: the
+// worse admin state and health win, sessions and queues add up.
+func mergeMember(cur *Member, o Member, where string) {
+	rank := map[string]int{AdminEnabled: 0, AdminDrain: 1, AdminDisabled: 2}
+	if rank[o.Admin] > rank[cur.Admin] {
+		cur.Admin = o.Admin
+	}
+	hrank := map[string]int{HealthUp: 0, HealthUnknown: 1, HealthDown: 2}
+	if hrank[o.Health] > hrank[cur.Health] {
+		cur.Health = o.Health
+	}
+	cur.InRotation = cur.InRotation && o.InRotation
+	cur.Sessions = addPtr(cur.Sessions, o.Sessions)
+	cur.Queue = addPtr(cur.Queue, o.Queue)
+	if o.Detail != "" && !strings.Contains(cur.Detail, o.Detail) {
+		cur.Detail += "; " + o.Detail + " on " + where
+	}
 }
 
-// serverStates reads a `show servers state BACKEND` answer.
-func serverStates(out, backend string) ([]stateRow, error) {
+func addPtr(a, b *float64) *float64 {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	v := *a + *b
+	return &v
+}
+
+// instanceMembers reads one instance's view of the backend.
+func (h *HAProxy) instanceMembers(ctx context.Context, s LBServer, be string) ([]haMember, error) {
+	out, err := h.cmd(ctx, s, "show servers state "+be)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name(), err)
+	}
+	ms, err := serversState(out, be)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name(), err)
+	}
+	stat, err := h.cmd(ctx, s, "show stat")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name(), err)
+	}
+	if err := addStat(ms, stat, be); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name(), err)
+	}
+	return ms, nil
+}
+
+// serversState reads every server of the backend from a `show servers
+// state` answer (see adminState).
+func serversState(out, backend string) ([]haMember, error) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) < 2 || !strings.HasPrefix(lines[1], "# ") {
 		if msg := strings.TrimSpace(out); strings.Contains(msg, "Can't find backend") {
@@ -101,99 +206,99 @@ func serverStates(out, backend string) ([]stateRow, error) {
 		} else if msg != "" && !strings.HasPrefix(msg, "1") {
 			return nil, fmt.Errorf("runtime API answered %q", clipLine(msg))
 		}
-		return nil, fmt.Errorf("%w: no servers in backend %q", ErrConfig, backend)
+		return nil, fmt.Errorf("%w: backend %q has no servers", ErrConfig, backend)
 	}
 	col := map[string]int{}
 	for i, name := range strings.Fields(strings.TrimPrefix(lines[1], "# ")) {
 		col[name] = i
 	}
-	need := []string{"be_name", "srv_name", "srv_addr", "srv_op_state", "srv_admin_state", "srv_port"}
-	for _, n := range need {
-		if _, ok := col[n]; !ok {
-			return nil, fmt.Errorf("show servers state: no %s column", n)
-		}
+	ib, ok1 := col["be_name"]
+	is, ok2 := col["srv_name"]
+	ia, ok3 := col["srv_admin_state"]
+	io, ok4 := col["srv_op_state"]
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return nil, errors.New("show servers state: no be_name, srv_name, srv_admin_state or srv_op_state column")
 	}
-	var rows []stateRow
+	iaddr, hasAddr := col["srv_addr"]
+	iport, hasPort := col["srv_port"]
+	var ms []haMember
 	for _, l := range lines[2:] {
 		f := strings.Fields(l)
-		if len(f) < len(col) || f[col["be_name"]] != backend {
+		if len(f) <= max(ib, is, ia, io) || f[ib] != backend {
 			continue
 		}
-		op, err1 := strconv.ParseUint(f[col["srv_op_state"]], 10, 32)
-		adm, err2 := strconv.ParseUint(f[col["srv_admin_state"]], 10, 32)
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("show servers state: row %q is not numbers where states are", clipLine(l))
+		adm, err := strconv.ParseUint(f[ia], 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("srv_admin_state %q is not a number", f[ia])
 		}
-		addr := f[col["srv_addr"]]
-		if port := f[col["srv_port"]]; port != "0" && port != "" {
-			addr = joinHostPort(addr, port)
+		op, err := strconv.Atoi(f[io])
+		if err != nil {
+			return nil, fmt.Errorf("srv_op_state %q is not a number", f[io])
 		}
-		rows = append(rows, stateRow{name: f[col["srv_name"]], addr: addr, admin: adm, op: op})
+		m := haMember{name: f[is], admin: haReady, opState: op}
+		switch {
+		case adm&admMaint != 0:
+			m.admin = haMaint
+		case adm&admDrain != 0:
+			m.admin = haDrain
+		}
+		if hasAddr && hasPort && len(f) > max(iaddr, iport) && f[iport] != "0" && f[iport] != "-" {
+			m.addr = f[iaddr] + ":" + f[iport]
+			if strings.Contains(f[iaddr], ":") {
+				m.addr = "[" + f[iaddr] + "]:" + f[iport]
+			}
+		}
+		ms = append(ms, m)
 	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("%w: no servers in backend %q", ErrConfig, backend)
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("%w: backend %q has no servers", ErrConfig, backend)
 	}
-	return rows, nil
+	return ms, nil
 }
 
-func joinHostPort(h, p string) string {
-	if strings.Contains(h, ":") {
-		return "[" + h + "]:" + p
-	}
-	return h + ":" + p
-}
-
-type statRow struct {
-	status     string
-	scur, qcur *float64
-}
-
-// statRows reads the backend's server rows of a `show stat` CSV.
-func statRows(out, backend string) (map[string]statRow, error) {
-	if !strings.HasPrefix(out, "# ") {
-		return nil, fmt.Errorf("show stat: not a stats CSV (starts %q)", clipLine(out))
-	}
-	r := csv.NewReader(bytes.NewReader([]byte(out[2:])))
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if err != nil {
-		return nil, fmt.Errorf("show stat header: %w", err)
+// addStat adds status, scur, qcur and bck from a `show stat` CSV answer.
+func addStat(ms []haMember, out, backend string) error {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "# ") {
+		return fmt.Errorf("show stat: runtime API answered %q", clipLine(out))
 	}
 	col := map[string]int{}
-	for i, h := range header {
-		col[strings.TrimSpace(h)] = i
+	for i, name := range strings.Split(strings.TrimPrefix(lines[0], "# "), ",") {
+		col[name] = i
 	}
-	for _, n := range []string{"pxname", "svname", "status", "scur", "qcur"} {
-		if _, ok := col[n]; !ok {
-			return nil, fmt.Errorf("show stat has no %q column", n)
+	ip, ok1 := col["pxname"]
+	is, ok2 := col["svname"]
+	ist, ok3 := col["status"]
+	if !ok1 || !ok2 || !ok3 {
+		return errors.New("show stat: no pxname, svname or status column")
+	}
+	num := func(f []string, name string) *float64 {
+		i, ok := col[name]
+		if !ok || i >= len(f) || f[i] == "" {
+			return nil
 		}
-	}
-	num := func(s string) *float64 {
-		v, err := strconv.ParseFloat(s, 64)
+		v, err := strconv.ParseFloat(f[i], 64)
 		if err != nil {
 			return nil
 		}
 		return &v
 	}
-	rows := map[string]statRow{}
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("show stat: %w", err)
-		}
-		if len(rec) < len(header)-1 || rec[col["pxname"]] != backend {
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		if len(f) <= max(ip, is, ist) || f[ip] != backend {
 			continue
 		}
-		sv := rec[col["svname"]]
-		if sv == "FRONTEND" || sv == "BACKEND" {
-			continue
+		for k := range ms {
+			if ms[k].name != f[is] {
+				continue
+			}
+			ms[k].status = f[ist]
+			ms[k].scur = num(f, "scur")
+			ms[k].qcur = num(f, "qcur")
+			if b := num(f, "bck"); b != nil && *b != 0 {
+				ms[k].backup = true
+			}
 		}
-		rows[sv] = statRow{status: rec[col["status"]], scur: num(rec[col["scur"]]), qcur: num(rec[col["qcur"]])}
 	}
-	return rows, nil
+	return nil
 }
-
-var _ Pooler = (*HAProxy)(nil)

@@ -3,151 +3,90 @@ package rotation
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/drain-cli/drain/internal/testbed"
+	"github.com/drain-cli/drain/internal/haproxy/haproxytest"
 )
 
-// poolLB starts a real HAProxy whose backend "web" has one server per name,
-// each an httptest server whose keep-alive page answers 200 while its flag
-// is true (503 otherwise): a health check that fails and passes on demand.
-func poolLB(t *testing.T, names ...string) (*testbed.HAProxy, map[string]*atomic.Bool) {
-	t.Helper()
-	if _, err := testbed.Find("haproxy"); err != nil {
-		if os.Getenv("DRAIN_E2E") == "require" {
-			t.Fatal("haproxy not found and DRAIN_E2E=require")
-		}
-		t.Skip("haproxy not installed; scripts/test.sh installs it")
-	}
-	healthy := map[string]*atomic.Bool{}
-	var backends []*testbed.Nginx
-	for _, n := range names {
-		ok := &atomic.Bool{}
-		ok.Store(true)
-		healthy[n] = ok
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			if !ok.Load() {
-				w.WriteHeader(http.StatusServiceUnavailable)
-			}
-		}))
-		t.Cleanup(srv.Close)
-		backends = append(backends, &testbed.Nginx{Name: n, Addr: strings.TrimPrefix(srv.URL, "http://")})
-	}
-	lb, err := testbed.StartHAProxyCheck(t.TempDir(), testbed.Check{Inter: 100 * time.Millisecond, Fall: 1, Rise: 1}, backends...)
+func TestHAProxyPool(t *testing.T) {
+	lb := haproxytest.New(t, "web/a", "web/b", "web/c", "web/d", "other/x")
+	lb.Set("web/b", haproxytest.Server{Admin: 0x08, Scur: 3})
+	lb.Set("web/c", haproxytest.Server{Down: true})
+	lb.Set("web/d", haproxytest.Server{Admin: 0x01})
+	lb.Set("web/a", haproxytest.Server{Scur: 2, Qcur: 1})
+	h := newHA(t, lb.Addr+"#web/a")
+	p, err := h.Pool(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(lb.Kill)
-	return lb, healthy
-}
-
-func member(p Pool, name string) Member {
-	for _, m := range p.Members {
-		if m.Name == name {
-			return m
-		}
-	}
-	return Member{}
-}
-
-// waitPool reads the pool until cond holds (10 s at most).
-func waitPool(t *testing.T, v Pooler, cond func(Pool) bool) Pool {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		p, err := v.Pool(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cond(p) {
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pool never reached the state wanted: %+v", p)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func TestHAProxyPoolEveryState(t *testing.T) {
-	lb, healthy := poolLB(t, "ready", "drained", "maint", "down")
-	for cmd, want := range map[string]string{"set server web/drained state drain": "", "set server web/maint state maint": ""} {
-		if out, err := lb.Cmd(cmd); err != nil || strings.TrimSpace(out) != want {
-			t.Fatalf("%s: %q %v", cmd, out, err)
-		}
-	}
-	healthy["down"].Store(false)
-	pv, err := NewPool("haproxy:"+lb.Sock+"#web", Options{Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := waitPool(t, pv, func(p Pool) bool { return member(p, "down").Health == HealthDown })
 	if p.Name != "web" || len(p.Members) != 4 {
 		t.Fatalf("pool %+v", p)
 	}
-	for _, want := range []Member{
-		{Name: "ready", Admin: AdminEnabled, Health: HealthUp, InRotation: true},
-		{Name: "drained", Admin: AdminDrain, Health: HealthUp},
-		{Name: "maint", Admin: AdminDisabled},
-		{Name: "down", Admin: AdminEnabled, Health: HealthDown},
-	} {
-		got := member(p, want.Name)
-		if got.Admin != want.Admin || got.InRotation != want.InRotation || want.Health != "" && got.Health != want.Health {
-			t.Errorf("%s: %+v, want admin %s health %s in %v", want.Name, got, want.Admin, want.Health, want.InRotation)
-		}
-		if got.Sessions == nil || got.Queue == nil || got.Addr == "" || got.Detail == "" || got.Self {
-			t.Errorf("%s: sessions, queue, addr or detail missing, or marked self: %+v", want.Name, got)
+	want := map[string]struct {
+		admin, health string
+		in, self      bool
+	}{
+		"a": {AdminEnabled, HealthUp, true, true},
+		"b": {AdminDrain, HealthUp, false, false},
+		"c": {AdminEnabled, HealthDown, false, false},
+		"d": {AdminDisabled, HealthUnknown, false, false},
+	}
+	for _, m := range p.Members {
+		w := want[m.Name]
+		if m.Admin != w.admin || m.Health != w.health || m.InRotation != w.in || m.Self != w.self {
+			t.Errorf("%s: %+v, want %+v", m.Name, m, w)
 		}
 	}
-	if k := pv.MemberKey(member(p, "ready")); k != "haproxy:unix:"+lb.Sock+"#web/ready" {
-		t.Errorf("member key %q", k)
+	if a := p.Members[0]; a.Sessions == nil || *a.Sessions != 2 || a.Queue == nil || *a.Queue != 1 {
+		t.Errorf("a's sessions/queue: %+v", a)
 	}
+	if !strings.HasPrefix(h.PoolID(), "haproxy:unix:") || !strings.HasSuffix(h.PoolID(), "#web") {
+		t.Errorf("PoolID %q", h.PoolID())
+	}
+	// The same pool seen through another server's method is the same pool.
+	if h2 := newHA(t, lb.Addr+"#web/b"); h2.PoolID() != h.PoolID() {
+		t.Errorf("PoolID differs by server: %q %q", h2.PoolID(), h.PoolID())
+	}
+}
 
-	// The check passes again: the server is back up, in rotation.
-	healthy["down"].Store(true)
-	waitPool(t, pv, func(p Pool) bool { m := member(p, "down"); return m.Health == HealthUp && m.InRotation })
-
-	// The method's own Pool marks its server.
-	m, err := NewMethod("haproxy:"+lb.Sock+"#web/drained", Options{Timeout: 5 * time.Second})
+// With two instances a server is in rotation only when it is in on both.
+func TestHAProxyPoolTwoInstances(t *testing.T) {
+	lb1, lb2 := haproxytest.New(t, "web/a", "web/b", "web/c"), haproxytest.New(t, "web/a", "web/b", "web/c")
+	lb2.Set("web/b", haproxytest.Server{Admin: 0x08})
+	lb1.Set("web/c", haproxytest.Server{Scur: 1})
+	lb2.Set("web/c", haproxytest.Server{Scur: 4})
+	h := newHA(t, lb1.Addr+"#web/a", lb2.Addr+"#web/a")
+	p, err := h.Pool(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	mp, err := m.(Pooler).Pool(context.Background())
-	if err != nil || !member(mp, "drained").Self || member(mp, "ready").Self {
-		t.Errorf("method pool %+v %v", mp, err)
+	in := map[string]bool{}
+	for _, m := range p.Members {
+		in[m.Name] = m.InRotation
+		if m.Name == "c" && (m.Sessions == nil || *m.Sessions != 5) {
+			t.Errorf("c's sessions not added up: %+v", m)
+		}
+		if m.Name == "b" && m.Admin != AdminDrain {
+			t.Errorf("b: %+v", m)
+		}
+	}
+	if !in["a"] || in["b"] || !in["c"] || len(in) != 3 {
+		t.Errorf("in rotation: %v", in)
+	}
+	if !strings.Contains(h.PoolID(), ",") {
+		t.Errorf("PoolID names one instance: %q", h.PoolID())
 	}
 }
 
 func TestHAProxyPoolErrors(t *testing.T) {
-	lb, _ := poolLB(t, "a")
-	for spec, want := range map[string]string{
-		"haproxy:" + lb.Sock:               "want haproxy:ADDR#BACKEND",
-		"haproxy:" + lb.Sock + "#":         "want a BACKEND",
-		"haproxy:lb#web":                   "want a socket path",
-		"keepalive:/var/www/keepalive.htm": "keepalive has no pool view",
-		"nosuch:x#y":                       "--pool \"nosuch:x#y\": unknown type",
-	} {
-		if _, err := NewPool(spec, Options{}); err == nil || !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: %v, want %q", spec, err, want)
-		}
+	lb := haproxytest.New(t, "web/a", "api/a")
+	h := newHA(t, lb.Addr+"#nope/a")
+	if _, err := h.Pool(context.Background()); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "no backend") {
+		t.Errorf("unknown backend: %v", err)
 	}
-	for spec, want := range map[string]string{
-		"haproxy:" + lb.Sock + "#nosuch":       `no backend "nosuch"`,
-		"haproxy:" + lb.Sock + "#web/zz":       `no server "zz"`,
-		"haproxy:" + t.TempDir() + "/none#web": "connect",
-	} {
-		pv, err := NewPool(spec, Options{Timeout: 2 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := pv.Pool(context.Background()); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: %v, want %q", spec, err, want)
-		}
+	h = newHA(t, lb.Addr+"#web/a", lb.Addr+"#api/a")
+	if _, err := h.Pool(context.Background()); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "different backends") {
+		t.Errorf("two backends: %v", err)
 	}
 }

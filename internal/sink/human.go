@@ -26,7 +26,7 @@ func (h *human) lines(e drain.Event) []string {
 	switch e.Event {
 	case drain.EvOut, drain.EvIn:
 		return []string{fmt.Sprintf("%s %s: %s", h.rotWord(e.Rotation), e.Target, e.Message)}
-	case drain.EvVerify:
+	case drain.EvVerify, drain.EvTurn:
 		return []string{e.Message}
 	case drain.EvDrained:
 		return []string{c.Good("drained") + fmt.Sprintf(" after %s: %s", FmtSecs(e.Elapsed), e.Message)}

@@ -144,6 +144,8 @@ func ResultText(command, result string) string {
 		return "drained, but the action FAILED"
 	case drain.ResultDryRun:
 		return "dry run: nothing changed"
+	case drain.ResultRefused:
+		return "refused by the disruption budget"
 	case drain.ResultOK:
 		return "done"
 	}

@@ -19,6 +19,7 @@ import (
 type Server struct {
 	Admin      int // srv_admin_state bits: 0x01 maint, 0x08 drain
 	Scur, Qcur int
+	Down       bool // failing its health checks: srv_op_state 0, status DOWN
 }
 
 // Fake is a runtime API on a unix socket (TCP on Windows).
@@ -121,7 +122,11 @@ func (f *Fake) answer(cmd string) string {
 				continue
 			}
 			found = true
-			fmt.Fprintf(&b, "3 %s %d %s 127.0.0.1 2 %d 1 1 10 6 3 4 6 0 0 0 - 8080 - 0 0 - - 0\n", be, i+1, sv, f.srv[n].Admin)
+			op := 2
+			if f.srv[n].Down {
+				op = 0
+			}
+			fmt.Fprintf(&b, "3 %s %d %s 127.0.0.1 %d %d 1 1 10 6 3 4 6 0 0 0 - 8080 - 0 0 - - 0\n", be, i+1, sv, op, f.srv[n].Admin)
 		}
 		if !found {
 			return "Can't find backend.\n"
@@ -151,7 +156,16 @@ func (f *Fake) answer(cmd string) string {
 		b.WriteString("# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,\n")
 		for _, n := range f.names() {
 			be, sv, _ := strings.Cut(n, "/")
-			fmt.Fprintf(&b, "%s,%s,%d,0,%d,3,,20,100,200,,0,,0,0,0,0,UP,1,1,0,\n", be, sv, f.srv[n].Qcur, f.srv[n].Scur)
+			status := "UP"
+			switch {
+			case f.srv[n].Admin&0x01 != 0:
+				status = "MAINT"
+			case f.srv[n].Down:
+				status = "DOWN"
+			case f.srv[n].Admin&0x08 != 0:
+				status = "DRAIN"
+			}
+			fmt.Fprintf(&b, "%s,%s,%d,0,%d,3,,20,100,200,,0,,0,0,0,0,%s,1,1,0,\n", be, sv, f.srv[n].Qcur, f.srv[n].Scur, status)
 		}
 		return b.String() + "\n"
 	}

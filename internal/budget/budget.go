@@ -1,0 +1,334 @@
+// Package budget is the disruption budget of a pool (--min-in-rotation):
+// before a server leaves rotation, read the pool from the load balancer and
+// count the servers still in rotation without it; refuse, or wait for a
+// turn (--wait-turn), when fewer than the budget would remain. The check
+// and the change are made under the pool's locks (a machine-wide file lock,
+// and an etcd lease with --lock etcd:URL), so two drains never both take the
+// last free slot.
+package budget
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/drain-cli/drain/internal/drain"
+	"github.com/drain-cli/drain/internal/rotation"
+)
+
+// Locker takes a pool's lock, waiting while another drain holds it, until
+// ctx ends.
+type Locker interface {
+	// Name says what the lock is, for messages: "this machine's lock",
+	// "etcd http://...".
+	Name() string
+	Lock(ctx context.Context, pool string, waiting func(holder string)) (Held, error)
+}
+
+// Held is a held pool lock.
+type Held interface {
+	Lost() error // nil while held
+	Release()
+}
+
+// Recorder is a Held lock that can also keep who took which server out
+// (etcd: /drain/pools/<pool>/out/<server>).
+type Recorder interface {
+	RecordOut(ctx context.Context, server string, r OutRecord) error
+}
+
+// OutRecord is who took a server out of a pool, and why.
+type OutRecord struct {
+	Server  string    `json:"server"`
+	Target  string    `json:"target,omitempty"`
+	By      string    `json:"by,omitempty"`
+	Host    string    `json:"host"`
+	PID     int       `json:"pid"`
+	Command string    `json:"command,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+	Since   time.Time `json:"since"`
+}
+
+// Guard is a drain.Gate: the budget check under the pool's locks.
+type Guard struct {
+	Pooler rotation.Pooler
+	// Pools identify the pool for locks and records, e.g.
+	// "haproxy:unix:/run/haproxy/admin.sock#web": each is locked, in order.
+	Pools    []string
+	Min      int           // --min-in-rotation: others that must stay in rotation
+	WaitTurn time.Duration // 0: refuse at once
+	Interval time.Duration // between checks while waiting (1 s when 0)
+	// LockWait bounds waiting for a lock another drain holds when WaitTurn
+	// is shorter (a holder keeps it only for a check and a change).
+	LockWait time.Duration
+	Locks    []Locker // taken in order, released in reverse
+	Record   OutRecord
+}
+
+// RefusedError is the budget's no: taking Server out would leave Left of
+// Total in rotation, fewer than Min.
+type RefusedError struct {
+	Server      string
+	Left, Total int
+	Min         int
+	Waited      time.Duration // >0: refused after waiting this long for a turn
+	Out         []string      // the others not in rotation, with why
+}
+
+func (e *RefusedError) Error() string {
+	s := fmt.Sprintf("refused: taking %s out would leave %d in rotation, the budget is %d", e.Server, e.Left, e.Min)
+	if e.Waited > 0 {
+		s += fmt.Sprintf(" (waited %s for a turn)", e.Waited.Round(time.Second))
+	}
+	return s
+}
+
+func (e *RefusedError) Unwrap() error { return drain.ErrRefused }
+
+// Hint implements drain.Hinter.
+func (e *RefusedError) Hint() string {
+	h := "nothing was changed; "
+	if len(e.Out) > 0 {
+		h += "not in rotation: " + strings.Join(e.Out, ", ") + "; "
+	}
+	if e.Waited > 0 {
+		return h + "bring one of them back (drain in), or wait longer (--wait-turn)"
+	}
+	return h + "bring one back (drain in) first, add --wait-turn DUR to wait for a turn, or lower --min-in-rotation"
+}
+
+// Count is what a pool view says for a server: how many others are in
+// rotation, of how many servers, and whether the server itself is.
+type Count struct {
+	Self       string
+	SelfIn     bool
+	Others     int // others in rotation
+	Total      int // servers in the pool, the server included
+	NotInNames []string
+}
+
+// CountPool counts the pool's servers in rotation, not counting the one
+// marked Self. A pool where no member is Self is an error: the server is not
+// in the pool it was read from.
+func CountPool(p rotation.Pool) (Count, error) {
+	var c Count
+	found := false
+	var names []string
+	for _, m := range p.Members {
+		names = append(names, m.Name)
+		c.Total++
+		if m.Self {
+			found = true
+			c.Self = m.Name
+			c.SelfIn = m.InRotation
+			continue
+		}
+		if m.InRotation {
+			c.Others++
+		} else {
+			c.NotInNames = append(c.NotInNames, fmt.Sprintf("%s (%s, %s)", m.Name, m.Admin, m.Health))
+		}
+	}
+	if !found {
+		return c, fmt.Errorf("%w: the server is not in pool %q (it has: %s)", rotation.ErrConfig, p.Name, strings.Join(names, ", "))
+	}
+	return c, nil
+}
+
+type turn struct {
+	held []Held
+	g    *Guard
+	emit func(drain.Event)
+}
+
+func (t *turn) Lost() error {
+	for _, h := range t.held {
+		if err := h.Lost(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *turn) Leave(changed bool) {
+	if changed {
+		for _, h := range t.held {
+			if r, ok := h.(Recorder); ok {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				rec := t.g.Record
+				rec.Since = time.Now().UTC()
+				if err := r.RecordOut(ctx, rec.Server, rec); err != nil {
+					t.emit(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("could not record in etcd who took %s out (%v): 'drain status --pool' will not say who did", rec.Server, err)})
+				}
+				cancel()
+			}
+		}
+	}
+	release(t.held)
+}
+
+func release(held []Held) {
+	for i := len(held) - 1; i >= 0; i-- {
+		held[i].Release()
+	}
+}
+
+// Enter implements drain.Gate: take the locks, read the pool, count; go
+// (locks held until Leave), refuse, or let go of the locks and check again
+// after Interval until WaitTurn has passed.
+func (g *Guard) Enter(ctx context.Context, emit func(drain.Event)) (drain.Turn, error) {
+	start := time.Now()
+	interval := g.Interval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	var deadline time.Time
+	if g.WaitTurn > 0 {
+		deadline = start.Add(g.WaitTurn)
+	}
+	lastMsg := ""
+	for {
+		held, c, err := g.check(ctx, start, emit)
+		if err != nil {
+			return nil, err
+		}
+		if !c.SelfIn || c.Others >= g.Min {
+			msg := fmt.Sprintf("budget ok: %d other(s) of %d stay in rotation, budget %d", c.Others, c.Total, g.Min)
+			if !c.SelfIn {
+				msg = fmt.Sprintf("budget ok: %s is not in rotation now, so taking it out takes nothing away (%d of %d in rotation, budget %d)", c.Self, c.Others, c.Total, g.Min)
+			}
+			emit(drain.Event{Event: drain.EvTurn, Message: msg})
+			if g.Record.Server == "" {
+				g.Record.Server = c.Self
+			}
+			return &turn{held: held, g: g, emit: emit}, nil
+		}
+		release(held)
+		ref := &RefusedError{Server: c.Self, Left: c.Others, Total: c.Total, Min: g.Min, Out: c.NotInNames}
+		now := time.Now()
+		if deadline.IsZero() {
+			return nil, ref
+		}
+		if !now.Before(deadline) {
+			ref.Waited = now.Sub(start)
+			return nil, ref
+		}
+		msg := fmt.Sprintf("waiting for a turn: %d of %d in rotation without %s, budget %d", c.Others, c.Total, c.Self, g.Min)
+		if len(c.NotInNames) > 0 {
+			msg += "; not in rotation: " + strings.Join(c.NotInNames, ", ")
+		}
+		if msg != lastMsg {
+			left := time.Until(deadline)
+			emit(drain.Event{Event: drain.EvTurn, Message: msg, Elapsed: drain.Seconds(time.Since(start).Seconds()), Remaining: secsPtr(left)})
+			lastMsg = msg
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(min(interval, max(time.Until(deadline), 0)+time.Millisecond)):
+		}
+	}
+}
+
+func secsPtr(d time.Duration) *drain.Seconds {
+	s := drain.Seconds(d.Seconds())
+	return &s
+}
+
+// check takes every lock and reads the pool once.
+func (g *Guard) check(ctx context.Context, start time.Time, emit func(drain.Event)) ([]Held, Count, error) {
+	var held []Held
+	for _, lp := range g.lockPairs() {
+		l, pool := lp.l, lp.pool
+		lctx, cancel := ctx, context.CancelFunc(func() {})
+		if wait := max(g.LockWait, time.Until(start.Add(g.WaitTurn))); wait > 0 {
+			lctx, cancel = context.WithTimeout(ctx, wait)
+		}
+		said := ""
+		h, err := l.Lock(lctx, pool, func(holder string) {
+			if holder != said {
+				said = holder
+				emit(drain.Event{Event: drain.EvTurn, Message: fmt.Sprintf("waiting for the pool lock (%s): held by %s", l.Name(), holderText(holder))})
+			}
+		})
+		lockCtxErr := lctx.Err()
+		cancel()
+		if err != nil {
+			release(held)
+			if ctx.Err() != nil {
+				return nil, Count{}, ctx.Err()
+			}
+			if lockCtxErr != nil && errors.Is(err, lockCtxErr) {
+				return nil, Count{}, &LockBusyError{Lock: l.Name(), Pool: pool, Holder: holderText(said)}
+			}
+			return nil, Count{}, err
+		}
+		held = append(held, h)
+	}
+	p, err := g.Pooler.Pool(ctx)
+	if err != nil {
+		release(held)
+		return nil, Count{}, fmt.Errorf("read the pool for the budget: %w", err)
+	}
+	c, err := CountPool(p)
+	if err != nil {
+		release(held)
+		return nil, Count{}, err
+	}
+	return held, c, nil
+}
+
+type lockPair struct {
+	l    Locker
+	pool string
+}
+
+// lockPairs: every lock of every pool ID, this machine's first.
+func (g *Guard) lockPairs() []lockPair {
+	var out []lockPair
+	for _, l := range g.Locks {
+		for _, p := range g.Pools {
+			out = append(out, lockPair{l, p})
+		}
+	}
+	return out
+}
+
+// LockBusyError says another drain held the pool's lock for longer than this one
+// would wait.
+type LockBusyError struct {
+	Lock, Pool, Holder string
+}
+
+func (e *LockBusyError) Error() string {
+	return fmt.Sprintf("the pool lock (%s) on %s stayed held by %s", e.Lock, e.Pool, e.Holder)
+}
+
+// Hint implements drain.Hinter.
+func (e *LockBusyError) Hint() string {
+	return "nothing was changed; a drain holds the pool lock only while it checks and takes its server out: if it is stuck, stop it (a dead holder frees the lock), or give --wait-turn a longer time"
+}
+
+// holderText turns a lock holder's JSON (state.Holder, as both locks write
+// it) into words; raw text when it is not JSON.
+func holderText(h string) string {
+	if strings.TrimSpace(h) == "" {
+		return "another drain"
+	}
+	var hd Holder
+	if err := jsonUnmarshal([]byte(h), &hd); err != nil || hd.PID == 0 {
+		return h
+	}
+	s := fmt.Sprintf("drain %s (pid %d", hd.Command, hd.PID)
+	if me, _ := os.Hostname(); hd.Host != "" && hd.Host != me {
+		s += " on " + hd.Host
+	}
+	s += ")"
+	if hd.Server != "" {
+		s += " for " + hd.Server
+	}
+	return s
+}

@@ -1,0 +1,190 @@
+package budget
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/drain-cli/drain/internal/drain"
+	"github.com/drain-cli/drain/internal/haproxy/haproxytest"
+	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/state"
+)
+
+type events struct {
+	mu sync.Mutex
+	ev []drain.Event
+}
+
+func (e *events) emit(ev drain.Event) { e.mu.Lock(); e.ev = append(e.ev, ev); e.mu.Unlock() }
+
+func (e *events) text() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var b strings.Builder
+	for _, ev := range e.ev {
+		b.WriteString(ev.Event + ": " + ev.Message + "\n")
+	}
+	return b.String()
+}
+
+func guard(t *testing.T, lb *haproxytest.Fake, server string, min int, wait time.Duration) *Guard {
+	t.Helper()
+	h, err := rotation.NewHAProxy([]string{lb.Addr + "#web/" + server}, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := state.Store{Dir: t.TempDir()}
+	return &Guard{
+		Pooler: h, Pools: []string{h.PoolID()}, Min: min, WaitTurn: wait, Interval: 100 * time.Millisecond, LockWait: 5 * time.Second,
+		Locks: []Locker{&Local{Store: store, Me: Me("run", server, "")}},
+	}
+}
+
+func TestCountPool(t *testing.T) {
+	p := rotation.Pool{Name: "web", Members: []rotation.Member{
+		{Name: "a", InRotation: true, Self: true},
+		{Name: "b", InRotation: true},
+		{Name: "c", Admin: "drain", Health: "up"},
+	}}
+	c, err := CountPool(p)
+	if err != nil || c.Others != 1 || c.Total != 3 || !c.SelfIn || c.Self != "a" || len(c.NotInNames) != 1 || c.NotInNames[0] != "c (drain, up)" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	p.Members[0].Self = false
+	if _, err := CountPool(p); !errors.Is(err, rotation.ErrConfig) || !strings.Contains(err.Error(), "a, b, c") {
+		t.Fatalf("no self: %v", err)
+	}
+}
+
+// 3 servers, one out, budget 2: taking a out would leave 1: refused at
+// once, exit-5 error, message and hint as documented.
+func TestRefused(t *testing.T) {
+	lb := haproxytest.New(t, "web/a", "web/b", "web/c")
+	lb.Set("web/c", haproxytest.Server{Admin: 0x08})
+	var ev events
+	_, err := guard(t, lb, "a", 2, 0).Enter(context.Background(), ev.emit)
+	var re *RefusedError
+	if !errors.As(err, &re) || !errors.Is(err, drain.ErrRefused) {
+		t.Fatalf("err %v", err)
+	}
+	if err.Error() != "refused: taking a out would leave 1 in rotation, the budget is 2" {
+		t.Errorf("message %q", err)
+	}
+	if h := re.Hint(); !strings.Contains(h, "c (drain, up)") || !strings.Contains(h, "--wait-turn") {
+		t.Errorf("hint %q", h)
+	}
+	for _, c := range lb.Commands {
+		if strings.HasPrefix(c, "set ") {
+			t.Errorf("changed something: %q", c)
+		}
+	}
+}
+
+// Budget met: the turn is granted holding the pool lock (a second guard on
+// the same pool waits for it), and Leave frees it.
+func TestGrantedHoldsLock(t *testing.T) {
+	lb := haproxytest.New(t, "web/a", "web/b", "web/c")
+	g := guard(t, lb, "a", 2, 0)
+	var ev events
+	turn, err := g.Enter(context.Background(), ev.emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ev.text(), "budget ok: 2 other(s) of 3 stay in rotation, budget 2") {
+		t.Errorf("events:\n%s", ev.text())
+	}
+	g2 := guard(t, lb, "b", 1, 0)
+	g2.Locks = g.Locks // same machine, same state directory
+	g2.LockWait = 500 * time.Millisecond
+	var ev2 events
+	_, err = g2.Enter(context.Background(), ev2.emit)
+	var busy *LockBusyError
+	if !errors.As(err, &busy) || !strings.Contains(ev2.text(), "waiting for the pool lock (this machine's lock): held by drain run (pid") {
+		t.Fatalf("second guard while the lock is held: %v\n%s", err, ev2.text())
+	}
+	turn.Leave(false)
+	t2, err := g2.Enter(context.Background(), ev2.emit)
+	if err != nil {
+		t.Fatalf("after Leave: %v", err)
+	}
+	t2.Leave(false)
+}
+
+// Waiting for a turn: refused now, granted once another server is back,
+// having said what it waits for.
+func TestWaitTurnGranted(t *testing.T) {
+	lb := haproxytest.New(t, "web/a", "web/b", "web/c")
+	lb.Set("web/c", haproxytest.Server{Admin: 0x08})
+	g := guard(t, lb, "a", 2, 30*time.Second)
+	var ev events
+	go func() {
+		time.Sleep(time.Second)
+		lb.Set("web/c", haproxytest.Server{})
+	}()
+	turn, err := g.Enter(context.Background(), ev.emit)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, ev.text())
+	}
+	turn.Leave(false)
+	if !strings.Contains(ev.text(), "waiting for a turn: 1 of 3 in rotation without a, budget 2; not in rotation: c (drain, up)") {
+		t.Errorf("events:\n%s", ev.text())
+	}
+}
+
+// At the deadline the wait ends as a refusal that says how long it waited;
+// an interrupt ends it as the context's error.
+func TestWaitTurnDeadlineAndInterrupt(t *testing.T) {
+	lb := haproxytest.New(t, "web/a", "web/b")
+	lb.Set("web/b", haproxytest.Server{Down: true})
+	var ev events
+	_, err := guard(t, lb, "a", 1, 700*time.Millisecond).Enter(context.Background(), ev.emit)
+	var re *RefusedError
+	if !errors.As(err, &re) || re.Waited <= 0 || re.Left != 0 || !strings.Contains(re.Hint(), "b (enabled, down)") {
+		t.Fatalf("deadline: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	_, err = guard(t, lb, "a", 1, time.Minute).Enter(ctx, ev.emit)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupt: %v", err)
+	}
+}
+
+// A server that is not in rotation already (down) can go: it takes nothing away.
+func TestSelfNotInRotation(t *testing.T) {
+	lb := haproxytest.New(t, "web/a", "web/b")
+	lb.Set("web/a", haproxytest.Server{Down: true})
+	lb.Set("web/b", haproxytest.Server{Admin: 0x08})
+	var ev events
+	turn, err := guard(t, lb, "a", 1, 0).Enter(context.Background(), ev.emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	turn.Leave(false)
+	if !strings.Contains(ev.text(), "a is not in rotation now") {
+		t.Errorf("events:\n%s", ev.text())
+	}
+}
+
+// The balancer unreachable: an error, not a refusal, and no lock left held.
+func TestPoolUnreadable(t *testing.T) {
+	h, err := rotation.NewHAProxy([]string{"127.0.0.1:1#web/a"}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := state.Store{Dir: t.TempDir()}
+	g := &Guard{Pooler: h, Pools: []string{h.PoolID()}, Min: 1, Locks: []Locker{&Local{Store: store, Me: Me("run", "a", "")}}}
+	_, err = g.Enter(context.Background(), func(drain.Event) {})
+	if err == nil || errors.Is(err, drain.ErrRefused) || !strings.Contains(err.Error(), "read the pool") {
+		t.Fatalf("err %v", err)
+	}
+	lk, _, err := store.Lock(LocalKey(h.PoolID()), state.Holder{PID: 1})
+	if err != nil {
+		t.Fatalf("lock left held: %v", err)
+	}
+	lk.Release()
+}

@@ -1,0 +1,132 @@
+package budget
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/drain-cli/drain/internal/etcdlock"
+	"github.com/drain-cli/drain/internal/state"
+)
+
+var jsonUnmarshal = json.Unmarshal
+
+// Holder is what both locks write: who holds the pool.
+type Holder struct {
+	PID     int       `json:"pid"`
+	Host    string    `json:"host"`
+	By      string    `json:"by,omitempty"`
+	Command string    `json:"command"`
+	Server  string    `json:"server,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+	Since   time.Time `json:"since"`
+}
+
+// Me is this process as a lock holder.
+func Me(command, server, reason string) Holder {
+	host, _ := os.Hostname()
+	return Holder{PID: os.Getpid(), Host: host, By: state.Who(), Command: command, Server: server, Reason: reason, Since: time.Now().UTC()}
+}
+
+// LocalKey is the machine-wide lock's target for a pool.
+func LocalKey(pool string) string { return "pool:" + pool }
+
+// Local is the machine-wide pool lock: an OS file lock in the state
+// directory (state.Store.Lock), freed by the OS when the holder dies.
+type Local struct {
+	Store state.Store
+	Me    Holder
+}
+
+// Name implements Locker.
+func (l *Local) Name() string { return "this machine's lock" }
+
+// Lock implements Locker: try, and again every 100 ms while another drain
+// on this machine holds it.
+func (l *Local) Lock(ctx context.Context, pool string, waiting func(string)) (Held, error) {
+	me := state.Holder{PID: l.Me.PID, Host: l.Me.Host, By: l.Me.By, Command: l.Me.Command, Reason: l.Me.Reason, Since: time.Now().UTC()}
+	for {
+		lk, _, err := l.Store.Lock(LocalKey(pool), me)
+		if err == nil {
+			return localHeld{lk}, nil
+		}
+		var le *state.LockedError
+		if !errors.As(err, &le) {
+			return nil, fmt.Errorf("pool lock: %w", err)
+		}
+		if waiting != nil {
+			b, _ := json.Marshal(le.Holder)
+			if le.Holder.PID == 0 {
+				b = nil
+			}
+			waiting(string(b))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+type localHeld struct{ l *state.Lock }
+
+func (h localHeld) Lost() error { return nil } // an OS lock is held until released or the process ends
+func (h localHeld) Release()    { h.l.Release() }
+
+// Etcd is the pool lock across machines: a lease-bound key in etcd.
+type Etcd struct {
+	Client *etcdlock.Client
+	TTL    time.Duration
+	Me     Holder
+}
+
+// Name implements Locker.
+func (e *Etcd) Name() string { return "etcd " + strings.Join(e.Client.Endpoints, ",") }
+
+// Lock implements Locker.
+func (e *Etcd) Lock(ctx context.Context, pool string, waiting func(string)) (Held, error) {
+	me := e.Me
+	me.Since = time.Now().UTC()
+	b, err := json.Marshal(me)
+	if err != nil {
+		return nil, err
+	}
+	lk, err := e.Client.Acquire(ctx, etcdlock.LockKey(pool), string(b), e.TTL, waiting)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("pool lock: %w", err)
+	}
+	return &etcdHeld{lk: lk, c: e.Client, pool: pool}, nil
+}
+
+type etcdHeld struct {
+	lk   *etcdlock.Lock
+	c    *etcdlock.Client
+	pool string
+}
+
+func (h *etcdHeld) Lost() error {
+	if err := h.lk.Lost(); err != nil {
+		return fmt.Errorf("etcd lock %s lost: %w", h.lk.Key(), err)
+	}
+	return nil
+}
+
+func (h *etcdHeld) Release() { h.lk.Release() }
+
+// RecordOut implements Recorder: /drain/pools/<pool>/out/<server>, no
+// lease (it says the server is out until 'drain in' removes it).
+func (h *etcdHeld) RecordOut(ctx context.Context, server string, r OutRecord) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return h.c.Put(ctx, etcdlock.OutKey(h.pool, server), string(b))
+}

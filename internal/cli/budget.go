@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/drain-cli/drain/internal/budget"
+	"github.com/drain-cli/drain/internal/config"
+	"github.com/drain-cli/drain/internal/drain"
+	"github.com/drain-cli/drain/internal/etcdlock"
+	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/state"
+)
+
+// budgetLockWait bounds waiting for a pool lock another drain holds, when
+// --wait-turn is shorter: a holder keeps it only while it checks the pool
+// and takes its server out.
+const budgetLockWait = 30 * time.Second
+
+// budgetGate builds the disruption budget (--min-in-rotation, --wait-turn,
+// --lock) for run and out: nil without --min-in-rotation. A rotation
+// without a pool view, or a bad --lock, is a usage error before anything
+// changes.
+func budgetGate(cfg *config.Config, rot *rotation.Set, store state.Store, client *http.Client, command string) (drain.Gate, error) {
+	if cfg.MinInRotation == 0 && len(cfg.Lock) > 0 {
+		return nil, usageErr("add --min-in-rotation N (how many other servers of the pool must stay in rotation)", "--lock needs --min-in-rotation: it locks the disruption budget's check and change")
+	}
+	if cfg.MinInRotation == 0 || rot == nil {
+		return nil, nil
+	}
+	var poolers []rotation.Method
+	for _, m := range rot.Methods() {
+		if _, ok := m.(rotation.Pooler); ok {
+			poolers = append(poolers, m)
+		}
+	}
+	if len(poolers) == 0 {
+		return nil, usageErr(fmt.Sprintf("use a rotation method whose balancer lists its pool: %s (e.g. --haproxy ADDR#BACKEND/SERVER next to --keepalive)", strings.Join(poolTypes(), ", ")),
+			"--min-in-rotation needs the pool as the load balancer sees it, and %s cannot read it", methodList(rot.Methods()))
+	}
+	for _, m := range poolers[1:] {
+		if m.Type() != poolers[0].Type() {
+			return nil, usageErr("give --min-in-rotation one balancer type to read the pool from (several instances of one type are fine)",
+				"--min-in-rotation reads one pool, and these methods are of different balancers: %s", methodList(poolers))
+		}
+	}
+	pool := &budget.Pools{}
+	for _, m := range poolers {
+		pool.Add(m)
+	}
+	g := &budget.Guard{
+		Pooler: pool, Pools: pool.IDs(), Min: cfg.MinInRotation, WaitTurn: cfg.WaitTurn,
+		Interval: cfg.Interval, LockWait: budgetLockWait,
+		Record: budget.OutRecord{Target: rot.Target(), By: state.Who(), PID: os.Getpid(), Command: command, Reason: cfg.Reason},
+	}
+	g.Record.Host, _ = os.Hostname()
+	me := budget.Me(command, rot.Target(), cfg.Reason)
+	g.Locks = append(g.Locks, &budget.Local{Store: store, Me: me})
+	if len(cfg.Lock) > 0 {
+		ec, err := etcdClient(cfg, client)
+		if err != nil {
+			return nil, err
+		}
+		g.Locks = append(g.Locks, &budget.Etcd{Client: ec, Me: me})
+	}
+	return g, nil
+}
+
+// etcdClient is the --lock etcd:URL client; nil without --lock.
+func etcdClient(cfg *config.Config, client *http.Client) (*etcdlock.Client, error) {
+	if len(cfg.Lock) == 0 {
+		return nil, nil
+	}
+	var urls []string
+	for _, l := range cfg.Lock {
+		_, u, _ := strings.Cut(l, ":")
+		urls = append(urls, u)
+	}
+	eps, err := etcdlock.ParseEndpoints(urls)
+	if err != nil {
+		return nil, usageErr("use --lock etcd:http://HOST:2379 (several endpoints comma-separated)", "--lock: %v", err)
+	}
+	return &etcdlock.Client{Endpoints: eps, HTTP: client, Timeout: max(cfg.ReadTimeout, 2*time.Second)}, nil
+}
+
+// clearOutRecord deletes etcd's record of who took this server out
+// (/drain/pools/<pool>/out/<server>) once a command leaves it IN: drain
+// in, or a run or out that put it back. A failure is a warning: the
+// server's state is the balancer's, the record only says who.
+func clearOutRecord(ctx context.Context, cfg *config.Config, rot *rotation.Set, emit func(drain.Event)) {
+	client, err := httpClient(cfg)
+	if err != nil {
+		return
+	}
+	ec, err := etcdClient(cfg, client)
+	if err != nil || ec == nil || rot == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	pools := &budget.Pools{}
+	for _, m := range rot.Methods() {
+		if _, ok := m.(rotation.Pooler); ok {
+			pools.Add(m)
+		}
+	}
+	p, err := pools.Pool(ctx)
+	if err == nil && len(p.Members) == 0 {
+		return
+	}
+	var c budget.Count
+	if err == nil {
+		c, err = budget.CountPool(p)
+	}
+	for _, id := range pools.IDs() {
+		if err == nil {
+			err = ec.Delete(ctx, etcdlock.OutKey(id, c.Self))
+		}
+	}
+	if err != nil {
+		emit(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("the server is IN, but its out record in etcd could not be removed (%v): 'drain status --pool' may still say who took it out", err)})
+	}
+}
+
+// poolTypes lists the registered rotation types whose methods read their
+// pool (implement rotation.Pooler), found by building each from its own
+// example target: constructors only parse, and those that want credentials
+// are given placeholders (never a file to read).
+func poolTypes() []string {
+	placeholder := func(name string) string {
+		if strings.HasSuffix(name, "_FILE") || strings.HasSuffix(name, "_CREDENTIALS_FILE") {
+			return ""
+		}
+		return "placeholder"
+	}
+	var out []string
+	for _, t := range rotation.Types() {
+		_, target, err := rotation.ParseSpec(t.Example)
+		if err != nil {
+			continue
+		}
+		m, err := t.New(target, rotation.Options{Client: http.DefaultClient, Timeout: time.Second, Getenv: placeholder})
+		if err != nil {
+			continue
+		}
+		if _, ok := m.(rotation.Pooler); ok {
+			out = append(out, t.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func methodList(ms []rotation.Method) string {
+	var s []string
+	for _, m := range ms {
+		s = append(s, m.Type()+":"+m.Target())
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,106 @@
+package drain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/drain-cli/drain/internal/rotation"
+)
+
+// gate is a Gate whose answers the test sets: the real ones (budget.Guard
+// over HAProxy and etcd) are tested in internal/budget and internal/e2e;
+// this is about what the run does with each answer.
+type gate struct {
+	enterErr   error
+	lostBefore error // Lost's answer on its first call (just before out)
+	lostAfter  error // and on its second (just after)
+	calls      int
+	left       []bool
+}
+
+func (g *gate) Enter(context.Context, func(Event)) (Turn, error) {
+	if g.enterErr != nil {
+		return nil, g.enterErr
+	}
+	return g, nil
+}
+
+func (g *gate) Lost() error {
+	g.calls++
+	if g.calls == 1 {
+		return g.lostBefore
+	}
+	return g.lostAfter
+}
+
+func (g *gate) Leave(changed bool) { g.left = append(g.left, changed) }
+
+type hinted struct{ error }
+
+func (hinted) Hint() string { return "the hint" }
+
+func (h hinted) Unwrap() error { return h.error }
+
+func TestGateRefusedChangesNothing(t *testing.T) {
+	p, page, rec := newPlan(t, &scripted{})
+	p.Gate = &gate{enterErr: hinted{fmt.Errorf("refused: taking x out would leave 0 in rotation, the budget is 1: %w", ErrRefused)}}
+	oc := p.Out(context.Background(), rec.emit)
+	if oc.Result != ResultRefused || !oc.Unchanged || oc.Rotation != rotation.In || oc.Hint != "the hint" || !exists(page) {
+		t.Fatalf("outcome %+v, page there %v", oc, exists(page))
+	}
+}
+
+func TestGateErrorAndInterrupt(t *testing.T) {
+	p, page, rec := newPlan(t, &scripted{})
+	p.Gate = &gate{enterErr: errors.New("etcd unreachable")}
+	if oc := p.Run(context.Background(), rec.emit); oc.Result != ResultError || !oc.Unchanged || oc.Rotation != rotation.In || !exists(page) {
+		t.Fatalf("error: %+v", oc)
+	}
+	// Ctrl-C while Enter waits for a turn.
+	ctx, cancel := context.WithCancel(context.Background())
+	p.Gate = gateFunc(func(context.Context) error { cancel(); return context.Canceled })
+	oc := p.Out(ctx, rec.emit)
+	if oc.Result != ResultInterrupted || !oc.Unchanged || oc.Rotation != rotation.In || !strings.Contains(oc.Err.Error(), "before anything changed") || !exists(page) {
+		t.Fatalf("interrupt: %+v", oc)
+	}
+}
+
+type gateFunc func(context.Context) error
+
+func (f gateFunc) Enter(ctx context.Context, _ func(Event)) (Turn, error) { return nil, f(ctx) }
+
+// The lock lost between the check and the change: stop, nothing changed.
+func TestGateLostBeforeOut(t *testing.T) {
+	p, page, rec := newPlan(t, &scripted{})
+	g := &gate{lostBefore: errors.New("etcd lock lost: the lease expired")}
+	p.Gate = g
+	oc := p.Out(context.Background(), rec.emit)
+	if oc.Result != ResultError || !oc.Unchanged || oc.Rotation != rotation.In || !strings.Contains(oc.Err.Error(), "lease expired") || !exists(page) {
+		t.Fatalf("outcome %+v", oc)
+	}
+	if len(g.left) != 1 || g.left[0] {
+		t.Errorf("Leave calls %v, want one, unchanged", g.left)
+	}
+}
+
+// The lock lost while the server was being taken out: it stays OUT, the
+// run says so and goes on.
+func TestGateLostDuringOut(t *testing.T) {
+	p, page, rec := newPlan(t, &scripted{})
+	g := &gate{lostAfter: errors.New("etcd lock lost: the lease expired")}
+	p.Gate = g
+	oc := p.Out(context.Background(), rec.emit)
+	if oc.Result != ResultOK || oc.Rotation != rotation.Out || exists(page) {
+		t.Fatalf("outcome %+v", oc)
+	}
+	w, ok := rec.find(EvWarning)
+	if !ok || !strings.Contains(w.Message, "pool lock was lost while taking the server out") || !strings.Contains(w.Message, "OUT") {
+		t.Errorf("warning %+v", w)
+	}
+	if len(g.left) != 1 || !g.left[0] {
+		t.Errorf("Leave calls %v, want one, changed", g.left)
+	}
+}

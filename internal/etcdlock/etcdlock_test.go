@@ -1,0 +1,205 @@
+package etcdlock
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/drain-cli/drain/internal/testbed"
+)
+
+// startEtcd starts a real etcd (Debian's etcd-server) for one test.
+func startEtcd(t *testing.T) *testbed.Etcd {
+	t.Helper()
+	if _, err := testbed.Find("etcd"); err != nil {
+		if os.Getenv("DRAIN_E2E") == "require" {
+			t.Fatal("etcd not found and DRAIN_E2E=require: apt-get install etcd-server")
+		}
+		t.Skip("etcd not installed; scripts/test.sh installs it (etcd-server) and sets DRAIN_E2E=require")
+	}
+	e, err := testbed.StartEtcd(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Kill)
+	return e
+}
+
+func TestParseEndpoints(t *testing.T) {
+	got, err := ParseEndpoints([]string{"http://a:2379,b:2379", " https://c:2379/ "})
+	if err != nil || strings.Join(got, " ") != "http://a:2379 http://b:2379 https://c:2379" {
+		t.Fatalf("%v %v", got, err)
+	}
+	for _, bad := range []string{"", "ftp://a:1", "http://", "http://u:p@a:2379"} {
+		if _, err := ParseEndpoints([]string{bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if _, err := ParseEndpoints([]string{"http://u:secret@a:2379"}); err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("password shown or accepted: %v", err)
+	}
+}
+
+// Two holders on one key: the second waits, is told who holds it, and gets
+// it only once the first lets go; the key is gone after both.
+func TestLockExcludesAndWaits(t *testing.T) {
+	e := startEtcd(t)
+	c := &Client{Endpoints: []string{e.URL}}
+	ctx := context.Background()
+	key := LockKey("haproxy:unix:/run/a.sock#web")
+	if !strings.HasPrefix(key, "/drain/pools/") || strings.Count(key, "/") != 4 {
+		t.Fatalf("key %q: the pool must be one path segment", key)
+	}
+	a, err := c.Acquire(ctx, key, "A", 4*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Lost(); err != nil {
+		t.Fatalf("fresh lock lost: %v", err)
+	}
+	var inside atomic.Int32
+	var seen []string
+	var mu sync.Mutex
+	got := make(chan *Lock)
+	go func() {
+		b, err := c.Acquire(ctx, key, "B", 4*time.Second, func(h string) { mu.Lock(); seen = append(seen, h); mu.Unlock() })
+		if err != nil {
+			t.Error(err)
+		}
+		inside.Add(1)
+		got <- b
+	}()
+	time.Sleep(1500 * time.Millisecond)
+	if inside.Load() != 0 {
+		t.Fatal("B got the lock while A held it")
+	}
+	a.Release()
+	var b *Lock
+	select {
+	case b = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("B never got the lock after A released it")
+	}
+	mu.Lock()
+	if len(seen) == 0 || seen[0] != "A" {
+		t.Errorf("B was told %q, want A first", seen)
+	}
+	mu.Unlock()
+	if v, ok, err := c.Get(ctx, key); err != nil || !ok || v != "B" {
+		t.Errorf("key holds %q %v %v, want B", v, ok, err)
+	}
+	b.Release()
+	if _, ok, err := c.Get(ctx, key); err != nil || ok {
+		t.Errorf("key still there after release: %v %v", ok, err)
+	}
+}
+
+// The lease is renewed past its TTL while held; a holder that dies (its
+// keep-alive stops, no release) frees the lock when the lease expires.
+func TestLeaseRenewedAndExpires(t *testing.T) {
+	e := startEtcd(t)
+	c := &Client{Endpoints: []string{e.URL}}
+	ctx := context.Background()
+	key := LockKey("p")
+	a, err := c.Acquire(ctx, key, "A", 2*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Second) // more than twice the TTL
+	if err := a.Lost(); err != nil {
+		t.Fatalf("lock lost although renewed: %v", err)
+	}
+	// Die: stop renewing without releasing.
+	a.cancel()
+	<-a.done
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if _, ok, err := c.Get(ctx, key); err == nil && !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the key outlived its lease")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := a.Lost(); err == nil {
+		t.Fatal("Lost says held after the lease expired")
+	}
+	b, err := c.Acquire(ctx, key, "B", 2*time.Second, nil)
+	if err != nil {
+		t.Fatalf("the lock of a dead holder was not freed: %v", err)
+	}
+	b.Release()
+}
+
+// An etcd that is not there is an error at once, naming it, with a hint.
+func TestUnreachable(t *testing.T) {
+	addr, err := testbed.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Client{Endpoints: []string{"http://" + addr}, Timeout: 2 * time.Second}
+	start := time.Now()
+	_, err = c.Acquire(context.Background(), LockKey("p"), "A", 0, nil)
+	var ue *UnreachableError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), addr) || !strings.Contains(ue.Hint(), "nothing was changed") {
+		t.Fatalf("err %v", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("took %s to say so", time.Since(start))
+	}
+}
+
+// etcd killed while the lock is held: Lost says so (it cannot be confirmed),
+// and after a whole TTL without renewal the keep-alive marks it lost too.
+func TestLostWhenEtcdDies(t *testing.T) {
+	e := startEtcd(t)
+	c := &Client{Endpoints: []string{e.URL}, Timeout: time.Second}
+	a, err := c.Acquire(context.Background(), LockKey("p"), "A", 2*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Release()
+	e.Kill()
+	if err := a.Lost(); err == nil || !strings.Contains(err.Error(), "cannot confirm") {
+		t.Fatalf("Lost with etcd gone: %v", err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		a.mu.Lock()
+		lost := a.lost
+		a.mu.Unlock()
+		if lost != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("keep-alive never marked the lock lost")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestRecordPutListDelete(t *testing.T) {
+	e := startEtcd(t)
+	c := &Client{Endpoints: []string{e.URL}}
+	ctx := context.Background()
+	k := OutKey("haproxy:unix:/s#web", "app/1")
+	if err := c.Put(ctx, k, `{"by":"me"}`); err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.List(ctx, PoolKey("haproxy:unix:/s#web")+"/out/")
+	if err != nil || m[k] != `{"by":"me"}` || len(m) != 1 {
+		t.Fatalf("%v %v", m, err)
+	}
+	if err := c.Delete(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := c.Get(ctx, k); ok {
+		t.Fatal("deleted key still there")
+	}
+}
