@@ -83,6 +83,13 @@ step "Windows tests under Wine (stand-in pdh.dll)"
 # windows/amd64 run under Wine, then drain.exe drains on a pdh counter.
 t0=$SECONDS
 eval "$(scripts/wine/setup.sh)"
+# One wineserver (and Wine's services) for the whole step, started here with
+# stdio on /dev/null: otherwise the first test binary's wine starts them, they
+# inherit that package's output pipe and hold it open while other packages
+# run, and go test fails that package with "Test I/O incomplete 1m0s after
+# exiting" (seen on internal/action under load). wineserver -k below ends it.
+wineserver -p </dev/null >/dev/null 2>&1
+wine cmd /c exit </dev/null >/dev/null 2>&1 || true
 GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -count=1 -overlay "$DRAIN_WINE_OVERLAY" -exec wine ./...
 DRAIN_E2E=require-wine go test -count=1 -run '^TestWine' ./internal/e2e
 wineserver -k || true
