@@ -41,7 +41,7 @@ func requireAnsible(t *testing.T) ansibleEnv {
 	return ansibleEnv{drain: buildDrain(t), examples: ex}
 }
 
-func startFarm(t *testing.T, env ansibleEnv, n int) *testbed.Farm {
+func startAnsibleFarm(t *testing.T, env ansibleEnv, n int) *testbed.Farm {
 	t.Helper()
 	f, err := testbed.StartFarm(filepath.Join(env.examples, "farm.sh"), filepath.Join(t.TempDir(), "farm"), n)
 	must(t, err)
@@ -190,7 +190,7 @@ func neverOut(t *testing.T, f *testbed.Farm, r ansibleResult, samples []testbed.
 // again after its turn.
 func testAnsibleRoll(t *testing.T, env ansibleEnv) {
 	t.Parallel()
-	f := startFarm(t, env, 3)
+	f := startAnsibleFarm(t, env, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	sampler := f.SamplePool(ctx, 50*time.Millisecond, 20000)
@@ -270,7 +270,7 @@ func testAnsibleRoll(t *testing.T, env ansibleEnv) {
 // stops (max_fail_percentage 0) and fails, web3 is never touched.
 func testAnsibleRollStopsOnDrainTimeout(t *testing.T, env ansibleEnv) {
 	t.Parallel()
-	f := startFarm(t, env, 3)
+	f := startAnsibleFarm(t, env, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	holdRequest(t, f, "web2")
@@ -315,7 +315,7 @@ func testAnsibleRollStopsOnDrainTimeout(t *testing.T, env ansibleEnv) {
 // after its timeout with exit 3 and the roll stops before web2.
 func testAnsibleRollStopsWhenNotHealthy(t *testing.T, env ansibleEnv) {
 	t.Parallel()
-	f := startFarm(t, env, 3)
+	f := startAnsibleFarm(t, env, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	broken := filepath.Join(f.Dir, "broken.ini")
@@ -351,7 +351,7 @@ func testAnsibleRollStopsWhenNotHealthy(t *testing.T, env ansibleEnv) {
 // web2 is not stopped and web3 is never touched.
 func testAnsibleRollInterrupted(t *testing.T, env ansibleEnv) {
 	t.Parallel()
-	f := startFarm(t, env, 3)
+	f := startAnsibleFarm(t, env, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	holdRequest(t, f, "web2")
@@ -427,7 +427,7 @@ func testAnsibleRollParallel(t *testing.T, env ansibleEnv) {
 		t.Skip("SKIPPED, NOT PROVEN: this drain has no --min-in-rotation yet (the disruption budget, f1's work, is not on this branch)")
 	}
 	t.Parallel()
-	f := startFarm(t, env, 4)
+	f := startAnsibleFarm(t, env, 4)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	sampler := f.SamplePool(ctx, 50*time.Millisecond, 20000)

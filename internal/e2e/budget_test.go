@@ -369,7 +369,7 @@ func TestBudgetEtcdKilledWhileWaiting(t *testing.T) {
 	var so, se syncBuf
 	cmd.Stdout, cmd.Stderr = &so, &se
 	must(t, cmd.Start())
-	waitFor(t, &se, "waiting for a turn: 1 of 3 in rotation without a, budget 2")
+	waitForText(t, &se, "waiting for a turn: 1 of 3 in rotation without a, budget 2")
 	e.Kill()
 	errc := make(chan error, 1)
 	go func() { errc <- cmd.Wait() }()
@@ -422,7 +422,7 @@ func TestBudgetWaitTurnInterrupted(t *testing.T) {
 	var so, se syncBuf
 	cmd.Stdout, cmd.Stderr = &so, &se
 	must(t, cmd.Start())
-	waitFor(t, &se, "waiting for a turn")
+	waitForText(t, &se, "waiting for a turn")
 	must(t, cmd.Process.Signal(syscall.SIGINT))
 	err := cmd.Wait()
 	if code := exitCode(err); code != 130 {
@@ -453,7 +453,7 @@ func (s *syncBuf) String() string {
 	return s.b.String()
 }
 
-func waitFor(t *testing.T, b *syncBuf, text string) {
+func waitForText(t *testing.T, b *syncBuf, text string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(b.String(), text) {

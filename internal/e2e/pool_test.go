@@ -199,9 +199,9 @@ func TestStatusPool(t *testing.T) {
 	}
 }
 
-// startEtcd starts a real etcd (Debian's etcd-server) on random 127.0.0.1
+// startPoolEtcd starts a real etcd (Debian's etcd-server) on random 127.0.0.1
 // ports with a data directory of its own; its client URL.
-func startEtcd(t *testing.T) string {
+func startPoolEtcd(t *testing.T) string {
 	t.Helper()
 	requireServers(t, "etcd")
 	bin, err := testbed.Find("etcd")
@@ -248,7 +248,7 @@ func etcdPut(t *testing.T, endpoint, key, value string) {
 // exit 1, said, with the balancer's rows still shown.
 func TestStatusPoolEtcd(t *testing.T) {
 	f := startFarm(t, testbed.Check{Inter: 100 * time.Millisecond, Fall: 1, Rise: 1}, "a", "b")
-	etcd := startEtcd(t)
+	etcd := startPoolEtcd(t)
 	pool := "haproxy:" + f.lb.Sock + "#web"
 	// Another machine took b out: its drain set drain on the shared LB and
 	// wrote the record (the budget's JSON).
