@@ -487,3 +487,55 @@ func TestBudgetRefusedJSON(t *testing.T) {
 		t.Errorf("a changed: %v", in)
 	}
 }
+
+// A host killed mid-drain (SIGKILL while it waits): its server stays out of
+// rotation, and the next host's budget counts it as out: refused at once, or
+// after waiting its turn in vain. Once the killed host's server is put back
+// ('drain in' undoes the record the killed run left), the next host goes.
+func TestBudgetHostKilledMidDrain(t *testing.T) {
+	p := startPool3(t) // a and b in rotation, c out: budget 1 leaves one slot
+	sdA, sdB := filepath.Join(p.dir, "state-a"), filepath.Join(p.dir, "state-b")
+	run := exec.Command(p.drain, "run", "--haproxy", p.server("a"), "--min-in-rotation", "1",
+		"--state-dir", sdA, "--source", "exec:echo 5", "--interval", "200ms", "--timeout", "60s",
+		"--output", "json", "--", "true")
+	var so, se syncBuf
+	run.Stdout, run.Stderr = &so, &se
+	must(t, run.Start())
+	waitForText(t, &so, `"event":"poll"`)
+	must(t, run.Process.Kill())
+	_ = run.Wait()
+	in, err := p.inRotation()
+	must(t, err)
+	if in["a"] || !in["b"] || count(in) != 1 {
+		t.Fatalf("after the kill HAProxy has %v in rotation, want only b (a stays out)", in)
+	}
+
+	out := func(extra ...string) result {
+		args := append([]string{"out", "--haproxy", p.server("b"), "--min-in-rotation", "1", "--state-dir", sdB}, extra...)
+		cmd := exec.Command(p.drain, args...)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		return result{name: "b", code: exitCode(err), stdout: o.String(), stderr: e.String()}
+	}
+	for _, extra := range [][]string{nil, {"--wait-turn", "2s", "--interval", "200ms"}} {
+		r := out(extra...)
+		if r.code != 5 || !strings.Contains(r.stderr+r.stdout, "would leave 0 in rotation, the budget is 1") {
+			t.Fatalf("b out %v: exit %d, want 5 refused\n%s%s", extra, r.code, r.stderr, r.stdout)
+		}
+		if len(extra) > 0 && !strings.Contains(r.stderr+r.stdout, "waiting for a turn") {
+			t.Errorf("b out --wait-turn did not say it waited:\n%s%s", r.stderr, r.stdout)
+		}
+		if in, _ := p.inRotation(); !in["b"] {
+			t.Fatalf("refused, but b is out of rotation: %v", in)
+		}
+	}
+
+	back, err := exec.Command(p.drain, "in", "--haproxy", p.server("a"), "--state-dir", sdA).CombinedOutput()
+	if err != nil || !strings.Contains(string(back), "IN rotation") {
+		t.Fatalf("drain in for the killed host: %v\n%s", err, back)
+	}
+	if r := out(); r.code != 0 {
+		t.Fatalf("b out after a is back: exit %d\n%s%s", r.code, r.stderr, r.stdout)
+	}
+}
