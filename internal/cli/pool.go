@@ -61,12 +61,16 @@ const poolFlagHelp = "show every server of a load balancer's pool instead: TYPE:
 
 func addPoolFlag(cmd *cobra.Command) {
 	cmd.Flags().String("pool", "", poolFlagHelp)
-	cmd.Flags().String("lock", "", "with --pool: read who took each server out (on any machine) from the pool locks' records in etcd, `etcd:URL` (as run/out --lock)")
+	// The same key as run/out --lock (a list: repeatable, DRAIN_LOCK, lock:
+	// in the config file): with --pool, who took each server out on any
+	// machine is read from the pool locks' records in etcd.
+	config.AddFlags(cmd.Flags(), "lock")
 }
 
-// lockNeedsPool refuses status --lock without --pool.
+// lockNeedsPool refuses status --lock without --pool. A lock from the
+// environment or a config file shared with run and out is not an error.
 func lockNeedsPool(c *cobra.Command) error {
-	if l, _ := c.Flags().GetString("lock"); strings.TrimSpace(l) != "" {
+	if c.Flags().Changed("lock") {
 		return usageErr("add --pool TYPE:TARGET (e.g. haproxy:/run/haproxy/admin.sock#web)", "status --lock reads a pool's records: it needs --pool")
 	}
 	return nil
@@ -102,10 +106,14 @@ func runStatusPool(c *cobra.Command, ios *iostreams.IOStreams, cfg *config.Confi
 		}
 	}
 	src := poolSources{view: view, store: store, client: client}
-	if lock, _ := c.Flags().GetString("lock"); strings.TrimSpace(lock) != "" {
-		if src.etcd, err = parseEtcdLock(lock); err != nil {
+	for _, lock := range cfg.Lock {
+		eps, err := parseEtcdLock(lock)
+		if err != nil {
 			return err
 		}
+		src.etcd = append(src.etcd, eps...)
+	}
+	if len(src.etcd) > 0 {
 		if src.id = poolID(view); src.id == "" {
 			return usageErr("drop --lock, or give a pool target (haproxy:ADDR#BACKEND)", "--pool %s: this pool has no pool-lock name to find its etcd records by", spec)
 		}

@@ -282,7 +282,7 @@ func TestStatusPoolEtcd(t *testing.T) {
 	if _, e, code := f.run(t, "status", "--lock", "etcd:"+etcd, "--rotate", pool+"/a"); code != 2 || !strings.Contains(e, "needs --pool") {
 		t.Errorf("--lock without --pool: exit %d %s", code, e)
 	}
-	if _, e, code := f.run(t, "status", "--pool", pool, "--lock", "zk:h:1"); code != 2 || !strings.Contains(e, "etcd:URL only") {
+	if _, e, code := f.run(t, "status", "--pool", pool, "--lock", "zk:h:1"); code != 2 || !strings.Contains(e, "the only lock service is etcd") {
 		t.Errorf("--lock zk: exit %d %s", code, e)
 	}
 }
