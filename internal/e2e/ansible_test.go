@@ -201,7 +201,10 @@ func testAnsibleRoll(t *testing.T, env ansibleEnv) {
 
 	pb := f.PlaybookCmd(ctx, filepath.Join(env.examples, "roll.yml"), nil, "-e", "drain="+env.drain, "-e", "version=2")
 	code, err := pb.Run()
-	time.Sleep(time.Second) // the load goes on over the rolled farm
+	// The load goes on over the rolled farm long enough for the last host,
+	// back a moment ago, to be sent new requests: each of the 4 clients is
+	// busy with a slow download for about 1.5 s (1 s was seen too short).
+	time.Sleep(4 * time.Second)
 	stopLoad()
 	results := load.Wait()
 	samples, sampleErrs := sampler.Stop()
