@@ -1,3 +1,7 @@
+//go:build !windows
+
+// These tests start a real HAProxy (Debian's), which has no Windows build.
+
 package rotation
 
 import (
@@ -45,15 +49,6 @@ func poolLB(t *testing.T, names ...string) (*testbed.HAProxy, map[string]*atomic
 	}
 	t.Cleanup(lb.Kill)
 	return lb, healthy
-}
-
-func member(p Pool, name string) Member {
-	for _, m := range p.Members {
-		if m.Name == name {
-			return m
-		}
-	}
-	return Member{}
 }
 
 // waitPool reads the pool until cond holds (10 s at most).

@@ -53,3 +53,13 @@ func TestPoolTargetsF5AndELB(t *testing.T) {
 		t.Errorf("f5 pool target without a pool: %v", err)
 	}
 }
+
+// member is the pool member of that name, or a zero Member.
+func member(p Pool, name string) Member {
+	for _, m := range p.Members {
+		if m.Name == name {
+			return m
+		}
+	}
+	return Member{}
+}
