@@ -43,7 +43,9 @@ func TestHAProxyPool(t *testing.T) {
 	}
 	// The fake listens on a unix socket, or on TCP where there are none
 	// (Windows): the pool ID names the address kind.
-	if !(strings.HasPrefix(h.PoolID(), "haproxy:unix:") || strings.HasPrefix(h.PoolID(), "haproxy:tcp:127.0.0.1:")) || !strings.HasSuffix(h.PoolID(), "#web") {
+	id := h.PoolID()
+	unixOrTCP := strings.HasPrefix(id, "haproxy:unix:") || strings.HasPrefix(id, "haproxy:tcp:127.0.0.1:")
+	if !unixOrTCP || !strings.HasSuffix(id, "#web") {
 		t.Errorf("PoolID %q", h.PoolID())
 	}
 	// The same pool seen through another server's method is the same pool.
