@@ -1,18 +1,15 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/drain-cli/drain/internal/etcdlock"
 	"github.com/drain-cli/drain/internal/rotation"
 )
 
@@ -38,9 +35,6 @@ type etcdOut struct {
 	Reason  string    `json:"reason,omitempty"`
 	Since   time.Time `json:"since"`
 }
-
-// etcdPrefix is where the out records of pool live.
-func etcdPrefix(pool string) string { return "/drain/pools/" + url.PathEscape(pool) + "/out/" }
 
 // poolID names the pool as the pool locks do, "" when the view cannot.
 func poolID(v rotation.PoolView) string {
@@ -77,72 +71,26 @@ func parseEtcdLock(spec string) ([]string, error) {
 	return out, nil
 }
 
-// etcdOuts reads the out records of pool, by server name, from the first
-// endpoint that answers.
+// etcdOuts reads the out records of pool, by server name, through the
+// budget's own etcd client (the first endpoint that answers).
 func etcdOuts(ctx context.Context, c *http.Client, endpoints []string, pool string) (map[string]etcdOut, error) {
-	prefix := etcdPrefix(pool)
-	end := []byte(prefix)
-	end[len(end)-1]++
-	body, _ := json.Marshal(map[string]string{"key": base64.StdEncoding.EncodeToString([]byte(prefix)), "range_end": base64.StdEncoding.EncodeToString(end)})
-	var errs []string
-	for _, ep := range endpoints {
-		var r struct {
-			Kvs []struct {
-				Key   string `json:"key"`
-				Value string `json:"value"`
-			} `json:"kvs"`
-		}
-		if err := etcdCall(ctx, c, ep+"/v3/kv/range", body, &r); err != nil {
-			errs = append(errs, err.Error())
-			continue
-		}
-		out := map[string]etcdOut{}
-		for _, kv := range r.Kvs {
-			k, _ := base64.StdEncoding.DecodeString(kv.Key)
-			v, _ := base64.StdEncoding.DecodeString(kv.Value)
-			var o etcdOut
-			if err := json.Unmarshal(v, &o); err != nil {
-				return nil, fmt.Errorf("etcd %s: unreadable out record: %w", k, err)
-			}
-			if o.Server == "" {
-				o.Server, _ = url.PathUnescape(strings.TrimPrefix(string(k), prefix))
-			}
-			out[o.Server] = o
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("etcd unreachable: %s", strings.Join(errs, "; "))
-}
-
-func etcdCall(ctx context.Context, c *http.Client, u string, body []byte, into any) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	prefix := etcdlock.PoolKey(pool) + "/out/"
+	kvs, err := (&etcdlock.Client{Endpoints: endpoints, HTTP: c}).List(ctx, prefix)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := c.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %w", u, unwrapURLErr(err))
+	out := map[string]etcdOut{}
+	for k, v := range kvs {
+		var o etcdOut
+		if err := json.Unmarshal([]byte(v), &o); err != nil {
+			return nil, fmt.Errorf("etcd %s: unreadable out record: %w", k, err)
+		}
+		if o.Server == "" {
+			o.Server, _ = url.PathUnescape(strings.TrimPrefix(k, prefix))
+		}
+		out[o.Server] = o
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
-	if err != nil {
-		return fmt.Errorf("%s: %w", u, err)
-	}
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s answered %d: %s", u, res.StatusCode, strings.TrimSpace(string(b[:min(len(b), 200)])))
-	}
-	return json.Unmarshal(b, into)
-}
-
-func unwrapURLErr(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
+	return out, nil
 }
 
 // changeFromEtcd is the DRAIN column of a server with an out record in etcd.

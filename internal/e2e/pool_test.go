@@ -275,7 +275,7 @@ func TestStatusPoolEtcd(t *testing.T) {
 	dead, err := testbed.FreeAddr()
 	must(t, err)
 	out, _, code = f.run(t, "status", "--pool", pool, "--lock", "etcd:http://"+dead)
-	if code != 1 || !strings.Contains(out, "etcd unreachable") || !strings.Contains(out, "1 of 2 in rotation") {
+	if code != 1 || !strings.Contains(out, "etcd http://"+dead+" unreachable") || !strings.Contains(out, "1 of 2 in rotation") {
 		t.Errorf("etcd unreachable: exit %d\n%s", code, out)
 	}
 	// --lock without --pool, or not etcd: exit 2.
