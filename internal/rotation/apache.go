@@ -261,6 +261,22 @@ func (a *Apache) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 // Notes implements Noter.
 func (a *Apache) Notes() []string { return a.notes }
 
+// PoolID implements the pool identity (budget locks and etcd records): the
+// balancer-manager page and the balancer, not the worker, e.g.
+// "apache:http://lb/balancer-manager#web", so that drains of two workers of
+// one balancer take one lock. The page is named with its default port and a
+// trailing slash dropped: two spellings of one page give one ID.
+func (a *Apache) PoolID() string {
+	u, err := url.Parse(a.manager)
+	if err != nil {
+		return "apache:" + a.manager + "#" + a.bal
+	}
+	u.Host = strings.TrimSuffix(u.Host, map[string]string{"http": ":80", "https": ":443"}[u.Scheme])
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return "apache:" + u.String() + "#" + a.bal
+}
+
 // Pool implements Pooler: the balancer's workers as balancer-manager shows
 // them. Sessions is the Busy column (requests Apache has in flight to the
 // worker).

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"os"
 	"runtime"
 	"sort"
 	"strings"
@@ -264,6 +266,26 @@ func (a *ARR) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 	}
 	return true, nil
 }
+
+// PoolID implements the pool identity (budget locks and etcd records): the
+// ARR server and the web farm, not the farm's server, e.g. "arr:arr01/web".
+// A farm on this machine is named by this machine's host name, so that a
+// drain here and one naming this machine from elsewhere take one lock. IIS
+// compares farm names without case.
+func (a *ARR) PoolID() string {
+	host := a.Host
+	if host == "" {
+		host, _ = osHostname()
+	}
+	host = strings.ToLower(host)
+	if net.ParseIP(host) == nil { // arr01.corp.example and arr01: one ARR server
+		host, _, _ = strings.Cut(host, ".")
+	}
+	return "arr:" + host + "/" + strings.ToLower(a.Farm)
+}
+
+// osHostname is os.Hostname; tests name the machine.
+var osHostname = os.Hostname
 
 // Pool implements Pooler: the web farm's servers with their runtime state,
 // ARR's health check and current requests.

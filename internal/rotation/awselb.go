@@ -291,6 +291,10 @@ func (m *AWSELB) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 	return true, m.verify(ctx, want.ID, want.Port, true)
 }
 
+// PoolID implements the pool identity (budget locks and etcd records): the
+// target group's ARN, not the target.
+func (m *AWSELB) PoolID() string { return "aws-elb:" + m.t.ARN }
+
 // Pool implements Pooler: DescribeTargetHealth of the whole group.
 func (m *AWSELB) Pool(ctx context.Context) (Pool, error) {
 	all, err := m.group(ctx)

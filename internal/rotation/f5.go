@@ -256,6 +256,11 @@ func (m *F5) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 	return true, err
 }
 
+// PoolID implements the pool identity (budget locks and etcd records): the
+// BIG-IP and the pool with its partition, not the member, e.g.
+// "f5:https://bigip.example.com#/Common/web_pool".
+func (m *F5) PoolID() string { return "f5:" + m.t.Base + "#" + m.t.PoolPath() }
+
 // Pool implements Pooler: the pool's members with F5's session and state.
 func (m *F5) Pool(ctx context.Context) (Pool, error) {
 	ctx, cancel := m.ctx(ctx)

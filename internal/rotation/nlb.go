@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/drain-cli/drain/internal/suggest"
@@ -44,6 +45,9 @@ type NLB struct {
 	DrainMinutes int
 	Timeout      time.Duration
 	local        nlbLocal
+
+	idMu        sync.Mutex
+	readCluster string // the cluster as NLB names it, read by PoolID
 }
 
 // nlbLocal is this node's NLB through WMI (nlb_windows.go).
@@ -305,6 +309,25 @@ func (n *NLB) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// PoolID implements the pool identity (budget locks and etcd records): the
+// NLB cluster, not the node, e.g. "nlb:web-cluster". A target without
+// CLUSTER# (nlb:. on each node) has its cluster read from NLB once (bounded
+// by the method's timeout); when that read fails the ID is "nlb:", one lock
+// for every such drain: slower, never two in one pool at once.
+func (n *NLB) PoolID() string {
+	if n.Cluster != "" {
+		return "nlb:" + strings.ToLower(n.Cluster)
+	}
+	n.idMu.Lock()
+	defer n.idMu.Unlock()
+	if n.readCluster == "" {
+		if nodes, self, err := n.read(context.Background()); err == nil {
+			n.readCluster = strings.ToLower(nodes[self].Cluster)
+		}
+	}
+	return "nlb:" + n.readCluster
 }
 
 // Pool implements Pooler: the cluster's nodes. NLB has no health checks of
