@@ -196,13 +196,15 @@ func (a *Apache) set(ctx context.Context, b apachebm.Balancer, w apachebm.Worker
 	return got, nil
 }
 
-// Out implements Method: drain mode on, unless already on.
+// Out implements Method: drain mode on, unless the worker is already out
+// (drained, disabled or stopped, as Status reads it): then nothing changes
+// and in leaves it as the operator left it.
 func (a *Apache) Out(ctx context.Context, save func(any) error) (bool, error) {
 	b, w, err := a.load(ctx)
 	if err != nil {
 		return false, err
 	}
-	if w.Has("Drn") {
+	if apacheOut(w) {
 		return false, nil
 	}
 	if err := save(apacheUndo{Before: w.Status}); err != nil {

@@ -112,7 +112,8 @@ func (m *F5) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithCancel(ctx)
 }
 
-func (m *F5) name() string { return "f5 " + m.t.PoolPath() + "/" + m.t.Member }
+// name says which BIG-IP too: an error must name the balancer that failed.
+func (m *F5) name() string { return "f5 " + m.t.String() }
 
 // read reads the member; an unknown member or pool is ErrConfig naming
 // the members that exist.

@@ -376,6 +376,17 @@ func (k *Keepalive) In(ctx context.Context, undo json.RawMessage) (bool, error) 
 	}
 	if method == MethodRename {
 		st, err := renameStatus(k.Path, disabled)
+		if err != nil && st == In && rec != nil && disabled == k.DisabledPath {
+			// Both there: a deploy put the page back after out, and the
+			// balancer probes it: the server is in. The copy out renamed
+			// away is stale; it is removed only under the name these flags
+			// give it (never a path the record alone names), so the page
+			// directory is as before out.
+			if rerr := os.Remove(disabled); rerr != nil {
+				return false, fmt.Errorf("the page is back (a deploy?) but the copy out renamed away could not be removed: %w", rerr)
+			}
+			return false, nil
+		}
 		if err != nil {
 			return false, err
 		}

@@ -113,6 +113,15 @@ func (p methodPool) MemberKey(mb Member) string {
 	return ""
 }
 
+// PoolID is the method's pool identity (as its budget locks and etcd out
+// records name the pool), "" when the method has none.
+func (p methodPool) PoolID() string {
+	if pi, ok := p.m.(interface{ PoolID() string }); ok {
+		return pi.PoolID()
+	}
+	return ""
+}
+
 // LookupPoolType returns the pool constructor registered for a method type.
 func LookupPoolType(name string) (PoolType, bool) {
 	regMu.RLock()

@@ -31,13 +31,16 @@ package winpstest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drain-cli/drain/internal/winps"
 )
@@ -145,6 +148,24 @@ func Main() (handled bool, code int) {
 	return true, run(path, os.Args[1:])
 }
 
+// lockState takes path's lock file (created exclusively, on every OS),
+// waiting up to 30 s for another run to end.
+func lockState(path string) (func(), error) {
+	lock := path + ".lock"
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			_ = f.Close()
+			return func() { _ = os.Remove(lock) }, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || time.Now().After(deadline) {
+			return nil, fmt.Errorf("state lock %s: %w", lock, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func fail(msg string) int {
 	fmt.Fprintln(os.Stderr, msg)
 	return 1
@@ -172,6 +193,13 @@ func run(path string, args []string) int {
 	if err != nil {
 		return fail("stand-in powershell: bad -EncodedCommand: " + err.Error())
 	}
+	// One run at a time, as IIS and NLB apply one change at a time: two
+	// drains at once must not lose each other's change in this file.
+	unlock, err := lockState(path)
+	if err != nil {
+		return fail("stand-in powershell: " + err.Error())
+	}
+	defer unlock()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fail("stand-in powershell: " + err.Error())
@@ -274,5 +302,12 @@ func (st *State) nlb() (any, int) {
 	default:
 		return nil, fail("stand-in powershell: unknown DRAIN_PS_OP " + op)
 	}
-	return map[string]any{"nodes": st.NLB.Nodes}, 0
+	// Get-NlbClusterNode -HostName lists the nodes of that host's cluster.
+	var nodes []winps.NLBNode
+	for _, n := range st.NLB.Nodes {
+		if strings.EqualFold(n.Cluster, hit.Cluster) {
+			nodes = append(nodes, n)
+		}
+	}
+	return map[string]any{"nodes": nodes}, 0
 }
