@@ -61,3 +61,12 @@ func (p *methodPoolTarget) Pool(ctx context.Context) (Pool, error) {
 	}
 	return pool, err
 }
+
+// PoolID is the method's pool identity, as its budget locks and etcd out
+// records name the pool.
+func (p *methodPoolTarget) PoolID() string {
+	if pi, ok := p.Pooler.(interface{ PoolID() string }); ok {
+		return pi.PoolID()
+	}
+	return ""
+}

@@ -93,3 +93,30 @@ func TestPoolIDSpellings(t *testing.T) {
 		}
 	}
 }
+
+// A pool view built from a method's target ('drain status --pool
+// f5:...') names the pool as the method's budget lock does, so that
+// status --lock etcd: finds the out records the budget wrote.
+func TestPoolViewOfAMethodNamesItsPool(t *testing.T) {
+	opts := rotation.Options{Client: http.DefaultClient, Timeout: time.Second, Getenv: func(string) string { return "placeholder" }}
+	for _, tc := range []struct{ pool, method string }{
+		{"f5:https://bigip#/Common/web_pool", "f5:https://bigip#/Common/web_pool/web01:80"},
+		{"apache:http://lb/balancer-manager#web/http://10.0.0.5", "apache:http://lb/balancer-manager#web/http://10.0.0.6"},
+	} {
+		v, err := rotation.NewPool(tc.pool, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pi, ok := v.(interface{ PoolID() string })
+		if !ok {
+			t.Fatalf("%s: pool view %T has no PoolID", tc.pool, v)
+		}
+		m, err := rotation.NewMethod(tc.method, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := pi.PoolID(), m.(interface{ PoolID() string }).PoolID(); got != want || got == "" {
+			t.Errorf("%s: pool view's PoolID %q, the method's %q", tc.pool, got, want)
+		}
+	}
+}
