@@ -3,6 +3,7 @@ package rotation_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -103,20 +104,18 @@ func placeV1(t *testing.T, store state.Store, fixture string, replace map[string
 	must(t, err)
 	s := string(b)
 	for from, to := range replace {
-		s = strings.ReplaceAll(s, from, to)
+		q, err := json.Marshal(to) // a Windows path's backslashes, escaped
+		must(t, err)
+		s = strings.ReplaceAll(s, from, strings.Trim(string(q), `"`))
 	}
 	if strings.Contains(s, "/tmp/drainv1fx/") {
 		t.Fatalf("fixture %s: a path left to replace:\n%s", fixture, s)
 	}
-	target := between(s, `"target": "`, `"`)
+	var doc struct{ Target string }
+	must(t, json.Unmarshal([]byte(s), &doc))
+	target := doc.Target
 	must(t, os.MkdirAll(store.Dir, 0o700))
 	must(t, os.WriteFile(store.File(target), []byte(s), 0o600))
-}
-
-func between(s, from, to string) string {
-	_, rest, _ := strings.Cut(s, from)
-	v, _, _ := strings.Cut(rest, to)
-	return v
 }
 
 // execBed: a balancer CLI run as real processes (the test binary's lbcli,
