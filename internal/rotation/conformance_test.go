@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drain-cli/drain/internal/budget"
+	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/state"
 )
@@ -76,6 +78,7 @@ func TestConformance(t *testing.T) {
 		{"balancer forgot between out and in", caseForgot},
 		{"pool view and pool identity", casePool},
 		{"two outs of one pool at once", caseConcurrentOuts},
+		{"two drains race for the last slot of a budget", caseBudgetRace},
 		{"refused or unreachable balancer", caseRefused},
 		{"record of the previous release", caseV1},
 	}
@@ -414,6 +417,92 @@ func caseConcurrentOuts(t *testing.T, b *bed) {
 	}
 	for i := range rs {
 		sameView(t, fmt.Sprintf("server %d after both ins", i), b.view(t, i), before[i])
+	}
+}
+
+// Two drains of two servers of one pool, on one machine, race for the
+// last slot of a budget (--min-in-rotation: every other server in rotation
+// must stay): the pool lock, named by PoolID, lets exactly one through and
+// the other is refused with nothing changed.
+func caseBudgetRace(t *testing.T, b *bed) {
+	m0 := b.method(t, 0)
+	p0, ok := m0.(rotation.Pooler)
+	if !ok {
+		t.Skip(m0.Type() + " has no pool view: no budget")
+	}
+	pool, err := p0.Pool(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inRotation := func(p rotation.Pool) int {
+		n := 0
+		for _, mb := range p.Members {
+			if mb.InRotation {
+				n++
+			}
+		}
+		return n
+	}
+	n := inRotation(pool)
+	if n < 3 {
+		t.Fatalf("the harness's pool has %d in rotation: the race needs 3 or more", n)
+	}
+	store := state.Store{Dir: t.TempDir()} // one machine
+	for round := range 3 {                 // the race is decided by timing: a few rounds
+		rs := []*run{b.run(t, 0), b.run(t, 1)}
+		errs := make([]error, 2)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, r := range rs {
+			pools := &budget.Pools{}
+			pools.Add(r.set.Methods()[0])
+			g := &budget.Guard{
+				Pooler: pools, Pools: pools.IDs(), Min: n - 1, Interval: 100 * time.Millisecond, LockWait: 30 * time.Second,
+				Locks: []budget.Locker{&budget.Local{Store: store, Me: budget.Me("out", fmt.Sprint(i), "conformance")}},
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				turn, err := g.Enter(ctx, func(drain.Event) {})
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				changed, err := r.out(ctx)
+				turn.Leave(changed && err == nil)
+				if err == nil && !changed {
+					err = errors.New("out changed nothing")
+				}
+				errs[i] = err
+			}()
+		}
+		close(start)
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, drain.ErrRefused):
+				t.Errorf("round %d: drain %d: %v, want taken out or refused", round, i, err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("round %d: %d drains passed the budget, want 1 (the pool lock must be one for the pool: PoolID)", round, won)
+		}
+		pool, err = p0.Pool(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := inRotation(pool); got != n-1 && won == 1 {
+			t.Errorf("round %d: after the race %d in rotation, want %d (one out)", round, got, n-1)
+		}
+		for i, r := range rs {
+			if _, err := r.in(t); err != nil {
+				t.Fatalf("round %d: in of server %d: %v", round, i, err)
+			}
+		}
 	}
 }
 
