@@ -29,16 +29,21 @@ import (
 )
 
 // serverHarnesses are the suite's lines for balancers that run here only.
-// nginx-upstream's line comes with its PoolID (another branch):
-// {"nginx-upstream", nginxUpstreamBed}.
 var serverHarnesses = []harness{
 	{"haproxy", haproxyBed},
 	{"apache", apacheBed},
 }
 
+// pendingHarnesses are lines ready for methods whose PoolID comes from
+// another branch: TestConformanceCoversEveryType fails once the method has
+// one, to move its line into serverHarnesses (and out of notInSuite).
+var pendingHarnesses = []harness{
+	{"nginx-upstream", nginxUpstreamBed},
+}
+
 // notInSuite are the registered types without a line here, and why.
 var notInSuite = map[string]string{
-	"nginx-upstream": "its line is added with its PoolID (another branch)",
+	"nginx-upstream": "its line (pendingHarnesses) joins with its PoolID from another branch",
 }
 
 // backends are real HTTP servers a, b, c whose keep-alive page answers 200.
