@@ -146,8 +146,10 @@ func (p *apachePool3) rounds(t *testing.T, shared string, extra ...string) {
 	for round := range 3 { // a few rounds: the race is decided by timing
 		s := p.sample()
 		res := p.race(func(name string) []string {
-			return append([]string{"out", "--rotate", p.rotate(name), "--min-in-rotation", "2",
-				"--state-dir", p.stateDir(shared, name), "--reason", "race " + name}, extra...)
+			return append([]string{
+				"out", "--rotate", p.rotate(name), "--min-in-rotation", "2",
+				"--state-dir", p.stateDir(shared, name), "--reason", "race " + name,
+			}, extra...)
 		}, "a", "b")
 		if fewest := s.end(t); fewest < 2 {
 			t.Errorf("round %d: Apache had %d worker(s) in rotation during the race, the budget is 2 (exits: a %d, b %d)", round, fewest, res[0].code, res[1].code)

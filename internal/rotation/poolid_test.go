@@ -72,8 +72,10 @@ func TestPoolIDSpellings(t *testing.T) {
 		{"apache:http://LB:80/balancer-manager#web/http://10.0.0.5:8080", "apache:http://lb/balancer-manager/#web/http://10.0.0.6:8080"},
 		{"apache:https://lb:443/balancer-manager#web/http://10.0.0.5:8080", "apache:https://lb/balancer-manager#web/http://10.0.0.6"},
 		{"f5:https://BIGIP:443#/Common/web_pool/web01:80", "f5:https://bigip#/Common/web_pool/web02:80"},
-		{"aws-elb:arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef#i-0abc1234def567890",
-			"aws-elb:arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef#10.0.0.7:8080"},
+		{
+			"aws-elb:arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef#i-0abc1234def567890",
+			"aws-elb:arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef#10.0.0.7:8080",
+		},
 		{"arr:ARR01.corp.example/Web#10.0.0.5", "arr:arr01/web#10.0.0.6"},
 		{"nlb:WebFarm#web01", "nlb:webfarm#web02"},
 	} {
