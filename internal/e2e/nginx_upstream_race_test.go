@@ -310,3 +310,45 @@ func TestNginxUpstreamBudgetServerInTwoUpstreams(t *testing.T) {
 		t.Errorf("status --pool: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestNginxUpstreamConcurrentDrains: six `drain out` processes on six
+// servers of one upstream file at once, then six `drain in`, against a
+// real nginx: every change is kept (the file's lock), each command says
+// what it did, and the ins give back the file's exact bytes.
+func TestNginxUpstreamConcurrentDrains(t *testing.T) {
+	names := []string{"A", "B", "C", "D", "E", "F"}
+	b := startUpstreamBed(t, names, func(a map[string]string) string {
+		var s strings.Builder
+		s.WriteString("# six\n")
+		for i, n := range names {
+			fmt.Fprintf(&s, "server %s weight=%d; # %s\n", a[n], i+1, n)
+		}
+		return s.String()
+	})
+	orig, err := os.ReadFile(b.lb.Upstream)
+	must(t, err)
+	sd := filepath.Join(b.dir, "state")
+	for round := range 2 {
+		for _, verb := range []string{"out", "in"} {
+			res := b.raceOuts(t, func(name string) []string {
+				return []string{verb, "--rotate", b.rot(name), "--state-dir", sd}
+			}, names...)
+			want := "done; server is OUT of rotation"
+			if verb == "in" {
+				want = "done; server is IN rotation"
+			}
+			for _, r := range res {
+				if r.code != 0 || strings.TrimSpace(r.stdout) != want {
+					t.Errorf("round %d: drain %s %s: exit %d\n%s%s", round, verb, r.name, r.code, r.stdout, r.stderr)
+				}
+			}
+			if n, _ := b.live(""); verb == "out" && n != 0 {
+				data, _ := os.ReadFile(b.lb.Upstream)
+				t.Fatalf("round %d: after six outs at once %d server(s) are not down:\n%s", round, n, data)
+			}
+		}
+		if got, _ := os.ReadFile(b.lb.Upstream); !bytes.Equal(got, orig) {
+			t.Fatalf("round %d: after six ins at once:\n%s\nwant the original:\n%s", round, got, orig)
+		}
+	}
+}
