@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -304,10 +305,21 @@ func TestNginxUpstreamBudgetServerInTwoUpstreams(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "budget ok: 2 other(s) of 3 stay in rotation") {
 		t.Errorf("out C: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	// status --pool names the tightest upstream A leaves.
+	// status --pool names the tightest upstream A leaves; each upstream can
+	// be shown by name, with drain's record of C; the file alone is
+	// ambiguous (exit 1, naming them).
 	r = b.run(ctx, "status", "--pool", b.rot("A"), "--state-dir", sd)
 	if r.code != 0 || !strings.Contains(r.stdout, "pool api (the tightest of the upstreams") || !strings.Contains(r.stdout, "1 of 2 in rotation") {
-		t.Errorf("status --pool: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		t.Errorf("status --pool %s: exit %d\n%s%s", b.rot("A"), r.code, r.stdout, r.stderr)
+	}
+	r = b.run(ctx, "status", "--pool", "nginx-upstream:"+b.lb.Upstream+"#web", "--state-dir", sd)
+	if r.code != 0 || !strings.Contains(r.stdout, "pool web ") || !strings.Contains(r.stdout, "2 of 3 in rotation") ||
+		!regexp.MustCompile(regexp.QuoteMeta(b.addrs["C"])+` +OUT +disabled +unknown +- +- +out by `).MatchString(r.stdout) {
+		t.Errorf("status --pool FILE#web: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = b.run(ctx, "status", "--pool", "nginx-upstream:"+b.lb.Upstream, "--state-dir", sd)
+	if r.code != 1 || !strings.Contains(r.stdout, "has the upstreams web, api: name one") {
+		t.Errorf("status --pool FILE: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
 

@@ -278,19 +278,9 @@ func parseUpstreams(b []byte) ([]upstreamServer, error) {
 // read reads the file and finds the target's server lines; an unknown
 // server is ErrConfig naming those the file has.
 func (n *NginxUpstream) read() ([]byte, fs.FileInfo, []upstreamServer, []upstreamServer, error) {
-	fi, err := os.Stat(n.real)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil, nil, fmt.Errorf("%w: nginx-upstream: %s not found (the upstream file the load balancer includes)", ErrConfig, n.path)
-	}
+	b, fi, err := n.readFile()
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("%s: %w", n.name(), err)
-	}
-	if !fi.Mode().IsRegular() || fi.Size() > maxUpstreamFile {
-		return nil, nil, nil, nil, fmt.Errorf("%w: nginx-upstream: %s is not a regular file under 4 MiB", ErrConfig, n.path)
-	}
-	b, err := os.ReadFile(n.real)
-	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("%s: %w", n.name(), err)
+		return nil, nil, nil, nil, err
 	}
 	all, mine, err := n.parse(b)
 	if err != nil {
@@ -309,6 +299,25 @@ func (n *NginxUpstream) read() ([]byte, fs.FileInfo, []upstreamServer, []upstrea
 		return nil, nil, nil, nil, fmt.Errorf("%w: nginx-upstream: no server %q in %s (it has: %s)%s", ErrConfig, n.addr, n.path, strings.Join(names, ", "), nearestName(n.addr, names))
 	}
 	return b, fi, all, mine, nil
+}
+
+// readFile reads the upstream file: a regular file under 4 MiB.
+func (n *NginxUpstream) readFile() ([]byte, fs.FileInfo, error) {
+	fi, err := os.Stat(n.real)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("%w: nginx-upstream: %s not found (the upstream file the load balancer includes)", ErrConfig, n.path)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", n.name(), err)
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > maxUpstreamFile {
+		return nil, nil, fmt.Errorf("%w: nginx-upstream: %s is not a regular file under 4 MiB", ErrConfig, n.path)
+	}
+	b, err := os.ReadFile(n.real)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", n.name(), err)
+	}
+	return b, fi, nil
 }
 
 // parse finds every server line of b and the target's among them.

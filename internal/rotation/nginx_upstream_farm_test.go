@@ -346,3 +346,59 @@ func TestNginxUpstreamPoolID(t *testing.T) {
 		t.Errorf("pool ID %q does not name the file", a)
 	}
 }
+
+// TestNginxUpstreamPoolTarget: status --pool nginx-upstream:FILE[#NAME]
+// shows any upstream of the file, each server with its record key, under
+// the pool ID the budget locks; FILE#SERVER is that server's budget pool.
+func TestNginxUpstreamPoolTarget(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "up.conf")
+	noErr(t, os.WriteFile(f, []byte("upstream web { server a:80; server B:80 weight=2; }\nupstream api { server a:80; server b:80 down; }\n"), 0o644))
+	ctx := context.Background()
+	names := func(p Pool) string {
+		var s []string
+		for _, m := range p.Members {
+			w := m.Name
+			if m.Self {
+				w += "*"
+			}
+			if !m.InRotation {
+				w += "-"
+			}
+			s = append(s, w)
+		}
+		return p.Name + ": " + strings.Join(s, " ")
+	}
+	for _, tc := range []struct{ target, want string }{
+		{f + "#web", "web: a:80 B:80"},
+		{f + "#api", "api: a:80 b:80-"},
+		{f + "#a:80", "api (the tightest of the upstreams a:80 has in up.conf: web, api): a:80* b:80-"},
+	} {
+		v, err := NewPool("nginx-upstream:"+tc.target, Options{})
+		noErr(t, err)
+		p, err := v.Pool(ctx)
+		if err != nil || names(p) != tc.want {
+			t.Errorf("%s: %q %v, want %q", tc.target, names(p), err, tc.want)
+		}
+		if got := v.(interface{ PoolID() string }).PoolID(); got != newUpstream(t, f+"#a:80", Options{}).PoolID() {
+			t.Errorf("%s: pool ID %q is not the budget's", tc.target, got)
+		}
+		if key, m := v.MemberKey(Member{Name: "B:80", Addr: "B:80"}), newUpstream(t, f+"#b", Options{}); key != Key(m) {
+			t.Errorf("%s: member key %q, want the method's %q", tc.target, key, Key(m))
+		}
+	}
+	for _, tc := range []struct{ target, want string }{
+		{f, "has the upstreams web, api: name one"},
+		{f + "#nope", `no server "nope" in`},
+		{filepath.Join(dir, "none.conf"), "not found"},
+	} {
+		v, err := NewPool("nginx-upstream:"+tc.target, Options{})
+		noErr(t, err)
+		if _, err := v.Pool(ctx); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.target, err, tc.want)
+		}
+	}
+	if _, err := NewPool("nginx-upstream:"+f+"#", Options{}); !errors.Is(err, ErrConfig) {
+		t.Errorf("FILE#: %v", err)
+	}
+}
