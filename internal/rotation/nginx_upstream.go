@@ -507,17 +507,27 @@ func (n *NginxUpstream) lockPath() string { return n.real + ".drain-lock" }
 // ctx ends. The returned func releases it.
 func (n *NginxUpstream) lock(ctx context.Context) (func(), error) {
 	path := n.lockPath()
+	// Whoever may write the upstream file may lock it: the lock file gets
+	// its owner, group and read/write bits (never other's), through the
+	// open handle.
 	perm := os.FileMode(0o600)
-	if fi, err := os.Stat(n.real); err == nil {
-		perm = fi.Mode().Perm() & 0o660
+	upFi, _ := os.Stat(n.real)
+	if upFi != nil {
+		perm = upFi.Mode().Perm() & 0o660
 	}
 	f, err := openLockFile(path, perm)
 	if err != nil {
 		return nil, fmt.Errorf("%s: the upstream file's lock %s: %w", n.name(), path, err)
 	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	lfi, err := f.Stat()
+	if err != nil || !lfi.Mode().IsRegular() {
 		_ = f.Close()
 		return nil, fmt.Errorf("%s: the upstream file's lock %s is not a regular file: remove it", n.name(), path)
+	}
+	if upFi != nil {
+		if want, cur := fileOwner(upFi), fileOwner(lfi); want != nil && cur != nil && *want != *cur {
+			_ = f.Chown(want.UID, want.GID) // best effort: only root may
+		}
 	}
 	timeout := n.opts.Timeout
 	if timeout <= 0 {
