@@ -321,6 +321,17 @@ func TestNginxUpstreamBudgetServerInTwoUpstreams(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "has the upstreams web, api: name one") {
 		t.Errorf("status --pool FILE: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// Server lines inside and outside upstream blocks: the pool cannot be
+	// known, so the budget refuses it as bad input, nothing changed.
+	mixed := fmt.Sprintf("server %s;\nupstream api { server %s; server %s; }\n", b.addrs["A"], b.addrs["A"], b.addrs["B"])
+	must(t, os.WriteFile(filepath.Join(b.dir, "mixed.conf"), []byte(mixed), 0o644))
+	r = b.run(ctx, "out", "--rotate", "nginx-upstream:"+filepath.Join(b.dir, "mixed.conf")+"#"+b.addrs["A"], "--min-in-rotation", "1", "--state-dir", sd)
+	if r.code != 2 || !strings.Contains(r.stderr, "cannot be known") || strings.TrimSpace(r.stdout) != "failed: nothing was changed; server is IN rotation" {
+		t.Errorf("out on a mixed file: exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got, _ := os.ReadFile(filepath.Join(b.dir, "mixed.conf")); string(got) != mixed {
+		t.Errorf("mixed file changed:\n%s", got)
+	}
 }
 
 // TestNginxUpstreamConcurrentDrains: six `drain out` processes on six

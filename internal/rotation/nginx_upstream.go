@@ -595,8 +595,11 @@ func (n *NginxUpstream) Out(ctx context.Context, save func(any) error) (bool, er
 func (n *NginxUpstream) downLines(b []byte, mine []upstreamServer) ([]nginxUpstreamLine, []byte, error) {
 	data := markDown(b, mine)
 	_, after, err := n.parse(data)
-	if err != nil || len(after) != len(mine) {
-		return nil, nil, fmt.Errorf("the file with `down` added does not parse back (%v): nothing changed", err)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the file with `down` added does not parse back: %w: nothing changed", err)
+	}
+	if len(after) != len(mine) {
+		return nil, nil, fmt.Errorf("the file with `down` added has %d server line(s) for %s, not %d: nothing changed", len(after), n.addr, len(mine))
 	}
 	lines := make([]nginxUpstreamLine, len(mine))
 	for i, s := range mine {
