@@ -559,6 +559,11 @@ func (n *NginxUpstream) lock(ctx context.Context) (func(), error) {
 // Out implements Method: under the file's lock, `down` on the server's
 // lines, tested, reloaded and read back.
 func (n *NginxUpstream) Out(ctx context.Context, save func(any) error) (bool, error) {
+	// Bad input (no such file or server) is said before the lock file is
+	// created: nothing changes, not even that.
+	if _, _, _, _, err := n.read(); err != nil {
+		return false, err
+	}
 	unlock, err := n.lock(ctx)
 	if err != nil {
 		return false, err
@@ -621,6 +626,9 @@ func (n *NginxUpstream) In(ctx context.Context, undo json.RawMessage) (bool, err
 		if err := json.Unmarshal(undo, u); err != nil {
 			return false, fmt.Errorf("%s: undo data: %w", n.name(), err)
 		}
+	}
+	if _, _, _, _, err := n.read(); err != nil {
+		return false, err
 	}
 	unlock, err := n.lock(ctx)
 	if err != nil {
