@@ -235,10 +235,16 @@ func nginxRace(t *testing.T, extra func(b *upstreamBed, name string) []string) {
 	orig, err := os.ReadFile(b.lb.Upstream)
 	must(t, err)
 	for round := range 4 { // a few rounds: the race is decided by timing
+		old := b.lb.Workers()
 		s := b.sample("", "/")
 		res := b.raceOuts(t, func(name string) []string {
 			return append([]string{"out", "--rotate", b.rot(name), "--min-in-rotation", "1", "--reason", "race " + name}, extra(b, name)...)
 		}, "A", "B")
+		// nginx's reload is asynchronous: go on asking it until the
+		// workers of before the race are gone (every new connection then
+		// meets the last configuration), and a moment more.
+		b.lb.WaitReloaded(t, old)
+		time.Sleep(300 * time.Millisecond)
 		fewest, failed := s.end(t)
 		if fewest < 1 || len(failed) > 0 {
 			data, _ := os.ReadFile(b.lb.Upstream)
