@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/drain-cli/drain/internal/rotation"
 )
 
 // Gate is asked before a server leaves rotation: the disruption budget
@@ -56,7 +58,7 @@ func (p *run) enter(ctx context.Context) (Turn, *Outcome) {
 	if err == nil {
 		return turn, nil
 	}
-	oc := &Outcome{Result: ResultError, Err: err, Hint: hintOf(err), Unchanged: true}
+	oc := &Outcome{Result: ResultError, Err: err, Hint: hintOf(err), Unchanged: true, Usage: errors.Is(err, rotation.ErrConfig)}
 	switch {
 	case errors.Is(err, ErrRefused):
 		oc.Result = ResultRefused

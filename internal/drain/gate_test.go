@@ -59,6 +59,12 @@ func TestGateErrorAndInterrupt(t *testing.T) {
 	if oc := p.Run(context.Background(), rec.emit); oc.Result != ResultError || !oc.Unchanged || oc.Rotation != rotation.In || !exists(page) {
 		t.Fatalf("error: %+v", oc)
 	}
+	// The pool cannot be known from the balancer's configuration (bad
+	// input): exit 2, nothing changed.
+	p.Gate = &gate{enterErr: fmt.Errorf("read the pool for the budget: %w", fmt.Errorf("%w: FILE has server lines both inside upstream blocks and outside any", rotation.ErrConfig))}
+	if oc := p.Run(context.Background(), rec.emit); oc.Result != ResultError || !oc.Usage || !oc.Unchanged || oc.Rotation != rotation.In || !exists(page) {
+		t.Fatalf("bad input: %+v", oc)
+	}
 	// Ctrl-C while Enter waits for a turn.
 	ctx, cancel := context.WithCancel(context.Background())
 	p.Gate = gateFunc(func(context.Context) error { cancel(); return context.Canceled })

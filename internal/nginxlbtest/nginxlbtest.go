@@ -63,6 +63,22 @@ func Binary() (string, error) {
 // is not installed.
 func Start(t testing.TB, pool string) *LB {
 	t.Helper()
+	return start(t, pool, nil)
+}
+
+// StartUpstreams runs nginx with the file UPSTREAM, which holds upstream
+// blocks, included at http level: /NAME/ is proxied to upstream NAME for
+// each of names, / to the first (no retries on another server).
+func StartUpstreams(t testing.TB, file string, names ...string) *LB {
+	t.Helper()
+	if len(names) == 0 {
+		t.Fatal("nginxlbtest.StartUpstreams: name an upstream")
+	}
+	return start(t, file, names)
+}
+
+func start(t testing.TB, pool string, names []string) *LB {
+	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("the nginx load balancer runs on Linux here")
 	}
@@ -93,13 +109,22 @@ http {
   fastcgi_temp_path DIR/tmp_fcgi;
   uwsgi_temp_path DIR/tmp_uwsgi;
   scgi_temp_path DIR/tmp_scgi;
-  upstream web { include UPSTREAM; }
+  @UPS@
   server {
     listen ADDR;
-    location / { proxy_pass http://web; proxy_next_upstream off; }
+    @LOCS@
   }
 }
 `)
+	ups, locs := "upstream web { include "+n.Upstream+"; }", "location / { proxy_pass http://web; proxy_next_upstream off; }"
+	if len(names) > 0 {
+		ups = "include " + n.Upstream + ";"
+		locs = "location / { proxy_pass http://" + names[0] + "; proxy_next_upstream off; }"
+		for _, name := range names {
+			locs += "\n    location /" + name + "/ { proxy_pass http://" + name + "; proxy_next_upstream off; }"
+		}
+	}
+	conf = strings.NewReplacer("@UPS@", ups, "@LOCS@", locs).Replace(conf)
 	if err := os.WriteFile(n.Conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -269,7 +269,19 @@ func TestNginxUpstreamChangedSinceOut(t *testing.T) {
 	if _, err := m.Out(ctx, func(u any) (err error) { saved, err = json.Marshal(u); return err }); err != nil {
 		t.Fatal(err)
 	}
-	edited := "server 10.0.0.5:8080 down;\nserver 10.0.0.6:8080;\nserver 10.0.0.7:8080;\n"
+	// An edit of other lines since out is not a change of this server's:
+	// in removes its `down` and keeps the edit.
+	if err := os.WriteFile(f, []byte("server 10.0.0.5:8080 down;\nserver 10.0.0.6:8080;\nserver 10.0.0.7:8080;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := m.In(ctx, saved); err != nil || !changed {
+		t.Fatalf("in after another line was added: %v %v", changed, err)
+	}
+	if got, _ := os.ReadFile(f); string(got) != "server 10.0.0.5:8080;\nserver 10.0.0.6:8080;\nserver 10.0.0.7:8080;\n" {
+		t.Errorf("in after another line was added: %q", got)
+	}
+	// An edit of this server's line is a change: refused, untouched.
+	edited := "server 10.0.0.5:8080 weight=3 down;\nserver 10.0.0.6:8080;\n"
 	if err := os.WriteFile(f, []byte(edited), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +296,7 @@ func TestNginxUpstreamChangedSinceOut(t *testing.T) {
 	if changed, err := m.In(ctx, saved); err != nil || !changed {
 		t.Fatalf("in --force-restore: %v %v", changed, err)
 	}
-	if got, _ := os.ReadFile(f); string(got) != orig {
+	if got, _ := os.ReadFile(f); string(got) != "server 10.0.0.5:8080 weight=3;\nserver 10.0.0.6:8080;\n" {
 		t.Errorf("after --force-restore: %q", got)
 	}
 	// Without undo data in removes `down` from the server's line.
