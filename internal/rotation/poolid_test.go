@@ -11,7 +11,7 @@ import (
 
 // poolIDElsewhere are Pooler types whose PoolID comes from another branch:
 // the lead removes the line when merging it (the test fails until then).
-var poolIDElsewhere = map[string]bool{"nginx-upstream": true}
+var poolIDElsewhere = map[string]bool{}
 
 // TestEveryPoolerNamesItsPool: a method that lists its pool (and so can be
 // given --min-in-rotation) names the pool for the budget's locks, or its
