@@ -2,12 +2,9 @@ package cli
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -240,7 +237,11 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 		}
 	}
 	if cfg.VerifyURL != "" {
-		p.Verify = &drain.Verifier{URL: cfg.VerifyURL, Client: &http.Client{Timeout: cfg.ReadTimeout}}
+		client, err := httpClient(cfg)
+		if err != nil {
+			return nil, err
+		}
+		p.Verify = &drain.Verifier{URL: cfg.VerifyURL, Client: client}
 	}
 	if kind == cmdIn {
 		if err := backInPlan(p, cfg); err != nil {
@@ -358,32 +359,6 @@ func buildSources(cfg *config.Config) ([]drain.Watch, error) {
 		out = append(out, drain.Watch{Name: spec.String(), Source: src, Threshold: spec.Threshold})
 	}
 	return out, nil
-}
-
-// httpClient is the client of HTTP sources: the read timeout, and the extra
-// CA file or the no-verify opt-in for https.
-func httpClient(cfg *config.Config) (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if cfg.CAFile != "" || cfg.Insecure {
-		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-		if cfg.CAFile != "" {
-			pem, err := os.ReadFile(cfg.CAFile)
-			if err != nil {
-				return nil, usageErr("check --ca-file", "cannot read CA file: %v", err)
-			}
-			pool, err := x509.SystemCertPool()
-			if err != nil || pool == nil {
-				pool = x509.NewCertPool()
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, usageErr("give PEM-encoded certificates", "no certificate found in CA file %s", cfg.CAFile)
-			}
-			tlsCfg.RootCAs = pool
-		}
-		tlsCfg.InsecureSkipVerify = cfg.Insecure //nolint:gosec // explicit opt-in, documented as for test servers
-		tr.TLSClientConfig = tlsCfg
-	}
-	return &http.Client{Timeout: cfg.ReadTimeout, Transport: tr}, nil
 }
 
 func trimSpecErr(err error) string {

@@ -2,6 +2,7 @@ package drain
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -112,13 +113,18 @@ func (p *run) checkVerifyBefore(ctx context.Context) *Outcome {
 		return nil
 	}
 	what := fmt.Sprintf("answered %d", code)
+	hint := "check --verify-url: it is the URL the load balancer probes (the keep-alive page), e.g. http://127.0.0.1/keepalive.htm"
 	if err != nil {
 		what = fmt.Sprintf("did not answer (%v)", unwrapURL(err))
+		var cve *tls.CertificateVerificationError
+		if errors.As(err, &cve) {
+			hint = "trust the server's certificate authority with --ca-file CA.pem (or --insecure, for a test server only)"
+		}
 	}
 	return &Outcome{
 		Result: ResultError, Usage: true, Rotation: rotation.In, Unchanged: true,
 		Err:  fmt.Errorf("verify-url %s %s before anything changed; it must answer 2xx while the server is in rotation, or its failing later proves nothing", RedactURL(p.Verify.URL), what),
-		Hint: "check --verify-url: it is the URL the load balancer probes (the keep-alive page), e.g. http://127.0.0.1/keepalive.htm",
+		Hint: hint,
 	}
 }
 
