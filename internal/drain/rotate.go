@@ -19,35 +19,27 @@ import (
 // means the run stops here (nothing was changed, or the change failed and
 // was reported). command ("out" or "run") goes into the record.
 //
-// An existing record (under any of the methods' keys) means the server is
-// already out by drain: Rotator.Out is not called (with other flags it could change the page again and the
-// record of the original would be overwritten); the record is kept and the
-// run carries on with the server still out, as not changed by this run.
+// An existing record (under any of the methods' keys) says the server was
+// taken out by drain; what the balancer says now is the truth (outAgain):
+// still out, the record is kept and the run carries on with the server
+// out, as not changed by this run (Rotator.Out is not called: with other
+// flags it could change the page again and the record of the original would
+// be overwritten); in again, it is taken out again as any server in
+// rotation is (budget, lock, a new record that keeps what in needs);
+// unreadable, nothing is changed or run.
 func (p *run) out(ctx context.Context, command string) (*state.Record, bool, *Outcome) {
 	target := p.Rotator.Target()
 	prev, err := rotation.LoadRecord(p.Store, p.Rotator)
 	if err != nil {
 		return nil, false, &Outcome{Result: ResultError, Rotation: p.status(ctx), Err: err}
 	}
+	var again *state.Record // a record the balancer undid: carried into the new one
 	if prev != nil {
-		msg := "already out of rotation; left as it was (out since " + prev.Since.Local().Format(time.DateTime)
-		if prev.By != "" {
-			msg += " by " + prev.By
+		keep, oc := p.outAgain(ctx, prev, command)
+		if oc != nil || keep {
+			return prev, false, oc
 		}
-		if prev.Reason != "" {
-			msg += ": " + prev.Reason
-		}
-		msg += ")"
-		p.outStatus = rotation.Out
-		if st, err := p.Rotator.Status(ctx); err != nil || st != rotation.Out {
-			p.outStatus = statusOr(st, err)
-			p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("a record says %s was taken out (method %s), but with these flags it looks %s; the record is kept: 'drain status' shows it, 'drain in' undoes it", target, prev.Method, statusWord(st, err))})
-		}
-		p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(false), Message: msg})
-		if command == "run" {
-			prev.PID = os.Getpid() // this run now carries the record's phases
-		}
-		return prev, false, nil
+		again = prev
 	}
 	if oc := p.checkVerifyBefore(ctx); oc != nil {
 		return nil, false, oc
@@ -61,6 +53,7 @@ func (p *run) out(ctx context.Context, command string) (*state.Record, bool, *Ou
 		turn = t
 	}
 	rec := &state.Record{Reason: p.Reason, By: state.Who(), PID: os.Getpid(), Since: time.Now().UTC(), Phase: state.PhaseOut, Command: command}
+	carry(rec, again)
 	changed, err := p.Rotator.Out(ctx, rec, func(r *state.Record) error { return rotation.SaveRecord(p.Store, r) })
 	if turn != nil {
 		p.leave(turn, changed && err == nil)
@@ -80,6 +73,90 @@ func (p *run) out(ctx context.Context, command string) (*state.Record, bool, *Ou
 	}
 	p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(changed), Message: msg})
 	return rec, changed, nil
+}
+
+// PhaseIn is the phase of a record whose server is being put back: in
+// saves it before the change, so that a record that cannot be deleted
+// afterwards (an unwritable state directory) never says the server is out
+// while the balancer has it in. Such a record counts as not out; out and
+// run read the balancer in any case.
+const PhaseIn state.Phase = "in"
+
+// outAgain decides what an existing record means, by reading the balancer
+// as the record says out left it: keep says the server is still out (the
+// record is kept, as it was); a non-nil Outcome stops the run with nothing
+// changed (the balancer cannot be read, or the server cannot be taken out
+// again safely); neither says the balancer has the server in again, and
+// the caller takes it out through the normal path.
+func (p *run) outAgain(ctx context.Context, prev *state.Record, command string) (keep bool, oc *Outcome) {
+	target := p.Rotator.Target()
+	since := "out since " + prev.Since.Local().Format(time.DateTime)
+	if prev.By != "" {
+		since += " by " + prev.By
+	}
+	if prev.Reason != "" {
+		since += ": " + prev.Reason
+	}
+	st, err := p.live(ctx, prev)
+	switch st {
+	case rotation.Out:
+		p.outStatus = rotation.Out
+		if prev.Phase == PhaseIn { // an in that stopped before its change
+			p.setPhase(prev, state.PhaseOut, "")
+		}
+		p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(false), Message: "already out of rotation; left as it was (" + since + ")"})
+		if command == "run" {
+			prev.PID = os.Getpid() // this run now carries the record's phases
+		}
+		return true, nil
+	case rotation.Unknown:
+		what := "nothing was changed"
+		if command == "run" {
+			what += " and the action was NOT run"
+		}
+		return false, &Outcome{
+			Result: ResultError, Rotation: rotation.Unknown, Unchanged: true,
+			Err:  fmt.Errorf("a record says %s was taken out (%s), but where it stands cannot be read now (%v): the balancer may be sending it traffic, so %s", target, since, err, what),
+			Hint: "check that the balancer answers ('drain status' reads it), then run drain again",
+		}
+	}
+	if err := p.Rotator.CheckOutAgain(prev); err != nil {
+		return false, &Outcome{
+			Result: ResultError, Usage: errors.Is(err, rotation.ErrConfig), Rotation: rotation.In, Unchanged: true, Err: err,
+			Hint: "remove the stale copy (or the re-created page) by hand, then run drain again; 'drain status' shows the record",
+		}
+	}
+	why := "it was put back by something else: a balancer restart, a deploy?"
+	if prev.Phase == PhaseIn {
+		why = "a drain in put it back but could not remove the record"
+	}
+	p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("a record says %s was taken out (%s), but the balancer has it IN (%s): taking it out again, as any server in rotation, with a new record", target, since, why)})
+	return false, nil
+}
+
+// live reads where the server stands, as rec says out left it: IN when any
+// part of it is in rotation (parts that disagree: some are), OUT, or
+// UNKNOWN with the error that says why.
+func (p *run) live(ctx context.Context, rec *state.Record) (rotation.Status, error) {
+	st, err := p.Rotator.StatusAs(ctx, rec)
+	switch {
+	case err == nil:
+		return st, nil
+	case errors.Is(err, rotation.ErrMixed), st == rotation.In:
+		return rotation.In, err
+	}
+	return rotation.Unknown, err
+}
+
+// carry puts the entries of a record the balancer undid into the new one,
+// so that a method still out keeps what in needs to restore the original
+// (rotation.Set.Out), and the old record's files are replaced.
+func carry(rec, again *state.Record) {
+	if again == nil {
+		return
+	}
+	rec.Entries = append([]state.Entry(nil), again.Entries...)
+	rec.Files = again.Files
 }
 
 func statusOr(st rotation.Status, err error) rotation.Status {
@@ -144,12 +221,11 @@ func RedactURL(u string) string {
 
 // stillOut checks, right before the action, that the server is still out
 // of rotation: a deploy step may have re-created the keep-alive page during
-// the wait. A nil answer means the action may run. The rotation state counts
-// when it changed during the wait: with flags that disagree with an earlier
-// out's record it did not look OUT to begin with, and then only the verify
-// URL can tell.
+// the wait, a balancer restarted. A nil answer means the action may run.
+// The rotation state is read as the record says out left it (its flags may
+// differ from this command's), and the verify URL must not answer 2xx.
 func (p *run) stillOut(ctx context.Context, rec *state.Record) *Outcome {
-	st, err := p.Rotator.Status(ctx)
+	st, err := p.Rotator.StatusAs(ctx, rec)
 	var back []string
 	if (err != nil || st != rotation.Out) && p.outStatus == rotation.Out {
 		back = append(back, "rotation is "+statusWord(st, err))

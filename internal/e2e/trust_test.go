@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/pem"
 	"errors"
+	"github.com/drain-cli/drain/internal/testbed"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestVerifyURLHTTPSUsesTLSSettings: --verify-url over https trusts
@@ -74,4 +76,151 @@ func runBin(t *testing.T, bin string, args ...string) (string, string, int) {
 		t.Fatal(err)
 	}
 	return out.String(), errb.String(), code
+}
+
+// restarter restarts a real HAProxy with its configuration and no
+// server-state file, as a config deploy does: every server comes back
+// ready, whatever the runtime API had set.
+type restarter struct {
+	lb   *testbed.HAProxy
+	kill func() // ends the HAProxy running now
+}
+
+func newRestarter(lb *testbed.HAProxy) *restarter { return &restarter{lb: lb, kill: lb.Kill} }
+
+func (r *restarter) restart(t *testing.T) {
+	t.Helper()
+	r.kill()
+	bin, err := testbed.Find("haproxy")
+	must(t, err)
+	cmd := exec.Command(bin, "-db", "-f", filepath.Join(r.lb.Dir, "haproxy.cfg"))
+	must(t, cmd.Start())
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	r.kill = func() { _ = cmd.Process.Kill(); <-done }
+	t.Cleanup(r.kill)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if st, err := r.lb.ServerStatus(&testbed.Nginx{Name: "a"}); err == nil && st == "UP" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("haproxy restarted but server a not UP in 15 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// actionProbe is an action that, when it starts, writes a marker and waits
+// (bounded) until the test has looked at the balancer: seen is called then,
+// and what it answers is kept (true: the server was in rotation while the
+// action ran).
+type actionProbe struct {
+	marker, goOn string
+	ran          chan bool
+}
+
+func newActionProbe(t *testing.T, inRotation func() bool) *actionProbe {
+	t.Helper()
+	dir := t.TempDir()
+	p := &actionProbe{marker: filepath.Join(dir, "started"), goOn: filepath.Join(dir, "go"), ran: make(chan bool, 1)}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	t.Cleanup(func() { close(stop); <-done })
+	go func() {
+		defer close(done)
+		for {
+			if _, err := os.Stat(p.marker); err == nil {
+				p.ran <- inRotation()
+				_ = os.WriteFile(p.goOn, nil, 0o644)
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	return p
+}
+
+// args is the action: write the marker, wait for the test (10 s at most).
+func (p *actionProbe) args() []string {
+	return []string{"--", "sh", "-c", `: > "$1"; i=0; while [ ! -e "$2" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done`, "sh", p.marker, p.goOn}
+}
+
+// inRotationDuringAction says whether the action ran and, if so, whether
+// the server was in rotation then.
+func (p *actionProbe) inRotationDuringAction() (ran, in bool) {
+	select {
+	case in := <-p.ran:
+		return true, in
+	default:
+		return false, false
+	}
+}
+
+// lastLine is the final line of a drain command (its stderr's last line
+// when stdout is empty).
+func lastLine(out, errOut string) string {
+	s := strings.TrimSpace(out)
+	if s == "" {
+		s = strings.TrimSpace(errOut)
+	}
+	lines := strings.Split(s, "\n")
+	return lines[len(lines)-1]
+}
+
+// TestRecordOutHAProxyRestarted: a record says the server is out, but
+// HAProxy was restarted (no server-state file) and has it ready and UP. out
+// takes it out again through the budget (refused when the budget says no),
+// run never runs its action while HAProxy sends the server traffic, and an
+// HAProxy that cannot be read stops run before the action; every final line
+// says what HAProxy says.
+func TestRecordOutHAProxyRestarted(t *testing.T) {
+	f := startFarm(t, testbed.Check{Inter: 100 * time.Millisecond, Fall: 1, Rise: 1}, "a", "b")
+	rot := "haproxy:" + f.lb.Sock + "#web/a"
+	drained := func() bool {
+		d, err := f.lb.AdminDrained(&testbed.Nginx{Name: "a"})
+		must(t, err)
+		return d
+	}
+	if out, e, code := f.run(t, "out", "--rotate", rot); code != 0 || !drained() {
+		t.Fatalf("out: exit %d\n%s%s", code, out, e)
+	}
+	lb := newRestarter(f.lb)
+	lb.restart(t)
+	if drained() {
+		t.Fatal("after the restart HAProxy still has a drained: the test proves nothing")
+	}
+
+	// out, budget 2 of 2: taking a out would leave 1. Refused, a stays in.
+	out, e, code := f.run(t, "out", "--rotate", rot, "--min-in-rotation", "2")
+	if code != 5 || drained() || !strings.Contains(lastLine(out, e), "IN") {
+		t.Errorf("out under a budget the record would have skipped: exit %d, drained %v\n%s%s", code, drained(), out, e)
+	}
+	// out without a budget: taken out again, for real, said so.
+	out, e, code = f.run(t, "out", "--rotate", rot)
+	if code != 0 || !drained() || !strings.Contains(e, "taken out of rotation") || !strings.Contains(lastLine(out, e), "OUT") {
+		t.Fatalf("out again: exit %d, drained %v\n%s%s", code, drained(), out, e)
+	}
+
+	// run after another restart: the action runs only once a is out again.
+	lb.restart(t)
+	probe := newActionProbe(t, func() bool { return !drained() })
+	out, e, code = f.run(t, append([]string{"run", "--rotate", rot, "--lb-grace", "300ms", "--interval", "50ms", "--timeout", "20s"}, probe.args()...)...)
+	ran, in := probe.inRotationDuringAction()
+	if code != 0 || !ran || in || !strings.Contains(lastLine(out, e), "OUT") {
+		t.Fatalf("run after a restart: exit %d, action ran %v, a in rotation during the action %v\n%s%s", code, ran, in, out, e)
+	}
+
+	// HAProxy unreachable: the record says out, nothing says where the
+	// server stands: the action is not run, the final line says so.
+	lb.kill()
+	probe = newActionProbe(t, func() bool { return true })
+	out, e, code = f.run(t, append([]string{"run", "--rotate", rot, "--lb-grace", "300ms", "--interval", "50ms", "--timeout", "5s"}, probe.args()...)...)
+	if ran, _ := probe.inRotationDuringAction(); ran || code != 1 || !strings.Contains(lastLine(out, e), "could not be read") || !strings.Contains(e, "action was NOT run") {
+		t.Errorf("run with HAProxy unreachable: exit %d, action ran %v\n%s%s", code, ran, out, e)
+	}
 }
