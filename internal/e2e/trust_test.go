@@ -3,8 +3,12 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"encoding/pem"
 	"errors"
+	"github.com/drain-cli/drain/internal/apachebm"
+	"github.com/drain-cli/drain/internal/apachetest"
 	"github.com/drain-cli/drain/internal/testbed"
 	"net/http"
 	"net/http/httptest"
@@ -222,5 +226,110 @@ func TestRecordOutHAProxyRestarted(t *testing.T) {
 	out, e, code = f.run(t, append([]string{"run", "--rotate", rot, "--lb-grace", "300ms", "--interval", "50ms", "--timeout", "5s"}, probe.args()...)...)
 	if ran, _ := probe.inRotationDuringAction(); ran || code != 1 || !strings.Contains(lastLine(out, e), "could not be read") || !strings.Contains(e, "action was NOT run") {
 		t.Errorf("run with HAProxy unreachable: exit %d, action ran %v\n%s%s", code, ran, out, e)
+	}
+}
+
+// TestRecordOutKeepalivePageRecreated: a record says the keep-alive page
+// is out, but a deploy re-created it, so HAProxy's check passes and it
+// sends A traffic. run takes it out again (the re-created page is the same
+// page as the copy out renamed away: it is removed, the copy stays), runs
+// the action only once HAProxy has A down, and in puts the original copy
+// back exactly, leaving no disabled file. A re-created page that differs
+// from the copy is refused with one line, nothing changed, nothing run.
+func TestRecordOutKeepalivePageRecreated(t *testing.T) {
+	p := startLBPair(t)
+	state := filepath.Join(p.dir, "state")
+	page := p.a.Keepalive()
+	orig, err := os.ReadFile(page)
+	must(t, err)
+	drain := func(args ...string) (string, string, int) {
+		t.Helper()
+		return runBin(t, p.drain, append([]string{args[0], "--state-dir", state, "--keepalive", page}, args[1:]...)...)
+	}
+	upOnLB := func() bool {
+		st, err := p.lb1.ServerStatus(p.a)
+		must(t, err)
+		return strings.HasPrefix(st, "UP")
+	}
+	waitUp := func(want bool) {
+		t.Helper()
+		waitFor(t, func() bool { return upOnLB() == want })
+	}
+	if out, e, code := drain("out"); code != 0 {
+		t.Fatalf("out: exit %d\n%s%s", code, out, e)
+	}
+	waitUp(false)
+	// The deploy puts the same page back: HAProxy's check passes again.
+	must(t, os.WriteFile(page, orig, 0o644))
+	waitUp(true)
+
+	probe := newActionProbe(t, upOnLB)
+	out, e, code := drain(append([]string{"run", "--lb-grace", "1s", "--interval", "50ms", "--timeout", "20s"}, probe.args()...)...)
+	ran, in := probe.inRotationDuringAction()
+	if code != 0 || !ran || in || !strings.Contains(lastLine(out, e), "OUT") {
+		t.Fatalf("run over a re-created page: exit %d, action ran %v, A up on HAProxy during the action %v\n%s%s", code, ran, in, out, e)
+	}
+	if out, e, code := drain("in"); code != 0 {
+		t.Fatalf("in: exit %d\n%s%s", code, out, e)
+	}
+	if b, err := os.ReadFile(page); err != nil || !bytes.Equal(b, orig) {
+		t.Errorf("after in the page is %q (%v), want the original %q", b, err, orig)
+	}
+	if _, err := os.Stat(page + ".disabled"); err == nil {
+		t.Error("after in a disabled copy is left beside the page")
+	}
+
+	// A deploy re-creates another page: drain will not choose, nor clobber.
+	if out, e, code := drain("out"); code != 0 {
+		t.Fatalf("out: exit %d\n%s%s", code, out, e)
+	}
+	waitUp(false)
+	must(t, os.WriteFile(page, []byte("new release\n"), 0o644))
+	waitUp(true)
+	probe = newActionProbe(t, upOnLB)
+	out, e, code = drain(append([]string{"run", "--lb-grace", "1s", "--interval", "50ms", "--timeout", "20s"}, probe.args()...)...)
+	if ran, _ := probe.inRotationDuringAction(); ran || code != 2 || !strings.Contains(e, "differs") || !strings.Contains(lastLine(out, e), "IN") {
+		t.Errorf("run over a different re-created page: exit %d, action ran %v\n%s%s", code, ran, out, e)
+	}
+	if b, _ := os.ReadFile(page); string(b) != "new release\n" {
+		t.Errorf("the re-created page was changed: %q", b)
+	}
+	if b, _ := os.ReadFile(page + ".disabled"); !bytes.Equal(b, orig) {
+		t.Errorf("the copy out renamed away was changed: %q", b)
+	}
+}
+
+// TestRecordOutApacheRestarted: a record says A is out of a real Apache
+// balancer, but Apache restarted (balancer-manager state is runtime only)
+// and sends A traffic again: run takes A out again and runs its action
+// only while Apache has A drained.
+func TestRecordOutApacheRestarted(t *testing.T) {
+	r := startRotateBed(t, "apache2")
+	ap := apachetest.Start(t, "", apachetest.Member{URL: r.a.URL("")}, apachetest.Member{URL: r.b.URL("")})
+	target := ap.Manager() + "#web/" + r.a.URL("")
+	rot := []string{"--rotate", "apache:" + target}
+	drained := func() bool { return strings.Contains(apacheStatusWords(t, ap.Manager(), r.a.URL("")), "Drn") }
+	if out, e, code := r.cmd(t, append([]string{"out"}, rot...)...); code != 0 || !drained() {
+		t.Fatalf("out: exit %d\n%s%s", code, out, e)
+	}
+	// A restart (SIGHUP: Apache re-reads its configuration) forgets it.
+	pid, err := os.ReadFile(filepath.Join(ap.Dir, "httpd.pid"))
+	must(t, err)
+	must(t, exec.Command("kill", "-HUP", strings.TrimSpace(string(pid))).Run())
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if st, err := (&apachebm.Client{URL: ap.Manager()}).Get(context.Background()); err == nil && len(st) > 0 && !drained() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("after the restart Apache still has A drained: the test proves nothing")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	probe := newActionProbe(t, func() bool { return !drained() })
+	out, e, code := r.cmd(t, append(append([]string{"run", "--lb-grace", "300ms", "--interval", "50ms", "--timeout", "20s"}, rot...), probe.args()...)...)
+	ran, in := probe.inRotationDuringAction()
+	if code != 0 || !ran || in || !strings.Contains(lastLine(out, e), "OUT") {
+		t.Fatalf("run after an Apache restart: exit %d, action ran %v, A in rotation during the action %v\n%s%s", code, ran, in, out, e)
 	}
 }
