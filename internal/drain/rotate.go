@@ -296,11 +296,32 @@ func (p *run) restore(rec *state.Record, changed bool, oc Outcome) Outcome {
 	return oc
 }
 
-// putIn puts the server back and forgets the record.
+// putIn puts the server back and forgets the record. The record is marked
+// as being put back (PhaseIn) before the change: a record that could not be
+// removed afterwards then does not say OUT while the balancer has the
+// server IN; one that cannot be marked (an unwritable state directory)
+// stops in before anything changes, the server still out as the record
+// says.
 func (p *run) putIn(ctx context.Context, rec *state.Record) error {
 	target := p.Rotator.Target()
+	var phase state.Phase
+	if rec != nil {
+		phase = rec.Phase
+		rec.Phase = PhaseIn
+		if err := rotation.SaveRecord(p.Store, rec); err != nil {
+			rec.Phase = phase
+			return &hintedErr{
+				err:  fmt.Errorf("cannot update the state record before putting the server back, so nothing was changed (a record left behind would say OUT while the balancer has it IN): %w", err),
+				hint: "make the state directory writable (--state-dir), then run 'drain in' again",
+			}
+		}
+	}
 	changed, err := p.Rotator.In(ctx, rec)
 	if err != nil {
+		if st, serr := p.Rotator.Status(ctx); rec != nil && serr == nil && st == rotation.Out {
+			rec.Phase = phase // still out: the record says so again
+			_ = rotation.SaveRecord(p.Store, rec)
+		}
 		return err
 	}
 	if err := rotation.DeleteRecord(p.Store, p.Rotator, rec); err != nil {
@@ -384,7 +405,7 @@ func (p *run) in(ctx context.Context, healthy bool) Outcome {
 		p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("a run (pid %d) left this server in phase %q; undoing what it changed", rec.PID, rec.Phase)})
 	}
 	if err := p.putIn(ctx, rec); err != nil {
-		return Outcome{Result: ResultError, Usage: errors.Is(err, rotation.ErrConfig), Rotation: p.status(ctx), Err: err}
+		return Outcome{Result: ResultError, Usage: errors.Is(err, rotation.ErrConfig), Rotation: p.status(ctx), Err: err, Hint: hintOf(err)}
 	}
 	if healthy {
 		// One --timeout for the verify URL and the balancers together.
@@ -542,3 +563,13 @@ func unwrapURL(err error) error {
 	}
 	return err
 }
+
+// hintedErr is an error with what to do about it (Hinter).
+type hintedErr struct {
+	err  error
+	hint string
+}
+
+func (h *hintedErr) Error() string { return h.err.Error() }
+func (h *hintedErr) Unwrap() error { return h.err }
+func (h *hintedErr) Hint() string  { return h.hint }

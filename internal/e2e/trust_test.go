@@ -333,3 +333,86 @@ func TestRecordOutApacheRestarted(t *testing.T) {
 		t.Fatalf("run after an Apache restart: exit %d, action ran %v, A in rotation during the action %v\n%s%s", code, ran, in, out, e)
 	}
 }
+
+// unwritable makes dir unwritable to this process, root included, until
+// the test ends: chmod for other users; for root an immutable directory
+// (chattr +i), or else a read-only bind mount of it.
+func unwritable(t *testing.T, dir string) {
+	t.Helper()
+	var undo func() error
+	switch {
+	case os.Geteuid() != 0:
+		must(t, os.Chmod(dir, 0o555))
+		undo = func() error { return os.Chmod(dir, 0o755) }
+	case exec.Command("chattr", "+i", dir).Run() == nil:
+		undo = func() error { return exec.Command("chattr", "-i", dir).Run() }
+	case exec.Command("mount", "--bind", dir, dir).Run() == nil:
+		if out, err := exec.Command("mount", "-o", "remount,ro,bind", dir).CombinedOutput(); err != nil {
+			_ = exec.Command("umount", dir).Run()
+			t.Fatalf("read-only bind mount of %s: %v %s", dir, err, out)
+		}
+		undo = func() error { return exec.Command("umount", dir).Run() }
+	default:
+		if os.Getenv("DRAIN_E2E") == "require" {
+			t.Fatal("cannot make a directory unwritable to root here (no chattr +i, no bind mount)")
+		}
+		t.Skip("cannot make a directory unwritable to root here (no chattr +i, no bind mount)")
+	}
+	done := false
+	restore := func() {
+		if !done {
+			done = true
+			must(t, undo())
+		}
+	}
+	t.Cleanup(restore)
+	if f, err := os.CreateTemp(dir, "probe"); err == nil {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+		t.Fatalf("%s is still writable: the test proves nothing", dir)
+	}
+	writableAgain[dir] = restore
+}
+
+// writableAgain undoes unwritable before the test ends, by directory.
+var writableAgain = map[string]func(){}
+
+// TestInCannotDeleteRecord: drain in with the state directory unwritable
+// (so the record cannot be marked nor deleted) never leaves a record that
+// says OUT while the real HAProxy has the server IN: it refuses before the
+// change, the server stays out, the final line says OUT; once the directory
+// is writable again, in puts it back and removes the record.
+func TestInCannotDeleteRecord(t *testing.T) {
+	f := startFarm(t, testbed.Check{Inter: 100 * time.Millisecond, Fall: 1, Rise: 1}, "a", "b")
+	rot := "haproxy:" + f.lb.Sock + "#web/a"
+	drained := func() bool {
+		d, err := f.lb.AdminDrained(&testbed.Nginx{Name: "a"})
+		must(t, err)
+		return d
+	}
+	if out, e, code := f.run(t, "out", "--rotate", rot); code != 0 || !drained() {
+		t.Fatalf("out: exit %d\n%s%s", code, out, e)
+	}
+	records, err := filepath.Glob(filepath.Join(f.state, "*.json"))
+	must(t, err)
+	if len(records) != 1 {
+		t.Fatalf("records after out: %v", records)
+	}
+	unwritable(t, f.state)
+	out, e, code := f.run(t, "in", "--rotate", rot)
+	_, recErr := os.Stat(records[0])
+	if recErr == nil && !drained() {
+		t.Fatalf("in with an unwritable state directory left the record saying OUT while HAProxy has a IN: exit %d\n%s%s", code, out, e)
+	}
+	t.Logf("in with an unwritable state directory: exit %d\n%s%s", code, out, e)
+	if code != 1 || !drained() || !strings.Contains(lastLine(out, e), "OUT") || !strings.Contains(e, "state") {
+		t.Errorf("in with an unwritable state directory: exit %d, drained %v\n%s%s", code, drained(), out, e)
+	}
+	writableAgain[f.state]()
+	if out, e, code := f.run(t, "in", "--rotate", rot); code != 0 || drained() {
+		t.Fatalf("in once writable: exit %d, drained %v\n%s%s", code, drained(), out, e)
+	}
+	if _, err := os.Stat(records[0]); err == nil {
+		t.Error("in left the record")
+	}
+}
