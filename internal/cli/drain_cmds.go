@@ -255,6 +255,9 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 		if p.Sources, err = buildSources(cfg); err != nil {
 			return nil, err
 		}
+		if p.AllowUnread, err = allowUnread(cfg); err != nil {
+			return nil, err
+		}
 	}
 	if kind == cmdRun && len(cfg.Action) > 0 {
 		a, err := action.New(cfg.Action, cfg.Shell, cfg.ActionTimeout)
@@ -359,6 +362,34 @@ func buildSources(cfg *config.Config) ([]drain.Watch, error) {
 		out = append(out, drain.Watch{Name: spec.String(), Source: src, Threshold: spec.Threshold})
 	}
 	return out, nil
+}
+
+// allowUnread resolves --allow-unread-source: each NAME is a source's
+// name (NAME=, or the one derived from its spec) or its spec; the answer is
+// the specs, as the plan's watches name them. A name that is no source's is
+// a usage error.
+func allowUnread(cfg *config.Config) ([]string, error) {
+	if len(cfg.AllowUnread) == 0 {
+		return nil, nil
+	}
+	names := source.Names(cfg.Sources)
+	var specs []string
+	for _, want := range cfg.AllowUnread {
+		found := false
+		for i, spec := range cfg.Sources {
+			if want == spec.String() || i < len(names) && want == names[i] {
+				specs, found = append(specs, spec.String()), true
+			}
+		}
+		if !found {
+			hint := "name a --source by its NAME= (or its spec)"
+			if len(names) > 0 {
+				hint += "; the sources are " + strings.Join(names, ", ")
+			}
+			return nil, usageErr(hint, "--allow-unread-source %q names no source of this run", redact.String(want))
+		}
+	}
+	return specs, nil
 }
 
 func trimSpecErr(err error) string {

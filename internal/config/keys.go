@@ -31,6 +31,7 @@ var Keys = []Key{
 	{"reason", String, "", "who/why (`TEXT`), recorded with the change and shown by status"},
 	{"lb-grace", Duration, "0s", "minimum time out of rotation before drained (probe interval x fall count)"},
 	{"source", List, "", "what to wait on (repeatable): nginx:URL, apache:URL, haproxy:ADDR#BACKEND/SERVER, prom:URL#SELECTOR, json:URL#PATH, exec:COMMAND, on Windows pdh:COUNTER_PATH, iis:APPPOOL, aspnet:SITE, aspnet-sessions:SITE, state-server[:HOST], arr:FARM#SERVER (IIS ARR); <=N sets the threshold (default 0); NAME= in front names it for the live view and the report (api=prom:URL#SELECTOR)"},
+	{"allow-unread-source", List, "", "run: let the source `NAME` (its NAME= or its spec) be unreadable before out, for a source that answers only once the server is out (repeatable); any other source that cannot be read then stops the run, exit 2, nothing changed"},
 	{"interval", Duration, "1s", "poll period"},
 	{"settle", Duration, "5s", "every source must stay at/below its threshold this long, continuously"},
 	{"timeout", Duration, "10m", "give up after this long (0 = no limit)"},

@@ -416,3 +416,93 @@ func TestInCannotDeleteRecord(t *testing.T) {
 		t.Error("in left the record")
 	}
 }
+
+// TestSourceUnreadableBeforeOut: every source is read once before anything
+// changes; one that cannot be read (a typo'd port: nothing listens; an
+// exporter that answers 500) is refused, exit 2, the page untouched, each
+// named. --allow-unread-source NAME (or DRAIN_ALLOW_UNREAD_SOURCE) lets a
+// source that answers only once the server is out through; a name that is
+// no source's is exit 2.
+func TestSourceUnreadableBeforeOut(t *testing.T) {
+	dir := t.TempDir()
+	page := filepath.Join(dir, "keepalive.htm")
+	must(t, os.WriteFile(page, []byte("ok\n"), 0o644))
+	// The exporter answers 500 while the page is there (the server in
+	// rotation), its count once it is out.
+	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if _, err := os.Stat(page); err == nil {
+			http.Error(w, "not ready", http.StatusInternalServerError)
+			return
+		}
+		_, _ = w.Write([]byte(`{"inflight": 0}`))
+	}))
+	t.Cleanup(exporter.Close)
+	closed, err := testbed.FreeAddr() // nothing listens there
+	must(t, err)
+	bin := buildDrain(t)
+	state := filepath.Join(dir, "state")
+	marker := filepath.Join(dir, "acted")
+	run := func(env []string, args ...string) (string, string, int) {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"run", "--state-dir", state, "--keepalive", page, "--interval", "50ms", "--settle", "100ms", "--timeout", "10s"}, args...)...)
+		cmd.Env = append(os.Environ(), env...)
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return out.String(), errb.String(), ee.ExitCode()
+		}
+		must(t, err)
+		return out.String(), errb.String(), 0
+	}
+	act := []string{"--", "touch", marker}
+	sources := []string{"--source", "typo=nginx:http://" + closed + "/nginx_status", "--source", "exporter=json:" + exporter.URL + "#inflight"}
+
+	out, e, code := run(nil, append(sources, act...)...)
+	if code != 2 || !strings.Contains(e, "typo") || !strings.Contains(e, "exporter") || !strings.Contains(e, "500") || !strings.Contains(lastLine(out, e), "IN") {
+		t.Errorf("unreadable sources: exit %d\n%s%s", code, out, e)
+	}
+	if _, err := os.Stat(page); err != nil {
+		t.Fatalf("the page was taken out although a source could not be read: %v", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the action ran")
+	}
+
+	// The exporter answers only once out: allowed by name; the typo still
+	// stops the run.
+	out, e, code = run(nil, append(append(sources, "--allow-unread-source", "exporter"), act...)...)
+	if code != 2 || !strings.Contains(errLine(e), "typo") || strings.Contains(errLine(e), "exporter") {
+		t.Errorf("typo with the exporter allowed: exit %d\n%s%s", code, out, e)
+	}
+	out, e, code = run([]string{"DRAIN_ALLOW_UNREAD_SOURCE=exporter"}, append([]string{"--source", "exporter=json:" + exporter.URL + "#inflight"}, act...)...)
+	if code != 0 || !strings.Contains(lastLine(out, e), "OUT") {
+		t.Fatalf("exporter allowed by DRAIN_ALLOW_UNREAD_SOURCE: exit %d\n%s%s", code, out, e)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("the action did not run: %v", err)
+	}
+	if out, e, code := runBin(t, bin, "in", "--state-dir", state, "--keepalive", page); code != 0 {
+		t.Fatalf("in: exit %d\n%s%s", code, out, e)
+	}
+
+	// A name that is no source's: exit 2, nothing changed.
+	out, e, code = run(nil, append(append(sources, "--allow-unread-source", "exportr"), act...)...)
+	if code != 2 || !strings.Contains(e, "exportr") {
+		t.Errorf("--allow-unread-source naming no source: exit %d\n%s%s", code, out, e)
+	}
+	if _, err := os.Stat(page); err != nil {
+		t.Errorf("the page was changed: %v", err)
+	}
+}
+
+// errLine is drain's error line ("drain: ...") in its stderr.
+func errLine(stderr string) string {
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.Contains(l, " drain: ") || strings.HasPrefix(l, "drain: ") {
+			return l
+		}
+	}
+	return ""
+}
