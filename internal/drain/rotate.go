@@ -116,7 +116,7 @@ func (p *run) outAgain(ctx context.Context, prev *state.Record, command string) 
 		}
 		return false, &Outcome{
 			Result: ResultError, Rotation: rotation.Unknown, Unchanged: true,
-			Err:  fmt.Errorf("a record says %s was taken out (%s), but where it stands cannot be read now (%v): the balancer may be sending it traffic, so %s", target, since, err, what),
+			Err:  fmt.Errorf("a record says %s was taken out (%s), but where it stands cannot be read now (%w): the balancer may be sending it traffic, so %s", target, since, err, what),
 			Hint: "check that the balancer answers ('drain status' reads it), then run drain again",
 		}
 	}
@@ -157,13 +157,6 @@ func carry(rec, again *state.Record) {
 	}
 	rec.Entries = append([]state.Entry(nil), again.Entries...)
 	rec.Files = again.Files
-}
-
-func statusOr(st rotation.Status, err error) rotation.Status {
-	if err != nil {
-		return rotation.Unknown
-	}
-	return st
 }
 
 func statusWord(st rotation.Status, err error) string {

@@ -7,9 +7,6 @@ import (
 	"context"
 	"encoding/pem"
 	"errors"
-	"github.com/drain-cli/drain/internal/apachebm"
-	"github.com/drain-cli/drain/internal/apachetest"
-	"github.com/drain-cli/drain/internal/testbed"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +15,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drain-cli/drain/internal/apachebm"
+	"github.com/drain-cli/drain/internal/apachetest"
+	"github.com/drain-cli/drain/internal/testbed"
 )
 
 // TestVerifyURLHTTPSUsesTLSSettings: --verify-url over https trusts
