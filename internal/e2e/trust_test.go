@@ -507,3 +507,40 @@ func errLine(stderr string) string {
 	}
 	return ""
 }
+
+// TestRecordOutOneOfTwoHAProxyRestarted: a server out on two real HAProxy
+// instances (--haproxy twice: one method each); one restarts (the server
+// ready there), the other still has it drained. run drains it again where
+// it is back and acts only while both have it drained; in then puts it back
+// on both: the instance still out keeps the earlier out's entry (changed),
+// not "already out before out".
+func TestRecordOutOneOfTwoHAProxyRestarted(t *testing.T) {
+	p := startLBPair(t)
+	state := filepath.Join(p.dir, "state")
+	rot := []string{"--haproxy", p.lb1.Server(p.a), "--haproxy", p.lb2.Server(p.a)}
+	drain := func(args ...string) (string, string, int) {
+		t.Helper()
+		return runBin(t, p.drain, append(append([]string{args[0], "--state-dir", state}, rot...), args[1:]...)...)
+	}
+	drainedOn := func(lb *testbed.HAProxy) bool {
+		d, err := lb.AdminDrained(p.a)
+		must(t, err)
+		return d
+	}
+	if out, e, code := drain("out"); code != 0 || !drainedOn(p.lb1) || !drainedOn(p.lb2) {
+		t.Fatalf("out: exit %d\n%s%s", code, out, e)
+	}
+	newRestarter(p.lb1).restart(t)
+	if drainedOn(p.lb1) || !drainedOn(p.lb2) {
+		t.Fatal("after restarting LB 1: want A ready there, drained on LB 2")
+	}
+	probe := newActionProbe(t, func() bool { return !drainedOn(p.lb1) || !drainedOn(p.lb2) })
+	out, e, code := drain(append([]string{"run", "--lb-grace", "300ms", "--interval", "50ms", "--settle", "100ms", "--timeout", "20s"}, probe.args()...)...)
+	ran, in := probe.inRotationDuringAction()
+	if code != 0 || !ran || in {
+		t.Fatalf("run with A back on LB 1: exit %d, action ran %v, A ready on an LB during the action %v\n%s%s", code, ran, in, out, e)
+	}
+	if out, e, code := drain("in"); code != 0 || drainedOn(p.lb1) || drainedOn(p.lb2) {
+		t.Fatalf("in: exit %d, drained on LB 1 %v, on LB 2 %v\n%s%s", code, drainedOn(p.lb1), drainedOn(p.lb2), out, e)
+	}
+}
