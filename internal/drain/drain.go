@@ -219,19 +219,13 @@ func (p *run) readBefore(ctx context.Context) *Outcome {
 	if len(read.Sources) == 0 {
 		return nil
 	}
-	rctx := ctx
-	if p.Timeout > 0 { // --timeout bounds these reads too
-		var cancel context.CancelFunc
-		rctx, cancel = context.WithTimeout(ctx, p.Timeout)
-		defer cancel()
-	}
 	var bad []string
-	for _, r := range read.poll(rctx) {
-		if r.Value != nil {
-			continue
-		}
+	for _, r := range read.poll(ctx) { // each read bounded by --read-timeout
 		if ctx.Err() != nil {
 			return p.notStarted(ctx)
+		}
+		if r.Value != nil {
+			continue
 		}
 		what := r.Source
 		if r.Name != "" && r.Name != r.Source {
