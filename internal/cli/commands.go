@@ -36,7 +36,7 @@ server stays OUT; 'drain in' puts it back. The last line says where it stands.
 			return nil
 		},
 	}
-	drainCmd(f, cmd, cmdRun, rotationKeys, sourceKeys, connKeys, actionKeys, budgetKeys, outputKeys)
+	drainCmd(f, cmd, cmdRun, rotationKeys, sourceKeys, []string{"allow-unread-source"}, connKeys, actionKeys, budgetKeys, outputKeys)
 	addReportFlag(cmd)
 	return cmd
 }

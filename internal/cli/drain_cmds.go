@@ -2,12 +2,9 @@ package cli
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -240,7 +237,11 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 		}
 	}
 	if cfg.VerifyURL != "" {
-		p.Verify = &drain.Verifier{URL: cfg.VerifyURL, Client: &http.Client{Timeout: cfg.ReadTimeout}}
+		client, err := httpClient(cfg)
+		if err != nil {
+			return nil, err
+		}
+		p.Verify = &drain.Verifier{URL: cfg.VerifyURL, Client: client}
 	}
 	if kind == cmdIn {
 		if err := backInPlan(p, cfg); err != nil {
@@ -252,6 +253,9 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 			return nil, usageErr("add --source TYPE:TARGET (e.g. nginx:http://127.0.0.1/nginx_status)", "nothing to wait on")
 		}
 		if p.Sources, err = buildSources(cfg); err != nil {
+			return nil, err
+		}
+		if p.AllowUnread, err = allowUnread(cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -360,30 +364,32 @@ func buildSources(cfg *config.Config) ([]drain.Watch, error) {
 	return out, nil
 }
 
-// httpClient is the client of HTTP sources: the read timeout, and the extra
-// CA file or the no-verify opt-in for https.
-func httpClient(cfg *config.Config) (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if cfg.CAFile != "" || cfg.Insecure {
-		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-		if cfg.CAFile != "" {
-			pem, err := os.ReadFile(cfg.CAFile)
-			if err != nil {
-				return nil, usageErr("check --ca-file", "cannot read CA file: %v", err)
-			}
-			pool, err := x509.SystemCertPool()
-			if err != nil || pool == nil {
-				pool = x509.NewCertPool()
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, usageErr("give PEM-encoded certificates", "no certificate found in CA file %s", cfg.CAFile)
-			}
-			tlsCfg.RootCAs = pool
-		}
-		tlsCfg.InsecureSkipVerify = cfg.Insecure //nolint:gosec // explicit opt-in, documented as for test servers
-		tr.TLSClientConfig = tlsCfg
+// allowUnread resolves --allow-unread-source: each NAME is a source's
+// name (NAME=, or the one derived from its spec) or its spec; the answer is
+// the specs, as the plan's watches name them. A name that is no source's is
+// a usage error.
+func allowUnread(cfg *config.Config) ([]string, error) {
+	if len(cfg.AllowUnread) == 0 {
+		return nil, nil
 	}
-	return &http.Client{Timeout: cfg.ReadTimeout, Transport: tr}, nil
+	names := source.Names(cfg.Sources)
+	var specs []string
+	for _, want := range cfg.AllowUnread {
+		found := false
+		for i, spec := range cfg.Sources {
+			if want == spec.String() || i < len(names) && want == names[i] {
+				specs, found = append(specs, spec.String()), true
+			}
+		}
+		if !found {
+			hint := "name a --source by its NAME= (or its spec)"
+			if len(names) > 0 {
+				hint += "; the sources are " + strings.Join(names, ", ")
+			}
+			return nil, usageErr(hint, "--allow-unread-source %q names no source of this run", redact.String(want))
+		}
+	}
+	return specs, nil
 }
 
 func trimSpecErr(err error) string {

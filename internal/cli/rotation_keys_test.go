@@ -68,7 +68,9 @@ func TestRotationKeyedPerMethod(t *testing.T) {
 	}
 
 	// The record of 'out --keepalive PAGE' is found by a run with the page
-	// and HAProxy: already out by drain, the record kept.
+	// and HAProxy. HAProxy has the server in (no record says otherwise):
+	// the run takes it out there, and the page, still out as the record
+	// says, keeps its entry (in renames it back).
 	ctx := context.Background()
 	if oc := alone.Out(ctx, aloneEmit); outcomeCode(oc) != drain.ExitOK {
 		t.Fatalf("out: %+v", oc)
@@ -82,12 +84,19 @@ func TestRotationKeyedPerMethod(t *testing.T) {
 	}
 	var said bool
 	for _, e := range *bothEvents {
-		if e.Event == drain.EvOut && e.Changed != nil && !*e.Changed && strings.Contains(e.Message, "already out of rotation") {
+		if e.Event == drain.EvOut && e.Changed != nil && *e.Changed && strings.Contains(e.Message, "taken out of rotation") {
 			said = true
 		}
 	}
 	if !said {
-		t.Errorf("events %+v: want out unchanged, already out (the page's record)", *bothEvents)
+		t.Errorf("events %+v: want out changed (HAProxy had the server in)", *bothEvents)
+	}
+	if a := lb.Get("web/a").Admin; a == 0 {
+		t.Error("HAProxy still has the server ready")
+	}
+	rec, err = rotation.LoadRecord(both.Store, both.Rotator)
+	if err != nil || rec == nil || len(rec.Entries) != 2 || !rec.Entries[0].Changed || !rec.Entries[1].Changed {
+		t.Fatalf("record after out with both: %+v %v; want both entries, changed", rec, err)
 	}
 	if oc := both.In(ctx, false, bothEmit); outcomeCode(oc) != drain.ExitOK || oc.Rotation != rotation.In {
 		t.Fatalf("in with both: %+v", oc)

@@ -187,6 +187,9 @@ func printStatus(ios *iostreams.IOStreams, rep statusReport) {
 				fmt.Fprintf(w, "  reason: %s\n", r.Reason)
 			}
 			phase := string(r.Phase)
+			if r.Phase == drain.PhaseIn {
+				phase += " (being put back: the record does not count as out; out and run read the balancer)"
+			}
 			if r.Result != "" {
 				phase += ", result " + r.Result
 			}

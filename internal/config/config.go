@@ -86,6 +86,11 @@ type Config struct {
 	// never printed; Origins holds only where it came from.
 	Authorization string
 
+	// AllowUnread names sources (their NAME= or spec) that may be
+	// unreadable before run takes the server out: they answer only once it
+	// is out.
+	AllowUnread []string
+
 	// Origins says where each key's value came from, and the value as given
 	// with URL user info redacted (for config show).
 	Origins map[string]Origin
@@ -310,6 +315,7 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	c.StateDir = str("state-dir")
 	c.WaitHealthy = boolean("wait-healthy")
 	c.WarmUp = lists["warm-up"]
+	c.AllowUnread = lists["allow-unread-source"]
 	if n, err := strconv.Atoi(strings.TrimSpace(str("warm-up-count"))); err != nil || n < 1 || n > 10000 {
 		errs = append(errs, usage("use a whole number from 1 to 10000, e.g. --warm-up-count 3", "invalid warm-up-count %q (from %s)", str("warm-up-count"), raw["warm-up-count"].From))
 	} else {

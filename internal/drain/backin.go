@@ -31,9 +31,9 @@ func (p *run) warmUp(ctx context.Context) *Outcome {
 		return nil
 	}
 	want := max(p.WarmUpCount, 1)
-	client := p.Client
+	client := p.Client // built by the CLI with the TLS settings, as every client
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		return &Outcome{Result: ResultError, Rotation: p.status(ctx), Unchanged: true, Err: errors.New("warm-up: no HTTP client in the plan")}
 	}
 	wctx := ctx
 	if p.Timeout > 0 {

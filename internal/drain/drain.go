@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,7 +59,13 @@ type Plan struct {
 	// disruption budget and the pool lock); nil: no budget.
 	Gate Gate
 
-	Sources  []Watch
+	Sources []Watch
+	// AllowUnread are sources (by Watch.Name) that may be unreadable
+	// before run takes the server out: they answer only once it is out.
+	// Any other source that cannot be read then stops the run, nothing
+	// changed.
+	AllowUnread []string
+
 	Interval time.Duration // poll period
 	Settle   time.Duration // every source quiet this long, continuously
 	Timeout  time.Duration // 0: no limit
@@ -143,6 +151,9 @@ func (p *run) run(ctx context.Context) Outcome {
 	if oc := p.notStarted(ctx); oc != nil {
 		return *oc
 	}
+	if oc := p.readBefore(ctx); oc != nil {
+		return *oc
+	}
 	rec, changed, oc := p.out(ctx, "run")
 	if oc != nil {
 		return *oc
@@ -189,6 +200,53 @@ func (p *run) run(ctx context.Context) Outcome {
 	p.setPhase(rec, phase, oc2.Result)
 	oc2.Rotation = rotation.Out // the action ran or may have run: never put back by surprise
 	return oc2
+}
+
+// readBefore reads every source once before anything changes: a source
+// that cannot be read now (a typo'd port, an exporter that is not running)
+// would keep the server out of rotation for the whole --timeout, for
+// nothing. Such a source stops the run, naming it, as bad input: nothing
+// changed. A source in AllowUnread (it answers only once the server is
+// out) is not read now.
+func (p *run) readBefore(ctx context.Context) *Outcome {
+	read := *p.Plan
+	read.Sources = nil
+	for _, w := range p.Sources {
+		if !slices.Contains(p.AllowUnread, w.Name) {
+			read.Sources = append(read.Sources, w)
+		}
+	}
+	if len(read.Sources) == 0 {
+		return nil
+	}
+	var bad []string
+	for _, r := range read.poll(ctx) { // each read bounded by --read-timeout
+		if ctx.Err() != nil {
+			return p.notStarted(ctx)
+		}
+		if r.Value != nil {
+			continue
+		}
+		what := r.Source
+		if r.Name != "" && r.Name != r.Source {
+			what = r.Name + " (" + r.Source + ")"
+		}
+		bad = append(bad, what+": "+r.Error)
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	noun := "source"
+	if len(bad) > 1 {
+		noun = "sources"
+	}
+	return &Outcome{
+		Result: ResultError, Usage: true, Unchanged: true, Rotation: p.status(sctx),
+		Err:  fmt.Errorf("%s cannot be read before anything changed, so it would keep the server out for the whole --timeout: %s", noun, strings.Join(bad, "; ")),
+		Hint: "check each source's address (is the exporter running?); a source that answers only once the server is out: --allow-unread-source NAME",
+	}
 }
 
 // Wait waits until drained without changing rotation (drain wait), sending

@@ -143,6 +143,7 @@ func TestUnknownSourceNeverDrains(t *testing.T) {
 	p, page, rec := newPlan(t, src)
 	p.Timeout = 200 * time.Millisecond
 	p.Action = trueAction(t)
+	p.AllowUnread = []string{"test"} // else refused before out (TestUnreadSourceRefusedBeforeOut)
 	oc := p.Run(context.Background(), rec.emit)
 	if oc.Result != ResultTimeout {
 		t.Fatalf("outcome = %+v, want timeout", oc)
@@ -155,6 +156,27 @@ func TestUnknownSourceNeverDrains(t *testing.T) {
 	}
 	if src.reads < 3 {
 		t.Errorf("only %d reads in 200ms at 10ms interval", src.reads)
+	}
+}
+
+// A source that cannot be read before out stops the run before anything
+// changes, as bad input, naming it; nothing runs (issue 23 item 15).
+func TestUnreadSourceRefusedBeforeOut(t *testing.T) {
+	src := &scripted{err: errors.New("connection refused")}
+	p, page, rec := newPlan(t, src)
+	p.Action = trueAction(t)
+	oc := p.Run(context.Background(), rec.emit)
+	if oc.Result != ResultError || !oc.Usage || !oc.Unchanged || oc.Rotation != rotation.In || !exists(page) {
+		t.Fatalf("outcome = %+v, want a usage error with the server IN, unchanged", oc)
+	}
+	if oc.Err == nil || !strings.Contains(oc.Err.Error(), "test: connection refused") {
+		t.Errorf("error %v should name the source and why", oc.Err)
+	}
+	if _, ok := rec.find(EvOut); ok {
+		t.Error("the server was taken out")
+	}
+	if src.reads != 1 {
+		t.Errorf("%d reads before the refusal, want 1", src.reads)
 	}
 }
 

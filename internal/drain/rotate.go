@@ -2,6 +2,7 @@ package drain
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,35 +19,27 @@ import (
 // means the run stops here (nothing was changed, or the change failed and
 // was reported). command ("out" or "run") goes into the record.
 //
-// An existing record (under any of the methods' keys) means the server is
-// already out by drain: Rotator.Out is not called (with other flags it could change the page again and the
-// record of the original would be overwritten); the record is kept and the
-// run carries on with the server still out, as not changed by this run.
+// An existing record (under any of the methods' keys) says the server was
+// taken out by drain; what the balancer says now is the truth (outAgain):
+// still out, the record is kept and the run carries on with the server
+// out, as not changed by this run (Rotator.Out is not called: with other
+// flags it could change the page again and the record of the original would
+// be overwritten); in again, it is taken out again as any server in
+// rotation is (budget, lock, a new record that keeps what in needs);
+// unreadable, nothing is changed or run.
 func (p *run) out(ctx context.Context, command string) (*state.Record, bool, *Outcome) {
 	target := p.Rotator.Target()
 	prev, err := rotation.LoadRecord(p.Store, p.Rotator)
 	if err != nil {
 		return nil, false, &Outcome{Result: ResultError, Rotation: p.status(ctx), Err: err}
 	}
+	var again *state.Record // a record the balancer undid: carried into the new one
 	if prev != nil {
-		msg := "already out of rotation; left as it was (out since " + prev.Since.Local().Format(time.DateTime)
-		if prev.By != "" {
-			msg += " by " + prev.By
+		keep, oc := p.outAgain(ctx, prev, command)
+		if oc != nil || keep {
+			return prev, false, oc
 		}
-		if prev.Reason != "" {
-			msg += ": " + prev.Reason
-		}
-		msg += ")"
-		p.outStatus = rotation.Out
-		if st, err := p.Rotator.Status(ctx); err != nil || st != rotation.Out {
-			p.outStatus = statusOr(st, err)
-			p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("a record says %s was taken out (method %s), but with these flags it looks %s; the record is kept: 'drain status' shows it, 'drain in' undoes it", target, prev.Method, statusWord(st, err))})
-		}
-		p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(false), Message: msg})
-		if command == "run" {
-			prev.PID = os.Getpid() // this run now carries the record's phases
-		}
-		return prev, false, nil
+		again = prev
 	}
 	if oc := p.checkVerifyBefore(ctx); oc != nil {
 		return nil, false, oc
@@ -60,6 +53,7 @@ func (p *run) out(ctx context.Context, command string) (*state.Record, bool, *Ou
 		turn = t
 	}
 	rec := &state.Record{Reason: p.Reason, By: state.Who(), PID: os.Getpid(), Since: time.Now().UTC(), Phase: state.PhaseOut, Command: command}
+	carry(rec, again)
 	changed, err := p.Rotator.Out(ctx, rec, func(r *state.Record) error { return rotation.SaveRecord(p.Store, r) })
 	if turn != nil {
 		p.leave(turn, changed && err == nil)
@@ -81,11 +75,88 @@ func (p *run) out(ctx context.Context, command string) (*state.Record, bool, *Ou
 	return rec, changed, nil
 }
 
-func statusOr(st rotation.Status, err error) rotation.Status {
-	if err != nil {
-		return rotation.Unknown
+// PhaseIn is the phase of a record whose server is being put back: in
+// saves it before the change, so that a record that cannot be deleted
+// afterwards (an unwritable state directory) never says the server is out
+// while the balancer has it in. Such a record counts as not out; out and
+// run read the balancer in any case.
+const PhaseIn state.Phase = "in"
+
+// outAgain decides what an existing record means, by reading the balancer
+// as the record says out left it: keep says the server is still out (the
+// record is kept, as it was); a non-nil Outcome stops the run with nothing
+// changed (the balancer cannot be read, or the server cannot be taken out
+// again safely); neither says the balancer has the server in again, and
+// the caller takes it out through the normal path.
+func (p *run) outAgain(ctx context.Context, prev *state.Record, command string) (keep bool, oc *Outcome) {
+	target := p.Rotator.Target()
+	since := "out since " + prev.Since.Local().Format(time.DateTime)
+	if prev.By != "" {
+		since += " by " + prev.By
 	}
-	return st
+	if prev.Reason != "" {
+		since += ": " + prev.Reason
+	}
+	st, err := p.live(ctx, prev)
+	switch st {
+	case rotation.Out:
+		p.outStatus = rotation.Out
+		if prev.Phase == PhaseIn { // an in that stopped before its change
+			p.setPhase(prev, state.PhaseOut, "")
+		}
+		p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(false), Message: "already out of rotation; left as it was (" + since + ")"})
+		if command == "run" {
+			prev.PID = os.Getpid() // this run now carries the record's phases
+		}
+		return true, nil
+	case rotation.Unknown:
+		what := "nothing was changed"
+		if command == "run" {
+			what += " and the action was NOT run"
+		}
+		return false, &Outcome{
+			Result: ResultError, Rotation: rotation.Unknown, Unchanged: true,
+			Err:  fmt.Errorf("a record says %s was taken out (%s), but where it stands cannot be read now (%w): the balancer may be sending it traffic, so %s", target, since, err, what),
+			Hint: "check that the balancer answers ('drain status' reads it), then run drain again",
+		}
+	}
+	if err := p.Rotator.CheckOutAgain(prev); err != nil {
+		return false, &Outcome{
+			Result: ResultError, Usage: errors.Is(err, rotation.ErrConfig), Rotation: rotation.In, Unchanged: true, Err: err,
+			Hint: "remove the stale copy (or the re-created page) by hand, then run drain again; 'drain status' shows the record",
+		}
+	}
+	why := "it was put back by something else: a balancer restart, a deploy?"
+	if prev.Phase == PhaseIn {
+		why = "a drain in put it back but could not remove the record"
+	}
+	p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("a record says %s was taken out (%s), but the balancer has it IN (%s): taking it out again, as any server in rotation, with a new record", target, since, why)})
+	return false, nil
+}
+
+// live reads where the server stands, as rec says out left it: IN when any
+// part of it is in rotation (parts that disagree: some are), OUT, or
+// UNKNOWN with the error that says why.
+func (p *run) live(ctx context.Context, rec *state.Record) (rotation.Status, error) {
+	st, err := p.Rotator.StatusAs(ctx, rec)
+	switch {
+	case err == nil:
+		return st, nil
+	case errors.Is(err, rotation.ErrMixed), st == rotation.In:
+		return rotation.In, err
+	}
+	return rotation.Unknown, err
+}
+
+// carry puts the entries of a record the balancer undid into the new one,
+// so that a method still out keeps what in needs to restore the original
+// (rotation.Set.Out), and the old record's files are replaced.
+func carry(rec, again *state.Record) {
+	if again == nil {
+		return
+	}
+	rec.Entries = append([]state.Entry(nil), again.Entries...)
+	rec.Files = again.Files
 }
 
 func statusWord(st rotation.Status, err error) string {
@@ -112,13 +183,18 @@ func (p *run) checkVerifyBefore(ctx context.Context) *Outcome {
 		return nil
 	}
 	what := fmt.Sprintf("answered %d", code)
+	hint := "check --verify-url: it is the URL the load balancer probes (the keep-alive page), e.g. http://127.0.0.1/keepalive.htm"
 	if err != nil {
 		what = fmt.Sprintf("did not answer (%v)", unwrapURL(err))
+		var cve *tls.CertificateVerificationError
+		if errors.As(err, &cve) {
+			hint = "trust the server's certificate authority with --ca-file CA.pem (or --insecure, for a test server only)"
+		}
 	}
 	return &Outcome{
 		Result: ResultError, Usage: true, Rotation: rotation.In, Unchanged: true,
 		Err:  fmt.Errorf("verify-url %s %s before anything changed; it must answer 2xx while the server is in rotation, or its failing later proves nothing", RedactURL(p.Verify.URL), what),
-		Hint: "check --verify-url: it is the URL the load balancer probes (the keep-alive page), e.g. http://127.0.0.1/keepalive.htm",
+		Hint: hint,
 	}
 }
 
@@ -138,12 +214,11 @@ func RedactURL(u string) string {
 
 // stillOut checks, right before the action, that the server is still out
 // of rotation: a deploy step may have re-created the keep-alive page during
-// the wait. A nil answer means the action may run. The rotation state counts
-// when it changed during the wait: with flags that disagree with an earlier
-// out's record it did not look OUT to begin with, and then only the verify
-// URL can tell.
+// the wait, a balancer restarted. A nil answer means the action may run.
+// The rotation state is read as the record says out left it (its flags may
+// differ from this command's), and the verify URL must not answer 2xx.
 func (p *run) stillOut(ctx context.Context, rec *state.Record) *Outcome {
-	st, err := p.Rotator.Status(ctx)
+	st, err := p.Rotator.StatusAs(ctx, rec)
 	var back []string
 	if (err != nil || st != rotation.Out) && p.outStatus == rotation.Out {
 		back = append(back, "rotation is "+statusWord(st, err))
@@ -214,11 +289,32 @@ func (p *run) restore(rec *state.Record, changed bool, oc Outcome) Outcome {
 	return oc
 }
 
-// putIn puts the server back and forgets the record.
+// putIn puts the server back and forgets the record. The record is marked
+// as being put back (PhaseIn) before the change: a record that could not be
+// removed afterwards then does not say OUT while the balancer has the
+// server IN; one that cannot be marked (an unwritable state directory)
+// stops in before anything changes, the server still out as the record
+// says.
 func (p *run) putIn(ctx context.Context, rec *state.Record) error {
 	target := p.Rotator.Target()
+	var phase state.Phase
+	if rec != nil {
+		phase = rec.Phase
+		rec.Phase = PhaseIn
+		if err := rotation.SaveRecord(p.Store, rec); err != nil {
+			rec.Phase = phase
+			return &hintedErr{
+				err:  fmt.Errorf("cannot update the state record before putting the server back, so nothing was changed (a record left behind would say OUT while the balancer has it IN): %w", err),
+				hint: "make the state directory writable (--state-dir), then run 'drain in' again",
+			}
+		}
+	}
 	changed, err := p.Rotator.In(ctx, rec)
 	if err != nil {
+		if st, serr := p.Rotator.Status(ctx); rec != nil && serr == nil && st == rotation.Out {
+			rec.Phase = phase // still out: the record says so again
+			_ = rotation.SaveRecord(p.Store, rec)
+		}
 		return err
 	}
 	if err := rotation.DeleteRecord(p.Store, p.Rotator, rec); err != nil {
@@ -302,7 +398,7 @@ func (p *run) in(ctx context.Context, healthy bool) Outcome {
 		p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("a run (pid %d) left this server in phase %q; undoing what it changed", rec.PID, rec.Phase)})
 	}
 	if err := p.putIn(ctx, rec); err != nil {
-		return Outcome{Result: ResultError, Usage: errors.Is(err, rotation.ErrConfig), Rotation: p.status(ctx), Err: err}
+		return Outcome{Result: ResultError, Usage: errors.Is(err, rotation.ErrConfig), Rotation: p.status(ctx), Err: err, Hint: hintOf(err)}
 	}
 	if healthy {
 		// One --timeout for the verify URL and the balancers together.
@@ -460,3 +556,13 @@ func unwrapURL(err error) error {
 	}
 	return err
 }
+
+// hintedErr is an error with what to do about it (Hinter).
+type hintedErr struct {
+	err  error
+	hint string
+}
+
+func (h *hintedErr) Error() string { return h.err.Error() }
+func (h *hintedErr) Unwrap() error { return h.err }
+func (h *hintedErr) Hint() string  { return h.hint }

@@ -92,13 +92,23 @@ func (s *Set) Status(ctx context.Context) (Status, error) {
 	if len(s.methods) == 1 {
 		return s.methods[0].Status(ctx)
 	}
+	return s.combine(func(m Method) (Status, error) { return m.Status(ctx) })
+}
+
+// combine is the common state of the methods as read reads each: a method
+// that cannot be read makes it an error, still IN when that method is known
+// to be in (some of the server is in rotation), else UNKNOWN.
+func (s *Set) combine(read func(Method) (Status, error)) (Status, error) {
 	var sts []string
 	var common Status
 	same := true
 	for i, m := range s.methods {
-		st, err := m.Status(ctx)
+		st, err := read(m)
 		if err != nil {
-			return Unknown, err
+			if st != In {
+				st = Unknown
+			}
+			return st, err
 		}
 		sts = append(sts, fmt.Sprintf("%s %s", shown(m), st))
 		if i == 0 {
@@ -164,7 +174,7 @@ func (s *Set) Out(ctx context.Context, rec *state.Record, save func(*state.Recor
 	dirty := false
 	for _, m := range s.methods {
 		saved := false
-		changed, err := m.Out(ctx, func(undo any) error {
+		saveUndo := func(undo any) error {
 			b, err := json.Marshal(undo)
 			if err != nil {
 				return fmt.Errorf("record %s: %w", shown(m), err)
@@ -172,7 +182,18 @@ func (s *Set) Out(ctx context.Context, rec *state.Record, save func(*state.Recor
 			setEntry(rec, state.Entry{Type: m.Type(), Target: m.Target(), Undo: b, Changed: true})
 			saved, dirty = true, false
 			return save(rec)
-		})
+		}
+		// An entry already in rec was carried from the record of an earlier
+		// out the balancer undid (again.go): a method that still reads out
+		// keeps it, one that reads in is taken out again over it.
+		carried := entryFor(rec, m)
+		var changed bool
+		var err error
+		if r, ok := m.(reOuter); ok && carried != nil && carried.Changed {
+			changed, err = r.outAgain(ctx, carried.Undo, saveUndo)
+		} else {
+			changed, err = m.Out(ctx, saveUndo)
+		}
 		if err != nil {
 			return false, s.rollback(ctx, done, rec, err)
 		}
@@ -185,9 +206,12 @@ func (s *Set) Out(ctx context.Context, rec *state.Record, save func(*state.Recor
 			continue
 		}
 		e := entryFor(rec, m)
-		if e == nil {
+		switch {
+		case e == nil:
 			setEntry(rec, state.Entry{Type: m.Type(), Target: m.Target()})
-		} else {
+		case carried != nil && !saved:
+			// still out as the earlier out left it: its undo data holds
+		default:
 			e.Changed = false
 		}
 		dirty = true
