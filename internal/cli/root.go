@@ -4,7 +4,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"github.com/drain-cli/drain/internal/iostreams"
 	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/sink"
 )
 
 // version is set at release time with -ldflags "-X ...cli.version=v1.2.3".
@@ -103,7 +103,7 @@ func resultOnlyJSON(ios *iostreams.IOStreams, err error, code int, drainCmd, rot
 	if err != nil {
 		ev.Error = redact.String(err.Error())
 	}
-	_ = json.NewEncoder(ios.Out).Encode(ev)
+	_ = sink.WriteJSON(ios.Out, ev)
 }
 
 // exitCode prints err (one line and a hint) and maps it to an exit code.

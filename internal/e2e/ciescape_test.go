@@ -1,0 +1,190 @@
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// The hostile texts an outside client of a watched server can plant: a
+// request path that ends up as a Prometheus label value, a JSON value, a
+// metric's HELP. Each tries an Azure Pipelines logging command anywhere in
+// a line (##vso[, and the ##[ form both runners still parse) and a GitHub
+// workflow command at the start of a line.
+const (
+	hostileMetrics = "# HELP http_requests_in_flight ##vso[task.setvariable variable=HELP_TARGET]evil\n" +
+		"# TYPE http_requests_in_flight gauge\n" +
+		`http_requests_in_flight{path="/##vso[task.setvariable variable=DEPLOY_TARGET]evil"} 3` + "\n" +
+		`http_requests_in_flight{path="/x\n::warning::pwned-label\n  ::error::indented"} 1` + "\n" +
+		`http_requests_in_flight{path="/##[error]fake-error"} 1` + "\n"
+	hostileJSON = `{"v": "##vso[task.complete]evil", "w": "\n::error::json-line"}`
+)
+
+// ciServer serves the hostile texts on 127.0.0.1.
+func ciServer(t *testing.T) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(hostileMetrics)) })
+	mux.HandleFunc("/j.json", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(hostileJSON)) })
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// ciMode is how drain is run: plain lines, one CI system, NDJSON.
+type ciMode struct {
+	name string
+	env  []string // beside a clean CI environment
+	json bool
+}
+
+var ciModes = []ciMode{
+	{name: "plain"},
+	{name: "github", env: []string{"GITHUB_ACTIONS=true"}},
+	{name: "azure", env: []string{"TF_BUILD=True"}},
+	{name: "json"},
+	{name: "json-azure", env: []string{"TF_BUILD=True"}, json: true},
+	{name: "json-github", env: []string{"GITHUB_ACTIONS=true"}, json: true},
+}
+
+// ownCommand tells whether line is a CI command drain itself writes: a
+// GitHub workflow command or an Azure logging command of the kinds the
+// sinks use, at the start of the line. Its message must still be clean.
+func ownCommand(line string) (msg string, ok bool) {
+	for _, p := range []string{"::warning ", "::error ", "::group::", "::endgroup::"} {
+		if strings.HasPrefix(line, p) {
+			if p == "::group::" || p == "::endgroup::" {
+				return strings.TrimPrefix(line, p), true
+			}
+			_, m, found := strings.Cut(line[2:], "::")
+			return m, found
+		}
+	}
+	for _, p := range []string{"##vso[task.logissue ", "##vso[task.setprogress ", "##vso[task.uploadsummary]", "##vso[task.complete "} {
+		if strings.HasPrefix(line, p) {
+			_, m, found := strings.Cut(line, "]")
+			return m, found
+		}
+	}
+	return "", false
+}
+
+// checkNoCICommand fails for every line of out that a CI runner would take
+// as a command drain did not mean to write: ##vso[ or ##[ anywhere, :: at
+// the start after white space (GitHub's runner trims it).
+func checkNoCICommand(t *testing.T, what string, out []byte, allowOwn bool) {
+	t.Helper()
+	for i, line := range strings.Split(string(out), "\n") {
+		check := line
+		if allowOwn {
+			if m, ok := ownCommand(line); ok {
+				check = m
+			}
+		}
+		low := strings.ToLower(check)
+		if strings.Contains(low, "##vso[") || strings.Contains(check, "##[") ||
+			strings.HasPrefix(strings.TrimLeftFunc(check, unicode.IsSpace), "::") {
+			t.Errorf("%s line %d is a CI command from outside text: %q", what, i+1, line)
+		}
+	}
+}
+
+// TestHostileLabelsNeverBecomeCICommands: label values, JSON values and a
+// metric's HELP served by a real HTTP server reach drain's errors, hints,
+// timeout line, status and reports, in every output mode, through the
+// built binary; no line of any of them is a CI command drain did not write.
+func TestHostileLabelsNeverBecomeCICommands(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("drives the Linux binary")
+	}
+	bin := buildDrain(t)
+	url := ciServer(t)
+	sources := []string{
+		"--source", `prom:` + url + `/metrics#http_requests_in_flight{path="/nope"}`, // no series: the hint lists the paths
+		"--source", "json:" + url + "/j.json#v", // a string: quoted in the error
+		"--source", "json:" + url + "/j.json#w",
+	}
+	run := func(t *testing.T, dir string, env []string, args ...string) []byte {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(cleanCIEnv(), env...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("%v", err)
+		}
+		return out.Bytes()
+	}
+	for _, m := range ciModes {
+		t.Run(m.name, func(t *testing.T) {
+			dir := t.TempDir()
+			must(t, os.WriteFile(filepath.Join(dir, "keepalive.htm"), []byte("OK\n"), 0o644))
+			env := append([]string{"DRAIN_STATE_DIR=" + filepath.Join(dir, "state"), "GITHUB_STEP_SUMMARY=" + filepath.Join(dir, "summary.md"), "AGENT_TEMPDIRECTORY=" + dir}, m.env...)
+			ci := len(m.env) > 0
+			args := append([]string{"wait", "--interval", "100ms", "--timeout", "1s"}, sources...)
+			if m.json {
+				args = append(args, "--output", "json")
+			}
+			all := run(t, dir, env, args...)
+			all = append(all, run(t, dir, env, append([]string{"run", "--report", filepath.Join(dir, "report.md"), "--keepalive", "keepalive.htm", "--interval", "100ms", "--timeout", "1s", "--source", "prom:" + url + "/metrics#http_requests_in_flight"}, append(sources, "--", "true")...)...)...)
+			all = append(all, run(t, dir, env, "in", "--keepalive", "keepalive.htm")...)
+			status := append([]string{"status"}, sources...)
+			if m.json {
+				status = append(status, "--output", "json")
+			}
+			all = append(all, run(t, dir, env, status...)...)
+			all = append(all, run(t, dir, env, "counters", "--url", url+"/metrics")...)
+			if !bytes.Contains(all, []byte("DEPLOY_TARGET")) || !bytes.Contains(all, []byte("task.complete")) {
+				t.Fatalf("the hostile texts did not reach the output: nothing was tested:\n%s", all)
+			}
+			// The text is still there for a person, broken where a runner
+			// would read a command; NDJSON carries it unchanged as data.
+			want := `#\#vso[task.setvariable variable=DEPLOY_TARGET]evil`
+			if m.json {
+				want = `#\u0023vso[task.setvariable variable=DEPLOY_TARGET]evil`
+			}
+			if !bytes.Contains(all, []byte(want)) {
+				t.Errorf("output lacks %s", want)
+			}
+			checkNoCICommand(t, "output", all, ci)
+			files := []string{"report.md"}
+			if m.name == "github" || m.name == "json-github" {
+				files = append(files, "summary.md")
+			}
+			for _, f := range files {
+				b, err := os.ReadFile(filepath.Join(dir, f))
+				must(t, err)
+				checkNoCICommand(t, f, b, false)
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", all)
+			}
+		})
+	}
+}
+
+// cleanCIEnv is the environment without any CI system's variables, so
+// that the test picks the mode itself.
+func cleanCIEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "GITHUB_ACTIONS", "TF_BUILD", "DRAIN_CI", "GITHUB_STEP_SUMMARY", "AGENT_TEMPDIRECTORY", "NO_COLOR":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "NO_COLOR=1")
+}
