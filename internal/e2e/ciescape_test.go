@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -187,4 +188,89 @@ func cleanCIEnv() []string {
 		env = append(env, kv)
 	}
 	return append(env, "NO_COLOR=1")
+}
+
+// TestMultiLineReasonIsOneLine: a --reason with line breaks (a commit
+// message) is refused, exit 2, nothing changed; a record whose reason has
+// them anyway (written by a member of the shared directory's group, or by
+// an older drain) is shown on one line by a later out, run and status, in
+// every output mode, so that none of its lines is a workflow command.
+func TestMultiLineReasonIsOneLine(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("drives the Linux binary")
+	}
+	bin := buildDrain(t)
+	dir := t.TempDir()
+	page := filepath.Join(dir, "keepalive.htm")
+	must(t, os.WriteFile(page, []byte("OK\n"), 0o644))
+	stateDir := filepath.Join(dir, "state")
+	run := func(env []string, args ...string) ([]byte, int) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(append(cleanCIEnv(), "DRAIN_STATE_DIR="+stateDir, "GITHUB_STEP_SUMMARY="+filepath.Join(dir, "summary.md")), env...)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("%v", err)
+		}
+		return out, cmd.ProcessState.ExitCode()
+	}
+	hostile := "deploy v2\n::warning::pwned\n  ::error file=x::indented\n##vso[task.complete result=Failed;]x"
+
+	out, code := run(nil, "out", "--keepalive", page, "--reason", hostile)
+	if code != 2 {
+		t.Fatalf("out with a multi-line --reason exited %d, want 2:\n%s", code, out)
+	}
+	if _, err := os.Stat(page); err != nil {
+		t.Fatalf("the refused out changed the page: %v", err)
+	}
+	if !bytes.Contains(out, []byte("--reason")) {
+		t.Errorf("the refusal does not name --reason:\n%s", out)
+	}
+	checkNoCICommand(t, "refusal", out, false)
+
+	// A record that says it anyway.
+	if out, code := run(nil, "out", "--keepalive", page, "--reason", "placeholder"); code != 0 {
+		t.Fatalf("out exited %d:\n%s", code, out)
+	}
+	var records []string
+	must(t, filepath.WalkDir(stateDir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".json") {
+			b, rerr := os.ReadFile(p)
+			if rerr == nil && bytes.Contains(b, []byte(`"placeholder"`)) {
+				records = append(records, p)
+				b = bytes.Replace(b, []byte(`"placeholder"`), []byte(strconvQuote(hostile)), 1)
+				b = bytes.Replace(b, []byte(`"by":"`), []byte(`"by":"me\n::error::by-line `), 1)
+				must(t, os.WriteFile(p, b, 0o600))
+			}
+		}
+		return err
+	}))
+	if len(records) != 1 {
+		t.Fatalf("found %d records holding the reason, want 1", len(records))
+	}
+	var all []byte
+	for _, env := range [][]string{nil, {"GITHUB_ACTIONS=true"}, {"TF_BUILD=True"}} {
+		o, _ := run(env, "out", "--keepalive", page)
+		all = append(all, o...)
+		o, _ = run(env, "run", "--keep-out", "--keepalive", page, "--source", "exec:echo 0", "--interval", "100ms", "--settle", "100ms", "--", "true")
+		all = append(all, o...)
+		o, _ = run(env, "status", "--keepalive", page)
+		all = append(all, o...)
+		o, _ = run(env, "status", "--keepalive", page, "--output", "json")
+		all = append(all, o...)
+	}
+	if !bytes.Contains(all, []byte("deploy v2 ::warning::pwned")) {
+		t.Fatalf("the reason is not shown on one line: nothing was tested:\n%s", all)
+	}
+	checkNoCICommand(t, "output", all, true)
+	if t.Failed() {
+		t.Logf("output:\n%s", all)
+	}
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
