@@ -274,3 +274,110 @@ func strconvQuote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+// TestMarkdownTablesKeepTheirColumns: a source whose selector holds a pipe
+// (a regex alternative), and one whose label value holds a pipe and a
+// backtick,
+// through a real run with a real HTTP server: every row of every table of
+// `drain report -o .md` and of the GitHub step summary has as many cells as
+// its header, and the selector is shown whole.
+func TestMarkdownTablesKeepTheirColumns(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("drives the Linux binary")
+	}
+	bin := buildDrain(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("inflight{handler=\"/api\"} 1\ninflight{handler=\"/web\"} 2\ninflight{handler=\"/x|y`z\"} 0\n"))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	page := filepath.Join(dir, "keepalive.htm")
+	must(t, os.WriteFile(page, []byte("OK\n"), 0o644))
+	summary := filepath.Join(dir, "summary.md")
+	cmd := exec.Command(bin, "run", "--output", "json", "--keepalive", page, "--interval", "100ms", "--timeout", "1s",
+		"--source", `prom:`+srv.URL+`/metrics#inflight{handler=~"/api|/web"}`,
+		"--source", "prom:"+srv.URL+"/metrics#inflight{handler=\"/x|y`z\"}",
+		"--", "true")
+	cmd.Env = append(cleanCIEnv(), "DRAIN_STATE_DIR="+filepath.Join(dir, "state"), "GITHUB_ACTIONS=true", "GITHUB_STEP_SUMMARY="+summary)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); cmd.ProcessState.ExitCode() != 3 {
+		t.Fatalf("run: %v (want a timeout, exit 3)\n%s\n%s", err, stdout.Bytes(), stderr.Bytes())
+	}
+	events := filepath.Join(dir, "events.ndjson")
+	var lines []byte
+	for _, l := range bytes.Split(stdout.Bytes(), []byte("\n")) {
+		if bytes.HasPrefix(l, []byte("{")) {
+			lines = append(append(lines, l...), '\n')
+		}
+	}
+	must(t, os.WriteFile(events, lines, 0o644))
+	md := filepath.Join(dir, "timeline.md")
+	if out, err := exec.Command(bin, "report", events, "-o", md).CombinedOutput(); err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	for _, f := range []string{md, summary} {
+		b, err := os.ReadFile(f)
+		must(t, err)
+		tables := checkTables(t, filepath.Base(f), string(b))
+		if tables == 0 {
+			t.Errorf("%s has no table:\n%s", f, b)
+		}
+		if !strings.Contains(string(b), `/api\|/web`) {
+			t.Errorf("%s does not show the selector whole:\n%s", f, b)
+		}
+		if t.Failed() {
+			t.Logf("%s:\n%s", f, b)
+		}
+	}
+}
+
+// checkTables checks every GFM table of md: each row has as many cells as
+// its header. Cells are split as cmark-gfm's table scanner does: a
+// backslash and the character after it are one pair, and a pipe no pair
+// took ends a cell. It returns how many tables it saw.
+func checkTables(t *testing.T, name, md string) int {
+	t.Helper()
+	tables, want := 0, 0
+	for i, l := range strings.Split(md, "\n") {
+		if !strings.HasPrefix(l, "|") {
+			want = 0
+			continue
+		}
+		n := len(gfmCells(l))
+		switch {
+		case want == 0:
+			want = n
+			tables++
+		case n != want:
+			t.Errorf("%s line %d has %d cells, its table %d: %q", name, i+1, n, want, l)
+		}
+	}
+	return tables
+}
+
+func gfmCells(row string) []string {
+	row = strings.TrimSpace(row)
+	row = strings.TrimPrefix(row, "|")
+	var cells []string
+	var cur strings.Builder
+	for i := 0; i < len(row); i++ {
+		switch {
+		case row[i] == '\\' && i+1 < len(row):
+			cur.WriteByte(row[i])
+			cur.WriteByte(row[i+1])
+			i++
+		case row[i] == '|':
+			cells = append(cells, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(row[i])
+		}
+	}
+	if strings.TrimSpace(cur.String()) != "" {
+		cells = append(cells, cur.String())
+	}
+	return cells
+}
