@@ -209,12 +209,13 @@ func isC1(c rune) bool { return untrusted.IsC1(c) }
 
 // SanitizeEvent sanitizes every field of e that can carry outside text, for
 // sinks that show it to a person or write it into a CI log. Every field is
-// one line (a record's reason in a message, a label value in a source's
-// error) but the action's last output (the message of an action event)
-// and an error, which may hold several lines.
+// one line (a record's reason in the message of an out event, a label
+// value in a source's error) but the action's last output (the message of
+// an action event), a warning, an error and a hint, which may hold several
+// lines, each made safe.
 func SanitizeEvent(e drain.Event) drain.Event {
 	msg := SanitizeLine
-	if e.Event == drain.EvAction {
+	if e.Event == drain.EvAction || e.Event == drain.EvWarning {
 		msg = Sanitize
 	}
 	e.Target, e.Message, e.Error, e.Action, e.Hint = SanitizeLine(e.Target), msg(e.Message), Sanitize(e.Error), SanitizeLine(e.Action), Sanitize(e.Hint)
