@@ -135,9 +135,12 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "drain",
 		Short: "Take a web server out of rotation, wait until it is idle, then stop it",
-		Long: `drain takes a web server out of load-balancer rotation (by its keep-alive
-page), waits until in-flight work has really finished (polling request
-counters), runs the stop or recycle command, and later puts the server back.
+		Long: `drain takes a web server out of load-balancer rotation (a keep-alive page the
+balancer probes, or the balancer itself), waits until in-flight work has
+really finished (polling request counters), runs the stop or recycle
+command, and later puts the server back.
+
+Rotation methods (--rotate TYPE:TARGET): ` + rotationTypeList() + `.
 
 Settings come from flags, DRAIN_* environment variables (DRAIN_SETTLE=10s),
 a YAML config file (--config or DRAIN_CONFIG), then defaults, in that order.

@@ -486,7 +486,7 @@ func AddFlags(fs *pflag.FlagSet, names ...string) {
 		if !ok {
 			panic("config: unknown key " + n)
 		}
-		usage := k.Usage
+		usage := k.Help()
 		if k.Default != "" && k.Default != "false" && k.Kind != Bool {
 			usage += " (default " + k.Default + ")"
 		}
