@@ -205,8 +205,6 @@ func SanitizeLine(s string) string { return untrusted.Line(s) }
 // IsControl is a control character that can drive a terminal.
 func IsControl(c rune) bool { return untrusted.IsControl(c) }
 
-func isC1(c rune) bool { return untrusted.IsC1(c) }
-
 // SanitizeEvent sanitizes every field of e that can carry outside text, for
 // sinks that show it to a person or write it into a CI log. Every field is
 // one line (a record's reason in the message of an out event, a label
