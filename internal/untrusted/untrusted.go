@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -69,6 +70,8 @@ func escape(s string) string {
 		case IsControl(c):
 			q := strconv.QuoteRune(c)
 			b.WriteString(q[1 : len(q)-1])
+		case IsFormat(c) && c > 0xffff:
+			fmt.Fprintf(&b, `\U%08x`, c)
 		case IsFormat(c):
 			fmt.Fprintf(&b, `\u%04x`, c)
 		default:
@@ -145,6 +148,9 @@ func JSON(b []byte) []byte {
 	prev := rune(0)
 	for _, c := range s {
 		switch {
+		case IsFormat(c) && c > 0xffff: // JSON escapes UTF-16 units
+			r1, r2 := utf16.EncodeRune(c)
+			fmt.Fprintf(&sb, `\u%04x\u%04x`, r1, r2)
 		case IsC1(c) || IsFormat(c) || c == '#' && prev == '#':
 			fmt.Fprintf(&sb, `\u%04x`, c)
 		default:

@@ -16,6 +16,7 @@ func TestText(t *testing.T) {
 		{"###[x", `##\#[x`},
 		{"# ## #vso[", "# ## #vso["}, // nothing a runner reads
 		{"#\u200b#vso[x]", `#\u200b#vso[x]`},
+		{"#\U000e0001#vso[x]", `#\U000e0001#vso[x]`}, // a format character beyond the BMP (a language tag)
 		{"a\n::warning::x", "a\n\\::warning::x"},
 		{"::error::x", `\::error::x`},
 		{"a\n \t::error::x", "a\n \t\\::error::x"},
@@ -99,6 +100,7 @@ func FuzzTableCell(f *testing.F) {
 func FuzzJSON(f *testing.F) {
 	f.Add("/##vso[task.setvariable variable=X]evil")
 	f.Add("###[x\u200b#\u0085")
+	f.Add("#\U000e0001#vso[\U0001d173")
 	f.Add("\n::warning::x")
 	f.Fuzz(func(t *testing.T, s string) {
 		b, err := json.Marshal(map[string]string{"v": s})
