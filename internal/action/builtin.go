@@ -46,8 +46,13 @@ var builtins = map[string]builtin{}
 // RegisterBuiltin adds the built-in name, taking one argument called arg
 // ("" for none), made by f. It is registered on every OS, so that its name
 // is never run as a program: off its OS, f returns WrongOS. Call it from an
-// init function.
-func RegisterBuiltin(name, arg string, f BuiltinFunc) { builtins[name] = builtin{arg: arg, make: f} }
+// init function. A name registered twice panics.
+func RegisterBuiltin(name, arg string, f BuiltinFunc) {
+	if _, dup := builtins[name]; dup {
+		panic("action: built-in registered twice: " + name)
+	}
+	builtins[name] = builtin{arg: arg, make: f}
+}
 
 // Builtins lists the built-in action names, sorted.
 func Builtins() []string {
@@ -58,6 +63,20 @@ func Builtins() []string {
 	slices.Sort(out)
 	return out
 }
+
+// BuiltinUsages lists each built-in as it is written, "NAME ARG" (sorted):
+// what the help and the hints show.
+func BuiltinUsages() []string {
+	names := Builtins()
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strings.TrimSpace(n + " " + builtins[n].arg)
+	}
+	return out
+}
+
+// BuiltinHelp is BuiltinUsages as one comma-separated list.
+func BuiltinHelp() string { return strings.Join(BuiltinUsages(), ", ") }
 
 // WrongOS is the error of a Windows built-in asked for elsewhere.
 func WrongOS(name string) error {

@@ -4,6 +4,7 @@ package action
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -17,4 +18,13 @@ func TestBuiltinsOnlyOnWindows(t *testing.T) {
 	if _, err := New([]string{"stop-service", "x"}, true, 0); err != nil {
 		t.Errorf("shell: err = %v", err)
 	}
+}
+
+func TestRegisterBuiltinRefusesDuplicates(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "registered twice: "+StopService) {
+			t.Errorf("registering %s twice: recover() = %v", StopService, r)
+		}
+	}()
+	RegisterBuiltin(StopService, "SERVICE", nil)
 }

@@ -17,8 +17,7 @@ run the action. The action is an argv after -- (no shell unless --shell).
 
 On Windows the action can also be a built-in that checks the current state
 first ("already stopped") and waits until the change has taken effect:
-recycle-apppool POOL, stop-apppool POOL, start-apppool POOL, stop-site SITE,
-iisreset-stop, stop-service NAME.
+` + builtinList() + `.
 
 If the wait fails or is interrupted before the action runs, the server is put
 back into rotation unless --keep-out. Once the action has run (or failed) the
@@ -45,10 +44,14 @@ func newOutCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "out [flags]",
 		Short: "Take the server out of rotation only",
-		Long: `Take the server out of rotation: rename the keep-alive page (or write
---down-content into it) and record what changed, so that 'drain in' can undo
-it even after a crash. With --verify-url, wait until that URL stops answering
-2xx (up to --timeout). Running it twice is fine.
+		Long: `Take the server out of rotation by every rotation method given, all or
+none: rename the keep-alive page (or write --down-content into it), drain
+the server in the balancer, ...; and record what changed, so that 'drain in'
+can undo it even after a crash. With --verify-url, wait until that URL stops
+answering 2xx (up to --timeout). Running it twice is fine.
+
+Rotation methods (--rotate TYPE:TARGET): ` + rotationTypeList() + `; the
+shorthands --keepalive PATH and --haproxy ADDR#BACKEND/SERVER.
 ` + exitStatusHelp,
 		Args: noArgs,
 	}
@@ -59,16 +62,17 @@ func newInCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "in [flags]",
 		Short: "Put the server back into rotation",
-		Long: `Put the server back into rotation, undoing exactly what 'out' recorded (the
-original file name, or the original bytes in content mode). With
+		Long: `Put the server back into rotation, undoing exactly what 'out' recorded for
+each rotation method (the keep-alive page's original name or bytes, each
+balancer's state from before). With
 --warm-up URL, first request each URL until it answers 2xx --warm-up-count
 times (a server that does not warm within --timeout is left out: exit 3).
 With --wait-healthy, then wait until --verify-url answers 2xx and the load
 balancer itself reports the server up (methods with a pool view: HAProxy's
 check UP), up to --timeout; exit 3 if not, the server IN. Running it twice
-is fine. In content mode, a page that no
-longer holds the down content (a deploy rewrote it) is left as it is (exit 1)
-unless --force-restore.
+is fine. A keep-alive page in content mode that no longer holds the down
+content (a deploy rewrote it) is left as it is (exit 1) unless
+--force-restore.
 ` + exitStatusHelp,
 		Args: noArgs,
 	}

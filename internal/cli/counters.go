@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drain-cli/drain/internal/iostreams"
+	"github.com/drain-cli/drain/internal/sink"
 	"github.com/drain-cli/drain/internal/source"
 )
 
@@ -54,7 +55,7 @@ func listMetrics(c *cobra.Command, ios *iostreams.IOStreams, url, filter string)
 		return fmt.Errorf("no metric on %s has a name containing %q", url, filter)
 	}
 	for _, m := range ms {
-		fmt.Fprintf(ios.Out, "prom:%s#%s\t%s, %d series\t%s\n", url, m.Name, m.Type, m.Series, m.Help)
+		fmt.Fprintf(ios.Out, "prom:%s#%s\t%s, %d series\t%s\n", url, sanitize(m.Name), sanitize(m.Type), m.Series, sink.SanitizeLine(m.Help))
 	}
 	return nil
 }

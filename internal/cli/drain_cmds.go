@@ -216,11 +216,11 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 	var err error
 	if kind != cmdWait {
 		if len(rotationSpecs(cfg)) == 0 {
-			hint := "set --keepalive PATH and/or --haproxy ADDR#BACKEND/SERVER, or --rotate TYPE:TARGET"
+			hint := noRotationHint()
 			if kind == cmdRun {
 				hint += "; to wait without changing rotation use 'drain wait'"
 			}
-			return nil, usageErr(hint, "no rotation method: drain %s needs --keepalive or --haproxy", kindName(kind))
+			return nil, usageErr(hint, "no rotation method: drain %s needs --rotate TYPE:TARGET, --keepalive or --haproxy", kindName(kind))
 		}
 		if p.Rotator, p.Store, err = buildRotation(cfg); err != nil {
 			return nil, err
@@ -269,7 +269,7 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 			case errors.Is(err, action.ErrRights):
 				hint = "run drain elevated (an administrator's prompt: Run as administrator), or as a service account allowed to make the change"
 			case errors.Is(err, action.ErrUsage):
-				hint = "built-in actions (Windows): recycle-apppool POOL, stop-apppool POOL, start-apppool POOL, stop-site SITE, iisreset-stop, stop-service NAME"
+				hint = "built-in actions (Windows): " + builtinList()
 			case !errors.Is(err, action.ErrNotFound):
 				hint = "give the action after --"
 			}

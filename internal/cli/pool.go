@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"github.com/drain-cli/drain/internal/iostreams"
 	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/sink"
 	"github.com/drain-cli/drain/internal/state"
 )
 
@@ -125,12 +125,12 @@ func runStatusPool(c *cobra.Command, ios *iostreams.IOStreams, cfg *config.Confi
 			code = drain.ExitError
 		}
 		if cfg.JSON {
-			_ = json.NewEncoder(ios.Out).Encode(rep)
+			_ = sink.WriteJSON(ios.Out, rep)
 		} else {
 			if cfg.Watch && ios.IsStdoutTTY() {
 				fmt.Fprint(ios.Out, "\033[H\033[2J")
 			}
-			printPool(ios, rep)
+			printPool(ios, sanitizePool(rep))
 		}
 		if !cfg.Watch {
 			break

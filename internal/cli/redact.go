@@ -3,6 +3,9 @@ package cli
 import (
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/redact"
+	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/sink"
+	"github.com/drain-cli/drain/internal/state"
 )
 
 // redactEvent hides the user info of URLs in every text of an event before
@@ -50,5 +53,47 @@ func redactStatus(rep statusReport) statusReport {
 		rec.Reason = redact.String(rec.Reason)
 		rep.Record = &rec
 	}
+	return rep
+}
+
+// sanitizeStatus makes the outside text of a status report safe to print
+// (sink.SanitizeEvent): the record's one-line fields stay one line, as the
+// readings, the requests and the parts do.
+func sanitizeStatus(rep statusReport) statusReport {
+	ev := sink.SanitizeEvent(drain.Event{Target: rep.Target, Error: rep.Error, Sources: rep.Sources, Requests: rep.Requests})
+	rep.Target, rep.Error, rep.Sources, rep.Requests = ev.Target, ev.Error, ev.Sources, ev.Requests
+	rep.Rotation, rep.RequestsError, rep.OldRecordFile = sink.SanitizeLine(rep.Rotation), sink.Sanitize(rep.RequestsError), sink.SanitizeLine(rep.OldRecordFile)
+	if rep.Record != nil {
+		rec := *rep.Record
+		rec.Reason, rec.By, rec.Method, rec.Command, rec.Result, rec.Phase = sink.SanitizeLine(rec.Reason), sink.SanitizeLine(rec.By), sink.SanitizeLine(rec.Method), sink.SanitizeLine(rec.Command), sink.SanitizeLine(rec.Result), state.Phase(sink.SanitizeLine(string(rec.Phase)))
+		rep.Record = &rec
+	}
+	if rep.Parts != nil {
+		parts := make([]rotation.Part, len(rep.Parts))
+		for i, p := range rep.Parts {
+			parts[i] = rotation.Part{Target: sink.SanitizeLine(p.Target), State: sink.SanitizeLine(p.State)}
+		}
+		rep.Parts = parts
+	}
+	return rep
+}
+
+// sanitizePool does the same for a pool view: member names and details
+// come from the balancer, reasons and owners from records in a shared
+// directory or etcd.
+func sanitizePool(rep poolReport) poolReport {
+	line := sink.SanitizeLine
+	rep.Target, rep.Pool, rep.Error = line(rep.Target), line(rep.Pool), sink.Sanitize(rep.Error)
+	rows := make([]poolRow, len(rep.Members))
+	for i, m := range rep.Members {
+		m.Name, m.Addr, m.Admin, m.Health, m.Detail = line(m.Name), line(m.Addr), line(m.Admin), line(m.Health), line(m.Detail)
+		if m.Drain != nil {
+			ch := *m.Drain
+			ch.From, ch.By, ch.Why, ch.Command, ch.Phase, ch.Record = line(ch.From), line(ch.By), line(ch.Why), line(ch.Command), line(ch.Phase), line(ch.Record)
+			m.Drain = &ch
+		}
+		rows[i] = m
+	}
+	rep.Members = rows
 	return rep
 }

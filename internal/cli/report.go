@@ -15,6 +15,7 @@ import (
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/iostreams"
 	"github.com/drain-cli/drain/internal/report"
+	"github.com/drain-cli/drain/internal/sink"
 )
 
 const reportHint = "give the NDJSON events of a run: drain run --output json ... > events.ndjson"
@@ -70,7 +71,7 @@ holding the drain back; when it ended while sources were still busy, give
 			if err := report.WriteFile(out, run); err != nil {
 				return fmt.Errorf("write %s: %w", out, err)
 			}
-			fmt.Fprintf(ios.Out, "wrote %s: %s (%d events, %d %s)\n", out, run.Title(), run.Events, len(run.Sources), plural(len(run.Sources), "source"))
+			fmt.Fprintf(ios.Out, "wrote %s: %s (%d events, %d %s)\n", out, sink.SanitizeLine(run.Title()), run.Events, len(run.Sources), plural(len(run.Sources), "source"))
 			if run.Earlier > 0 {
 				fmt.Fprintf(ios.ErrOut, "%s holds %d earlier %s; drawn: the last one\n", args[0], run.Earlier, plural(run.Earlier, "run"))
 			}

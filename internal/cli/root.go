@@ -4,7 +4,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"github.com/drain-cli/drain/internal/iostreams"
 	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/sink"
 )
 
 // version is set at release time with -ldflags "-X ...cli.version=v1.2.3".
@@ -103,7 +103,7 @@ func resultOnlyJSON(ios *iostreams.IOStreams, err error, code int, drainCmd, rot
 	if err != nil {
 		ev.Error = redact.String(err.Error())
 	}
-	_ = json.NewEncoder(ios.Out).Encode(ev)
+	_ = sink.WriteJSON(ios.Out, ev)
 }
 
 // exitCode prints err (one line and a hint) and maps it to an exit code.
@@ -135,9 +135,12 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "drain",
 		Short: "Take a web server out of rotation, wait until it is idle, then stop it",
-		Long: `drain takes a web server out of load-balancer rotation (by its keep-alive
-page), waits until in-flight work has really finished (polling request
-counters), runs the stop or recycle command, and later puts the server back.
+		Long: `drain takes a web server out of load-balancer rotation (a keep-alive page the
+balancer probes, or the balancer itself), waits until in-flight work has
+really finished (polling request counters), runs the stop or recycle
+command, and later puts the server back.
+
+Rotation methods (--rotate TYPE:TARGET): ` + rotationTypeList() + `.
 
 Settings come from flags, DRAIN_* environment variables (DRAIN_SETTLE=10s),
 a YAML config file (--config or DRAIN_CONFIG), then defaults, in that order.

@@ -3,7 +3,6 @@ package cli
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/iostreams"
 	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/sink"
 	"github.com/drain-cli/drain/internal/state"
 )
 
@@ -90,12 +90,12 @@ records); a balancer that cannot be read is exit 1.
 				code = drain.ExitError
 			}
 			if cfg.JSON {
-				_ = json.NewEncoder(ios.Out).Encode(rep)
+				_ = sink.WriteJSON(ios.Out, rep)
 			} else {
 				if cfg.Watch && ios.IsStdoutTTY() {
 					fmt.Fprint(ios.Out, "\033[H\033[2J")
 				}
-				printStatus(ios, rep)
+				printStatus(ios, sanitizeStatus(rep))
 			}
 			if !cfg.Watch {
 				break

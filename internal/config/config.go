@@ -302,6 +302,12 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	}
 	c.VerifyURL = str("verify-url")
 	c.Reason = str("reason")
+	if strings.ContainsFunc(c.Reason, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r <= 0x9f }) {
+		// A reason is one line on every output (status, the "already out"
+		// line, other machines' pool view): a commit message's second line
+		// would start a line of the log, where "::" is a workflow command.
+		errs = append(errs, usage("give the first line only, e.g. --reason \"$(git log -1 --format=%s)\"", "the reason (from %s) must be one line of text: it holds a line break or a control character", raw["reason"].From))
+	}
 	c.LBGrace = dur("lb-grace")
 	c.Interval = dur("interval")
 	c.Settle = dur("settle")
@@ -486,7 +492,7 @@ func AddFlags(fs *pflag.FlagSet, names ...string) {
 		if !ok {
 			panic("config: unknown key " + n)
 		}
-		usage := k.Usage
+		usage := k.Help()
 		if k.Default != "" && k.Default != "false" && k.Kind != Bool {
 			usage += " (default " + k.Default + ")"
 		}

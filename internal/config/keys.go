@@ -1,5 +1,13 @@
 package config
 
+import (
+	"strings"
+
+	"github.com/drain-cli/drain/internal/action"
+	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/source"
+)
+
 // Kind is how a key's value is parsed.
 type Kind int
 
@@ -26,11 +34,11 @@ var Keys = []Key{
 	{"disabled-name", String, "", "rename the page to `NAME` when out (default PATH.disabled)"},
 	{"down-content", String, "", "content mode: write `TEXT` into the page instead of renaming it; in restores the original bytes"},
 	{"haproxy", List, "", "HAProxy runtime API socket and server, ADDR#BACKEND/SERVER (repeatable, one per load balancer; shorthand for --rotate haproxy:ADDR#BACKEND/SERVER): out sets drain, in sets ready; ADDR is a socket path or host:port"},
-	{"rotate", List, "", "rotation method `TYPE:TARGET` (repeatable; they change together or not at all): keepalive:PATH, haproxy:ADDR#BACKEND/SERVER, or another type of the README's Rotation table"},
+	{"rotate", List, "", "rotation method `TYPE:TARGET` (repeatable; they change together or not at all): " + generated},
 	{"verify-url", String, "", "`URL` of the keep-alive page: must stop answering 2xx after out, answer 2xx after in --wait-healthy"},
 	{"reason", String, "", "who/why (`TEXT`), recorded with the change and shown by status"},
 	{"lb-grace", Duration, "0s", "minimum time out of rotation before drained (probe interval x fall count)"},
-	{"source", List, "", "what to wait on (repeatable): nginx:URL, apache:URL, haproxy:ADDR#BACKEND/SERVER, prom:URL#SELECTOR, json:URL#PATH, exec:COMMAND, on Windows pdh:COUNTER_PATH, iis:APPPOOL, aspnet:SITE, aspnet-sessions:SITE, state-server[:HOST], arr:FARM#SERVER (IIS ARR); <=N sets the threshold (default 0); NAME= in front names it for the live view and the report (api=prom:URL#SELECTOR)"},
+	{"source", List, "", "what to wait on (repeatable): " + generated + "; <=N sets the threshold (default 0); NAME= in front names it for the live view and the report (api=prom:URL#SELECTOR)"},
 	{"allow-unread-source", List, "", "run: let the source `NAME` (its NAME= or its spec) be unreadable before out, for a source that answers only once the server is out (repeatable); any other source that cannot be read then stops the run, exit 2, nothing changed"},
 	{"interval", Duration, "1s", "poll period"},
 	{"settle", Duration, "5s", "every source must stay at/below its threshold this long, continuously"},
@@ -38,7 +46,7 @@ var Keys = []Key{
 	{"read-timeout", Duration, "2s", "limit for one read of one source"},
 	{"on-timeout", String, "fail", "on timeout: fail (do not run the action) or force (run it anyway, loudly)"},
 	{"keep-out", Bool, "false", "on failure or interrupt leave the server out of rotation"},
-	{"action", List, "", "the action when not given after -- (repeat for each argv word)"},
+	{"action", List, "", "the action when not given after -- (repeat for each argv word); built-ins (Windows): " + generated},
 	{"action-timeout", Duration, "10m", "kill the action and its children after this long (0 = no limit)"},
 	{"shell", Bool, "false", "run the action through the shell (sh -c / cmd /C)"},
 	{"dry-run", Bool, "false", "read every source once, show what would change, change nothing"},
@@ -57,6 +65,34 @@ var Keys = []Key{
 	{"min-in-rotation", String, "0", "disruption budget: refuse (exit 5) to take the server out when fewer than `N` other servers of its pool would stay in rotation, as the load balancer reports them (0 = no budget)"},
 	{"wait-turn", Duration, "0s", "with --min-in-rotation: wait up to this long for the budget to allow the change instead of refusing at once"},
 	{"lock", List, "", "etcd v3 for the pool across machines, `etcd:URL` (client URLs, comma-separated or repeated): run and out with --min-in-rotation lock the pool there and record who took the server out; in (and a run put back) removes that record"},
+}
+
+// generated marks where a key's usage lists the types of a registry: the
+// rotation methods, the source types, the built-in actions. Usage fills it
+// in when the flags are made, after every plug-in has registered, so that
+// the help (and docs/cli, made from it) names every type there is.
+const generated = "{types}"
+
+// Help is the key's usage text, with the registry's types filled in.
+func (k Key) Help() string {
+	if !strings.Contains(k.Usage, generated) {
+		return k.Usage
+	}
+	var list string
+	switch k.Name {
+	case "rotate":
+		ts := rotation.Types()
+		specs := make([]string, len(ts))
+		for i, t := range ts {
+			specs[i] = t.Name + ":" + t.Syntax
+		}
+		list = strings.Join(specs, ", ")
+	case "source":
+		list = source.Help()
+	case "action":
+		list = action.BuiltinHelp()
+	}
+	return strings.Replace(k.Usage, generated, list, 1)
 }
 
 // Lookup returns the key with that name.

@@ -244,7 +244,7 @@ func (p *run) stillOut(ctx context.Context, rec *state.Record) *Outcome {
 	return &Outcome{
 		Result: ResultError, Rotation: st,
 		Err:  fmt.Errorf("the server is no longer out of rotation (%s): something put it back during the wait; %s", strings.Join(back, ", "), what),
-		Hint: "find what re-created the keep-alive page (a deploy step?), then run drain again; 'drain status' shows the record",
+		Hint: "find what put it back (a deploy step re-creating the keep-alive page, a balancer restarted or reconfigured), then run drain again; 'drain status' shows the record",
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"strings"
+
+	"github.com/drain-cli/drain/internal/untrusted"
 )
 
 // Picture geometry, in SVG user units (pixels at 100 %).
@@ -49,7 +51,8 @@ func (c *canvas) x(t float64) float64 { return c.x0 + (c.x1-c.x0)*t/c.tMax }
 
 func (c *canvas) f(format string, a ...any) { fmt.Fprintf(c, format, a...) }
 
-func esc(s string) string { return html.EscapeString(s) }
+// esc is outside text in SVG or HTML, also safe to print in a CI log.
+func esc(s string) string { return html.EscapeString(untrusted.Text(s)) }
 
 func writeSVG(b *strings.Builder, r *Run) {
 	c := &canvas{Builder: b, r: r, x0: left, x1: width - right}

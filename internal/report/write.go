@@ -12,6 +12,7 @@ import (
 
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/state"
+	"github.com/drain-cli/drain/internal/untrusted"
 )
 
 // Formats, chosen by the output file's extension.
@@ -127,13 +128,13 @@ func Markdown(w io.Writer, r *Run) error {
 	}
 	b.WriteString("\n## Timeline\n\n| at | what |\n|---:|---|\n")
 	for _, row := range timeline(r) {
-		fmt.Fprintf(&b, "| %s | %s |\n", row[0], mdEsc(row[1]))
+		fmt.Fprintf(&b, "| %s | %s |\n", row[0], untrusted.MDCell(row[1]))
 	}
 	b.WriteString("\n## Sources\n\n| source | threshold | first | last | max | unknown for | why unknown |\n|---|---:|---:|---:|---:|---:|---|\n")
 	for _, s := range r.Sources {
 		st := s.Stats()
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s |\n", strings.ReplaceAll(s.Name, "`", "'"), fmtNum(s.Threshold),
-			fmtVal(st.First), fmtVal(st.Last), fmtVal(st.Max), fmtSecs(st.UnknownFor), mdEsc(strings.Join(s.Errors, "; ")))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", untrusted.MDCode(s.Name), fmtNum(s.Threshold),
+			fmtVal(st.First), fmtVal(st.Last), fmtVal(st.Max), fmtSecs(st.UnknownFor), untrusted.MDCell(strings.Join(s.Errors, "; ")))
 	}
 	if len(r.Sources) == 0 {
 		b.WriteString("| (none) | | | | | | |\n")
@@ -142,9 +143,8 @@ func Markdown(w io.Writer, r *Run) error {
 	return err
 }
 
-func mdEsc(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+// mdEsc is outside text in a line of Markdown (a title, a list item).
+func mdEsc(s string) string { return untrusted.MDCell(s) }
 
 // timeline lists the marks and windows in time order, for the tables.
 func timeline(r *Run) [][2]string {

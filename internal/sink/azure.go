@@ -43,6 +43,7 @@ func NewAzure(w io.Writer, summaryDir string, settle time.Duration) *Azure {
 
 // Event implements Sink.
 func (a *Azure) Event(e drain.Event) {
+	e = SanitizeEvent(e) // the renderer did already: this sink is safe on its own
 	a.sum.add(e)
 	switch e.Event {
 	case drain.EvWarning:

@@ -34,6 +34,7 @@ func NewGitHub(w io.Writer, summaryPath string) *GitHub {
 
 // Event implements Sink.
 func (g *GitHub) Event(e drain.Event) {
+	e = SanitizeEvent(e) // the renderer did already: this sink is safe on its own
 	g.sum.add(e)
 	switch e.Event {
 	case drain.EvWarning:

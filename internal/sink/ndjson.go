@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 
 	"github.com/drain-cli/drain/internal/drain"
+	"github.com/drain-cli/drain/internal/untrusted"
 )
 
 // NDJSON writes every event as one JSON object a line on out (stdout, which
@@ -52,25 +52,25 @@ func (s *NDJSON) Close() error { return nil }
 
 func (s *NDJSON) note(l string) { _, _ = fmt.Fprintln(s.errOut, l) }
 
-// write writes one NDJSON event. encoding/json escapes C0 controls but
-// leaves C1 ones (U+0080-U+009F) raw; they are escaped too, so that NDJSON
-// shown on a terminal cannot drive it either.
+// write writes one NDJSON event. The JSON is data, decoded unchanged, but
+// its line is also read by a CI runner when stdout is a job's log:
+// untrusted.JSON writes what a runner or a terminal would act on (C1
+// controls, format characters, the '#' of "##vso[") as \u escapes.
 func (s *NDJSON) write(e drain.Event) {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return
 	}
-	str := string(b)
-	if strings.ContainsFunc(str, isC1) {
-		var sb strings.Builder
-		for _, c := range str {
-			if isC1(c) {
-				fmt.Fprintf(&sb, `\u%04x`, c)
-				continue
-			}
-			sb.WriteRune(c)
-		}
-		str = sb.String()
+	_, _ = s.out.Write(append(untrusted.JSON(b), '\n'))
+}
+
+// WriteJSON writes v as one line of JSON to w, safe for a log in the same
+// way as the NDJSON events (status --output json, the error event).
+func WriteJSON(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
 	}
-	_, _ = io.WriteString(s.out, str+"\n")
+	_, err = w.Write(append(untrusted.JSON(b), '\n'))
+	return err
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/report"
+	"github.com/drain-cli/drain/internal/untrusted"
 )
 
 // summary gathers the events of one run for the Markdown summary a CI
@@ -308,19 +309,12 @@ func orDash(s string) string {
 	return s
 }
 
-// mdText is outside text in a table cell: no line breaks, no pipes, no HTML.
-func mdText(s string) string {
-	return strings.NewReplacer("|", `\|`, "\r", " ", "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+// mdText is outside text in a table cell: one line, no pipes, no HTML, no
+// Markdown of its own, no CI command.
+func mdText(s string) string { return untrusted.MDCell(s) }
 
-// mdCode is outside text as inline code.
-func mdCode(s string) string {
-	if s == "" {
-		return ""
-	}
-	s = strings.NewReplacer("`", "'", "|", `\|`, "\r", " ", "\n", " ").Replace(s)
-	return "`" + s + "`"
-}
+// mdCode is outside text as inline code in a table cell.
+func mdCode(s string) string { return untrusted.MDCode(s) }
 
 // appendFile appends text to a file, creating it: several steps (and several
 // drains in one step) share GitHub's summary file.

@@ -5,10 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/untrusted"
 )
 
 // This file holds the text that the human sinks (terminal, plain lines)
@@ -190,53 +190,44 @@ func FinalLine(command string, e drain.Event) string {
 }
 
 // Sanitize makes text from outside (status pages, exec stderr, file names,
-// error messages) safe to print on a terminal: control characters other
-// than newline and tab are shown escaped (\x1b, \r) instead of moving the
-// cursor, clearing the screen or changing colours.
-func Sanitize(s string) string {
-	if !strings.ContainsFunc(s, IsControl) && utf8.ValidString(s) {
-		return s
-	}
-	s = strings.ReplaceAll(s, "\r\n", "\n") // Windows line ends are not an attack
-	var b strings.Builder
-	for len(s) > 0 {
-		c, n := utf8.DecodeRuneInString(s)
-		switch {
-		case c == utf8.RuneError && n == 1: // a stray byte, maybe a raw C1 control
-			fmt.Fprintf(&b, `\x%02x`, s[0])
-		case IsControl(c):
-			q := strconv.QuoteRune(c)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteString(s[:n])
-		}
-		s = s[n:]
-	}
-	return b.String()
-}
+// error messages, metric labels) safe to print on a terminal and in a CI
+// log (untrusted.Text): control characters other than newline and tab are
+// shown escaped (\x1b, \r) instead of moving the cursor, clearing the
+// screen or changing colours; "##vso[" and "##[" are broken wherever they
+// are and "::" at the start of a line is escaped, so that no runner takes
+// the text for a command.
+func Sanitize(s string) string { return untrusted.Text(s) }
+
+// SanitizeLine is Sanitize for a field that is one line on every output
+// (a reason, a name, a target): line breaks become spaces.
+func SanitizeLine(s string) string { return untrusted.Line(s) }
 
 // IsControl is a control character that can drive a terminal.
-func IsControl(c rune) bool {
-	return c != '\n' && c != '\t' && (c < 0x20 || c == 0x7f || isC1(c))
-}
-
-func isC1(c rune) bool { return c >= 0x80 && c <= 0x9f }
+func IsControl(c rune) bool { return untrusted.IsControl(c) }
 
 // SanitizeEvent sanitizes every field of e that can carry outside text, for
-// sinks that show it to a person.
+// sinks that show it to a person or write it into a CI log. Every field is
+// one line (a record's reason in the message of an out event, a label
+// value in a source's error) but the action's last output (the message of
+// an action event), a warning, an error and a hint, which may hold several
+// lines, each made safe.
 func SanitizeEvent(e drain.Event) drain.Event {
-	e.Target, e.Message, e.Error, e.Action, e.Hint = Sanitize(e.Target), Sanitize(e.Message), Sanitize(e.Error), Sanitize(e.Action), Sanitize(e.Hint)
+	msg := SanitizeLine
+	if e.Event == drain.EvAction || e.Event == drain.EvWarning {
+		msg = Sanitize
+	}
+	e.Target, e.Message, e.Error, e.Action, e.Hint = SanitizeLine(e.Target), msg(e.Message), Sanitize(e.Error), SanitizeLine(e.Action), Sanitize(e.Hint)
 	if e.Blocking != nil {
 		b := make([]string, len(e.Blocking))
 		for i, s := range e.Blocking {
-			b[i] = Sanitize(s)
+			b[i] = SanitizeLine(s)
 		}
 		e.Blocking = b
 	}
 	if e.Sources != nil {
 		rs := make([]drain.Reading, len(e.Sources))
 		for i, rd := range e.Sources {
-			rd.Source, rd.Name, rd.Error, rd.Note = Sanitize(rd.Source), Sanitize(rd.Name), Sanitize(rd.Error), Sanitize(rd.Note)
+			rd.Source, rd.Name, rd.Error, rd.Note = SanitizeLine(rd.Source), SanitizeLine(rd.Name), SanitizeLine(rd.Error), SanitizeLine(rd.Note)
 			rs[i] = rd
 		}
 		e.Sources = rs
@@ -244,7 +235,7 @@ func SanitizeEvent(e drain.Event) drain.Event {
 	if e.Requests != nil {
 		qs := make([]drain.Request, len(e.Requests))
 		for i, q := range e.Requests {
-			q.Verb, q.URL, q.Client, q.Where = Sanitize(q.Verb), Sanitize(q.URL), Sanitize(q.Client), Sanitize(q.Where)
+			q.Verb, q.URL, q.Client, q.Where = SanitizeLine(q.Verb), SanitizeLine(q.URL), SanitizeLine(q.Client), SanitizeLine(q.Where)
 			qs[i] = q
 		}
 		e.Requests = qs

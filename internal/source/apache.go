@@ -8,7 +8,13 @@ import (
 	"strings"
 )
 
-func init() { register("apache", newApache) }
+func init() {
+	Register(Type{
+		Name: "apache", Syntax: "URL", Example: "apache:http://127.0.0.1/server-status",
+		Summary:     "BusyWorkers of Apache's server-status, minus the status request itself",
+		DefaultName: nameHostPath, New: newApache,
+	})
+}
 
 // apacheSource reads Apache httpd's mod_status in machine-readable form.
 type apacheSource struct {

@@ -10,7 +10,13 @@ import (
 	"github.com/drain-cli/drain/internal/apachebm"
 )
 
-func init() { register("apache-balancer", newApacheBalancer) }
+func init() {
+	Register(Type{
+		Name: "apache-balancer", Syntax: "URL#BALANCER/WORKER_URL", Example: "apache-balancer:http://lb/balancer-manager#web/http://10.0.0.5:8080",
+		Summary: "the worker's Busy column on Apache's balancer-manager page: requests the balancer still has in flight to it",
+		New:     newApacheBalancer,
+	})
+}
 
 // apacheBalancerSource reads, from Apache's balancer-manager page, how many
 // requests the load balancer still has in flight to one worker (its Busy

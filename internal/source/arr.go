@@ -10,7 +10,13 @@ import (
 	"github.com/drain-cli/drain/internal/winps"
 )
 
-func init() { register("arr", newARR) }
+func init() {
+	Register(Type{
+		Name: "arr", Syntax: "[ARR_HOST/]FARM#SERVER", Example: "arr:web#10.0.0.5",
+		Summary: "IIS ARR's currentRequests for a web farm server (Windows)",
+		OS:      "windows", New: newARR,
+	})
+}
 
 // arrNeedsWindows is false only on Windows; tests elsewhere lift it to read
 // the stand-in powershell.

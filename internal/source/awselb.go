@@ -8,7 +8,13 @@ import (
 	"github.com/drain-cli/drain/internal/awselb"
 )
 
-func init() { register("aws-elb", newAWSELB) }
+func init() {
+	Register(Type{
+		Name: "aws-elb", Syntax: "TARGET_GROUP_ARN#TARGET_ID[:PORT]", Example: "aws-elb:arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef#i-0abc1234",
+		Summary: "1 while the target is registered or draining in its ALB/NLB target group, 0 once unused",
+		New:     newAWSELB,
+	})
+}
 
 // awsELBSource reads whether an ELBv2 target group still sends a target
 // requests: aws-elb:TARGET_GROUP_ARN#TARGET_ID[:PORT] is 1 while the target

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"runtime"
 	"strconv"
 	"strings"
@@ -18,7 +19,13 @@ import (
 	"github.com/drain-cli/drain/internal/proctree"
 )
 
-func init() { register("exec", newExec) }
+func init() {
+	Register(Type{
+		Name: "exec", Syntax: "COMMAND", Example: "exec:/usr/local/bin/inflight --json",
+		Summary:     "the one number a command prints (no shell)",
+		DefaultName: execName, New: newExec,
+	})
+}
 
 const (
 	// maxExecOutput bounds what a command may print on stdout.
@@ -241,3 +248,12 @@ func (c *cappedBuffer) Write(p []byte) (int, error) {
 }
 
 func (c *cappedBuffer) String() string { return string(c.buf) }
+
+// execName is the command's base name.
+func execName(t string) string {
+	if f := strings.Fields(t); len(f) > 0 {
+		base := path.Base(strings.ReplaceAll(f[0], `\`, "/"))
+		return strings.TrimSuffix(strings.TrimSuffix(base, ".exe"), ".EXE")
+	}
+	return ""
+}

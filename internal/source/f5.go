@@ -7,7 +7,13 @@ import (
 	"github.com/drain-cli/drain/internal/f5"
 )
 
-func init() { register("f5", newF5) }
+func init() {
+	Register(Type{
+		Name: "f5", Syntax: "https://HOST#/PARTITION/POOL/MEMBER", Example: "f5:https://bigip.example#/Common/web/web01:80",
+		Summary: "an F5 BIG-IP pool member's serverside.curConns: connections the balancer still has open to it",
+		New:     newF5,
+	})
+}
 
 // f5Source reads a BIG-IP pool member's serverside.curConns (the
 // connections the balancer still has open to the server) from iControl

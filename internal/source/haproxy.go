@@ -13,7 +13,13 @@ import (
 	"github.com/drain-cli/drain/internal/haproxy"
 )
 
-func init() { register("haproxy", newHAProxy) }
+func init() {
+	Register(Type{
+		Name: "haproxy", Syntax: "ADDR#BACKEND/SERVER", Example: "haproxy:/run/haproxy/admin.sock#web/app1",
+		Summary:     "the server's current sessions plus its queue (runtime API socket, or the stats page's ;csv URL)",
+		DefaultName: haproxyName, New: newHAProxy,
+	})
+}
 
 // haproxySource reads one server's row of HAProxy's stats CSV, from the
 // runtime API (`show stat`) or from the stats page's ;csv URL.
@@ -143,4 +149,12 @@ func haproxyServerLoad(body []byte, backend, server string) (float64, error) {
 		return 0, fmt.Errorf("no server %q in backend %q (it has: %s)", server, backend, strings.Join(servers, ", "))
 	}
 	return 0, fmt.Errorf("no backend %q with a server %q in the stats", backend, server)
+}
+
+// haproxyName is BACKEND/SERVER.
+func haproxyName(t string) string {
+	if i := strings.LastIndex(t, "#"); i >= 0 {
+		return t[i+1:]
+	}
+	return ""
 }

@@ -10,7 +10,13 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-func init() { register("json", newJSON) }
+func init() {
+	Register(Type{
+		Name: "json", Syntax: "URL#PATH", Example: `json:http://127.0.0.1:9901/stats?format=json#stats.#(name=="http.ingress.downstream_rq_active").value`,
+		Summary:     "the number at a gjson path (an array of numbers is summed)",
+		DefaultName: jsonName, New: newJSON,
+	})
+}
 
 // jsonSource reads a number from a JSON document with a gjson path, e.g.
 // Envoy's /stats?format=json with
@@ -88,4 +94,13 @@ func jsonNumber(r gjson.Result) (float64, error) {
 	default: // true, false, null
 		return 0, fmt.Errorf("got %s, want a number", r.Raw)
 	}
+}
+
+// jsonName is host and path, plus #PATH.
+func jsonName(t string) string {
+	u, frag, _ := strings.Cut(t, "#")
+	if frag = strings.TrimSpace(frag); frag != "" {
+		return hostPath(u) + "#" + frag
+	}
+	return hostPath(u)
 }

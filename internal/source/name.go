@@ -3,7 +3,6 @@ package source
 import (
 	"fmt"
 	"net/url"
-	"path"
 	"regexp"
 	"strings"
 )
@@ -27,45 +26,15 @@ func cutName(raw string) (name, rest string) {
 	return raw[m[2]:m[3]], raw[m[1]:]
 }
 
-// DefaultName is a short readable name derived from the spec: the metric
-// and its labels (prom), the counter's instance (pdh), host and path (nginx,
-// apache, json), BACKEND/SERVER (haproxy), the command's base name (exec),
-// the pool or site (iis, aspnet).
+// DefaultName is a short readable name derived from the spec, by its
+// type's DefaultName (the metric and its labels for prom, host and path for
+// nginx, ...): the target when the type has none, the type when there is
+// no target.
 func DefaultName(s Spec) string {
 	t := strings.TrimSpace(s.Target)
-	switch s.Type {
-	case "prom":
-		if _, sel, ok := strings.Cut(t, "#"); ok && strings.TrimSpace(sel) != "" {
-			return strings.Join(strings.Fields(strings.ReplaceAll(sel, `"`, "")), " ")
-		}
-	case "nginx", "apache":
-		return hostPath(t)
-	case "json":
-		u, frag, _ := strings.Cut(t, "#")
-		if frag = strings.TrimSpace(frag); frag != "" {
-			return hostPath(u) + "#" + frag
-		}
-		return hostPath(u)
-	case "haproxy":
-		if i := strings.LastIndex(t, "#"); i >= 0 {
-			return t[i+1:]
-		}
-	case "exec":
-		if f := strings.Fields(t); len(f) > 0 {
-			base := path.Base(strings.ReplaceAll(f[0], `\`, "/"))
-			return strings.TrimSuffix(strings.TrimSuffix(base, ".exe"), ".EXE")
-		}
-	case "pdh":
-		// \Object(Instance)\Counter: the instance, else the counter.
-		if i, j := strings.Index(t, "("), strings.LastIndex(t, ")"); i >= 0 && j > i+1 {
-			return t[i+1 : j]
-		}
-		if i := strings.LastIndex(t, `\`); i >= 0 && i < len(t)-1 {
-			return t[i+1:]
-		}
-	case "state-server":
-		if t == "" {
-			return "state-server"
+	if ty, ok := Lookup(s.Type); ok && ty.DefaultName != nil {
+		if n := ty.DefaultName(t); n != "" {
+			return n
 		}
 	}
 	if t == "" {
@@ -73,6 +42,9 @@ func DefaultName(s Spec) string {
 	}
 	return t
 }
+
+// nameHostPath is the default name of a type whose target is a URL.
+func nameHostPath(target string) string { return hostPath(target) }
 
 // hostPath is "host:port/path" of a URL (no scheme, no query, no user).
 func hostPath(raw string) string {

@@ -8,7 +8,13 @@ import (
 	"strings"
 )
 
-func init() { register("nginx", newNginx) }
+func init() {
+	Register(Type{
+		Name: "nginx", Syntax: "URL", Example: "nginx:http://127.0.0.1/nginx_status",
+		Summary:     "Reading + Writing of nginx's stub_status, minus the status request itself",
+		DefaultName: nameHostPath, New: newNginx,
+	})
+}
 
 // nginxSource reads an nginx stub_status page.
 type nginxSource struct {

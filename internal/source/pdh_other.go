@@ -7,11 +7,8 @@ import (
 	"runtime"
 )
 
-func init() {
-	for _, name := range []string{"pdh", "iis", "aspnet", "aspnet-sessions", "state-server"} {
-		register(name, onlyOnWindows)
-	}
-}
+// The constructors of the Windows counter types (pdh_types.go) refuse here.
+var newPDH, newIIS, newASPNet, newASPNetSessions, newStateServer = onlyOnWindows, onlyOnWindows, onlyOnWindows, onlyOnWindows, onlyOnWindows
 
 // onlyOnWindows keeps the Windows counter types parseable everywhere (a
 // shared config file validates on any machine) while refusing to read them.

@@ -12,14 +12,6 @@ import (
 	"github.com/drain-cli/drain/internal/source/pdh"
 )
 
-func init() {
-	register("pdh", newPDH)
-	register("iis", newIIS)
-	register("aspnet", newASPNet)
-	register("aspnet-sessions", newASPNetSessions)
-	register("state-server", newStateServer)
-}
-
 // Variables so that tests can play an unelevated process and read a
 // recorded applicationHost.config.
 var (

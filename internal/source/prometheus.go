@@ -17,7 +17,13 @@ import (
 	"github.com/drain-cli/drain/internal/suggest"
 )
 
-func init() { register("prom", newProm) }
+func init() {
+	Register(Type{
+		Name: "prom", Syntax: "URL#SELECTOR", Example: `prom:http://127.0.0.1:9100/metrics#http_requests_in_flight{handler="/api"}`,
+		Summary:     "the sum of the matching series of a Prometheus page (#total=COUNTER adds arrivals)",
+		DefaultName: promName, New: newProm,
+	})
+}
 
 // promAccept asks for the classic text format, the only one parsed here.
 const promAccept = "text/plain;version=0.0.4"
@@ -313,4 +319,12 @@ func noMetricError(name string, body []byte) error {
 		return fmt.Errorf("no metric named %s (similar: %s)", name, strings.Join(similar, ", "))
 	}
 	return fmt.Errorf("no metric named %s", name)
+}
+
+// promName is the metric and its labels, quotes dropped.
+func promName(t string) string {
+	if _, sel, ok := strings.Cut(t, "#"); ok && strings.TrimSpace(sel) != "" {
+		return strings.Join(strings.Fields(strings.ReplaceAll(sel, `"`, "")), " ")
+	}
+	return ""
 }

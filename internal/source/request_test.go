@@ -13,7 +13,7 @@ func (noted) Note() string                          { return "absent, counted as
 // A source type with a registered lister is built as a RequestLister that
 // asks the lister about its own target and keeps the source's Noter.
 func TestRegisterLister(t *testing.T) {
-	register("test-listed", func(string, Options) (Source, error) { return noted{}, nil })
+	Register(Type{Name: "test-listed", New: func(string, Options) (Source, error) { return noted{}, nil }})
 	t.Cleanup(func() { delete(types, "test-listed"); delete(listers, "test-listed") })
 	var asked string
 	RegisterLister("test-listed", func(_ context.Context, target string) ([]Request, error) {
@@ -40,7 +40,7 @@ func TestRegisterLister(t *testing.T) {
 	}
 
 	// Other types are not listers.
-	register("test-plain", func(string, Options) (Source, error) { return noted{}, nil })
+	Register(Type{Name: "test-plain", New: func(string, Options) (Source, error) { return noted{}, nil }})
 	t.Cleanup(func() { delete(types, "test-plain") })
 	plain, _ := New(Spec{Type: "test-plain", Target: "x"}, Options{})
 	if _, ok := plain.(RequestLister); ok {

@@ -2,8 +2,8 @@
 //
 // A source answers one number or an error and never prints. A source that
 // cannot be read is unknown, never zero: callers must not treat an error as
-// idle. Each source type lives in its own file and registers a constructor in
-// the types map.
+// idle. Each source type lives in its own file and registers its Type (name,
+// syntax, summary, default name, constructor) from init.
 package source
 
 import (
@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/drain-cli/drain/internal/redact"
@@ -89,25 +90,108 @@ type Options struct {
 // of series) while keeping an endless body from exhausting memory.
 const DefaultMaxBody = 64 << 20
 
-type constructor func(target string, opts Options) (Source, error)
+// Type describes a source type: everything the flags' help, the docs and
+// the names say about it comes from here. Each source file registers its
+// types from init with Register.
+type Type struct {
+	Name    string // the TYPE of TYPE:TARGET, e.g. "prom"
+	Syntax  string // the target's form, e.g. "URL#SELECTOR" ("" for a type that takes none)
+	Example string // a whole TYPE:TARGET example
+	Summary string // one line: what the value counts
+	// OS is "windows" for a type that reads only there; it is registered
+	// everywhere (a shared config file validates on any machine).
+	OS string
+	// Bare: the target may be left out (TYPE alone, no colon), such as
+	// state-server for the local machine.
+	Bare bool
+	// DefaultName is the short name shown for a target when the spec gives
+	// none (nil, or "" returned: the target, else the type).
+	DefaultName func(target string) string
+	New         func(target string, opts Options) (Source, error)
+}
 
-// types maps a spec type to its constructor; each source file adds itself.
-var types = map[string]constructor{}
-
-func register(name string, c constructor) { types[name] = c }
-
-// bare lists the types whose target may be left out (TYPE alone, no colon),
-// such as state-server for the local machine.
-var bare = map[string]bool{"state-server": true}
-
-// Types lists the known source types, sorted.
-func Types() []string {
-	out := make([]string, 0, len(types))
-	for k := range types {
-		out = append(out, k)
+// Spec is the "TYPE:SYNTAX" form of the type, as the help lists it.
+func (t Type) Spec() string {
+	switch {
+	case t.Syntax == "":
+		return t.Name
+	case t.Bare:
+		return t.Name + "[:" + t.Syntax + "]"
 	}
-	sort.Strings(out)
+	return t.Name + ":" + t.Syntax
+}
+
+var (
+	regMu sync.RWMutex
+	types = map[string]Type{}
+)
+
+// Register adds a source type; each source file calls it from init. A
+// name registered twice, or a type without a name or constructor, is a
+// programming error: it panics.
+func Register(t Type) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if t.Name == "" || t.New == nil {
+		panic("source: type without a name or a constructor: " + t.Name)
+	}
+	if _, dup := types[t.Name]; dup {
+		panic("source: type registered twice: " + t.Name)
+	}
+	types[t.Name] = t
+}
+
+// Lookup returns the registered type called name.
+func Lookup(name string) (Type, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	t, ok := types[name]
+	return t, ok
+}
+
+// All lists the registered types, sorted by name.
+func All() []Type {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	out := make([]Type, 0, len(types))
+	for _, t := range types {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// Types lists the known source type names, sorted.
+func Types() []string {
+	all := All()
+	out := make([]string, len(all))
+	for i, t := range all {
+		out[i] = t.Name
+	}
+	return out
+}
+
+// Help is the list of types the --source help shows: "nginx:URL,
+// apache:URL, ..., on Windows pdh:COUNTER_PATH, ...".
+func Help() string {
+	var everywhere, win []string
+	for _, t := range All() {
+		if t.OS == "windows" {
+			win = append(win, t.Spec())
+		} else {
+			everywhere = append(everywhere, t.Spec())
+		}
+	}
+	s := strings.Join(everywhere, ", ")
+	if len(win) > 0 {
+		s += ", on Windows " + strings.Join(win, ", ")
+	}
+	return s
+}
+
+func isBare(typ string) bool {
+	t, ok := Lookup(strings.ToLower(typ))
+	return ok && t.Bare
 }
 
 // Spec is a parsed --source value: TYPE:TARGET[<=N].
@@ -147,14 +231,14 @@ func ParseSpec(raw string) (Spec, error) {
 	s = strings.TrimSpace(s)
 	shown := redact.String(raw) // for errors: never echo a password
 	typ, target, ok := strings.Cut(s, ":")
-	if b, _, _ := strings.Cut(s, "<="); !ok && bare[strings.ToLower(b)] {
+	if b, _, _ := strings.Cut(s, "<="); !ok && isBare(b) {
 		typ, target, ok = b, s[len(b):], true
 	}
 	if !ok || typ == "" {
 		return Spec{}, fmt.Errorf("%w %q: want TYPE:TARGET (types: %s)", ErrSpec, shown, strings.Join(Types(), ", "))
 	}
 	typ = strings.ToLower(strings.TrimSpace(typ))
-	if _, known := types[typ]; !known {
+	if _, known := Lookup(typ); !known {
 		return Spec{}, fmt.Errorf("%w %q: unknown type %q (types: %s)", ErrSpec, shown, typ, strings.Join(Types(), ", "))
 	}
 	spec := Spec{Name: name, Type: typ, Raw: raw}
@@ -168,7 +252,7 @@ func ParseSpec(raw string) (Spec, error) {
 		target = target[:i]
 	}
 	spec.Target = strings.TrimSpace(target)
-	if spec.Target == "" && !bare[typ] {
+	if spec.Target == "" && !isBare(typ) {
 		return Spec{}, fmt.Errorf("%w %q: empty target after %q", ErrSpec, shown, typ+":")
 	}
 	return spec, nil
@@ -176,7 +260,7 @@ func ParseSpec(raw string) (Spec, error) {
 
 // New builds the source a spec describes. Errors are usage errors (ErrSpec).
 func New(spec Spec, opts Options) (Source, error) {
-	c, ok := types[spec.Type]
+	ty, ok := Lookup(spec.Type)
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown type %q", ErrSpec, spec.Type)
 	}
@@ -189,7 +273,7 @@ func New(spec Spec, opts Options) (Source, error) {
 	if opts.Client == nil {
 		opts.Client = &http.Client{Timeout: opts.ReadTimeout}
 	}
-	src, err := c(spec.Target, opts)
+	src, err := ty.New(spec.Target, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: %s", ErrSpec, spec.String(), redact.String(err.Error()))
 	}
