@@ -21,6 +21,9 @@ import (
 // may use: what it is, and what to do (one line).
 type UntrustedFileError struct {
 	File, Why, Fix string
+	// Owner: the file is a record that an administrator may not act on
+	// because of who wrote it (it is read all the same, for status).
+	Owner bool
 }
 
 func (e *UntrustedFileError) Error() string {
@@ -88,13 +91,14 @@ func checkOpened(f *os.File, path string, record bool) error {
 		}
 	}
 	if record && isAdmin() && facts.untrusted != "" {
-		return &UntrustedFileError{File: path, Why: "was written by " + facts.untrusted, Fix: facts.fix}
+		return &UntrustedFileError{File: path, Why: "was written by " + facts.untrusted, Fix: facts.fix, Owner: true}
 	}
 	return nil
 }
 
 // readRecordFile reads a record without following a link; fs.ErrNotExist
-// when there is none.
+// when there is none. A record an administrator may not act on (see
+// checkOpened) is read all the same, with that error.
 func readRecordFile(path string) ([]byte, error) {
 	f, err := openFile(path, false, false, 0)
 	if err != nil {
@@ -104,8 +108,10 @@ func readRecordFile(path string) ([]byte, error) {
 		return nil, describe(path, err)
 	}
 	defer f.Close()
-	if err := checkOpened(f, path, true); err != nil {
-		return nil, err
+	untrusted := checkOpened(f, path, true)
+	var ue *UntrustedFileError
+	if untrusted != nil && !(errors.As(untrusted, &ue) && ue.Owner) {
+		return nil, untrusted
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxRecord+1))
 	if err != nil {
@@ -114,7 +120,7 @@ func readRecordFile(path string) ([]byte, error) {
 	if len(b) > maxRecord {
 		return nil, &UntrustedFileError{File: path, Why: "is larger than 8 MiB", Fix: "no record drain writes is; remove it"}
 	}
-	return b, nil
+	return b, untrusted
 }
 
 // openLockFile opens (creating it if needed) a lock file for reading and

@@ -165,8 +165,11 @@ func TestRootRefusesARecordOfAnotherAccount(t *testing.T) {
 	if err := os.Chown(s.File(sharedKey), nogroup, nogroup); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := s.Find(sharedKey)
+	r, _, err := s.Find(sharedKey)
 	oneLine(t, err, s.File(sharedKey), "uid 65534", "not by root", "chown root "+s.File(sharedKey))
+	if r == nil || r.Reason != "mine" {
+		t.Errorf("the record comes with the error, for status to show: %+v", r)
+	}
 	var ue *UntrustedFileError
 	if !errors.As(err, &ue) {
 		t.Errorf("error %v: want an UntrustedFileError", err)

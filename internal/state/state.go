@@ -122,14 +122,18 @@ func (s Store) file(target string) string {
 // File is where the record for key is kept in Dir.
 func (s Store) File(key string) string { return s.file(key) }
 
-// Load returns the record for target, or (nil, nil) when there is none.
+// Load returns the record for target, or (nil, nil) when there is none
+// (see Find for a record of another account).
 func (s Store) Load(target string) (*Record, error) {
 	r, _, err := s.Find(target)
 	return r, err
 }
 
 // Find returns the record for target and its file, looking in Dir and then
-// in the old directories; (nil, "", nil) when there is none.
+// in the old directories; (nil, "", nil) when there is none. A record that
+// an administrator may not act on (written by another account: an
+// *UntrustedFileError with Owner set) is returned with that error, for
+// drain status to show; nothing may act on it.
 func (s Store) Find(target string) (*Record, string, error) {
 	for _, dir := range append([]string{s.Dir}, s.Old...) {
 		path := Store{Dir: dir}.file(target)
@@ -138,8 +142,12 @@ func (s Store) Find(target string) (*Record, string, error) {
 			continue
 		}
 		var ue *UntrustedFileError
-		if errors.As(err, &ue) {
+		if errors.As(err, &ue) && !ue.Owner {
 			return nil, path, err
+		}
+		untrusted := err
+		if untrusted != nil {
+			err = nil
 		}
 		if err != nil {
 			return nil, path, fmt.Errorf("read state: %w", err)
@@ -156,7 +164,7 @@ func (s Store) Find(target string) (*Record, string, error) {
 			r.Legacy = b
 		}
 		r.Files = []string{path}
-		return &r, path, nil
+		return &r, path, untrusted
 	}
 	return nil, "", nil
 }
