@@ -110,7 +110,8 @@ func readRecordFile(path string) ([]byte, error) {
 	defer f.Close()
 	untrusted := checkOpened(f, path, true)
 	var ue *UntrustedFileError
-	if untrusted != nil && !(errors.As(untrusted, &ue) && ue.Owner) {
+	ownerOnly := errors.As(untrusted, &ue) && ue.Owner
+	if untrusted != nil && !ownerOnly {
 		return nil, untrusted
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxRecord+1))
