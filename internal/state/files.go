@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // Files in a state directory that others may write (a directory shared
@@ -38,7 +39,7 @@ const maxRecord = 8 << 20
 func notAFile(path, what string) *UntrustedFileError {
 	return &UntrustedFileError{
 		File: path, Why: "is " + what + ", not a file drain wrote",
-		Fix: "someone who may write the state directory put it there; remove it (and make a shared state directory sticky: chmod +t DIR)",
+		Fix: "someone who may write the state directory put it there; remove it (and keep a shared state directory sticky: chmod +t " + filepath.Dir(path) + ")",
 	}
 }
 
@@ -87,7 +88,7 @@ func checkOpened(f *os.File, path string, record bool) error {
 	if facts.links > 1 {
 		return &UntrustedFileError{
 			File: path, Why: fmt.Sprintf("has %d hard links: it may be another file linked here", facts.links),
-			Fix: "remove it (and make a shared state directory sticky: chmod +t DIR)",
+			Fix: "remove it (and keep a shared state directory sticky: chmod +t " + filepath.Dir(path) + ")",
 		}
 	}
 	if record && isAdmin() && facts.untrusted != "" {
