@@ -142,14 +142,13 @@ func (s Store) Find(target string) (*Record, string, error) {
 			continue
 		}
 		var ue *UntrustedFileError
-		if errors.As(err, &ue) && !ue.Owner {
+		var untrusted error // read all the same, for status
+		switch {
+		case errors.As(err, &ue) && ue.Owner:
+			untrusted = err
+		case errors.As(err, &ue):
 			return nil, path, err
-		}
-		untrusted := err
-		if untrusted != nil {
-			err = nil
-		}
-		if err != nil {
+		case err != nil:
 			return nil, path, fmt.Errorf("read state: %w", err)
 		}
 		var r Record
