@@ -9,11 +9,22 @@ import (
 )
 
 // backInPlan adds what 'drain in' needs to come back really ready: the
-// warm-up URLs, and something to wait on for --wait-healthy (the verify URL
-// or a balancer with a pool view).
+// warm-up URLs, and something to wait on for --wait-healthy (the verify URL,
+// a balancer with a pool view, the --pool view).
 func backInPlan(p *drain.Plan, cfg *config.Config) error {
+	if cfg.Pool != "" {
+		client, err := httpClient(cfg)
+		if err != nil {
+			return err
+		}
+		v, err := poolView(cfg, client)
+		if err != nil {
+			return err
+		}
+		p.PoolViews = append(p.PoolViews, v)
+	}
 	if cfg.WaitHealthy && p.Verify == nil && !p.CanSeeHealth() {
-		return usageErr("add --verify-url URL, or rotate with a method whose balancer reports health (haproxy:ADDR#BACKEND/SERVER)", "--wait-healthy has nothing to wait on: no --verify-url and no load balancer that reports the server's health")
+		return usageErr("add --verify-url URL, --pool TYPE:TARGET (the balancer's view, only read: haproxy:ADDR#BACKEND/SERVER), or rotate with a method whose balancer reports health", "--wait-healthy has nothing to wait on: no --verify-url and no load balancer that reports the server's health")
 	}
 	for _, u := range cfg.WarmUp {
 		pu, err := url.Parse(u)

@@ -72,7 +72,7 @@ unless --force-restore.
 ` + exitStatusHelp,
 		Args: noArgs,
 	}
-	return drainCmd(f, cmd, cmdIn, rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "warm-up", "warm-up-count", "force-restore", "lock"}, outputKeys)
+	return drainCmd(f, cmd, cmdIn, rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "warm-up", "warm-up-count", "force-restore", "lock", "pool", "lb-grace"}, outputKeys)
 }
 
 func newWaitCmd(f *Factory) *cobra.Command {

@@ -55,6 +55,7 @@ var Keys = []Key{
 	{"watch", Bool, "false", "status: keep refreshing every --interval"},
 	{"min-in-rotation", String, "0", "disruption budget: refuse (exit 5) to take the server out when fewer than `N` other servers of its pool would stay in rotation, as the load balancer reports them (0 = no budget)"},
 	{"wait-turn", Duration, "0s", "with --min-in-rotation: wait up to this long for the budget to allow the change instead of refusing at once"},
+	{"pool", String, "", "the pool as the load balancer sees it, read only, never changed: `TYPE:TARGET` naming this server, e.g. haproxy:/run/haproxy/admin.sock#web/app1; what --min-in-rotation counts and in --wait-healthy waits on when the rotation method cannot read its pool (a keep-alive page)"},
 	{"lock", List, "", "etcd v3 for the pool across machines, `etcd:URL` (client URLs, comma-separated or repeated): run and out with --min-in-rotation lock the pool there and record who took the server out; in (and a run put back) removes that record"},
 }
 
