@@ -207,10 +207,13 @@ func (s *checkedServer) waitNextCheck(t *testing.T) {
 // last check, made before the restart, says UP. in --wait-healthy must not
 // say healthy before HAProxy has checked again: it returns only after a
 // check made after the in passed. Through the runtime API (the server was
-// in drain, checks running) and through a keep-alive page with a pool view.
+// in drain, checks running), through a keep-alive page with a pool view
+// (--pool), and through a keep-alive page with an haproxy: source in the
+// settings (DRAIN_SOURCE, as a config file shared with run gives it: in
+// has no --source, and no --verify-url here).
 func TestInWaitHealthyStaleChecks(t *testing.T) {
 	requireServers(t, "haproxy")
-	for _, mode := range []string{"runtime-api", "keepalive-pool"} {
+	for _, mode := range []string{"runtime-api", "keepalive-pool", "keepalive-source"} {
 		t.Run(mode, func(t *testing.T) {
 			a, addrA := startChecked(t)
 			_, addrB := startChecked(t)
@@ -221,8 +224,13 @@ func TestInWaitHealthyStaleChecks(t *testing.T) {
 			f := &farm{lb: lb, drain: buildDrain(t), state: filepath.Join(t.TempDir(), "state")}
 			page := filepath.Join(a.root, "keepalive.htm")
 			rot := []string{"--rotate", "haproxy:" + lb.Sock + "#web/a"}
-			if mode == "keepalive-pool" {
+			var env []string
+			switch mode {
+			case "keepalive-pool":
 				rot = []string{"--keepalive", page, "--pool", "haproxy:" + lb.Sock + "#web/a"}
+			case "keepalive-source":
+				rot = []string{"--keepalive", page}
+				env = []string{"DRAIN_SOURCE=haproxy:" + lb.Sock + "#web/a"}
 			}
 
 			// Just after a check: out, the app restarts (down), in, all
@@ -234,6 +242,7 @@ func TestInWaitHealthyStaleChecks(t *testing.T) {
 			a.up.Store(false)
 			inAt := time.Now()
 			cmd := exec.Command(f.drain, append(append([]string{"in", "--state-dir", f.state}, rot...), "--wait-healthy", "--interval", "20ms", "--timeout", "30s", "--output", "json")...)
+			cmd.Env = append(os.Environ(), env...)
 			var out, errb strings.Builder
 			cmd.Stdout, cmd.Stderr = &out, &errb
 			must(t, cmd.Start())
