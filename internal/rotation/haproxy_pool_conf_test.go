@@ -8,6 +8,7 @@ package rotation
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -63,14 +64,32 @@ func confLB(t *testing.T, backends string) *testbed.HAProxy {
 
 // A server with an effective weight of 0 gets no new traffic: it is UP and
 // admin-enabled, and not in rotation, with why. Set at run time (set server
-// weight 0, what a soft drain does) or in the configuration.
+// weight 0, what a soft drain does), in the configuration, or by an agent
+// check answering 0%.
 func TestHAProxyPoolWeightZero(t *testing.T) {
+	agent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = agent.Close() })
+	go func() {
+		for {
+			c, err := agent.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("0%\n"))
+			_ = c.Close()
+		}
+	}()
+	_, agentPort, _ := net.SplitHostPort(agent.Addr().String())
 	lb := confLB(t, `backend web
   option httpchk GET /
   default-server inter 100ms fall 1 rise 1
   server a %s check
   server b %s check
   server c %s check weight 0
+  server d %s check agent-check agent-addr 127.0.0.1 agent-port `+agentPort+` agent-inter 100ms
 `)
 	if out, err := lb.Cmd("set server web/b weight 0"); err != nil || strings.TrimSpace(out) != "" {
 		t.Fatalf("set weight: %q %v", out, err)
@@ -79,11 +98,8 @@ func TestHAProxyPoolWeightZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := pv.Pool(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, in := range map[string]bool{"a": true, "b": false, "c": false} {
+	p := waitPool(t, pv, func(p Pool) bool { return !member(p, "d").InRotation })
+	for name, in := range map[string]bool{"a": true, "b": false, "c": false, "d": false} {
 		m := member(p, name)
 		if m.InRotation != in || m.Admin != AdminEnabled || m.Health != HealthUp {
 			t.Errorf("%s: %+v, want in rotation %v (enabled, up)", name, m, in)
