@@ -39,33 +39,28 @@ func confFarm(t *testing.T, backends string) *farm {
 	return f
 }
 
-// poolRows reads status --pool as JSON: each server's rotation and why.
-func (f *farm) poolRows(t *testing.T) (int, map[string]struct {
-	In  bool   `json:"in_rotation"`
-	Why string `json:"why"`
-}) {
+// rotationRow is a server of status --pool: in rotation or not, and why.
+type rotationRow struct {
+	Name string `json:"name"`
+	In   bool   `json:"in_rotation"`
+	Why  string `json:"why"`
+}
+
+// poolRows reads status --pool as JSON: how many are in rotation, and each
+// server's row by name.
+func (f *farm) poolRows(t *testing.T) (int, map[string]rotationRow) {
 	t.Helper()
 	out, e, code := f.run(t, "status", "--pool", "haproxy:"+f.lb.Sock+"#web", "--output", "json")
 	var rep struct {
-		InRotation int `json:"in_rotation"`
-		Members    []struct {
-			Name string `json:"name"`
-			In   bool   `json:"in_rotation"`
-			Why  string `json:"why"`
-		} `json:"members"`
+		InRotation int           `json:"in_rotation"`
+		Members    []rotationRow `json:"members"`
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil {
 		t.Fatalf("status --pool: exit %d %s %s", code, out, e)
 	}
-	rows := map[string]struct {
-		In  bool   `json:"in_rotation"`
-		Why string `json:"why"`
-	}{}
+	rows := map[string]rotationRow{}
 	for _, m := range rep.Members {
-		rows[m.Name] = struct {
-			In  bool   `json:"in_rotation"`
-			Why string `json:"why"`
-		}{m.In, m.Why}
+		rows[m.Name] = m
 	}
 	return rep.InRotation, rows
 }
