@@ -150,10 +150,10 @@ func (p *Plan) freshAfter() time.Duration {
 }
 
 // selfState reads where a pool's balancer has this server: up when it is
-// admin-enabled, not down by the balancer's checks, and given traffic
-// (nothing like a weight of 0 keeps it out; a backup server counts as up);
-// checked when the balancer runs health checks on it; what says how it
-// stands.
+// admin-enabled, not down by the balancer's checks, not failing them (UP
+// 1/3), and given traffic (nothing like a weight of 0 keeps it out; a
+// backup server counts as up); checked when the balancer runs health checks
+// on it; what says how it stands.
 func selfState(pool rotation.Pool) (up, checked bool, what string) {
 	for _, m := range pool.Members {
 		if !m.Self {
@@ -166,7 +166,10 @@ func selfState(pool rotation.Pool) (up, checked bool, what string) {
 		if m.Why != "" {
 			what += "; " + m.Why
 		}
-		return m.Admin == rotation.AdminEnabled && m.Health != rotation.HealthDown && m.Why == "", m.Health != rotation.HealthUnknown, what
+		if m.Failing {
+			what += "; its checks have begun to fail"
+		}
+		return m.Admin == rotation.AdminEnabled && m.Health != rotation.HealthDown && m.Why == "" && !m.Failing, m.Health != rotation.HealthUnknown, what
 	}
 	return false, false, fmt.Sprintf("not in pool %s", pool.Name)
 }
@@ -178,10 +181,11 @@ func selfState(pool rotation.Pool) (up, checked bool, what string) {
 // A balancer's "up" may be stale: a restart faster than its check interval
 // leaves the checks made before it standing (and HAProxy counts a server
 // put back from drain as up at once). So only a check after the in counts:
-// the server read down (or out) since the in and up again, which only a
-// check can do; or up, unchanged, for freshAfter, longer than the balancer
-// takes to check again (a check that fails in that time shows as down). A
-// server the balancer does not check is up as far as it can tell.
+// the server read down, failing (UP 1/3) or out since the in and up again,
+// which only a passing check can do; or up, unchanged, for freshAfter,
+// longer than the balancer takes to check again (a check that fails in that
+// time shows as failing or down). A server the balancer does not check is
+// up as far as it can tell.
 func (p *run) waitBalancers(ctx context.Context) error {
 	start := time.Now()
 	fresh := p.freshAfter()

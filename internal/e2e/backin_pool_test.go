@@ -213,11 +213,17 @@ func (s *checkedServer) waitNextCheck(t *testing.T) {
 // has no --source, and no --verify-url here).
 func TestInWaitHealthyStaleChecks(t *testing.T) {
 	requireServers(t, "haproxy")
-	for _, mode := range []string{"runtime-api", "keepalive-pool", "keepalive-source"} {
+	for _, mode := range []string{"runtime-api", "runtime-api-fall3", "keepalive-pool", "keepalive-source"} {
 		t.Run(mode, func(t *testing.T) {
 			a, addrA := startChecked(t)
 			_, addrB := startChecked(t)
-			lb, err := testbed.StartHAProxyCheck(t.TempDir(), testbed.Check{Inter: 2 * time.Second, Fall: 1, Rise: 1},
+			// fall 3 (HAProxy's default): the first failed checks show as
+			// UP 2/3, UP 1/3, still in rotation, for 4 s before DOWN.
+			check := testbed.Check{Inter: 2 * time.Second, Fall: 1, Rise: 1}
+			if mode == "runtime-api-fall3" {
+				check.Fall = 3
+			}
+			lb, err := testbed.StartHAProxyCheck(t.TempDir(), check,
 				&testbed.Nginx{Name: "a", Addr: addrA}, &testbed.Nginx{Name: "b", Addr: addrB})
 			must(t, err)
 			t.Cleanup(lb.Kill)
@@ -251,12 +257,12 @@ func TestInWaitHealthyStaleChecks(t *testing.T) {
 
 			// HAProxy's next check finds the app down; then it comes up.
 			var downAt time.Time
-			deadline := time.After(20 * time.Second)
+			deadline := time.After(30 * time.Second)
 		watch:
 			for {
 				select {
 				case err := <-done:
-					t.Fatalf("in returned (%v) %s after the in, before HAProxy checked again (it still had a %s):\n%s\n%s",
+					t.Fatalf("in returned (%v) %s after the in, before HAProxy's checks found the app down (it had a %s):\n%s\n%s",
 						err, time.Since(inAt).Round(time.Millisecond), f.status(t, "a"), out.String(), errb.String())
 				case <-deadline:
 					t.Fatal("HAProxy never saw the app down")

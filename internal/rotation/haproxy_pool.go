@@ -143,6 +143,8 @@ func haToMember(m haMember) Member {
 	default:
 		out.Health = HealthUp
 	}
+	// UP 1/3: a check failed, and two more take it down.
+	out.Failing = out.Health == HealthUp && strings.HasPrefix(m.status, "UP ") && strings.Contains(m.status, "/")
 	out.InRotation = out.Admin == AdminEnabled && out.Health != HealthDown && !m.backup
 	if m.backup {
 		out.Detail += " (backup: used only when every active server is down)"
@@ -172,6 +174,7 @@ func mergeMember(cur *Member, o Member, where string) {
 		cur.Health = o.Health
 	}
 	cur.InRotation = cur.InRotation && o.InRotation
+	cur.Failing = cur.Failing || o.Failing
 	if o.Why != "" && !strings.Contains(cur.Why, o.Why) {
 		cur.Why = strings.TrimPrefix(cur.Why+"; "+o.Why+" on "+where, "; ")
 	}

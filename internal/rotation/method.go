@@ -107,6 +107,10 @@ type Member struct {
 	// takes this one out too (HAProxy: it tracks them, directly or through
 	// other trackers): a budget counts it as leaving with any of them.
 	LeavesWith []string `json:"leaves_with,omitempty"`
+	// Failing says the balancer's checks have begun to fail, not yet often
+	// enough to call it down (HAProxy: UP 1/3, going down): still in
+	// rotation, and not up by a passing check.
+	Failing bool `json:"failing,omitempty"`
 }
 
 // Admin and health words of a Member.
