@@ -171,3 +171,34 @@ backend other
 		t.Errorf("s1 left rotation: %+v", member(p, "s1"))
 	}
 }
+
+// Two instances in front of the same servers: a weight of 0 on one of them
+// keeps the server out of rotation (it says where), and the servers a
+// tracker leaves with are named once.
+func TestHAProxyPoolTwoInstancesWeightAndTrack(t *testing.T) {
+	conf := `backend web
+  option httpchk GET /
+  default-server inter 100ms fall 1 rise 1
+  server s1 %s check
+  server s2 %s check
+  server s3 %s track web/s2
+`
+	lb1, lb2 := confLB(t, conf), confLB(t, conf)
+	if _, err := lb2.Cmd("set server web/s1 weight 0"); err != nil {
+		t.Fatal(err)
+	}
+	h := newHA(t, lb1.Sock+"#web/s2", lb2.Sock+"#web/s2")
+	p, err := h.Pool(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s1 := member(p, "s1"); s1.InRotation || !strings.Contains(s1.Why, "weight 0") || !strings.Contains(s1.Why, lb2.Sock) {
+		t.Errorf("s1 at weight 0 on the second instance: %+v", s1)
+	}
+	if s3 := member(p, "s3"); !s3.InRotation || fmt.Sprint(s3.LeavesWith) != "[s2]" {
+		t.Errorf("s3: %+v, want in rotation, leaving with [s2] once", s3)
+	}
+	if !member(p, "s2").InRotation || !member(p, "s2").Self {
+		t.Errorf("s2: %+v", member(p, "s2"))
+	}
+}
