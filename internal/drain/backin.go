@@ -153,8 +153,9 @@ func (p *Plan) freshAfter() time.Duration {
 // admin-enabled, not down by the balancer's checks, not failing them (UP
 // 1/3), and given traffic (nothing like a weight of 0 keeps it out; a
 // backup server counts as up); checked when the balancer runs health checks
-// on it; what says how it stands.
-func selfState(pool rotation.Pool) (up, checked bool, what string) {
+// on it; failed when its checks say down or failing; what says how it
+// stands.
+func selfState(pool rotation.Pool) (up, checked, failed bool, what string) {
 	for _, m := range pool.Members {
 		if !m.Self {
 			continue
@@ -169,9 +170,10 @@ func selfState(pool rotation.Pool) (up, checked bool, what string) {
 		if m.Failing {
 			what += "; its checks have begun to fail"
 		}
-		return m.Admin == rotation.AdminEnabled && m.Health != rotation.HealthDown && m.Why == "" && !m.Failing, m.Health != rotation.HealthUnknown, what
+		failed = m.Health == rotation.HealthDown || m.Failing
+		return m.Admin == rotation.AdminEnabled && !failed && m.Why == "", m.Health != rotation.HealthUnknown, failed, what
 	}
-	return false, false, fmt.Sprintf("not in pool %s", pool.Name)
+	return false, false, false, fmt.Sprintf("not in pool %s", pool.Name)
 }
 
 // waitBalancers polls each balancer's view until it reports the server up
@@ -181,34 +183,34 @@ func selfState(pool rotation.Pool) (up, checked bool, what string) {
 // A balancer's "up" may be stale: a restart faster than its check interval
 // leaves the checks made before it standing (and HAProxy counts a server
 // put back from drain as up at once). So only a check after the in counts:
-// the server read down, failing (UP 1/3) or out since the in and up again,
-// which only a passing check can do; or up, unchanged, for freshAfter,
-// longer than the balancer takes to check again (a check that fails in that
-// time shows as failing or down). A server the balancer does not check is
-// up as far as it can tell.
+// the server read down or failing (UP 1/3) by its checks since the in and
+// up again, which only a passing check can do; or up with no check seen
+// failing for freshAfter since the in, longer than the balancer takes to
+// check again (a check that fails in that time shows as failing or down).
+// A server the balancer does not check is up as far as it can tell.
 func (p *run) waitBalancers(ctx context.Context) error {
 	start := time.Now()
 	fresh := p.freshAfter()
 	for _, v := range p.balancerViews() {
 		last := "not read yet"
-		sawDown := false // read not up since the in: a later up is a check's
+		sawDown := false // checks read failing since the in: a later up is a passing check's
 		for {
 			pool, err := v.pool.Pool(ctx)
 			if err != nil && ctx.Err() == nil {
 				last = "pool unreadable: " + err.Error()
 			} else if err == nil {
-				up, checked, what := selfState(pool)
+				up, checked, failed, what := selfState(pool)
 				last = what
+				sawDown = sawDown || failed
 				why := ""
 				switch {
 				case !up:
-					sawDown = true
 				case !checked:
 					why = "no health checks to wait for"
 				case sawDown:
 					why = "a check after the in brought it up"
 				case time.Since(start) >= fresh:
-					why = fmt.Sprintf("up and unchanged for %s since the in, longer than a check takes", time.Since(start).Round(100*time.Millisecond))
+					why = fmt.Sprintf("no check failed in the %s since the in, longer than a check takes", time.Since(start).Round(100*time.Millisecond))
 				default:
 					last += "; no check since the in has changed it yet (up from checks made before?)"
 				}
