@@ -51,21 +51,38 @@ func (p *run) out(ctx context.Context, command string) (*state.Record, bool, *Ou
 	if oc := p.checkVerifyBefore(ctx); oc != nil {
 		return nil, false, oc
 	}
-	var turn Turn
-	if p.Gate != nil {
-		t, oc := p.enter(ctx)
+	gctx := WithWaitStart(ctx, time.Now())
+	var rec *state.Record
+	var changed bool
+	st := rotation.Unknown
+	for attempt := 1; ; attempt++ {
+		var turn Turn
+		if p.Gate != nil {
+			t, oc := p.enter(gctx)
+			if oc != nil {
+				return nil, false, oc
+			}
+			turn = t
+		}
+		rec = &state.Record{Reason: p.Reason, By: state.Who(), PID: os.Getpid(), Since: time.Now().UTC(), Phase: state.PhaseOut, Command: command}
+		changed, err = p.Rotator.Out(ctx, rec, func(r *state.Record) error { return rotation.SaveRecord(p.Store, r) })
+		st = rotation.Unknown
+		if err != nil {
+			st = p.status(ctx) // a change the balancer applied but answered late is OUT
+		}
+		if turn == nil {
+			break
+		}
+		landed := changed && err == nil || err != nil && st == rotation.Out
+		oc, again := p.confirm(ctx, turn, rec, landed, err == nil && changed || err != nil && st != rotation.In, attempt)
 		if oc != nil {
 			return nil, false, oc
 		}
-		turn = t
-	}
-	rec := &state.Record{Reason: p.Reason, By: state.Who(), PID: os.Getpid(), Since: time.Now().UTC(), Phase: state.PhaseOut, Command: command}
-	changed, err := p.Rotator.Out(ctx, rec, func(r *state.Record) error { return rotation.SaveRecord(p.Store, r) })
-	if turn != nil {
-		p.leave(turn, changed && err == nil)
+		if !again {
+			break
+		}
 	}
 	if err != nil {
-		st := p.status(ctx)
 		if st == rotation.In {
 			_ = rotation.DeleteRecord(p.Store, p.Rotator, rec) // only the record was written
 		}
