@@ -188,3 +188,45 @@ func TestPoolUnreadable(t *testing.T) {
 	}
 	lk.Release()
 }
+
+// Confirm reads the pool back after the change: with the server out and
+// another gone meanwhile, below the budget is a refusal (and, while
+// --wait-turn time is left, a turn again); at or above it, nil. Hold
+// spans the check and the change: held from the granted check to Leave.
+func TestConfirm(t *testing.T) {
+	lb := haproxytest.New(t, "web/a", "web/b", "web/c")
+	for _, wait := range []time.Duration{0, time.Minute} {
+		g := guard(t, lb, "a", 1, wait)
+		holds := 0
+		g.Hold = func() func() { holds++; return func() { holds-- } }
+		var ev events
+		turn, err := g.Enter(context.Background(), ev.emit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if holds != 1 {
+			t.Fatalf("holds %d after Enter", holds)
+		}
+		lb.Set("web/a", haproxytest.Server{Admin: 0x08}) // our change
+		if err := turn.Confirm(context.Background()); err != nil {
+			t.Fatalf("b and c in: %v", err)
+		}
+		lb.Set("web/b", haproxytest.Server{Admin: 0x08}) // another drain went
+		lb.Set("web/c", haproxytest.Server{Admin: 0x08})
+		err = turn.Confirm(context.Background())
+		var be *BrokenError
+		if !errors.As(err, &be) || !errors.Is(err, drain.ErrRefused) || be.Left != 0 || !strings.Contains(be.Hint(), "put back") {
+			t.Fatalf("below the budget: %v", err)
+		}
+		if errors.Is(err, drain.ErrTurnAgain) != (wait > 0) {
+			t.Errorf("--wait-turn %s: turn again %v", wait, errors.Is(err, drain.ErrTurnAgain))
+		}
+		turn.Leave(false)
+		if holds != 0 {
+			t.Errorf("holds %d after Leave", holds)
+		}
+		for _, s := range []string{"web/a", "web/b", "web/c"} {
+			lb.Set(s, haproxytest.Server{})
+		}
+	}
+}
