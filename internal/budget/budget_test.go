@@ -230,3 +230,55 @@ func TestConfirm(t *testing.T) {
 		}
 	}
 }
+
+// flaky is a lock whose first holds are found lost (a lease with too little
+// left for the change, or gone) when the turn would be granted.
+type flaky struct {
+	lostFirst int
+	locks     int
+	released  int
+}
+
+func (f *flaky) Name() string { return "flaky" }
+
+func (f *flaky) Lock(context.Context, string, func(string)) (Held, error) {
+	f.locks++
+	return &flakyHeld{f: f, n: f.locks}, nil
+}
+
+type flakyHeld struct {
+	f *flaky
+	n int
+}
+
+func (h *flakyHeld) Lost() error {
+	if h.n <= h.f.lostFirst {
+		return errors.New("only 0.5s of its lease left")
+	}
+	return nil
+}
+
+func (h *flakyHeld) Release() { h.f.released++ }
+
+// A lock found lost (or too short for the change) when the turn would be
+// granted is let go and taken again; three times in a row is an error.
+func TestEnterRetriesLostLock(t *testing.T) {
+	lb := haproxytest.New(t, "web/a", "web/b")
+	g := guard(t, lb, "a", 1, 0)
+	f := &flaky{lostFirst: 1}
+	g.Locks = []Locker{f}
+	var ev events
+	turn, err := g.Enter(context.Background(), ev.emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	turn.Leave(false)
+	if f.locks != 2 || f.released != 2 || !strings.Contains(ev.text(), "the pool lock was lost before the change") {
+		t.Errorf("locks %d released %d\n%s", f.locks, f.released, ev.text())
+	}
+	f = &flaky{lostFirst: 5}
+	g.Locks = []Locker{f}
+	if _, err := g.Enter(context.Background(), ev.emit); err == nil || f.locks != 3 || f.released != 3 {
+		t.Errorf("always lost: %v, locks %d released %d", err, f.locks, f.released)
+	}
+}
