@@ -185,7 +185,7 @@ func (t *turn) Confirm(ctx context.Context) error {
 			t.emit(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("could not read the pool back after the change (%v); the check before it was made under the pool lock, which still holds", err)})
 			return nil
 		}
-		return fmt.Errorf("the pool lock was lost (%v) and the pool could not be read back after the change (%w): the budget cannot be confirmed", lost, err)
+		return fmt.Errorf("the pool lock was lost (%w) and the pool could not be read back after the change (%w): the budget cannot be confirmed", lost, err)
 	}
 	if c.Others >= t.g.Min {
 		return nil

@@ -46,8 +46,10 @@ func (p *pool3) proxySocket(t *testing.T) *sockProxy {
 	must(t, os.Rename(p.lb.Sock, real))
 	ln, err := net.Listen("unix", p.lb.Sock)
 	must(t, err)
-	sp := &sockProxy{real: real, ln: ln, held: make(chan string, 16), release: make(chan struct{}),
-		hold: func(string) bool { return false }, delay: func(string) time.Duration { return 0 }}
+	sp := &sockProxy{
+		real: real, ln: ln, held: make(chan string, 16), release: make(chan struct{}),
+		hold: func(string) bool { return false }, delay: func(string) time.Duration { return 0 },
+	}
 	sp.wg.Add(1)
 	go sp.serve()
 	t.Cleanup(func() {
@@ -285,9 +287,11 @@ func TestBudgetEtcdPausedHolderUndone(t *testing.T) {
 	sp := p.proxySocket(t)
 	holdA(sp)
 	acted := filepath.Join(p.dir, "a-acted")
-	args := []string{"run", "--haproxy", p.server("a"), "--min-in-rotation", "1", "--lock", "etcd:" + e.URL,
+	args := []string{
+		"run", "--haproxy", p.server("a"), "--min-in-rotation", "1", "--lock", "etcd:" + e.URL,
 		"--state-dir", filepath.Join(p.dir, "state-a"), "--reason", "paused a",
-		"--source", "exec:echo 0", "--interval", "200ms", "--lb-grace", "0s", "--timeout", "60s", "--", "touch", acted}
+		"--source", "exec:echo 0", "--interval", "200ms", "--lb-grace", "0s", "--timeout", "60s", "--", "touch", acted,
+	}
 	a, ao, ae := startHolder(t, p, sp, e.URL, args...)
 	waitEtcdKeyGone(t, p, e.URL, "/drain/pools/", "/lock", 40*time.Second) // A's lease expired
 	out, err := exec.Command(p.drain, p.outArgs("", "--lock", "etcd:"+e.URL)("b")...).CombinedOutput()
