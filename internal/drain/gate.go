@@ -135,7 +135,11 @@ func (p *run) confirm(ctx context.Context, turn Turn, rec *state.Record, landed,
 		p.leave(turn, keep)
 		return nil, false
 	}
-	p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("%v: putting the server back into rotation (nothing has run)", cerr)})
+	what := cerr.Error()
+	if errors.Is(cerr, ErrRefused) {
+		what = "the pool read back after the change is below the budget"
+	}
+	p.emit(Event{Event: EvWarning, Message: what + ": putting the server back into rotation (nothing has run)"})
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := p.putIn(uctx, rec); err != nil {

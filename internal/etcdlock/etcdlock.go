@@ -137,6 +137,11 @@ func final(err error) bool {
 	return errors.Is(err, ErrLeaseExpired)
 }
 
+// hedgeAfter is how long a call waits for one endpoint before it asks the
+// next one as well: an etcd answers in milliseconds, even loaded it rarely
+// takes this long, and a second copy of any request drain sends is harmless.
+const hedgeAfter = 250 * time.Millisecond
+
 type answer struct {
 	i   int
 	b   []byte
@@ -147,8 +152,9 @@ type answer struct {
 // has one deadline, the client's Timeout, shared by the endpoints: it
 // starts with the endpoint that answered last, goes on to the next one as
 // soon as one fails, and also when one has not answered within its share of
-// the deadline, a second at most (an etcd answers in milliseconds; a member that takes connections but does not answer: paused,
-// partitioned, or a host that drops packets), keeping the first answer.
+// the deadline, hedgeAfter at most (a member that takes connections but
+// does not answer: paused, partitioned, or a host that drops packets),
+// keeping the first answer.
 // Every request drain makes is safe to send twice (reads, puts and deletes
 // of one key, a create-if-absent whose second copy finds its own value, a
 // lease grant whose extra lease expires unused).
@@ -179,7 +185,7 @@ func (c *Client) call(ctx context.Context, path string, req, resp any) error {
 			ch <- answer{i, b, err}
 		}()
 	}
-	share := min(timeout/time.Duration(n+1), time.Second)
+	share := min(timeout/time.Duration(n+1), hedgeAfter)
 	next()
 	hedge := time.NewTimer(share)
 	defer hedge.Stop()
