@@ -104,7 +104,7 @@ func (sp *sockProxy) serve() {
 }
 
 // timedSampler reads the pool from HAProxy every 10 ms and keeps when it
-// last saw fewer than min in rotation.
+// last asked and was told fewer than min in rotation.
 type timedSampler struct {
 	stop      chan struct{}
 	done      chan struct{}
@@ -121,6 +121,7 @@ func (p *pool3) sampleBelow(min int) *timedSampler {
 		defer close(s.done)
 		deadline := time.Now().Add(3 * time.Minute)
 		for time.Now().Before(deadline) {
+			asked := time.Now() // what HAProxy answers is its state at or after this
 			in, err := p.inRotation()
 			if err != nil {
 				s.err = err
@@ -129,7 +130,7 @@ func (p *pool3) sampleBelow(min int) *timedSampler {
 			s.samples++
 			if count(in) < s.min {
 				s.below++
-				s.lastBelow = time.Now()
+				s.lastBelow = asked
 			}
 			select {
 			case <-s.stop:
@@ -486,7 +487,7 @@ func TestBudgetCtrlZDeferredWhileLockHeld(t *testing.T) {
 	// Elsewhere (a run waiting for its sources) Ctrl-Z stops at once.
 	b, bo, be := startDrain(t, p.drain, "run", "--haproxy", p.server("b"), "--state-dir", filepath.Join(p.dir, "state-b"),
 		"--source", "exec:echo 5", "--interval", "200ms", "--timeout", "60s", "--", "true")
-	waitForText(t, be, "out")
+	waitForText(t, be, "taken out of rotation")
 	must(t, b.Process.Signal(syscall.SIGTSTP))
 	waitState(t, b.Process.Pid, "T", 10*time.Second)
 	must(t, b.Process.Signal(syscall.SIGCONT))
