@@ -42,6 +42,7 @@ func notifySignals(parent context.Context, errOut io.Writer) (ctx context.Contex
 			case <-tstp:
 				onPause(errOut)
 			case sig := <-ch:
+				dropPause() // an interrupt overrides a deferred Ctrl-Z: the restore must not stop halfway
 				n++
 				if n == 1 {
 					cancel(&signalError{sig})
@@ -95,6 +96,13 @@ func holdPauses() (release func()) {
 			}
 		})
 	}
+}
+
+// dropPause forgets a deferred Ctrl-Z.
+func dropPause() {
+	pauses.mu.Lock()
+	pauses.pending = false
+	pauses.mu.Unlock()
 }
 
 // onPause handles a Ctrl-Z: stop now, or once the pool locks are let go.

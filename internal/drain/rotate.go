@@ -68,7 +68,11 @@ func (p *run) out(ctx context.Context, command string) (*state.Record, bool, *Ou
 		changed, err = p.Rotator.Out(ctx, rec, func(r *state.Record) error { return rotation.SaveRecord(p.Store, r) })
 		st = rotation.Unknown
 		if err != nil {
-			st = p.status(ctx) // a change the balancer applied but answered late is OUT
+			// A change the balancer applied but answered late is OUT; read
+			// even after an interrupt, which may be what ended the change.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			st = p.status(sctx)
+			cancel()
 		}
 		if turn == nil {
 			break

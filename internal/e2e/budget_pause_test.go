@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/drain-cli/drain/internal/haproxy"
 )
 
 // The pool lock under pauses, lost writes and a dead etcd member (issue 23,
@@ -35,9 +37,24 @@ type sockProxy struct {
 	ln      net.Listener
 	hold    func(cmd string) bool
 	delay   func(cmd string) time.Duration
-	held    chan string   // a held command arrived
-	release chan struct{} // closed: held commands go on
+	held    chan string // a held command arrived
 	wg      sync.WaitGroup
+	mu      sync.Mutex
+	release chan struct{} // closed: the commands held until now go on
+}
+
+// let lets the commands held until now go on; later ones are held again.
+func (sp *sockProxy) let() {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	close(sp.release)
+	sp.release = make(chan struct{})
+}
+
+func (sp *sockProxy) gate() chan struct{} {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return sp.release
 }
 
 func (p *pool3) proxySocket(t *testing.T) *sockProxy {
@@ -54,11 +71,7 @@ func (p *pool3) proxySocket(t *testing.T) *sockProxy {
 	go sp.serve()
 	t.Cleanup(func() {
 		_ = ln.Close()
-		select {
-		case <-sp.release:
-		default:
-			close(sp.release)
-		}
+		sp.let()
 		sp.wg.Wait()
 	})
 	return sp
@@ -82,8 +95,9 @@ func (sp *sockProxy) serve() {
 			}
 			cmd := strings.TrimSpace(line)
 			if sp.hold(cmd) {
+				g := sp.gate()
 				sp.held <- cmd
-				<-sp.release
+				<-g
 			}
 			up, err := net.DialTimeout("unix", sp.real, 5*time.Second)
 			if err != nil {
@@ -300,7 +314,7 @@ func TestBudgetEtcdPausedHolderUndone(t *testing.T) {
 		t.Fatalf("B: %v\n%s", err, out)
 	}
 	s := p.sampleBelow(1)
-	close(sp.release) // A's change lands: a out, 0 of 3 in rotation
+	sp.let() // A's change lands: a out, 0 of 3 in rotation
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		in, err := p.inRotation()
@@ -471,7 +485,7 @@ func TestBudgetCtrlZDeferredWhileLockHeld(t *testing.T) {
 	if st := procState(t, a.Process.Pid); st == "T" {
 		t.Fatalf("drain stopped holding the pool lock:\n%s", ae.String())
 	}
-	close(sp.release) // the change lands, drain confirms it and lets go
+	sp.let() // the change lands, drain confirms it and lets go
 	waitState(t, a.Process.Pid, "T", 20*time.Second)
 	if rec := etcdGetURL(t, e.URL, "/drain/pools/"); strings.Contains(rec, "/lock\n") {
 		t.Errorf("stopped with the pool lock still in etcd:\n%s", rec)
@@ -494,5 +508,27 @@ func TestBudgetCtrlZDeferredWhileLockHeld(t *testing.T) {
 	must(t, b.Process.Signal(syscall.SIGINT))
 	if code := waitExit(t, b, 30*time.Second); code != 130 || !strings.Contains(bo.String(), "server is IN rotation") {
 		t.Fatalf("B: exit %d\n%s%s", code, be.String(), bo.String())
+	}
+
+	// Ctrl-Z deferred, then Ctrl-C: the interrupt wins, drain ends (it
+	// never stops halfway through putting things back).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	out, err := haproxy.Command(ctx, haproxy.Addr{Network: "unix", Address: sp.real}, "set server web/a state ready") // past the proxy
+	cancel()
+	if err != nil || strings.TrimSpace(out) != "" {
+		t.Fatalf("a back in: %q %v", out, err)
+	}
+	a2, ao2, ae2 := startDrain(t, p.drain, p.outArgs(filepath.Join(p.dir, "state-a2"), "--lock", "etcd:"+e.URL)("a")...)
+	select {
+	case <-sp.held:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("drain A never sent its change:\n%s", ae2.String())
+	}
+	must(t, a2.Process.Signal(syscall.SIGTSTP))
+	waitForText(t, ae2, "Ctrl-Z: the pool lock is held")
+	must(t, a2.Process.Signal(syscall.SIGINT))
+	code := waitExit(t, a2, 30*time.Second)
+	if code == 0 || !strings.Contains(ao2.String(), "server is IN rotation") {
+		t.Errorf("A interrupted during its change: exit %d\n%s%s", code, ae2.String(), ao2.String())
 	}
 }
