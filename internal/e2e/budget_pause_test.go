@@ -57,7 +57,9 @@ func (sp *sockProxy) gate() chan struct{} {
 	return sp.release
 }
 
-func (p *pool3) proxySocket(t *testing.T) *sockProxy {
+// proxySocket starts the proxy: hold and delay (nil: none) pick the
+// commands it holds or answers late.
+func (p *pool3) proxySocket(t *testing.T, hold func(cmd string) bool, delay func(cmd string) time.Duration) *sockProxy {
 	t.Helper()
 	real := p.lb.Sock + ".real"
 	must(t, os.Rename(p.lb.Sock, real))
@@ -65,7 +67,13 @@ func (p *pool3) proxySocket(t *testing.T) *sockProxy {
 	must(t, err)
 	sp := &sockProxy{
 		real: real, ln: ln, held: make(chan string, 16), release: make(chan struct{}),
-		hold: func(string) bool { return false }, delay: func(string) time.Duration { return 0 },
+		hold: hold, delay: delay,
+	}
+	if sp.hold == nil {
+		sp.hold = func(string) bool { return false }
+	}
+	if sp.delay == nil {
+		sp.delay = func(string) time.Duration { return 0 }
 	}
 	sp.wg.Add(1)
 	go sp.serve()
@@ -232,9 +240,10 @@ func etcdGetURL(t *testing.T, url, prefix string) string {
 	return string(out)
 }
 
-// holdA makes the proxy hold drain A's change of web/a until released.
-func holdA(sp *sockProxy) {
-	sp.hold = func(cmd string) bool { return strings.HasPrefix(cmd, "set server web/a state ") }
+// holdA makes the proxy hold drain A's change of web/a out of rotation
+// until let go (putting it back is never held).
+func holdA(cmd string) bool {
+	return strings.HasPrefix(cmd, "set server web/a state ") && !strings.HasSuffix(cmd, " ready")
 }
 
 // startHolder starts drain A with the budget and the etcd lock, and stops
@@ -266,8 +275,7 @@ func startHolder(t *testing.T, p *pool3, sp *sockProxy, etcdURL string, args ...
 func TestBudgetEtcdWaiterOutlivesStoppedHolder(t *testing.T) {
 	p := startPool3(t)
 	e := startEtcd(t)
-	sp := p.proxySocket(t)
-	holdA(sp)
+	sp := p.proxySocket(t, holdA, nil)
 	a, _, _ := startHolder(t, p, sp, e.URL)
 	start := time.Now()
 	b, bo, be := startDrain(t, p.drain, p.outArgs("", "--lock", "etcd:"+e.URL, "--wait-turn", "60s", "--interval", "200ms")("b")...)
@@ -299,8 +307,7 @@ func TestBudgetEtcdWaiterOutlivesStoppedHolder(t *testing.T) {
 func TestBudgetEtcdPausedHolderUndone(t *testing.T) {
 	p := startPool3(t)
 	e := startEtcd(t)
-	sp := p.proxySocket(t)
-	holdA(sp)
+	sp := p.proxySocket(t, holdA, nil)
 	acted := filepath.Join(p.dir, "a-acted")
 	args := []string{
 		"run", "--haproxy", p.server("a"), "--min-in-rotation", "1", "--lock", "etcd:" + e.URL,
@@ -361,13 +368,12 @@ func TestBudgetEtcdPausedHolderUndone(t *testing.T) {
 func TestBudgetEtcdLateAnswerRecorded(t *testing.T) {
 	p := startPool3(t)
 	e := startEtcd(t)
-	sp := p.proxySocket(t)
-	sp.delay = func(cmd string) time.Duration {
+	p.proxySocket(t, nil, func(cmd string) time.Duration {
 		if strings.HasPrefix(cmd, "set server web/a state ") {
 			return 4 * time.Second // past 2 x --read-timeout 1s
 		}
 		return 0
-	}
+	})
 	cmd := exec.Command(p.drain, p.outArgs("", "--lock", "etcd:"+e.URL, "--read-timeout", "1s")("a")...)
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
@@ -472,8 +478,7 @@ func waitState(t *testing.T, pid int, want string, limit time.Duration) {
 func TestBudgetCtrlZDeferredWhileLockHeld(t *testing.T) {
 	p := startPool3(t)
 	e := startEtcd(t)
-	sp := p.proxySocket(t)
-	holdA(sp)
+	sp := p.proxySocket(t, holdA, nil)
 	a, ao, ae := startDrain(t, p.drain, p.outArgs("", "--lock", "etcd:"+e.URL)("a")...)
 	select {
 	case <-sp.held:
