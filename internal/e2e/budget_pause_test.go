@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -535,5 +536,57 @@ func TestBudgetCtrlZDeferredWhileLockHeld(t *testing.T) {
 	code := waitExit(t, a2, 30*time.Second)
 	if code == 0 || !strings.Contains(ao2.String(), "server is IN rotation") {
 		t.Errorf("A interrupted during its change: exit %d\n%s%s", code, ae2.String(), ao2.String())
+	}
+}
+
+// Item 19 with --wait-turn: the paused drain that finds the pool below the
+// budget after its change puts its server back and waits for a turn again;
+// once B's server is back it goes (exit 0), the pool never below the
+// budget after its undo.
+func TestBudgetEtcdPausedHolderWaitsAgain(t *testing.T) {
+	p := startPool3(t)
+	e := startEtcd(t)
+	var once atomic.Bool // only A's first change is held
+	sp := p.proxySocket(t, func(cmd string) bool { return holdA(cmd) && once.CompareAndSwap(false, true) }, nil)
+	a, ao, ae := startHolder(t, p, sp, e.URL, p.outArgs("", "--lock", "etcd:"+e.URL, "--wait-turn", "60s", "--interval", "200ms")("a")...)
+	waitEtcdKeyGone(t, p, e.URL, "/drain/pools/", "/lock", 40*time.Second)
+	if out, err := exec.Command(p.drain, p.outArgs("", "--lock", "etcd:"+e.URL)("b")...).CombinedOutput(); err != nil {
+		t.Fatalf("B: %v\n%s", err, out)
+	}
+	sp.let()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		in, err := p.inRotation()
+		must(t, err)
+		if !in["a"] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A's held change never landed: %v", in)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	must(t, a.Process.Signal(syscall.SIGCONT))
+	waitForText(t, ae, "waiting for a turn: 0 of 3 in rotation without a, budget 1")
+	s := p.sampleBelow(1)
+	if in, _ := p.inRotation(); !in["a"] || count(in) != 1 {
+		t.Fatalf("while A waits again HAProxy has %v, want a back in", in)
+	}
+	if out, err := exec.Command(p.drain, "in", "--haproxy", p.server("b"), "--state-dir", filepath.Join(p.dir, "state-b"), "--lock", "etcd:"+e.URL).CombinedOutput(); err != nil {
+		t.Fatalf("in b: %v\n%s", err, out)
+	}
+	code := waitExit(t, a, 60*time.Second)
+	s.end(t)
+	if code != 0 {
+		t.Fatalf("A: exit %d, want 0 (its turn once b was back)\n%s%s", code, ae.String(), ao.String())
+	}
+	if s.below > 0 {
+		t.Errorf("HAProxy below the budget %d times while A waited again and went", s.below)
+	}
+	if in, _ := p.inRotation(); in["a"] || !in["b"] || count(in) != 1 {
+		t.Errorf("at the end HAProxy has %v, want a out, b in", in)
+	}
+	if rec := etcdGetURL(t, e.URL, "/drain/pools/"); !strings.Contains(rec, "/out/a") || strings.Contains(rec, "/out/b") {
+		t.Errorf("etcd records:\n%s", rec)
 	}
 }
