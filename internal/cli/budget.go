@@ -48,6 +48,7 @@ func budgetGate(cfg *config.Config, rot *rotation.Set, store state.Store, client
 		Record: budget.OutRecord{Target: rot.Target(), By: state.Who(), PID: os.Getpid(), Command: command, Reason: cfg.Reason},
 	}
 	g.Record.Host, _ = os.Hostname()
+	g.Hold = holdPauses
 	me := budget.Me(command, rot.Target(), cfg.Reason)
 	g.Locks = append(g.Locks, &budget.Local{Store: store, Me: me})
 	if len(cfg.Lock) > 0 {
@@ -55,7 +56,7 @@ func budgetGate(cfg *config.Config, rot *rotation.Set, store state.Store, client
 		if err != nil {
 			return nil, err
 		}
-		g.Locks = append(g.Locks, &budget.Etcd{Client: ec, Me: me})
+		g.Locks = append(g.Locks, &budget.Etcd{Client: ec, Me: me, Change: 2 * cfg.ReadTimeout})
 	}
 	return g, nil
 }
