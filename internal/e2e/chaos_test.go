@@ -139,6 +139,8 @@ func (iv *invocation) says() string {
 		return "OUT"
 	case strings.Contains(f, "rotation state UNKNOWN"):
 		return "UNKNOWN"
+	case strings.Contains(f, "nothing was changed; rotation unchanged"):
+		return "UNCHANGED"
 	}
 	return ""
 }
@@ -848,9 +850,7 @@ func (c *chaos) check(end map[string]testbed.ServerState) {
 			continue
 		}
 		what := fmt.Sprintf("the action on %s started at %s while the balancer had it in rotation (%s); the drain's last read of the balancer ended %s", a.server, clock(a.start), st, clock(last))
-		if iv != nil {
-			what += "\n" + iv.output()
-		}
+		what += c.story(a.server, a.start, iv)
 		vs = append(vs, violation{"action while in rotation", a.start, what, []string{a.server}})
 	}
 
@@ -869,6 +869,18 @@ func (c *chaos) check(end map[string]testbed.ServerState) {
 			vs = append(vs, violation{"final line", iv.end, "no final line saying where the server stands\n" + iv.output(), []string{iv.server}})
 		case says == "IN" && iv.afterAdminOut:
 			vs = append(vs, violation{"final line", iv.end, fmt.Sprintf("says IN, the balancer has it out right after (%s at %s)\n%s", iv.after, clock(iv.afterAt), iv.output()), []string{iv.server}})
+		case says == "UNCHANGED" && iv.after != "":
+			before, ok := c.sampleBefore(iv.start)
+			if !ok || before.st[iv.server].AdminOut() == iv.afterAdminOut {
+				break
+			}
+			excused := false
+			for _, w := range restarts {
+				excused = excused || overlaps(w, before.at, iv.afterAt)
+			}
+			if !excused {
+				vs = append(vs, violation{"final line", iv.end, fmt.Sprintf("says nothing was changed, but the balancer had %s before (at %s) and %s right after (at %s)\n%s", before.st[iv.server], clock(before.at), iv.after, clock(iv.afterAt), iv.output()), []string{iv.server}})
+			}
 		case says == "OUT" && iv.after != "" && !iv.afterAdminOut:
 			last := c.lb.lastRead(iv.pid, iv.end)
 			excused := false
@@ -912,6 +924,37 @@ func (c *chaos) check(end map[string]testbed.ServerState) {
 	vs = append(vs, c.checkRequests(lbFaults, excusedActions)...)
 
 	c.report(vs)
+}
+
+// sampleBefore is the last sample of the pool taken before t.
+func (c *chaos) sampleBefore(t time.Time) (sample, bool) {
+	i := sort.Search(len(c.samples), func(i int) bool { return !c.samples[i].at.Before(t) })
+	if i == 0 {
+		return sample{}, false
+	}
+	return c.samples[i-1], true
+}
+
+// story is what happened to a server in the minute before t: the faults
+// of the test and the drains on it, iv (the drain at fault) last.
+func (c *chaos) story(server string, t time.Time, iv *invocation) string {
+	var b strings.Builder
+	from := t.Add(-time.Minute)
+	for _, w := range c.windows {
+		if overlaps(w, from, t) && (w.Kind != "drain SIGKILL" || strings.Contains(w.Detail, " "+server+" ")) && (w.Kind != "source stops answering" || strings.HasPrefix(w.Detail, server+"'")) {
+			fmt.Fprintf(&b, "\n    fault: %s %s..%s %s", w.Kind, clock(w.Start), clock(w.End), w.Detail)
+		}
+	}
+	b.WriteString("\n")
+	for _, r := range c.runsOn(server, from, t) {
+		if r != iv {
+			b.WriteString(r.output())
+		}
+	}
+	if iv != nil {
+		b.WriteString(iv.output())
+	}
+	return b.String()
 }
 
 // checkBudget finds the moments the pool had fewer than chaosBudget
@@ -1106,6 +1149,9 @@ func (c *chaos) report(vs []violation) {
 	for _, n := range c.notes {
 		c.t.Log("note: " + n)
 	}
+	if f := os.Getenv("CHAOS_LOG"); f != "" {
+		c.writeLog(f)
+	}
 	if f := os.Getenv("CHAOS_REPORT"); f != "" {
 		if fh, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
 			fmt.Fprintln(fh, summary)
@@ -1129,6 +1175,38 @@ func (c *chaos) report(vs []violation) {
 	if len(vs) > 0 {
 		c.t.Errorf("%s roll: %d violation(s); replay with CHAOS_SEED=%d", c.name, len(vs), c.set.seed)
 	}
+}
+
+// writeLog writes every fault and every drain command with its output, in
+// time order, to file (CHAOS_LOG).
+func (c *chaos) writeLog(file string) {
+	type entry struct {
+		at   time.Time
+		text string
+	}
+	var es []entry
+	for _, w := range c.windows {
+		es = append(es, entry{w.Start, fmt.Sprintf("FAULT %s %s..%s %s\n", w.Kind, clock(w.Start), clock(w.End), w.Detail)})
+	}
+	for _, iv := range c.invs {
+		es = append(es, entry{iv.start, iv.output()})
+	}
+	for _, a := range c.acts {
+		es = append(es, entry{a.start, fmt.Sprintf("ACTION %s by pid %d %s..%s, balancer at its start: %s %v\n", a.server, a.ppid, clock(a.start), clock(a.back), a.st, a.stErr)})
+	}
+	sort.SliceStable(es, func(i, j int) bool { return es[i].at.Before(es[j].at) })
+	var b strings.Builder
+	fmt.Fprintf(&b, "== %s roll, seed %d, %s\n", c.name, c.set.seed, c.set.dur)
+	for _, e := range es {
+		b.WriteString(e.text)
+	}
+	fh, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		c.t.Errorf("CHAOS_LOG: %v", err)
+		return
+	}
+	_, _ = fh.WriteString(b.String())
+	_ = fh.Close()
 }
 
 // haproxyLB is the HAProxy balancer: drains reach its runtime API through a
