@@ -1,0 +1,181 @@
+//go:build linux
+
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drain-cli/drain/internal/testbed"
+)
+
+// The chaos roll's checks are exact or the roll proves nothing: these feed
+// them recorded histories (no servers) where the answer is known, so that a
+// roll with 0 violations means the checks ran and found none.
+
+type fixedReads struct{ last time.Time }
+
+func (f fixedReads) rotate(string) string                           { return "" }
+func (f fixedReads) state() (map[string]testbed.ServerState, error) { return nil, nil }
+func (f fixedReads) url(string) string                              { return "" }
+func (f fixedReads) lastRead(int, time.Time) time.Time              { return f.last }
+
+// history builds a pool of 8 whose servers in out are administratively out
+// from..to, sampled every 15 ms over t0..t0+span.
+func history(t0 time.Time, span time.Duration, outs map[string][2]time.Duration) *chaos {
+	c := &chaos{t: nil, name: "check", faults: map[string]int{}}
+	for i := range chaosServers {
+		c.names = append(c.names, fmt.Sprintf("s%d", i+1))
+	}
+	for d := time.Duration(0); d <= span; d += 15 * time.Millisecond {
+		st := map[string]testbed.ServerState{}
+		for _, n := range c.names {
+			s := testbed.ServerState{Name: n, OpState: 2, Weight: 1}
+			if w, ok := outs[n]; ok && d >= w[0] && d < w[1] {
+				s.Admin = 0x08
+			}
+			st[n] = s
+		}
+		c.samples = append(c.samples, sample{at: t0.Add(d), st: st})
+	}
+	return c
+}
+
+func TestChaosCheckBudget(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	// s1..s3 out (the budget's 3 of 8) from 0 to 10 s; s4 goes out at 2 s.
+	base := map[string][2]time.Duration{"s1": {0, 10 * time.Second}, "s2": {0, 10 * time.Second}, "s3": {0, 10 * time.Second}}
+	with := func(s4 [2]time.Duration) map[string][2]time.Duration {
+		m := map[string][2]time.Duration{"s4": s4}
+		for k, v := range base {
+			m[k] = v
+		}
+		return m
+	}
+	cases := []struct {
+		name    string
+		s4      [2]time.Duration
+		action  bool // an action on s4 at 2.5 s
+		stopped bool // a drain SIGSTOPped 1..6 s
+		want    int
+	}{
+		{"no dip", [2]time.Duration{11 * time.Second, 12 * time.Second}, false, false, 0},
+		{"dip with the maker's action", [2]time.Duration{2 * time.Second, 5 * time.Second}, true, false, 1},
+		{"dip undone at once, no action", [2]time.Duration{2 * time.Second, 2100 * time.Millisecond}, false, false, 0},
+		{"dip held 3.5 s, no action, no fault", [2]time.Duration{2 * time.Second, 5500 * time.Millisecond}, false, false, 1},
+		{"dip held 3.5 s while a drain was stopped", [2]time.Duration{2 * time.Second, 5500 * time.Millisecond}, false, true, 0},
+	}
+	for _, tc := range cases {
+		c := history(t0, 12*time.Second, with(tc.s4))
+		c.t = t
+		if tc.action {
+			c.acts = []actionRec{{server: "s4", start: t0.Add(2500 * time.Millisecond), back: t0.Add(2600 * time.Millisecond)}}
+		}
+		if tc.stopped {
+			c.windows = []window{{Kind: "drain SIGSTOP past the lease", Start: t0.Add(time.Second), End: t0.Add(6 * time.Second)}}
+		}
+		vs := c.checkBudget(nil)
+		if len(vs) != tc.want {
+			t.Errorf("%s: %d violations, want %d: %+v", tc.name, len(vs), tc.want, vs)
+			continue
+		}
+		if tc.want == 1 && (len(vs[0].servers) != 1 || vs[0].servers[0] != "s4" || !strings.Contains(vs[0].what, "4 in rotation from")) {
+			t.Errorf("%s: the violation names %v: %s", tc.name, vs[0].servers, vs[0].what)
+		}
+	}
+}
+
+// A server whose backend an action restarts is down by its checks, not
+// administratively: it counts as out because of a drain while the action
+// runs (and up to actionGrace after), so a dip it makes is seen.
+func TestChaosCheckBudgetCountsActions(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	c := history(t0, 5*time.Second, map[string][2]time.Duration{"s1": {0, 5 * time.Second}, "s2": {0, 5 * time.Second}, "s3": {0, 5 * time.Second}})
+	c.t = t
+	for i := range c.samples {
+		if d := c.samples[i].at.Sub(t0); d >= 2*time.Second && d < 2500*time.Millisecond {
+			s := c.samples[i].st["s4"]
+			s.OpState = 0
+			c.samples[i].st["s4"] = s
+		}
+	}
+	c.acts = []actionRec{{server: "s4", start: t0.Add(1990 * time.Millisecond), back: t0.Add(2400 * time.Millisecond)}}
+	if vs := c.checkBudget(nil); len(vs) != 1 {
+		t.Fatalf("%d violations, want 1 (an action ran on s4 with 3 others out): %+v", len(vs), vs)
+	}
+	c.acts = nil // down by its checks with no action: not a drain's doing
+	if vs := c.checkBudget(nil); len(vs) != 0 {
+		t.Fatalf("%d violations, want 0: %+v", len(vs), vs)
+	}
+}
+
+func TestChaosCheckActions(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	in := testbed.ServerState{Name: "s1", OpState: 2, Weight: 1}
+	out := testbed.ServerState{Name: "s1", OpState: 2, Weight: 1, Admin: 0x08}
+	restart := window{Kind: "balancer restart without state", Start: t0.Add(-300 * time.Millisecond), End: t0.Add(-100 * time.Millisecond)}
+	cases := []struct {
+		name     string
+		st       testbed.ServerState
+		lastRead time.Duration // before the action
+		restart  bool
+		want     int
+	}{
+		{"out of rotation", out, 50 * time.Millisecond, false, 0},
+		{"in rotation", in, 50 * time.Millisecond, false, 1},
+		{"in after a restart that followed the drain's last read", in, 500 * time.Millisecond, true, 0},
+		{"in after a restart the drain had read since", in, 50 * time.Millisecond, true, 1},
+		{"in, the last read long before the restart", in, 3 * time.Second, true, 1},
+	}
+	for _, tc := range cases {
+		c := history(t0.Add(-time.Second), 2*time.Second, nil)
+		c.t = t
+		c.lb = fixedReads{last: t0.Add(-tc.lastRead)}
+		c.actions = []*actionRec{{server: "s1", start: t0, back: t0.Add(100 * time.Millisecond), st: tc.st}}
+		if tc.restart {
+			c.windows = []window{restart}
+		}
+		vs := c.violations(map[string]testbed.ServerState{})
+		n := 0
+		for _, v := range vs {
+			if v.invariant == "action while in rotation" {
+				n++
+			}
+		}
+		if n != tc.want {
+			t.Errorf("%s: %d violations, want %d: %+v", tc.name, n, tc.want, vs)
+		}
+	}
+}
+
+func TestChaosCheckRequestsAndFinalState(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	c := history(t0, 10*time.Second, nil)
+	c.t = t
+	c.dir = t.TempDir()
+	c.lb = fixedReads{}
+	c.windows = []window{{Kind: "balancer reload keeping state", Start: t0.Add(time.Second), End: t0.Add(1500 * time.Millisecond)}}
+	c.reqs = []request{
+		{start: t0.Add(200 * time.Millisecond), end: t0.Add(300 * time.Millisecond), status: 200, bytes: len(testbed.FastBody), server: "s1"},
+		{start: t0.Add(3000 * time.Millisecond), end: t0.Add(3100 * time.Millisecond), status: 200, bytes: len(testbed.FastBody), server: "s1"},
+		{start: t0.Add(1200 * time.Millisecond), end: t0.Add(1300 * time.Millisecond), status: 503, server: "s2"},         // during the reload: excused
+		{start: t0.Add(8 * time.Second), end: t0.Add(9 * time.Second), slow: true, bytes: 1000, server: "s3", err: "EOF"}, // cut: a violation
+	}
+	end := map[string]testbed.ServerState{}
+	for _, n := range c.names {
+		end[n] = testbed.ServerState{Name: n, OpState: 2, Weight: 1}
+	}
+	end["s5"] = testbed.ServerState{Name: "s5", OpState: 2, Weight: 1, Admin: 0x08} // out with no record, no final line
+	got := map[string]int{}
+	for _, v := range c.violations(end) {
+		got[v.invariant]++
+		if v.invariant == "request failed" && v.servers[0] != "s3" {
+			t.Errorf("the failed request blamed is %v: %s", v.servers, v.what)
+		}
+	}
+	if got["request failed"] != 1 || got["final state"] != 1 || len(got) != 2 {
+		t.Errorf("violations by kind %v, want one failed request (s3) and one final state (s5)", got)
+	}
+}
