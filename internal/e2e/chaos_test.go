@@ -484,13 +484,16 @@ func (c *chaos) roller(id int) {
 
 		run := c.exec(id, server, c.runArgs(server, id))
 		if run.says() != "IN" {
+			// As an operator would: again until it is back (a refused
+			// socket or a stopped drain lasts at most 15 s), for up to 45 s.
 			c.waitActions(server)
-			for attempt := range 3 {
+			giveUp := time.Now().Add(45 * time.Second)
+			for attempt := 1; ; attempt++ {
 				in := c.exec(id, server, c.inArgs(server))
-				if in.says() == "IN" {
+				if in.says() == "IN" || time.Now().After(giveUp) {
 					break
 				}
-				time.Sleep(time.Duration(attempt+1) * time.Second)
+				time.Sleep(time.Duration(min(attempt, 4)) * time.Second)
 			}
 		}
 		c.mu.Lock()
