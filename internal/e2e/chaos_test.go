@@ -1383,10 +1383,50 @@ func (a *apacheLB) state() (map[string]testbed.ServerState, error) {
 
 func (a *apacheLB) url(p string) string { return a.srv.URL(p) }
 
-// lastRead: the harness cannot tell which drain read the balancer-manager
-// (TCP has no peer process id); it assumes the drain read it checkToAction
-// before, the most a drain may wait between its last read and its action.
-func (a *apacheLB) lastRead(_ int, before time.Time) time.Time { return before.Add(-checkToAction) }
+func (a *apacheLB) lastRead(pid int, before time.Time) time.Time {
+	return a.proxy.LastReply(pid, before)
+}
+
+// tcpOwner finds which of the running drains holds the 127.0.0.1 TCP
+// connection from port to the proxy at proxyPort (/proc/net/tcp gives the
+// socket's inode, /proc/PID/fd who holds it).
+func (c *chaos) tcpOwner(port, proxyPort int) int {
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return 0
+	}
+	inode := ""
+	for _, l := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(l)
+		if len(f) < 10 {
+			continue
+		}
+		_, lp, _ := strings.Cut(f[1], ":")
+		_, rp, _ := strings.Cut(f[2], ":")
+		if lp == fmt.Sprintf("%04X", port) && rp == fmt.Sprintf("%04X", proxyPort) {
+			inode = f[9]
+		}
+	}
+	if inode == "" || inode == "0" {
+		return 0
+	}
+	c.mu.Lock()
+	var pids []int
+	for pid := range c.running {
+		pids = append(pids, pid)
+	}
+	c.mu.Unlock()
+	want := "socket:[" + inode + "]"
+	for _, pid := range pids {
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		for _, fd := range fds {
+			if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); l == want {
+				return pid
+			}
+		}
+	}
+	return 0
+}
 
 // TestChaosRollApache is the shorter chaos roll behind Apache's
 // balancer-manager (75 s by default, a third of CHAOS_TIME when longer):
@@ -1406,7 +1446,7 @@ func TestChaosRollApache(t *testing.T) {
 		members = append(members, apachetest.Member{URL: u, Params: "retry=1"})
 	}
 	a.srv = apachetest.Start(t, "", members...)
-	proxy, err := testbed.StartTCPProxy(a.srv.Addr)
+	proxy, err := testbed.StartTCPProxy(a.srv.Addr, c.tcpOwner)
 	must(t, err)
 	t.Cleanup(proxy.Close)
 	a.proxy = proxy

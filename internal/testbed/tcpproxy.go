@@ -13,21 +13,26 @@ import (
 // same port.
 type TCPProxy struct {
 	Addr, Target string
+	identify func(clientPort, proxyPort int) int
+	port     int
 
 	mu     sync.Mutex
 	ln     net.Listener
 	conns  map[net.Conn]bool
+	log    []*TCPConn
 	closed bool
 	wg     sync.WaitGroup
 }
 
-// StartTCPProxy listens on a free 127.0.0.1 port.
-func StartTCPProxy(target string) (*TCPProxy, error) {
+// StartTCPProxy listens on a free 127.0.0.1 port. identify, if not nil,
+// names the process that opened a connection from the client's port (on
+// Linux, through /proc); the log keeps it.
+func StartTCPProxy(target string, identify func(clientPort, proxyPort int) int) (*TCPProxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	p := &TCPProxy{Addr: ln.Addr().String(), Target: target, ln: ln, conns: map[net.Conn]bool{}}
+	p := &TCPProxy{Addr: ln.Addr().String(), Target: target, ln: ln, conns: map[net.Conn]bool{}, identify: identify, port: ln.Addr().(*net.TCPAddr).Port}
 	p.wg.Add(1)
 	go p.accept(ln)
 	return p, nil
@@ -40,12 +45,19 @@ func (p *TCPProxy) accept(ln net.Listener) {
 		if err != nil {
 			return
 		}
+		rec := &TCPConn{Start: time.Now()}
+		if p.identify != nil {
+			if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+				rec.PID = p.identify(a.Port, p.port)
+			}
+		}
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
 			defer c.Close()
 			p.mu.Lock()
 			p.conns[c] = true
+			p.log = append(p.log, rec)
 			p.mu.Unlock()
 			defer func() {
 				p.mu.Lock()
@@ -63,12 +75,53 @@ func (p *TCPProxy) accept(ln net.Listener) {
 				_, _ = io.Copy(t, c)
 				_ = t.(*net.TCPConn).CloseWrite()
 			}()
-			_, _ = io.Copy(c, t)
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := t.Read(buf)
+				if n > 0 {
+					if _, werr := c.Write(buf[:n]); werr != nil {
+						break
+					}
+					p.mu.Lock()
+					rec.Replies = append(rec.Replies, time.Now())
+					p.mu.Unlock()
+				}
+				if err != nil {
+					break
+				}
+			}
 			_ = c.(*net.TCPConn).CloseWrite()
 			_ = c.SetReadDeadline(time.Now().Add(time.Second))
 			<-done
 		}()
 	}
+}
+
+// TCPConn is one connection through the proxy: who opened it (0 when not
+// known) and when answers came back through it.
+type TCPConn struct {
+	PID     int
+	Start   time.Time
+	Replies []time.Time
+}
+
+// LastReply is when process pid last got an answer through the proxy
+// before t (zero if never).
+func (p *TCPProxy) LastReply(pid int, before time.Time) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var last time.Time
+	for _, rec := range p.log {
+		if rec.PID != pid {
+			continue
+		}
+		for _, r := range rec.Replies {
+			if r.Before(before) && r.After(last) {
+				last = r
+			}
+		}
+	}
+	return last
 }
 
 // Refuse closes the listener until Accept, and every connection open
