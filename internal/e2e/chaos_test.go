@@ -117,6 +117,7 @@ type invocation struct {
 	roller         int
 	server, verb   string
 	pid            int
+	proc           *os.Process // signalled through this (no pid reuse once it is reaped)
 	start, end     time.Time
 	code           int
 	stdout, stderr string
@@ -437,7 +438,7 @@ func (c *chaos) exec(roller int, server string, args []string) *invocation {
 		iv.code = -1
 		return iv
 	}
-	iv.pid = cmd.Process.Pid
+	iv.pid, iv.proc = cmd.Process.Pid, cmd.Process
 	c.mu.Lock()
 	c.running[iv.pid] = iv
 	c.invs = append(c.invs, iv)
@@ -624,10 +625,12 @@ func (c *chaos) commonFaults(bg *sync.WaitGroup) []fault {
 			if iv == nil {
 				return false
 			}
+			if iv.proc.Signal(syscall.SIGKILL) != nil { // ended meanwhile
+				return false
+			}
 			c.mu.Lock()
 			iv.killed = true
 			c.mu.Unlock()
-			_ = syscall.Kill(iv.pid, syscall.SIGKILL)
 			now := time.Now()
 			c.addWindow(window{Kind: "drain SIGKILL", Start: now, End: now, Detail: fmt.Sprintf("drain #%d %s %s pid %d", iv.id, iv.verb, iv.server, iv.pid)})
 			return true
@@ -638,7 +641,7 @@ func (c *chaos) commonFaults(bg *sync.WaitGroup) []fault {
 				return false
 			}
 			d := leaseTTL + between(rng, time.Second, 4*time.Second)
-			if syscall.Kill(iv.pid, syscall.SIGSTOP) != nil {
+			if iv.proc.Signal(syscall.SIGSTOP) != nil {
 				return false
 			}
 			w := window{Kind: "drain SIGSTOP past the lease", Start: time.Now(), Detail: fmt.Sprintf("drain #%d %s %s pid %d for %s", iv.id, iv.verb, iv.server, iv.pid, d)}
@@ -646,7 +649,7 @@ func (c *chaos) commonFaults(bg *sync.WaitGroup) []fault {
 			go func() {
 				defer bg.Done()
 				time.Sleep(d)
-				_ = syscall.Kill(iv.pid, syscall.SIGCONT)
+				_ = iv.proc.Signal(syscall.SIGCONT)
 				w.End = time.Now()
 				c.mu.Lock()
 				iv.stopped = append(iv.stopped, w)
@@ -1027,7 +1030,7 @@ func (c *chaos) checkBudget(restarts []window) []violation {
 		}
 		prev = out
 	}
-	holdBack := c.windowsOf("drain SIGSTOP past the lease", "runtime socket refused", "balancer API refused", "balancer reload keeping state", "balancer restart without state")
+	holdBack := c.windowsOf("drain SIGKILL", "drain SIGSTOP past the lease", "runtime socket refused", "balancer API refused", "balancer reload keeping state", "balancer restart without state")
 	var undone []time.Duration
 	for _, ep := range eps {
 		var acted []actionRec
