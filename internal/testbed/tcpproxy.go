@@ -13,8 +13,8 @@ import (
 // same port.
 type TCPProxy struct {
 	Addr, Target string
-	identify func(clientPort, proxyPort int) int
-	port     int
+	identify     func(clientPort, proxyPort int) int
+	port         int
 
 	mu     sync.Mutex
 	ln     net.Listener
