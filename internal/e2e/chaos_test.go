@@ -14,7 +14,10 @@ package e2e
 //	CHAOS_SEED=N     replay a run's fault schedule (the seed is printed)
 //	CHAOS_TIME=30m   run the HAProxy roll longer (the Apache roll gets a
 //	                 third of it, at least its default)
-//	CHAOS_REPORT=F   append each run's figures to F (Markdown)
+//	CHAOS_REPORT=F   append each run's figures and violations to F
+//	CHAOS_LOG=F      append every fault, drain command and action to F
+//	CHAOS_FAULTS=a,b only the kinds of fault whose name contains a or b
+//	                 ("SIGSTOP", "etcd", "restart", ...; "none": no fault)
 
 import (
 	"bufio"
@@ -717,11 +720,24 @@ func (c *chaos) commonFaults(bg *sync.WaitGroup) []fault {
 // inject runs faults at random (the seeded schedule) until the deadline,
 // then waits for the faults still going to end.
 func (c *chaos) inject(faults []fault, bg *sync.WaitGroup) {
+	if only := os.Getenv("CHAOS_FAULTS"); only != "" { // e.g. "SIGSTOP,etcd", or "none"
+		var keep []fault
+		for _, f := range faults {
+			for _, w := range strings.Split(only, ",") {
+				if w = strings.TrimSpace(w); w != "" && strings.Contains(f.kind, w) {
+					keep = append(keep, f)
+					break
+				}
+			}
+		}
+		c.t.Logf("%s: CHAOS_FAULTS=%q: %d of %d kinds of fault", c.name, only, len(keep), len(faults))
+		faults = keep
+	}
 	total := 0
 	for _, f := range faults {
 		total += f.weight
 	}
-	for {
+	for total > 0 {
 		c.mu.Lock()
 		pause := between(c.rng, 1500*time.Millisecond, 4*time.Second)
 		pick := c.rng.IntN(total)
@@ -738,6 +754,9 @@ func (c *chaos) inject(faults []fault, bg *sync.WaitGroup) {
 			}
 			pick -= f.weight
 		}
+	}
+	for total == 0 && time.Now().Before(c.deadln) {
+		time.Sleep(100 * time.Millisecond)
 	}
 	bg.Wait()
 }
