@@ -1049,7 +1049,7 @@ func (c *chaos) checkBudget(restarts []window) []violation {
 		}
 		prev = out
 	}
-	holdBack := c.windowsOf("drain SIGKILL", "drain SIGSTOP past the lease", "runtime socket refused", "balancer API refused", "balancer reload keeping state", "balancer restart without state")
+	holdBack := c.windowsOf("drain SIGKILL", "drain SIGSTOP past the lease", "drain paused at its change past the lease", "runtime socket refused", "balancer API refused", "balancer reload keeping state", "balancer restart without state")
 	var undone []time.Duration
 	for _, ep := range eps {
 		var acted []actionRec
@@ -1287,7 +1287,29 @@ func TestChaosRollHAProxy(t *testing.T) {
 	lb, err := testbed.StartReloadableHAProxy(filepath.Join(c.dir, "lb"), testbed.FastCheck, servers...)
 	must(t, err)
 	t.Cleanup(lb.Stop)
-	proxy, err := testbed.StartSockProxy(filepath.Join(c.dir, "lb", "drains.sock"), lb.Sock)
+	// The trap: armed by a fault, it pauses the next drain that sends a
+	// change (set server ... state drain) past its lease, right there: the
+	// lock held, the budget checked, the change not yet at the balancer
+	// (issue 23, item 19).
+	var trapMu sync.Mutex
+	var trap func(pid int) bool
+	hold := func(pid int, command string) {
+		if !strings.HasPrefix(command, "set server ") || !strings.Contains(command, "state drain") {
+			return
+		}
+		trapMu.Lock()
+		spring := trap
+		trap = nil
+		trapMu.Unlock()
+		if spring != nil && !spring(pid) { // not a drain of ours: wait for the next
+			trapMu.Lock()
+			if trap == nil {
+				trap = spring
+			}
+			trapMu.Unlock()
+		}
+	}
+	proxy, err := testbed.StartSockProxy(filepath.Join(c.dir, "lb", "drains.sock"), lb.Sock, hold)
 	must(t, err)
 	t.Cleanup(proxy.Close)
 	h := &haproxyLB{lb: lb, proxy: proxy}
@@ -1323,6 +1345,34 @@ func TestChaosRollHAProxy(t *testing.T) {
 		}
 	}
 	faults := append(c.commonFaults(&bg),
+		fault{"drain paused at its change past the lease", 2, func(rng *rand.Rand) bool {
+			d := leaseTTL + between(rng, time.Second, 4*time.Second)
+			trapMu.Lock()
+			defer trapMu.Unlock()
+			if trap != nil {
+				return false
+			}
+			trap = func(pid int) bool {
+				c.mu.Lock()
+				iv := c.running[pid]
+				c.mu.Unlock()
+				if iv == nil || iv.proc.Signal(syscall.SIGSTOP) != nil {
+					return false
+				}
+				w := window{Kind: "drain paused at its change past the lease", Start: time.Now(), Detail: fmt.Sprintf("drain #%d %s %s pid %d for %s", iv.id, iv.verb, iv.server, iv.pid, d)}
+				// Paused here, in the proxy's connection: the change goes on
+				// to HAProxy once the drain is resumed.
+				time.Sleep(d)
+				_ = iv.proc.Signal(syscall.SIGCONT)
+				w.End = time.Now()
+				c.mu.Lock()
+				iv.stopped = append(iv.stopped, w)
+				c.mu.Unlock()
+				c.addWindow(w)
+				return true
+			}
+			return true
+		}},
 		fault{"balancer reload keeping state", 2, reload("balancer reload keeping state", true)},
 		fault{"balancer restart without state", 2, reload("balancer restart without state", false)},
 		fault{"runtime socket refused", 2, func(rng *rand.Rand) bool {

@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ import (
 // when a given process last read the balancer.
 type SockProxy struct {
 	Path, Target string
+	hold         func(pid int, command string)
 
 	mu       sync.Mutex
 	ln       *net.UnixListener
@@ -39,8 +41,11 @@ type SockConn struct {
 }
 
 // StartSockProxy listens on path and forwards every connection to target.
-func StartSockProxy(path, target string) (*SockProxy, error) {
-	p := &SockProxy{Path: path, Target: target, gateCh: make(chan struct{})}
+// hold, if not nil, is called with the client's process id and its command
+// (the first line) before the command goes on: it may block (the test
+// pausing the client at that very moment).
+func StartSockProxy(path, target string, hold func(pid int, command string)) (*SockProxy, error) {
+	p := &SockProxy{Path: path, Target: target, gateCh: make(chan struct{}), hold: hold}
 	close(p.gateCh)
 	return p, p.listen()
 }
@@ -109,6 +114,15 @@ func (p *SockProxy) handle(c *net.UnixConn) {
 		p.log = append(p.log, rec)
 		p.mu.Unlock()
 	}()
+	br := bufio.NewReader(c)
+	var first string
+	if p.hold != nil {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		first, _ = br.ReadString('\n')
+		_ = c.SetReadDeadline(time.Time{})
+		p.hold(pid, first)
+		rec.Start = time.Now()
+	}
 	t, err := net.DialTimeout("unix", p.Target, 2*time.Second)
 	if err != nil {
 		rec.Failed = true
@@ -118,7 +132,9 @@ func (p *SockProxy) handle(c *net.UnixConn) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _ = io.Copy(t, c)
+		if _, err := io.WriteString(t, first); err == nil {
+			_, _ = io.Copy(t, br)
+		}
 		_ = t.(*net.UnixConn).CloseWrite()
 	}()
 	_, _ = io.Copy(c, t)
