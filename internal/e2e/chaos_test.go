@@ -255,11 +255,6 @@ type chaos struct {
 	notes     []string
 }
 
-func (c *chaos) logf(format string, args ...any) {
-	c.t.Helper()
-	c.t.Logf("%s %s", c.name, fmt.Sprintf(format, args...))
-}
-
 func newChaos(t *testing.T, name string, set chaosSettings) *chaos {
 	t.Helper()
 	c := &chaos{
@@ -408,18 +403,22 @@ func (c *chaos) stateDir(server string) string { return filepath.Join(c.dir, "st
 
 func (c *chaos) runArgs(server string, roller int) []string {
 	_, port, _ := net.SplitHostPort(c.recAddr)
-	return []string{"run", "--rotate", c.lb.rotate(server),
+	return []string{
+		"run", "--rotate", c.lb.rotate(server),
 		"--min-in-rotation", strconv.Itoa(chaosBudget), "--wait-turn", "15s",
 		"--lock", "etcd:" + c.etcd.URLs(),
 		"--source", "nginx:http://" + c.srcAddr + "/" + server + "/nginx_status",
 		"--settle", "500ms", "--interval", "100ms", "--timeout", "20s",
 		"--state-dir", c.stateDir(server), "--reason", fmt.Sprintf("chaos roller %d", roller), "--ci", "off",
-		"--", "bash", "-c", actionScript, "chaos-action", server, port}
+		"--", "bash", "-c", actionScript, "chaos-action", server, port,
+	}
 }
 
 func (c *chaos) inArgs(server string) []string {
-	return []string{"in", "--rotate", c.lb.rotate(server), "--lock", "etcd:" + c.etcd.URLs(),
-		"--state-dir", c.stateDir(server), "--ci", "off"}
+	return []string{
+		"in", "--rotate", c.lb.rotate(server), "--lock", "etcd:" + c.etcd.URLs(),
+		"--state-dir", c.stateDir(server), "--ci", "off",
+	}
 }
 
 // exec runs one drain command for a roller and records it; the server's

@@ -99,7 +99,10 @@ backend web
 		}
 		if time.Now().After(deadline) {
 			h.Stop()
-			return nil, fmt.Errorf("haproxy: servers not UP in 15s: %v %v", st, err)
+			if err != nil {
+				return nil, fmt.Errorf("haproxy: runtime API: %w", err)
+			}
+			return nil, fmt.Errorf("haproxy: servers not UP in 15s: %v", st)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
