@@ -1067,6 +1067,10 @@ func (c *chaos) checkBudget(restarts []window) []violation {
 		}
 		if len(acted) == 0 && (!long || excused) {
 			undone = append(undone, ep.to.Sub(ep.from))
+			if len(undone) <= 10 {
+				c.note("below the budget, not counted: %d in rotation %s..%s (%s), went out last %v, no action on it during the dip%s",
+					ep.fewest, clock(ep.from), clock(ep.to), ep.to.Sub(ep.from).Round(time.Millisecond), ep.makers, map[bool]string{true: ", a fault of the test held drains back", false: ""}[long])
+			}
 			continue
 		}
 		var states []string
@@ -1090,7 +1094,7 @@ func (c *chaos) checkBudget(restarts []window) []violation {
 	}
 	if len(undone) > 0 {
 		longest := slices.Max(undone)
-		c.note("%d moment(s) below the budget ended before any action ran on the server that made them (longest %s): a drain that took its server out on a stale view and put it back", len(undone), longest.Round(time.Millisecond))
+		c.note("%d dip(s) below the budget not counted (longest %s): each ended with no action run on the server that made it, within %s or while a fault of the test held drains back", len(undone), longest.Round(time.Millisecond), dipLimit)
 	}
 	return vs
 }
