@@ -257,6 +257,9 @@ type chaos struct {
 
 func newChaos(t *testing.T, name string, set chaosSettings) *chaos {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("the chaos roll takes minutes; CI (scripts/test.sh) runs it without -short")
+	}
 	c := &chaos{
 		t: t, name: name, set: set, dir: t.TempDir(),
 		rng:     rand.New(rand.NewPCG(set.seed, 23)),
