@@ -122,18 +122,25 @@ func TestChaosCheckActions(t *testing.T) {
 		lastRead time.Duration // before the action
 		restart  bool
 		want     int
+		stopped  bool // the drain stopped by the test from 11.8 s to 0.5 s before its action
 	}{
-		{"out of rotation", out, 50 * time.Millisecond, false, 0},
-		{"in rotation", in, 50 * time.Millisecond, false, 1},
-		{"in after a restart that followed the drain's last read", in, 500 * time.Millisecond, true, 0},
-		{"in after a restart the drain had read since", in, 50 * time.Millisecond, true, 1},
-		{"in, the last read long before the restart", in, 3 * time.Second, true, 1},
+		{"out of rotation", out, 50 * time.Millisecond, false, 0, false},
+		{"in rotation", in, 50 * time.Millisecond, false, 1, false},
+		{"in after a restart that followed the drain's last read", in, 500 * time.Millisecond, true, 0, false},
+		{"in after a restart the drain had read since", in, 50 * time.Millisecond, true, 1, false},
+		{"in, the last read long before the restart", in, 3 * time.Second, true, 1, false},
+		{"in, the last read long before, the drain stopped in between", in, 12 * time.Second, true, 0, true},
+		{"in, the last read long before, the drain not stopped", in, 12 * time.Second, true, 1, false},
 	}
 	for _, tc := range cases {
 		c := history(t0.Add(-time.Second), 2*time.Second, nil)
 		c.t = t
 		c.lb = fixedReads{last: t0.Add(-tc.lastRead)}
-		c.actions = []*actionRec{{server: "s1", start: t0, back: t0.Add(100 * time.Millisecond), st: tc.st}}
+		c.actions = []*actionRec{{server: "s1", ppid: 42, start: t0, back: t0.Add(100 * time.Millisecond), st: tc.st}}
+		c.invs = []*invocation{{pid: 42, verb: "run", server: "s1", killed: true}}
+		if tc.stopped { // it ran 0.7 s of the 12 s since its last read
+			c.invs[0].stopped = []window{{Start: t0.Add(-11800 * time.Millisecond), End: t0.Add(-500 * time.Millisecond)}}
+		}
 		if tc.restart {
 			c.windows = []window{restart}
 		}

@@ -20,7 +20,7 @@ import (
 // when a given process last read the balancer.
 type SockProxy struct {
 	Path, Target string
-	hold         func(pid int, command string)
+	done         func(pid int, command string)
 
 	mu       sync.Mutex
 	ln       *net.UnixListener
@@ -41,11 +41,11 @@ type SockConn struct {
 }
 
 // StartSockProxy listens on path and forwards every connection to target.
-// hold, if not nil, is called with the client's process id and its command
-// (the first line) before the command goes on: it may block (the test
-// pausing the client at that very moment).
-func StartSockProxy(path, target string, hold func(pid int, command string)) (*SockProxy, error) {
-	p := &SockProxy{Path: path, Target: target, gateCh: make(chan struct{}), hold: hold}
+// done, if not nil, is called with the client's process id and its command
+// (the first line) once the answer has been passed on and the connection
+// closed (the test may pause the client right after a given read).
+func StartSockProxy(path, target string, done func(pid int, command string)) (*SockProxy, error) {
+	p := &SockProxy{Path: path, Target: target, gateCh: make(chan struct{}), done: done}
 	close(p.gateCh)
 	return p, p.listen()
 }
@@ -116,12 +116,11 @@ func (p *SockProxy) handle(c *net.UnixConn) {
 	}()
 	br := bufio.NewReader(c)
 	var first string
-	if p.hold != nil {
+	if p.done != nil {
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		first, _ = br.ReadString('\n')
 		_ = c.SetReadDeadline(time.Time{})
-		p.hold(pid, first)
-		rec.Start = time.Now()
+		defer func() { p.done(pid, first) }() // runs once the answer and EOF are passed on (CloseWrite below)
 	}
 	t, err := net.DialTimeout("unix", p.Target, 2*time.Second)
 	if err != nil {
