@@ -186,3 +186,37 @@ func TestChaosCheckRequestsAndFinalState(t *testing.T) {
 		t.Errorf("violations by kind %v, want one failed request (s3) and one final state (s5)", got)
 	}
 }
+
+// A final line that says OUT with the server in rotation is excused only by
+// a restart without state after the drain's last read, or (when it never
+// read the balancer) during the command, never by an older one.
+func TestChaosCheckFinalLineOut(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		restart time.Duration // after t0
+		want    int
+	}{
+		{"restart before the command", -5 * time.Second, 1},
+		{"restart during the command", 500 * time.Millisecond, 0},
+	} {
+		c := history(t0.Add(-10*time.Second), 12*time.Second, nil)
+		c.t = t
+		c.dir = t.TempDir()
+		c.lb = fixedReads{} // the drain never got an answer from the balancer
+		c.windows = []window{{Kind: "balancer restart without state", Start: t0.Add(tc.restart), End: t0.Add(tc.restart + 200*time.Millisecond)}}
+		c.invs = []*invocation{{
+			pid: 7, verb: "run", server: "s1", start: t0, end: t0.Add(time.Second), stdout: "drained; server is OUT of rotation\n",
+			after: "s1(op 2, admin 0x0, weight 1)", afterAt: t0.Add(time.Second),
+		}}
+		n := 0
+		for _, v := range c.violations(map[string]testbed.ServerState{}) {
+			if v.invariant == "final line" {
+				n++
+			}
+		}
+		if n != tc.want {
+			t.Errorf("%s: %d final-line violations, want %d", tc.name, n, tc.want)
+		}
+	}
+}

@@ -920,6 +920,9 @@ func (c *chaos) violations(end map[string]testbed.ServerState) []violation {
 			}
 		case says == "OUT" && iv.after != "" && !iv.afterAdminOut:
 			last := c.lb.lastRead(iv.pid, iv.end)
+			if last.Before(iv.start) { // it never read the balancer: only a restart during the command counts
+				last = iv.start
+			}
 			excused := false
 			for _, w := range restarts {
 				excused = excused || (w.Start.After(last) && w.Start.Before(iv.afterAt))
