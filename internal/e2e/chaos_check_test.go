@@ -43,6 +43,30 @@ func history(t0 time.Time, span time.Duration, outs map[string][2]time.Duration)
 	return c
 }
 
+// A dip that no drain undoes: s4 goes out (4 of 8 left, budget 5) and stays
+// out; the dip ends only when s1 comes back after its action (its routine
+// drain in). Had s1 come back with no action since it went out (a drain
+// undoing its change), the dip would be undone.
+func TestChaosCheckBudgetNotUndone(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	outs := map[string][2]time.Duration{"s1": {0, 3 * time.Second}, "s2": {0, 10 * time.Second}, "s3": {0, 10 * time.Second}, "s4": {2 * time.Second, 10 * time.Second}}
+	for _, acted := range []bool{true, false} {
+		c := history(t0, 12*time.Second, outs)
+		c.t = t
+		if acted {
+			c.acts = []actionRec{{server: "s1", start: t0.Add(2500 * time.Millisecond), back: t0.Add(2600 * time.Millisecond)}}
+		}
+		vs := c.checkBudget(nil)
+		want := map[bool]int{true: 1, false: 0}[acted]
+		if len(vs) != want {
+			t.Fatalf("s1 back with action %v: %d violations, want %d: %+v", acted, len(vs), want, vs)
+		}
+		if acted && (vs[0].servers[0] != "s4" || !strings.Contains(vs[0].what, "no drain undid it")) {
+			t.Errorf("the violation: %v %s", vs[0].servers, vs[0].what)
+		}
+	}
+}
+
 func TestChaosCheckBudget(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	// s1..s3 out (the budget's 3 of 8) from 0 to 10 s; s4 goes out at 2 s.
@@ -73,8 +97,10 @@ func TestChaosCheckBudget(t *testing.T) {
 		if tc.action {
 			c.acts = []actionRec{{server: "s4", start: t0.Add(2500 * time.Millisecond), back: t0.Add(2600 * time.Millisecond)}}
 		}
-		if tc.stopped {
-			c.windows = []window{{Kind: "drain SIGSTOP past the lease", Start: t0.Add(time.Second), End: t0.Add(6 * time.Second)}}
+		if tc.stopped { // the drain that took s4 out, stopped by the test
+			w := window{Kind: "drain SIGSTOP past the lease", Start: t0.Add(time.Second), End: t0.Add(6 * time.Second)}
+			c.windows = []window{w}
+			c.invs = []*invocation{{pid: 9, verb: "run", server: "s4", start: t0, end: t0.Add(7 * time.Second), stopped: []window{w}}}
 		}
 		vs := c.checkBudget(nil)
 		if len(vs) != tc.want {

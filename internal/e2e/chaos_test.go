@@ -1032,6 +1032,9 @@ func (c *chaos) checkBudget(restarts []window) []violation {
 		fewest       int
 		worst        map[string]testbed.ServerState
 		prevDrainOut []string
+		ended        bool     // a sample after it had the budget again
+		returned     []string // the servers whose return ended it
+		undone       bool     // one of them came back with no action run since it went out: a drain undid its change
 	}
 	actionOn := func(server string, t time.Time) bool {
 		for _, a := range c.acts {
@@ -1045,15 +1048,41 @@ func (c *chaos) checkBudget(restarts []window) []violation {
 		}
 		return false
 	}
+	actedSince := func(server string, from, to time.Time) bool {
+		for _, a := range c.acts {
+			if a.server == server && !a.start.Before(from) && !a.start.After(to) {
+				return true
+			}
+		}
+		return false
+	}
 	var eps []*episode
 	var cur *episode
 	var prev []string
+	outSince := map[string]time.Time{}
 	for _, s := range c.samples {
 		var out []string
 		for _, n := range c.names {
 			st := s.st[n]
 			if st.AdminOut() || (!st.InRotation() && actionOn(n, s.at)) {
 				out = append(out, n)
+				if _, ok := outSince[n]; !ok {
+					outSince[n] = s.at
+				}
+			}
+		}
+		if cur != nil && len(c.names)-len(out) >= chaosBudget {
+			cur.ended = true
+			for _, n := range prev {
+				if !slices.Contains(out, n) {
+					cur.returned = append(cur.returned, n)
+					cur.undone = cur.undone || !actedSince(n, outSince[n], s.at)
+				}
+			}
+		}
+		for n := range outSince {
+			if !slices.Contains(out, n) {
+				delete(outSince, n)
 			}
 		}
 		in := len(c.names) - len(out)
@@ -1076,7 +1105,29 @@ func (c *chaos) checkBudget(restarts []window) []violation {
 		}
 		prev = out
 	}
-	holdBack := c.windowsOf("drain SIGKILL", "drain SIGSTOP past the lease", "drain paused after its pool read past the lease", "runtime socket refused", "balancer API refused", "balancer reload keeping state", "balancer restart without state")
+	// What can hold a drain's undo back: the balancer out of reach for the
+	// drains, or the drain that made the dip stopped or killed by the test.
+	lbHold := c.windowsOf("runtime socket refused", "balancer API refused", "balancer reload keeping state", "balancer restart without state")
+	held := func(ep *episode) bool {
+		for _, w := range lbHold {
+			if overlaps(w, ep.from, ep.to) {
+				return true
+			}
+		}
+		for _, n := range ep.makers {
+			for _, iv := range c.runsOn(n, ep.from.Add(-time.Minute), ep.to) {
+				for _, w := range iv.stopped {
+					if overlaps(w, ep.from, ep.to) {
+						return true
+					}
+				}
+				if iv.killed && !iv.end.Before(ep.from.Add(-time.Second)) && !iv.end.After(ep.to) {
+					return true
+				}
+			}
+		}
+		return false
+	}
 	var undone []time.Duration
 	for _, ep := range eps {
 		var acted []actionRec
@@ -1086,18 +1137,15 @@ func (c *chaos) checkBudget(restarts []window) []violation {
 			}
 		}
 		long := ep.to.Sub(ep.from) > dipLimit
-		excused := false
-		for _, w := range holdBack {
-			excused = excused || overlaps(w, ep.from, ep.to)
-		}
+		excused := held(ep)
 		for _, w := range restarts {
 			excused = excused || (w.End.Before(ep.from) && ep.from.Sub(w.End) < 5*time.Second)
 		}
-		if len(acted) == 0 && (!long || excused) {
+		if len(acted) == 0 && ((ep.undone && !long) || excused) {
 			undone = append(undone, ep.to.Sub(ep.from))
 			if len(undone) <= 10 {
-				c.note("below the budget, not counted: %d in rotation %s..%s (%s), went out last %v, no action on it during the dip%s",
-					ep.fewest, clock(ep.from), clock(ep.to), ep.to.Sub(ep.from).Round(time.Millisecond), ep.makers, map[bool]string{true: ", a fault of the test held drains back", false: ""}[long])
+				c.note("below the budget, not counted: %d in rotation %s..%s (%s), went out last %v, no action on it during the dip, ended by %v coming back%s",
+					ep.fewest, clock(ep.from), clock(ep.to), ep.to.Sub(ep.from).Round(time.Millisecond), ep.makers, ep.returned, map[bool]string{true: "; a fault of the test held the drain back", false: ""}[excused])
 			}
 			continue
 		}
@@ -1110,8 +1158,14 @@ func (c *chaos) checkBudget(restarts []window) []violation {
 		for _, a := range acted {
 			what += fmt.Sprintf("\n    action on %s started %s (during the dip)", a.server, clock(a.start))
 		}
-		if long && len(acted) == 0 {
-			what += fmt.Sprintf("\n    lasted %s with no action, longer than %s, and no fault of the test held a drain back", ep.to.Sub(ep.from).Round(time.Millisecond), dipLimit)
+		switch {
+		case len(acted) > 0:
+		case !ep.ended:
+			what += "\n    it never ended while the roll was sampled"
+		case !ep.undone:
+			what += fmt.Sprintf("\n    no drain undid it: it ended when %v came back after an action (a routine drain in)", ep.returned)
+		default:
+			what += fmt.Sprintf("\n    lasted %s with no action, longer than %s, and no fault of the test held the drain back", ep.to.Sub(ep.from).Round(time.Millisecond), dipLimit)
 		}
 		for _, n := range ep.makers {
 			for _, iv := range c.runsOn(n, ep.from.Add(-30*time.Second), ep.to) {
@@ -1122,7 +1176,7 @@ func (c *chaos) checkBudget(restarts []window) []violation {
 	}
 	if len(undone) > 0 {
 		longest := slices.Max(undone)
-		c.note("%d dip(s) below the budget not counted (longest %s): each ended with no action run on the server that made it, within %s or while a fault of the test held drains back", len(undone), longest.Round(time.Millisecond), dipLimit)
+		c.note("%d dip(s) below the budget not counted (longest %s): each ended with no action run on the server that made it, undone by a drain within %s or while a fault of the test held the drain back", len(undone), longest.Round(time.Millisecond), dipLimit)
 	}
 	return vs
 }
