@@ -15,7 +15,12 @@ import (
 // them recorded histories (no servers) where the answer is known, so that a
 // roll with 0 violations means the checks ran and found none.
 
-type fixedReads struct{ last time.Time }
+type fixedReads struct {
+	last     time.Time
+	poolRead bool // every drain read the pool within any interval asked
+}
+
+func (f fixedReads) poolReadWithin(int, time.Time, time.Time) bool { return f.poolRead }
 
 func (f fixedReads) rotate(string) string                           { return "" }
 func (f fixedReads) state() (map[string]testbed.ServerState, error) { return nil, nil }
@@ -45,23 +50,29 @@ func history(t0 time.Time, span time.Duration, outs map[string][2]time.Duration)
 
 // A dip that no drain undoes: s4 goes out (4 of 8 left, budget 5) and stays
 // out; the dip ends only when s1 comes back after its action (its routine
-// drain in). Had s1 come back with no action since it went out (a drain
-// undoing its change), the dip would be undone.
+// drain in). It is a violation when the drain that took s4 out read the
+// pool during the dip (it saw it and kept s4 out); not when it did not (it
+// could not know: it would have seen and undone it had the dip lasted), nor
+// when s1 came back with no action since it went out (a drain undoing).
 func TestChaosCheckBudgetNotUndone(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	outs := map[string][2]time.Duration{"s1": {0, 3 * time.Second}, "s2": {0, 10 * time.Second}, "s3": {0, 10 * time.Second}, "s4": {2 * time.Second, 10 * time.Second}}
-	for _, acted := range []bool{true, false} {
+	for _, tc := range []struct {
+		acted, read bool
+		want        int
+	}{{true, true, 1}, {true, false, 0}, {false, true, 0}} {
 		c := history(t0, 12*time.Second, outs)
 		c.t = t
-		if acted {
+		c.lb = fixedReads{poolRead: tc.read}
+		c.invs = []*invocation{{pid: 4, verb: "run", server: "s4", start: t0.Add(time.Second), end: t0.Add(9 * time.Second)}}
+		if tc.acted {
 			c.acts = []actionRec{{server: "s1", start: t0.Add(2500 * time.Millisecond), back: t0.Add(2600 * time.Millisecond)}}
 		}
 		vs := c.checkBudget(nil)
-		want := map[bool]int{true: 1, false: 0}[acted]
-		if len(vs) != want {
-			t.Fatalf("s1 back with action %v: %d violations, want %d: %+v", acted, len(vs), want, vs)
+		if len(vs) != tc.want {
+			t.Fatalf("s1 back after an action %v, s4's drain read the pool %v: %d violations, want %d: %+v", tc.acted, tc.read, len(vs), tc.want, vs)
 		}
-		if acted && (vs[0].servers[0] != "s4" || !strings.Contains(vs[0].what, "no drain undid it")) {
+		if tc.want == 1 && (vs[0].servers[0] != "s4" || !strings.Contains(vs[0].what, "read the pool during it")) {
 			t.Errorf("the violation: %v %s", vs[0].servers, vs[0].what)
 		}
 	}

@@ -105,6 +105,10 @@ type balancer interface {
 	// lastRead is when process pid last finished a read or change of the
 	// balancer before t (zero when the harness cannot tell).
 	lastRead(pid int, before time.Time) time.Time
+	// poolReadWithin says whether process pid read the whole pool (the
+	// budget's read) from start to end within from..to; false when the
+	// harness cannot tell.
+	poolReadWithin(pid int, from, to time.Time) bool
 }
 
 // window is a fault the test injected, from start to end.
@@ -1141,7 +1145,17 @@ func (c *chaos) checkBudget(restarts []window) []violation {
 		for _, w := range restarts {
 			excused = excused || (w.End.Before(ep.from) && ep.from.Sub(w.End) < 5*time.Second)
 		}
-		if len(acted) == 0 && ((ep.undone && !long) || excused) {
+		// Not undone: a violation when a drain that made it read the whole
+		// pool during it (it saw the dip) and kept its server out.
+		saw := false
+		if !ep.undone {
+			for _, n := range ep.makers {
+				for _, iv := range c.runsOn(n, ep.from, ep.to) {
+					saw = saw || c.lb.poolReadWithin(iv.pid, ep.from, ep.to)
+				}
+			}
+		}
+		if len(acted) == 0 && ((!saw && !long) || excused) {
 			undone = append(undone, ep.to.Sub(ep.from))
 			if len(undone) <= 10 {
 				c.note("below the budget, not counted: %d in rotation %s..%s (%s), went out last %v, no action on it during the dip, ended by %v coming back%s",
@@ -1162,8 +1176,8 @@ func (c *chaos) checkBudget(restarts []window) []violation {
 		case len(acted) > 0:
 		case !ep.ended:
 			what += "\n    it never ended while the roll was sampled"
-		case !ep.undone:
-			what += fmt.Sprintf("\n    no drain undid it: it ended when %v came back after an action (a routine drain in)", ep.returned)
+		case saw:
+			what += fmt.Sprintf("\n    the drain that made it read the pool during it and kept its server out; it ended when %v came back", ep.returned)
 		default:
 			what += fmt.Sprintf("\n    lasted %s with no action, longer than %s, and no fault of the test held the drain back", ep.to.Sub(ep.from).Round(time.Millisecond), dipLimit)
 		}
@@ -1344,6 +1358,15 @@ func (h *haproxyLB) rotate(server string) string { return "haproxy:" + h.proxy.P
 func (h *haproxyLB) state() (map[string]testbed.ServerState, error) { return h.lb.ServersState() }
 
 func (h *haproxyLB) url(p string) string { return h.lb.URL(p) }
+
+func (h *haproxyLB) poolReadWithin(pid int, from, to time.Time) bool {
+	for _, sc := range h.proxy.Log() {
+		if sc.PID == pid && !sc.Failed && strings.HasPrefix(sc.Command, "show stat") && !sc.Start.Before(from) && !sc.End.After(to) {
+			return true
+		}
+	}
+	return false
+}
 
 func (h *haproxyLB) lastRead(pid int, before time.Time) time.Time {
 	var last time.Time
@@ -1545,6 +1568,9 @@ func (a *apacheLB) url(p string) string { return a.srv.URL(p) }
 func (a *apacheLB) lastRead(pid int, before time.Time) time.Time {
 	return a.proxy.LastReply(pid, before)
 }
+
+// poolReadWithin: the proxy does not tell a read of the page from a change.
+func (a *apacheLB) poolReadWithin(int, time.Time, time.Time) bool { return false }
 
 // tcpOwner finds which of the running drains holds the 127.0.0.1 TCP
 // connection from port to the proxy at proxyPort (/proc/net/tcp gives the

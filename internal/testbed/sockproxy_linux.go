@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -37,7 +38,8 @@ type SockProxy struct {
 type SockConn struct {
 	PID        int
 	Start, End time.Time
-	Failed     bool // the real socket could not be reached
+	Command    string // the first line, when the proxy has a done hook (it reads it then)
+	Failed     bool   // the real socket could not be reached
 }
 
 // StartSockProxy listens on path and forwards every connection to target.
@@ -120,6 +122,7 @@ func (p *SockProxy) handle(c *net.UnixConn) {
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		first, _ = br.ReadString('\n')
 		_ = c.SetReadDeadline(time.Time{})
+		rec.Command = strings.TrimSpace(first)
 		defer func() { p.done(pid, first) }() // runs once the answer and EOF are passed on (CloseWrite below)
 	}
 	t, err := net.DialTimeout("unix", p.Target, 2*time.Second)
