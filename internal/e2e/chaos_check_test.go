@@ -16,11 +16,14 @@ import (
 // roll with 0 violations means the checks ran and found none.
 
 type fixedReads struct {
-	last     time.Time
-	poolRead bool // every drain read the pool within any interval asked
+	last            time.Time
+	changed, readAt time.Time // every drain's change and read back
+	knowsReadBack   bool
 }
 
-func (f fixedReads) poolReadWithin(int, time.Time, time.Time) bool { return f.poolRead }
+func (f fixedReads) readBack(int, string, time.Time) (time.Time, time.Time, bool) {
+	return f.changed, f.readAt, f.knowsReadBack
+}
 
 func (f fixedReads) rotate(string) string                           { return "" }
 func (f fixedReads) state() (map[string]testbed.ServerState, error) { return nil, nil }
@@ -48,32 +51,45 @@ func history(t0 time.Time, span time.Duration, outs map[string][2]time.Duration)
 	return c
 }
 
-// A dip that no drain undoes: s4 goes out (4 of 8 left, budget 5) and stays
-// out; the dip ends only when s1 comes back after its action (its routine
-// drain in). It is a violation when the drain that took s4 out read the
-// pool during the dip (it saw it and kept s4 out); not when it did not (it
-// could not know: it would have seen and undone it had the dip lasted), nor
-// when s1 came back with no action since it went out (a drain undoing).
+// A dip that no drain undoes: s4 goes out at 2 s (4 of 8 left, budget 5)
+// and stays out; the dip ends only when s1 comes back after its action (its
+// routine drain in) at 3 s. The drain that took s4 out is at fault when it
+// read the pool back during the dip and kept s4 out, or never read it back;
+// not when its read back came after the dip ended, nor when s1 came back
+// with no action since it went out (a drain undoing).
 func TestChaosCheckBudgetNotUndone(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	outs := map[string][2]time.Duration{"s1": {0, 3 * time.Second}, "s2": {0, 10 * time.Second}, "s3": {0, 10 * time.Second}, "s4": {2 * time.Second, 10 * time.Second}}
 	for _, tc := range []struct {
-		acted, read bool
-		want        int
-	}{{true, true, 1}, {true, false, 0}, {false, true, 0}} {
+		name   string
+		acted  bool          // s1 comes back after an action
+		readAt time.Duration // s4's drain reads the pool back (0: never)
+		want   int
+		says   string
+	}{
+		{"read back during the dip", true, 2100 * time.Millisecond, 1, "during the dip"},
+		{"never read back", true, 0, 1, "never read the pool back"},
+		{"read back after the dip", true, 3500 * time.Millisecond, 0, ""},
+		{"undone by a drain", false, 0, 0, ""},
+	} {
 		c := history(t0, 12*time.Second, outs)
 		c.t = t
-		c.lb = fixedReads{poolRead: tc.read}
+		f := fixedReads{changed: t0.Add(1990 * time.Millisecond), knowsReadBack: true}
+		if tc.readAt > 0 {
+			f.readAt = t0.Add(tc.readAt)
+		}
+		c.lb = f
 		c.invs = []*invocation{{pid: 4, verb: "run", server: "s4", start: t0.Add(time.Second), end: t0.Add(9 * time.Second)}}
 		if tc.acted {
 			c.acts = []actionRec{{server: "s1", start: t0.Add(2500 * time.Millisecond), back: t0.Add(2600 * time.Millisecond)}}
 		}
 		vs := c.checkBudget(nil)
 		if len(vs) != tc.want {
-			t.Fatalf("s1 back after an action %v, s4's drain read the pool %v: %d violations, want %d: %+v", tc.acted, tc.read, len(vs), tc.want, vs)
+			t.Errorf("%s: %d violations, want %d: %+v", tc.name, len(vs), tc.want, vs)
+			continue
 		}
-		if tc.want == 1 && (vs[0].servers[0] != "s4" || !strings.Contains(vs[0].what, "read the pool during it")) {
-			t.Errorf("the violation: %v %s", vs[0].servers, vs[0].what)
+		if tc.want == 1 && (vs[0].servers[0] != "s4" || !strings.Contains(vs[0].what, tc.says)) {
+			t.Errorf("%s: the violation: %v %s", tc.name, vs[0].servers, vs[0].what)
 		}
 	}
 }

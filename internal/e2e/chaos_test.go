@@ -105,10 +105,12 @@ type balancer interface {
 	// lastRead is when process pid last finished a read or change of the
 	// balancer before t (zero when the harness cannot tell).
 	lastRead(pid int, before time.Time) time.Time
-	// poolReadWithin says whether process pid read the whole pool (the
-	// budget's read) from start to end within from..to; false when the
-	// harness cannot tell.
-	poolReadWithin(pid int, from, to time.Time) bool
+	// readBack finds process pid's last change of server sent before at,
+	// and the end of its first read of the whole pool (any read that
+	// answers with every server) sent after that change; ok false when the
+	// harness cannot tell (no change seen, or the balancer's proxy does not
+	// know commands).
+	readBack(pid int, server string, at time.Time) (changed, read time.Time, ok bool)
 }
 
 // window is a fault the test injected, from start to end.
@@ -658,8 +660,8 @@ func (c *chaos) commonFaults(bg *sync.WaitGroup) []fault {
 			go func() {
 				defer bg.Done()
 				time.Sleep(d)
+				w.End = time.Now() // before it runs again: whatever it does next is after
 				_ = iv.proc.Signal(syscall.SIGCONT)
-				w.End = time.Now()
 				c.mu.Lock()
 				iv.stopped = append(iv.stopped, w)
 				c.mu.Unlock()
@@ -1145,17 +1147,27 @@ func (c *chaos) checkBudget(restarts []window) []violation {
 		for _, w := range restarts {
 			excused = excused || (w.End.Before(ep.from) && ep.from.Sub(w.End) < 5*time.Second)
 		}
-		// Not undone: a violation when a drain that made it read the whole
-		// pool during it (it saw the dip) and kept its server out.
-		saw := false
+		// Not undone by any drain: the drain that made it is at fault when
+		// it read the whole pool back after its change while the dip lasted
+		// (it saw it, and kept its server out), or never read it back (it
+		// acted on a grant it did not check). A read back only after the
+		// dip ended could not have seen it.
+		blame := ""
 		if !ep.undone {
 			for _, n := range ep.makers {
 				for _, iv := range c.runsOn(n, ep.from, ep.to) {
-					saw = saw || c.lb.poolReadWithin(iv.pid, ep.from, ep.to)
+					changed, read, ok := c.lb.readBack(iv.pid, n, ep.from)
+					switch {
+					case !ok:
+					case read.IsZero():
+						blame += fmt.Sprintf("\n    drain #%d changed %s at %s and never read the pool back", iv.id, n, clock(changed))
+					case !read.After(ep.to):
+						blame += fmt.Sprintf("\n    drain #%d changed %s at %s, read the pool back at %s (during the dip) and kept it out", iv.id, n, clock(changed), clock(read))
+					}
 				}
 			}
 		}
-		if len(acted) == 0 && ((!saw && !long) || excused) {
+		if len(acted) == 0 && ((blame == "" && !long) || excused) {
 			undone = append(undone, ep.to.Sub(ep.from))
 			if len(undone) <= 10 {
 				c.note("below the budget, not counted: %d in rotation %s..%s (%s), went out last %v, no action on it during the dip, ended by %v coming back%s",
@@ -1176,8 +1188,8 @@ func (c *chaos) checkBudget(restarts []window) []violation {
 		case len(acted) > 0:
 		case !ep.ended:
 			what += "\n    it never ended while the roll was sampled"
-		case saw:
-			what += fmt.Sprintf("\n    the drain that made it read the pool during it and kept its server out; it ended when %v came back", ep.returned)
+		case blame != "":
+			what += blame + fmt.Sprintf("\n    no drain undid it: it ended when %v came back", ep.returned)
 		default:
 			what += fmt.Sprintf("\n    lasted %s with no action, longer than %s, and no fault of the test held the drain back", ep.to.Sub(ep.from).Round(time.Millisecond), dipLimit)
 		}
@@ -1359,13 +1371,26 @@ func (h *haproxyLB) state() (map[string]testbed.ServerState, error) { return h.l
 
 func (h *haproxyLB) url(p string) string { return h.lb.URL(p) }
 
-func (h *haproxyLB) poolReadWithin(pid int, from, to time.Time) bool {
-	for _, sc := range h.proxy.Log() {
-		if sc.PID == pid && !sc.Failed && strings.HasPrefix(sc.Command, "show stat") && !sc.Start.Before(from) && !sc.End.After(to) {
-			return true
+func (h *haproxyLB) readBack(pid int, server string, at time.Time) (changed, read time.Time, ok bool) {
+	log := h.proxy.Log()
+	var change testbed.SockConn
+	for _, sc := range log {
+		if sc.PID == pid && !sc.Failed && strings.HasPrefix(sc.Command, "set server web/"+server+" ") && !sc.Start.After(at) && sc.Start.After(change.Start) {
+			change = sc
 		}
 	}
-	return false
+	if change.Start.IsZero() {
+		return time.Time{}, time.Time{}, false
+	}
+	for _, sc := range log {
+		// show servers state answers with every server of the backend: a
+		// drain that reads it back after its change has the pool in hand.
+		pool := strings.HasPrefix(sc.Command, "show stat") || sc.Command == "show servers state web"
+		if sc.PID == pid && !sc.Failed && pool && sc.Start.After(change.Start) && (read.IsZero() || sc.End.Before(read)) {
+			read = sc.End
+		}
+	}
+	return change.End, read, true
 }
 
 func (h *haproxyLB) lastRead(pid int, before time.Time) time.Time {
@@ -1472,8 +1497,8 @@ func TestChaosRollHAProxy(t *testing.T) {
 				// The drain cannot end before it is resumed: its roller waits.
 				go func() {
 					time.Sleep(d)
+					w.End = time.Now() // before it runs again: whatever it does next is after
 					_ = iv.proc.Signal(syscall.SIGCONT)
-					w.End = time.Now()
 					c.mu.Lock()
 					iv.stopped = append(iv.stopped, w)
 					c.mu.Unlock()
@@ -1569,8 +1594,10 @@ func (a *apacheLB) lastRead(pid int, before time.Time) time.Time {
 	return a.proxy.LastReply(pid, before)
 }
 
-// poolReadWithin: the proxy does not tell a read of the page from a change.
-func (a *apacheLB) poolReadWithin(int, time.Time, time.Time) bool { return false }
+// readBack: the proxy does not tell a read of the page from a change.
+func (a *apacheLB) readBack(int, string, time.Time) (time.Time, time.Time, bool) {
+	return time.Time{}, time.Time{}, false
+}
 
 // tcpOwner finds which of the running drains holds the 127.0.0.1 TCP
 // connection from port to the proxy at proxyPort (/proc/net/tcp gives the
