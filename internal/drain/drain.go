@@ -206,6 +206,13 @@ func (p *run) run(ctx context.Context) Outcome {
 	return oc2
 }
 
+// readBeforeTries and readBeforePause: how often, and how far apart, a
+// source is read before anything changes before it counts as unreadable.
+const (
+	readBeforeTries = 3
+	readBeforePause = 250 * time.Millisecond
+)
+
 // readBefore reads every source once before anything changes: a source
 // that cannot be read now (a typo'd port, an exporter that is not running)
 // would keep the server out of rotation for the whole --timeout, for
@@ -223,22 +230,38 @@ func (p *run) readBefore(ctx context.Context) *Outcome {
 	if len(read.Sources) == 0 {
 		return nil
 	}
+	// A source gets readBeforeTries reads: one that failed once (a slow
+	// exec on a loaded CI machine, a connection reset) is not bad input.
 	var bad []string
-	for _, r := range read.poll(ctx) { // each read bounded by --read-timeout
-		if ctx.Err() != nil {
+	for try := 1; ; try++ {
+		bad = bad[:0]
+		var again []Watch
+		for i, r := range read.poll(ctx) { // each read bounded by --read-timeout
+			if ctx.Err() != nil {
+				return p.notStarted(ctx)
+			}
+			if r.Value != nil {
+				continue
+			}
+			what := r.Source
+			if r.Name != "" && r.Name != r.Source {
+				what = r.Name + " (" + r.Source + ")"
+			}
+			bad = append(bad, what+": "+r.Error)
+			again = append(again, read.Sources[i])
+		}
+		if len(bad) == 0 {
+			return nil
+		}
+		if try == readBeforeTries {
+			break
+		}
+		read.Sources = again
+		select {
+		case <-ctx.Done():
 			return p.notStarted(ctx)
+		case <-time.After(readBeforePause):
 		}
-		if r.Value != nil {
-			continue
-		}
-		what := r.Source
-		if r.Name != "" && r.Name != r.Source {
-			what = r.Name + " (" + r.Source + ")"
-		}
-		bad = append(bad, what+": "+r.Error)
-	}
-	if len(bad) == 0 {
-		return nil
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
