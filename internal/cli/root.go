@@ -33,8 +33,8 @@ EXIT STATUS
   5    refused by the disruption budget (--min-in-rotation; after --wait-turn
        if given): nothing was changed
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT; on Windows also Ctrl-Break,
-       closing the console, logoff, shutdown): put back unless the action
-       started or --keep-out
+       closing the console): put back unless the action started or
+       --keep-out
 `
 
 // exitError carries an exit code; reported means the message was already shown.

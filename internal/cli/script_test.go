@@ -82,6 +82,11 @@ func TestScripts(t *testing.T) {
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("HASH", "#") // testscript reads a bare # as a comment
 			env.Setenv("DRAIN_STATE_DIR", filepath.Join(env.WorkDir, ".state"))
+			// drain runs Windows PowerShell by its full path, never from
+			// PATH: the stand-in is named by DRAIN_POWERSHELL.
+			if p, err := exec.LookPath("powershell"); err == nil {
+				env.Setenv("DRAIN_POWERSHELL", p)
+			}
 			return nil
 		},
 		// [limited]: a limited token is at hand for exec-limited (Windows)

@@ -168,15 +168,18 @@ func (a *ARR) read(ctx context.Context) (winps.ARRFarm, winps.ARRServer, error) 
 	return a.find(farms)
 }
 
+// arrStatus: a server disabled in configuration (enabled=false, "Take
+// Server Offline") gets no requests whatever its runtime state.
 func arrStatus(s winps.ARRServer) Status {
-	if s.State == winps.ARRAvailable {
+	if s.State == winps.ARRAvailable && s.Enabled {
 		return In
 	}
 	return Out
 }
 
-// Status implements Method: IN when the runtime state is Available, OUT
-// for Drain and the two Unavailable states.
+// Status implements Method: IN when the runtime state is Available and
+// the server is enabled in configuration, OUT for Drain, the two
+// Unavailable states and a disabled server.
 func (a *ARR) Status(ctx context.Context) (Status, error) {
 	_, s, err := a.read(ctx)
 	if err != nil {
@@ -185,63 +188,69 @@ func (a *ARR) Status(ctx context.Context) (Status, error) {
 	return arrStatus(s), nil
 }
 
-// set calls SetState(state) and verifies it by reading the state back:
-// from the listing the same script makes after the call, then up to three
-// more reads a second apart.
-func (a *ARR) set(ctx context.Context, farm, server string, state int) error {
+// set calls SetState(state) unless the server is in that state already
+// (one PowerShell run sets and lists) and verifies it by reading the state
+// back: from the listing the same run makes, then up to three more reads
+// a second apart. It says whether SetState was called.
+func (a *ARR) set(ctx context.Context, farm, server string, state int) (bool, error) {
 	c, cancel := a.ctx(ctx)
-	farms, err := winps.ARRSetState(c, a.Host, farm, server, state)
+	farms, changed, err := winps.ARRSetState(c, a.Host, farm, server, state)
 	cancel()
 	if err != nil {
-		return a.wrap(fmt.Errorf("SetState(%d, %s): %w", state, winps.ARRStateName(state), err))
+		return false, a.wrap(fmt.Errorf("SetState(%d, %s): %w", state, winps.ARRStateName(state), err))
 	}
 	for try := 0; ; try++ {
 		_, s, err := a.find(farms)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if s.State == state {
-			return nil
+			return changed, nil
 		}
 		if try == 3 {
-			return a.wrap(fmt.Errorf("ARR did not take the change: the runtime state is still %s after SetState(%d, %s)",
+			return changed, a.wrap(fmt.Errorf("ARR did not take the change: the runtime state is still %s after SetState(%d, %s)",
 				winps.ARRStateName(s.State), state, winps.ARRStateName(state)))
 		}
 		select {
 		case <-ctx.Done():
-			return a.wrap(ctx.Err())
+			return changed, a.wrap(ctx.Err())
 		case <-time.After(time.Second):
 		}
 		c, cancel := a.ctx(ctx)
 		farms, err = winps.ARRList(c, a.Host)
 		cancel()
 		if err != nil {
-			return a.wrap(err)
+			return changed, a.wrap(err)
 		}
 	}
 }
 
-// Out implements Method: SetState Drain, unless the server is already not
-// Available (drain, or unavailable): then nothing changes.
+// Out implements Method: SetState Drain, unless the server is already out
+// (drain, unavailable, or disabled in configuration): then nothing
+// changes.
 func (a *ARR) Out(ctx context.Context, save func(undo any) error) (bool, error) {
 	f, s, err := a.read(ctx)
 	if err != nil {
 		return false, err
 	}
-	if s.State != winps.ARRAvailable {
+	if arrStatus(s) == Out {
 		return false, nil
 	}
 	if err := save(arrUndo{Farm: f.Name, Server: s.Address, State: s.State}); err != nil {
 		return false, err
 	}
-	if err := a.set(ctx, f.Name, s.Address, winps.ARRDrain); err != nil {
+	if _, err := a.set(ctx, f.Name, s.Address, winps.ARRDrain); err != nil {
 		return false, err
 	}
 	return true, nil
 }
 
 // In implements Method: SetState to the state before out (Available when
-// there is no record).
+// there is no record), in one PowerShell run that sets it unless it
+// already matches and lists the farms: after Ctrl-C or a console close
+// drain has 3 s to restore, and each start of Windows PowerShell with the
+// assembly and applicationHost.config takes 1-3 s. A server disabled in
+// configuration stays disabled: drain changes runtime state only.
 func (a *ARR) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 	want := winps.ARRAvailable
 	if len(undo) > 0 && string(undo) != "null" {
@@ -254,17 +263,7 @@ func (a *ARR) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 		}
 		want = u.State
 	}
-	f, s, err := a.read(ctx)
-	if err != nil {
-		return false, err
-	}
-	if s.State == want {
-		return false, nil
-	}
-	if err := a.set(ctx, f.Name, s.Address, want); err != nil {
-		return false, err
-	}
-	return true, nil
+	return a.set(ctx, a.Farm, a.Server, want)
 }
 
 // PoolID implements the pool identity (budget locks and etcd records): the

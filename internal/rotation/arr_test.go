@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -264,14 +265,98 @@ func TestARRFailures(t *testing.T) {
 }
 
 // Without a powershell.exe at all (a Windows without Windows PowerShell,
-// a PATH that lost it) the error names the program.
+// a DRAIN_POWERSHELL naming nothing) the error names the program.
 func TestARRNoPowerShell(t *testing.T) {
 	liftWindows(t)
 	t.Setenv("PATH", t.TempDir())
-	t.Setenv("DRAIN_POWERSHELL", "")
+	t.Setenv("DRAIN_POWERSHELL", filepath.Join(t.TempDir(), "powershell.exe"))
 	m := newTestARR(t, "arr:web#10.0.0.5")
 	_, err := m.Status(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "powershell.exe (Windows PowerShell)") {
+		t.Fatalf("%v", err)
+	}
+}
+
+// A server disabled in configuration (enabled=false, IIS Manager's "Take
+// Server Offline") gets no requests whatever its runtime state: status
+// says OUT, out changes nothing.
+func TestARRDisabledServerIsOut(t *testing.T) {
+	liftWindows(t)
+	path := winpstest.Install(t, arrFarms())
+	m := newTestARR(t, "arr:web#app3")
+	if st, err := m.Status(context.Background()); st != Out || err != nil {
+		t.Fatalf("status of a disabled server: %s %v, want OUT", st, err)
+	}
+	if changed, err := m.Out(context.Background(), func(any) error { t.Error("save"); return nil }); changed || err != nil {
+		t.Fatalf("out %v %v", changed, err)
+	}
+	if n := winpstest.Load(t, path).Calls["arr set"]; n != 0 {
+		t.Errorf("%d SetState calls", n)
+	}
+}
+
+// in after Ctrl-C must fit the 3 s restore window: one Windows PowerShell
+// start that sets the state unless it already matches and lists the farms.
+func TestARRInOneRun(t *testing.T) {
+	liftWindows(t)
+	st := arrFarms()
+	st.ARR.Farms[0].Servers[0].State = winps.ARRDrain
+	path := winpstest.Install(t, st)
+	m := newTestARR(t, "arr:web#10.0.0.5")
+	if changed, err := m.In(context.Background(), []byte(`{"farm":"web","server":"10.0.0.5","state":0}`)); !changed || err != nil {
+		t.Fatalf("in %v %v", changed, err)
+	}
+	if n := winpstest.Load(t, path).Calls["arr"]; n != 1 {
+		t.Errorf("in started PowerShell %d times, want 1", n)
+	}
+	if changed, err := m.In(context.Background(), nil); changed || err != nil {
+		t.Fatalf("second in %v %v", changed, err)
+	}
+	calls := winpstest.Load(t, path).Calls
+	if calls["arr"] != 2 || calls["arr set"] != 1 {
+		t.Errorf("calls %v", calls)
+	}
+	// An unknown server: nothing set, the usage error names what exists.
+	_, err := newTestARR(t, "arr:web#10.0.0.9").In(context.Background(), nil)
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "(it has: 10.0.0.5, 10.0.0.6, app3)") {
+		t.Fatalf("%v", err)
+	}
+}
+
+// With IIS Express in the GAC (Visual Studio's web workload, GitHub's
+// Windows images) LoadWithPartialName takes its 7.9.0.0 and reads IIS
+// Express's configuration: drain must load the IIS one by path.
+func TestARRWithIISExpressInGAC(t *testing.T) {
+	liftWindows(t)
+	st := arrFarms()
+	st.ARR.IISExpress = true
+	winpstest.Install(t, st)
+	if s, err := newTestARR(t, "arr:web#10.0.0.5").Status(context.Background()); s != In || err != nil {
+		t.Fatalf("status %s %v", s, err)
+	}
+}
+
+// A UTF-8 BOM before the JSON (a console encoding with a preamble) is
+// not an error.
+func TestARRBOM(t *testing.T) {
+	liftWindows(t)
+	st := arrFarms()
+	st.BOM = true
+	winpstest.Install(t, st)
+	if s, err := newTestARR(t, "arr:web#10.0.0.5").Status(context.Background()); s != In || err != nil {
+		t.Fatalf("status %s %v", s, err)
+	}
+}
+
+// Constrained Language Mode (AppLocker, WDAC) cannot load the assembly:
+// the error says so and how to fix it.
+func TestARRConstrainedLanguage(t *testing.T) {
+	liftWindows(t)
+	st := arrFarms()
+	st.LanguageMode = "ConstrainedLanguage"
+	winpstest.Install(t, st)
+	_, err := newTestARR(t, "arr:web#10.0.0.5").Status(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "ConstrainedLanguage mode (an AppLocker or WDAC policy)") || !strings.Contains(err.Error(), "allow FullLanguage") {
 		t.Fatalf("%v", err)
 	}
 }

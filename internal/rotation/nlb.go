@@ -20,7 +20,7 @@ func init() {
 		Name:    "nlb",
 		Syntax:  "[CLUSTER#]HOST",
 		Example: "nlb:.",
-		Summary: "Windows Network Load Balancing: the node drain-stopped (WMI DrainStop on this node, Stop-NlbClusterNode -Drain on another), started on in",
+		Summary: "Windows Network Load Balancing: the node drain-stopped (WMI MicrosoftNLB_Node.DrainStop, on this node or over DCOM on another), started on in",
 		New:     newNLB,
 	})
 }
@@ -31,17 +31,22 @@ var nlbNeedsWindows = runtime.GOOS != "windows"
 
 // NLB takes a node out of a Windows Network Load Balancing cluster: out
 // drain-stops it (new connections go to the other nodes, existing ones
-// finish, then NLB stops on the node), in starts it again. This node is
-// driven through WMI (root\MicrosoftNLB, MicrosoftNLB_Node.DrainStop and
-// Start: the provider runs them on the local node only); another host
-// through the NetworkLoadBalancingClusters PowerShell module
-// (Stop-NlbClusterNode -Drain, Start-NlbClusterNode), which returns once
-// the node has drained. The node state is read back after each change.
+// finish, then NLB stops on the node), in starts it again. Both go through
+// the NLB WMI provider (root\MicrosoftNLB, MicrosoftNLB_Node.DrainStop and
+// Start, which the provider runs on its own host's node only): in process
+// for this node, and for another host through Windows PowerShell
+// connecting to that host's provider over DCOM (winps.NLBScript), where the
+// node is local. DrainStop returns at once; drain's own wait follows. The
+// node state is read back after each change. A host in two clusters is
+// acted on in the cluster the target names (by IP or name), on the row
+// that was read.
 type NLB struct {
 	Cluster string // optional: the cluster (name or IP) the node must be in
 	Host    string // "" for this node
-	// DrainMinutes bounds Stop-NlbClusterNode -Drain (its -Timeout) on a
-	// remote host: after it NLB stops the node anyway.
+	// DrainMinutes is rotation.nlb.drain_minutes, still accepted: it
+	// bounded Stop-NlbClusterNode -Drain, which drain no longer runs
+	// (DrainStop does not stop on its own; drain's --timeout bounds the
+	// wait).
 	DrainMinutes int
 	Timeout      time.Duration
 	local        nlbLocal
@@ -52,11 +57,13 @@ type NLB struct {
 
 // nlbLocal is this node's NLB through WMI (nlb_windows.go).
 type nlbLocal interface {
-	// nodes lists MicrosoftNLB_Node; self is the index of this node's.
-	nodes(ctx context.Context) (nodes []winps.NLBNode, self int, err error)
-	// call runs DrainStop or Start on this node and returns the provider's
-	// return value (1000 WLBS_OK, 1001 WLBS_ALREADY, ...).
-	call(ctx context.Context, method string) (uint32, error)
+	// nodes lists MicrosoftNLB_Node (every cluster this machine is in)
+	// and this machine's computer name.
+	nodes(ctx context.Context) (nodes []winps.NLBNode, self string, err error)
+	// call runs DrainStop or Start on this machine's node whose
+	// MicrosoftNLB_Node.Name is key and returns the provider's return
+	// value (1000 WLBS_OK, 1001 WLBS_ALREADY, ...).
+	call(ctx context.Context, method, key string) (uint32, error)
 }
 
 type nlbUndo struct {
@@ -151,44 +158,67 @@ func (n *NLB) read(ctx context.Context) ([]winps.NLBNode, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.Timeout)
 	defer cancel()
 	var nodes []winps.NLBNode
-	var self int
+	host := n.Host
 	var err error
 	if n.local != nil {
-		nodes, self, err = n.local.nodes(ctx)
+		nodes, host, err = n.local.nodes(ctx)
 	} else {
-		nodes, err = winps.NLBRemote(ctx, n.Host, "", 0)
-		self = nlbFind(nodes, n.Host)
+		var r winps.NLBResult
+		r, err = winps.NLBRemote(ctx, n.Host, n.Cluster, "")
+		nodes = r.Nodes
 	}
 	if err != nil {
 		return nil, -1, fmt.Errorf("%s: %w", n.name(), err)
 	}
-	return nodes, self, n.check(nodes, self)
+	self := nlbFind(nodes, host, n.Cluster)
+	return nodes, self, n.check(nodes, host, self)
 }
 
-func nlbFind(nodes []winps.NLBNode, host string) int {
-	short := func(s string) string { s, _, _ = strings.Cut(strings.ToLower(s), "."); return s }
+func nlbShortName(s string) string { s, _, _ = strings.Cut(strings.ToLower(s), "."); return s }
+
+// nlbFind is the index of host's node in cluster (IP or name; any when
+// ""): -1 when there is none, -2 when host is in more than one cluster
+// and the target names none.
+func nlbFind(nodes []winps.NLBNode, host, cluster string) int {
+	self := -1
 	for i, nd := range nodes {
-		if short(nd.Name) == short(host) {
-			return i
+		if nlbShortName(nd.Name) == nlbShortName(host) && nd.InCluster(cluster) {
+			if self >= 0 {
+				return -2
+			}
+			self = i
 		}
 	}
-	return -1
+	return self
 }
 
-// check makes an unknown node or another cluster a usage error naming
-// what exists.
-func (n *NLB) check(nodes []winps.NLBNode, self int) error {
-	if self < 0 {
-		names := make([]string, len(nodes))
-		for i, nd := range nodes {
-			names[i] = nd.Name
+// check makes an unknown node, another cluster or a host in two clusters
+// a usage error naming what exists.
+func (n *NLB) check(nodes []winps.NLBNode, host string, self int) error {
+	if self >= 0 {
+		return nil
+	}
+	var names, clusters []string
+	for _, nd := range nodes {
+		names = append(names, nd.Name)
+		if nlbShortName(nd.Name) == nlbShortName(host) {
+			clusters = append(clusters, nd.ClusterID())
 		}
-		return fmt.Errorf("%w: %s: not a node of the NLB cluster (nodes: %s)%s", ErrConfig, n.name(), listOrNone(names), didYouMean(n.Host, names))
 	}
-	if c := nodes[self].Cluster; n.Cluster != "" && !strings.EqualFold(c, n.Cluster) {
-		return fmt.Errorf("%w: %s is in NLB cluster %q, not %q", ErrConfig, n.name(), c, n.Cluster)
+	switch {
+	case self == -2:
+		return fmt.Errorf("%w: %s is in %d NLB clusters (%s): name one, e.g. nlb:%s#%s", ErrConfig, n.name(), len(clusters), strings.Join(clusters, ", "), clusters[0], n.hostWord())
+	case len(clusters) > 0:
+		return fmt.Errorf("%w: %s is in NLB cluster %q, not %q", ErrConfig, n.name(), strings.Join(clusters, ", "), n.Cluster)
 	}
-	return nil
+	return fmt.Errorf("%w: %s: not a node of the NLB cluster (nodes: %s)%s", ErrConfig, n.name(), listOrNone(names), didYouMean(host, names))
+}
+
+func (n *NLB) hostWord() string {
+	if n.Host == "" {
+		return "."
+	}
+	return n.Host
 }
 
 func nlbStatus(state string) (Status, error) {
@@ -215,55 +245,69 @@ func (n *NLB) Status(ctx context.Context) (Status, error) {
 	return st, nil
 }
 
-// change runs op ("drainstop" or "start") and reads the state back.
-func (n *NLB) change(ctx context.Context, op string, want Status) error {
-	var nodes []winps.NLBNode
-	var self int
+// nlbAccepted says whether a DrainStop or Start return value means the
+// call did its work, as the method pages list them: 1000 WLBS_OK, 1001
+// WLBS_ALREADY; DrainStop also 1005 WLBS_STOPPED (it was stopped); Start
+// also 1002 WLBS_DRAIN_STOP (the node was draining: the drain was
+// interrupted and the node started, what `in` after a run usually meets
+// while keep-alive connections linger). Anything else (1013
+// WLBS_SUSPENDED, 1003 WLBS_BAD_PARAMS, ...) failed. The read-back that
+// follows decides.
+func nlbAccepted(op string, rc uint32) bool {
+	switch rc {
+	case 1000, 1001:
+		return true
+	case 1005:
+		return op == "drainstop"
+	case 1002:
+		return op == "start"
+	}
+	return false
+}
+
+// change runs op ("drainstop" or "start") on the node read (self, for
+// this node) or, on another host, in one PowerShell run that acts unless
+// the node already is where it should be, and reads the state back. It
+// says whether a method was called.
+func (n *NLB) change(ctx context.Context, op string, want Status, nodes []winps.NLBNode, self int) (bool, error) {
+	method := map[string]string{"drainstop": "DrainStop", "start": "Start"}[op]
+	var rc uint32
+	changed := true
 	if n.local != nil {
-		method := map[string]string{"drainstop": "DrainStop", "start": "Start"}[op]
 		c, cancel := context.WithTimeout(ctx, n.Timeout)
-		rc, err := n.local.call(c, method)
+		var err error
+		rc, err = n.local.call(c, method, nodes[self].Key)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("%s: MicrosoftNLB_Node.%s: %w", n.name(), method, err)
+			return false, fmt.Errorf("%s: MicrosoftNLB_Node.%s: %w", n.name(), method, err)
 		}
-		// 1000 WLBS_OK, 1001 WLBS_ALREADY; DrainStop also 1005 WLBS_STOPPED
-		// (it was stopped). Anything else (1013 WLBS_SUSPENDED, ...) failed.
-		if rc != 1000 && rc != 1001 && (op != "drainstop" || rc != 1005) {
-			return fmt.Errorf("%s: MicrosoftNLB_Node.%s returned %d (%s)", n.name(), method, rc, nlbReturnName(rc))
+		if !nlbAccepted(op, rc) {
+			return false, fmt.Errorf("%s: MicrosoftNLB_Node.%s returned %d (%s)", n.name(), method, rc, winps.NLBReturnName(rc))
 		}
 		var err2 error
 		if nodes, self, err2 = n.read(ctx); err2 != nil {
-			return err2
+			return true, err2
 		}
 	} else {
-		c, cancel := context.WithTimeout(ctx, n.Timeout+time.Duration(n.DrainMinutes)*time.Minute)
-		var err error
-		nodes, err = winps.NLBRemote(c, n.Host, op, n.DrainMinutes)
+		c, cancel := context.WithTimeout(ctx, n.Timeout)
+		r, err := winps.NLBRemote(c, n.Host, n.Cluster, op)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("%s: %s: %w", n.name(), map[string]string{"drainstop": "Stop-NlbClusterNode -Drain", "start": "Start-NlbClusterNode"}[op], err)
+			return false, fmt.Errorf("%s: MicrosoftNLB_Node.%s over DCOM: %w", n.name(), method, err)
 		}
-		if self = nlbFind(nodes, n.Host); self < 0 {
-			return n.check(nodes, self)
+		nodes, rc, changed = r.Nodes, r.RC, r.Changed
+		self = nlbFind(nodes, n.Host, n.Cluster)
+		if err := n.check(nodes, n.Host, self); err != nil {
+			return false, err
+		}
+		if changed && !nlbAccepted(op, rc) {
+			return false, fmt.Errorf("%s: MicrosoftNLB_Node.%s returned %d (%s)", n.name(), method, rc, winps.NLBReturnName(rc))
 		}
 	}
 	if st, _ := nlbStatus(nodes[self].State); st != want {
-		return fmt.Errorf("%s: NLB did not take the change: the node is %s after %s", n.name(), nodes[self].State, op)
+		return changed, fmt.Errorf("%s: NLB did not take the change: the node is %s after %s", n.name(), nodes[self].State, op)
 	}
-	return nil
-}
-
-func nlbReturnName(rc uint32) string {
-	names := map[uint32]string{
-		1000: "WLBS_OK", 1001: "WLBS_ALREADY", 1002: "WLBS_DRAIN_STOP", 1003: "WLBS_BAD_PARAMS",
-		1004: "WLBS_NOT_FOUND", 1005: "WLBS_STOPPED", 1006: "WLBS_CONVERGING", 1007: "WLBS_CONVERGED", 1008: "WLBS_DEFAULT",
-		1009: "WLBS_DRAINING", 1013: "WLBS_SUSPENDED", 1014: "WLBS_MEDIA_DISCONNECTED", 1050: "WLBS_REBOOT",
-	}
-	if s, ok := names[rc]; ok {
-		return s
-	}
-	return "unknown"
+	return changed, nil
 }
 
 // Out implements Method: drain-stop the node unless it is already out.
@@ -282,7 +326,7 @@ func (n *NLB) Out(ctx context.Context, save func(undo any) error) (bool, error) 
 	if err := save(nlbUndo{Host: nodes[self].Name, State: nodes[self].State}); err != nil {
 		return false, err
 	}
-	if err := n.change(ctx, "drainstop", Out); err != nil {
+	if _, err := n.change(ctx, "drainstop", Out, nodes, self); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -290,13 +334,18 @@ func (n *NLB) Out(ctx context.Context, save func(undo any) error) (bool, error) 
 
 // In implements Method: start the node. The undo data holds the state
 // before out, always one in rotation (out changes nothing otherwise), so
-// In starts the node with or without a record.
+// In starts the node with or without a record. On another host that is
+// one PowerShell run (start unless in rotation, then list), so that `in`
+// after Ctrl-C fits the restore window.
 func (n *NLB) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 	if len(undo) > 0 && string(undo) != "null" {
 		var u nlbUndo
 		if err := json.Unmarshal(undo, &u); err != nil {
 			return false, fmt.Errorf("%w: nlb: unreadable undo record: %w", ErrConfig, err)
 		}
+	}
+	if n.local == nil {
+		return n.change(ctx, "start", In, nil, -1)
 	}
 	nodes, self, err := n.read(ctx)
 	if err != nil {
@@ -305,10 +354,7 @@ func (n *NLB) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 	if st, _ := nlbStatus(nodes[self].State); st == In {
 		return false, nil
 	}
-	if err := n.change(ctx, "start", In); err != nil {
-		return false, err
-	}
-	return true, nil
+	return n.change(ctx, "start", In, nodes, self)
 }
 
 // PoolID implements the pool identity (budget locks and etcd records): the
@@ -324,10 +370,18 @@ func (n *NLB) PoolID() string {
 	defer n.idMu.Unlock()
 	if n.readCluster == "" {
 		if nodes, self, err := n.read(context.Background()); err == nil {
-			n.readCluster = strings.ToLower(nodes[self].Cluster)
+			n.readCluster = strings.ToLower(nodes[self].ClusterID())
 		}
 	}
 	return "nlb:" + n.readCluster
+}
+
+// nlbSameCluster: by IP when both have one, else by name.
+func nlbSameCluster(a, b winps.NLBNode) bool {
+	if a.ClusterIP != "" && b.ClusterIP != "" {
+		return a.ClusterIP == b.ClusterIP
+	}
+	return strings.EqualFold(a.Cluster, b.Cluster)
 }
 
 // Pool implements Pooler: the cluster's nodes. NLB has no health checks of
@@ -338,8 +392,11 @@ func (n *NLB) Pool(ctx context.Context) (Pool, error) {
 	if err != nil {
 		return Pool{}, err
 	}
-	p := Pool{Name: nodes[self].Cluster}
+	p := Pool{Name: nodes[self].ClusterID()}
 	for i, nd := range nodes {
+		if !nlbSameCluster(nd, nodes[self]) {
+			continue // another cluster this host is in
+		}
 		m := Member{Name: nd.Name, Health: HealthUnknown, Self: i == self, Detail: nd.Detail}
 		switch nd.State {
 		case winps.NLBConverged, winps.NLBConverging:

@@ -17,5 +17,5 @@ func newNLBLocal() nlbLocal { return noWMI{} }
 
 var errNoWMI = errors.New("WMI root\\MicrosoftNLB: there is no WMI on this system")
 
-func (noWMI) nodes(context.Context) ([]winps.NLBNode, int, error) { return nil, -1, errNoWMI }
-func (noWMI) call(context.Context, string) (uint32, error)        { return 0, errNoWMI }
+func (noWMI) nodes(context.Context) ([]winps.NLBNode, string, error) { return nil, "", errNoWMI }
+func (noWMI) call(context.Context, string, string) (uint32, error)   { return 0, errNoWMI }

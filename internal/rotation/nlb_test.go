@@ -16,9 +16,9 @@ import (
 func nlbCluster() winpstest.State {
 	// As Get-NlbClusterNode shows them (learn.microsoft.com, get-nlbclusternode).
 	return winpstest.State{NLB: winpstest.NLB{Nodes: []winps.NLBNode{
-		{Name: "web01", Cluster: "webfarm", HostID: 1, State: "Converged(default)"},
-		{Name: "web02", Cluster: "webfarm", HostID: 2, State: "Converged"},
-		{Name: "web03", Cluster: "webfarm", HostID: 3, State: "Stopped"},
+		{Name: "web01", Cluster: "webfarm", ClusterIP: "10.0.0.100", HostID: 1, State: "Converged(default)"},
+		{Name: "web02", Cluster: "webfarm", ClusterIP: "10.0.0.100", HostID: 2, State: "Converged"},
+		{Name: "web03", Cluster: "webfarm", ClusterIP: "10.0.0.100", HostID: 3, State: "Stopped"},
 	}}}
 }
 
@@ -58,7 +58,9 @@ func TestNLBRemoteOutIn(t *testing.T) {
 	if !changed || err != nil {
 		t.Fatalf("out: %v %v", changed, err)
 	}
-	if s := nlbState(t, path, "web02"); s != "Stopped" {
+	// DrainStop returns at once: the node drains (drain's own wait
+	// follows), no -Timeout that could cut connections.
+	if s := nlbState(t, path, "web02"); s != "Draining" {
 		t.Fatalf("web02 %s after out", s)
 	}
 	if s := nlbState(t, path, "web01"); s != "Converged(default)" {
@@ -73,11 +75,17 @@ func TestNLBRemoteOutIn(t *testing.T) {
 	if changed, err := m.Out(ctx, func(any) error { t.Error("save"); return nil }); changed || err != nil {
 		t.Fatalf("second out %v %v", changed, err)
 	}
+	// in while the node still drains: Start answers WLBS_DRAIN_STOP (1002),
+	// the node is back; one PowerShell run.
+	before := winpstest.Load(t, path).Calls["nlb"]
 	if changed, err := m.In(ctx, saved); !changed || err != nil {
 		t.Fatalf("in %v %v", changed, err)
 	}
 	if s := nlbState(t, path, "web02"); s != "Converged" {
 		t.Fatalf("web02 %s after in", s)
+	}
+	if n := winpstest.Load(t, path).Calls["nlb"] - before; n != 1 {
+		t.Errorf("in started PowerShell %d times, want 1 (the 3 s restore window)", n)
 	}
 	if changed, err := m.In(ctx, nil); changed || err != nil {
 		t.Fatalf("second in %v %v", changed, err)
@@ -101,9 +109,9 @@ func TestNLBRemotePool(t *testing.T) {
 	}
 	b, _ := json.Marshal(p)
 	want := `{"name":"webfarm","members":[` +
-		`{"name":"web01","admin":"enabled","health":"unknown","in_rotation":true,"detail":"Converged(default)"},` +
-		`{"name":"web02","admin":"enabled","health":"unknown","in_rotation":true,"detail":"Converged"},` +
-		`{"name":"web03","admin":"disabled","health":"unknown","in_rotation":false,"self":true,"detail":"Stopped"}]}`
+		`{"name":"web01","admin":"enabled","health":"unknown","in_rotation":true,"detail":"StatusCode 1008 (WLBS_DEFAULT)"},` +
+		`{"name":"web02","admin":"enabled","health":"unknown","in_rotation":true,"detail":"StatusCode 1007 (WLBS_CONVERGED)"},` +
+		`{"name":"web03","admin":"disabled","health":"unknown","in_rotation":false,"self":true,"detail":"StatusCode 1005 (WLBS_STOPPED)"}]}`
 	if string(b) != want {
 		t.Errorf("pool\n got %s\nwant %s", b, want)
 	}
@@ -164,6 +172,36 @@ func TestNLBRemoteFaults(t *testing.T) {
 	})
 }
 
+// A host in two clusters, reached over DCOM: the target's cluster, by name
+// or by IP, picks the node; without one drain refuses.
+func TestNLBRemoteTwoClusters(t *testing.T) {
+	liftWindows(t)
+	ctx := context.Background()
+	st := nlbCluster()
+	st.NLB.Nodes = append(st.NLB.Nodes, winps.NLBNode{Name: "web02", Cluster: "appfarm", ClusterIP: "10.0.1.100", HostID: 4, State: "Converged"})
+	path := winpstest.Install(t, st)
+	for _, spec := range []string{"nlb:appfarm#web02", "nlb:10.0.1.100#web02"} {
+		m, err := NewMethod(spec, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changed, err := m.Out(ctx, func(any) error { return nil }); !changed || err != nil {
+			t.Fatalf("%s: out %v %v", spec, changed, err)
+		}
+		nodes := winpstest.Load(t, path).NLB.Nodes
+		if nodes[3].State != "Draining" || nodes[1].State != "Converged" {
+			t.Fatalf("%s: appfarm %s, webfarm %s", spec, nodes[3].State, nodes[1].State)
+		}
+		if changed, err := m.In(ctx, nil); !changed || err != nil {
+			t.Fatalf("%s: in %v %v", spec, changed, err)
+		}
+	}
+	m, _ := NewMethod("nlb:web02", Options{})
+	if _, err := m.Out(ctx, func(any) error { t.Error("save"); return nil }); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "is in 2 NLB clusters (webfarm, appfarm)") {
+		t.Fatalf("%v", err)
+	}
+}
+
 func TestNLBBadInput(t *testing.T) {
 	liftWindows(t)
 	for spec, want := range map[string]string{
@@ -206,38 +244,55 @@ func TestNLBNeedsWindows(t *testing.T) {
 // fakeWMI plays MicrosoftNLB_Node on this node as the provider documents
 // it: DrainStop returns 1000 (WLBS_OK) and leaves the node draining
 // (1009), 1001 when already stopped; Start returns 1000 and the node
-// converges (1007). rc, when set, is returned instead (1013
-// WLBS_SUSPENDED: a suspended node refuses both).
+// converges (1007), or 1002 (WLBS_DRAIN_STOP) when it was draining
+// (microsoftnlb-node-start). rc, when set, is returned instead (1013
+// WLBS_SUSPENDED: a suspended node refuses both). This machine ("me") may
+// be in two clusters (other: the second one's row, with its own state).
 type fakeWMI struct {
 	code  uint32
 	rc    uint32
 	calls []string
 	err   error
+	two   bool
+	other uint32
 }
 
-func (f *fakeWMI) nodes(context.Context) ([]winps.NLBNode, int, error) {
+func (f *fakeWMI) nodes(context.Context) ([]winps.NLBNode, string, error) {
 	if f.err != nil {
-		return nil, -1, f.err
+		return nil, "", f.err
 	}
-	return []winps.NLBNode{
-		{Name: "other", Cluster: "10.0.0.100", HostID: 1, State: winps.NLBConverged},
-		{Name: "me", Cluster: "10.0.0.100", HostID: 2, State: winps.NLBStatusCode(f.code)},
-	}, 1, nil
+	nodes := []winps.NLBNode{
+		{Name: "other", Cluster: "web-cluster", ClusterIP: "10.0.0.100", Key: "10.0.0.100:1", HostID: 1, State: winps.NLBConverged},
+		{Name: "me", Cluster: "web-cluster", ClusterIP: "10.0.0.100", Key: "10.0.0.100:2", HostID: 2, State: winps.NLBStatusCode(f.code)},
+	}
+	if f.two {
+		nodes = append(nodes, winps.NLBNode{Name: "ME.corp.example", Cluster: "app-cluster", ClusterIP: "10.0.1.100", Key: "10.0.1.100:5", HostID: 5, State: winps.NLBStatusCode(f.other)})
+	}
+	return nodes, "me", nil
 }
 
-func (f *fakeWMI) call(_ context.Context, method string) (uint32, error) {
-	f.calls = append(f.calls, method)
+func (f *fakeWMI) call(_ context.Context, method, key string) (uint32, error) {
+	f.calls = append(f.calls, method+" "+key)
 	if f.rc != 0 {
 		return f.rc, nil
 	}
+	code := &f.code
+	if key == "10.0.1.100:5" {
+		code = &f.other
+	}
 	switch method {
 	case "DrainStop":
-		if f.code == 1005 {
+		if *code == 1005 {
 			return 1001, nil
 		}
-		f.code = 1009
+		*code = 1009
 	case "Start":
-		f.code = 1007
+		// Start on a draining node interrupts the drain: WLBS_DRAIN_STOP.
+		was := *code
+		*code = 1007
+		if was == 1009 {
+			return 1002, nil
+		}
 	}
 	return 1000, nil
 }
@@ -256,10 +311,12 @@ func TestNLBLocalWMIPath(t *testing.T) {
 	if st, err := n.Status(ctx); st != Out || err != nil {
 		t.Fatalf("status %s %v", st, err)
 	}
+	// The node is still draining (keep-alive connections): Start answers
+	// WLBS_DRAIN_STOP, and the node is back.
 	if changed, err := n.In(ctx, nil); !changed || err != nil {
 		t.Fatalf("in %v %v", changed, err)
 	}
-	if strings.Join(f.calls, ",") != "DrainStop,Start" {
+	if strings.Join(f.calls, ",") != "DrainStop 10.0.0.100:2,Start 10.0.0.100:2" {
 		t.Errorf("calls %v", f.calls)
 	}
 	f.rc = 1013
@@ -267,9 +324,47 @@ func TestNLBLocalWMIPath(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "MicrosoftNLB_Node.DrainStop returned 1013 (WLBS_SUSPENDED)") {
 		t.Fatalf("%v", err)
 	}
+	f.rc = 1002 // not a DrainStop answer
+	if _, err := n.Out(ctx, func(any) error { return nil }); err == nil || !strings.Contains(err.Error(), "returned 1002 (WLBS_DRAIN_STOP)") {
+		t.Fatalf("%v", err)
+	}
 	n.Cluster = "10.9.9.9"
 	if _, err := n.Status(ctx); !errors.Is(err, ErrConfig) {
 		t.Fatalf("%v", err)
+	}
+}
+
+// A host in two NLB clusters: the target's cluster (IP or name) picks the
+// row, DrainStop runs on that row, and without a cluster drain refuses.
+func TestNLBLocalTwoClusters(t *testing.T) {
+	liftWindows(t)
+	ctx := context.Background()
+	for _, c := range []string{"app-cluster", "10.0.1.100"} {
+		f := &fakeWMI{code: 1007, two: true, other: 1007}
+		m, err := NewMethod("nlb:"+c+"#.", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := m.(*NLB)
+		n.local = f
+		if changed, err := n.Out(ctx, func(any) error { return nil }); !changed || err != nil {
+			t.Fatalf("%s: out %v %v", c, changed, err)
+		}
+		if f.other != 1009 || f.code != 1007 {
+			t.Errorf("%s: app-cluster node %d, web-cluster node %d: the wrong row was drain-stopped", c, f.other, f.code)
+		}
+		if p, err := n.Pool(ctx); err != nil || p.Name != "app-cluster" || len(p.Members) != 1 {
+			t.Errorf("%s: pool %+v %v", c, p, err)
+		}
+	}
+	f := &fakeWMI{code: 1007, two: true, other: 1007}
+	n := &NLB{Timeout: 5e9, local: f}
+	_, err := n.Out(ctx, func(any) error { t.Error("save"); return nil })
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "nlb this node is in 2 NLB clusters (web-cluster, app-cluster): name one, e.g. nlb:web-cluster#.") {
+		t.Fatalf("%v", err)
+	}
+	if len(f.calls) != 0 {
+		t.Errorf("calls %v", f.calls)
 	}
 }
 

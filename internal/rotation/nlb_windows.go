@@ -36,33 +36,47 @@ type nlbNodeRow struct {
 	StatusCode   uint32 // right for the node WMI is connected to only
 }
 
+type nlbSettingRow struct {
+	Name        string // "CLUSTER_IP:HOST_ID" of this machine's node
+	ClusterName string
+}
+
 func nlbShort(s string) string { s, _, _ = strings.Cut(strings.ToLower(s), "."); return s }
 
-func (wmiNLB) nodes(context.Context) ([]winps.NLBNode, int, error) {
+// nodes lists every MicrosoftNLB_Node this machine sees (all clusters it
+// is in), each with its cluster's name from MicrosoftNLB_ClusterSetting
+// (which exists for this machine's own nodes).
+func (wmiNLB) nodes(context.Context) ([]winps.NLBNode, string, error) {
 	var rows []nlbNodeRow
 	if err := wmi.QueryNamespace("SELECT Name, ComputerName, StatusCode FROM MicrosoftNLB_Node", &rows, nlbNamespace); err != nil {
-		return nil, -1, nlbWMIError(err)
+		return nil, "", nlbWMIError(err)
+	}
+	var settings []nlbSettingRow
+	if err := wmi.QueryNamespace("SELECT Name, ClusterName FROM MicrosoftNLB_ClusterSetting", &settings, nlbNamespace); err != nil {
+		return nil, "", nlbWMIError(err)
+	}
+	names := map[string]string{}
+	for _, c := range settings {
+		ip, _, _ := strings.Cut(c.Name, ":")
+		names[ip] = c.ClusterName
 	}
 	host, _ := os.Hostname()
-	self := -1
 	nodes := make([]winps.NLBNode, len(rows))
 	for i, r := range rows {
-		cluster, id, _ := strings.Cut(r.Name, ":")
+		ip, id, _ := strings.Cut(r.Name, ":")
 		hostID, _ := strconv.Atoi(id)
 		nodes[i] = winps.NLBNode{
-			Name: r.ComputerName, Cluster: cluster, HostID: hostID,
-			State: winps.NLBStatusCode(r.StatusCode), Detail: fmt.Sprintf("StatusCode %d (%s)", r.StatusCode, nlbReturnName(r.StatusCode)),
+			Name: r.ComputerName, Cluster: names[ip], ClusterIP: ip, Key: r.Name, HostID: hostID,
+			State: winps.NLBStatusCode(r.StatusCode), Detail: fmt.Sprintf("StatusCode %d (%s)", r.StatusCode, winps.NLBReturnName(r.StatusCode)),
 		}
-		if nlbShort(r.ComputerName) == nlbShort(host) {
-			self = i
-		} else {
+		if nlbShort(r.ComputerName) != nlbShort(host) {
 			nodes[i].Detail += ", as this node sees it"
 		}
 	}
 	if len(rows) == 0 {
-		return nil, -1, fmt.Errorf("%w: WMI %s lists no MicrosoftNLB_Node: NLB is installed but this machine is in no cluster", ErrConfig, nlbNamespace)
+		return nil, "", fmt.Errorf("%w: WMI %s lists no MicrosoftNLB_Node: NLB is installed but this machine is in no cluster", ErrConfig, nlbNamespace)
 	}
-	return nodes, self, nil
+	return nodes, host, nil
 }
 
 // nlbWMIError makes the WMI errors an operator meets readable: no NLB
@@ -101,7 +115,9 @@ func nlbWMIError(err error) error {
 	return fmt.Errorf("WMI %s: %s; is Windows NLB installed (Install-WindowsFeature NLB) and this machine a cluster node?", nlbNamespace, text)
 }
 
-func (wmiNLB) call(_ context.Context, method string) (rc uint32, err error) {
+// call runs method on the MicrosoftNLB_Node whose Name is key: the row
+// that was read, in the cluster the target names.
+func (wmiNLB) call(_ context.Context, method, key string) (rc uint32, err error) {
 	// COM wants one thread for the whole conversation.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -143,7 +159,13 @@ func (wmiNLB) call(_ context.Context, method string) (rc uint32, err error) {
 		}
 		name := cn.ToString()
 		_ = cn.Clear()
-		if found || nlbShort(name) != nlbShort(host) {
+		kv, err := oleutil.GetProperty(item, "Name")
+		if err != nil {
+			return err
+		}
+		k := kv.ToString()
+		_ = kv.Clear()
+		if found || k != key || nlbShort(name) != nlbShort(host) {
 			return nil
 		}
 		found = true
@@ -168,7 +190,7 @@ func (wmiNLB) call(_ context.Context, method string) (rc uint32, err error) {
 		return 0, err
 	}
 	if !found {
-		return 0, fmt.Errorf("%w: no MicrosoftNLB_Node for this machine (%s) in WMI %s", ErrConfig, host, nlbNamespace)
+		return 0, fmt.Errorf("%w: no MicrosoftNLB_Node %s for this machine (%s) in WMI %s", ErrConfig, key, host, nlbNamespace)
 	}
 	return rc, nil
 }

@@ -3,6 +3,7 @@
 package rotation
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,6 +19,12 @@ import (
 var procReplaceFileW = windows.NewLazySystemDLL("kernel32.dll").NewProc("ReplaceFileW")
 
 const replacefileIgnoreMergeErrors = 0x2
+
+// ReplaceFileW's half-done failures without a backup name.
+const (
+	errUnableToMoveReplacement  = windows.Errno(1176) // ERROR_UNABLE_TO_MOVE_REPLACEMENT
+	errUnableToMoveReplacement2 = windows.Errno(1177) // ERROR_UNABLE_TO_MOVE_REPLACEMENT_2
+)
 
 // openShared opens the page sharing read, write and delete, so that IIS or
 // another drain renaming or rewriting it is not refused while drain reads.
@@ -59,7 +66,7 @@ func replacePage(path string, data []byte, _ pageMeta) (err error) {
 	}
 	name := tmp.Name()
 	defer func() {
-		if err != nil {
+		if err != nil && tmp != nil {
 			_ = tmp.Close()
 			_ = os.Remove(name)
 		}
@@ -72,10 +79,22 @@ func replacePage(path string, data []byte, _ pageMeta) (err error) {
 		// when the page cannot be moved.
 		if heldByOther(path) {
 			err = windows.ERROR_SHARING_VIOLATION
-		} else if err = replaceFile(path, name); err == nil || !transient(path, err) {
+		} else if err = replaceFileFn(path, name); err == nil || !transient(path, err) {
 			break
 		}
 		time.Sleep(renameDelay)
+	}
+	if errors.Is(err, errUnableToMoveReplacement) || errors.Is(err, errUnableToMoveReplacement2) {
+		// Half done (ReplaceFileW's documentation, no backup name given):
+		// the page is gone (1176) or under a name of Windows' choosing
+		// (1177), the new content is still under the temporary name. Move
+		// it into place; if even that fails, keep it and say where it is.
+		if merr := windows.Rename(name, path); merr != nil {
+			tmp = nil
+			return fmt.Errorf("replace %s: %w, and moving %s into its place failed: %w; the page's new content is in %s: rename it to %s by hand",
+				path, err, name, merr, name, path)
+		}
+		err = nil
 	}
 	switch {
 	case err == nil:
@@ -91,6 +110,10 @@ func replacePage(path string, data []byte, _ pageMeta) (err error) {
 	}
 	return nil
 }
+
+// replaceFileFn is replaceFile; tests play ReplaceFileW's documented
+// half-done failures.
+var replaceFileFn = replaceFile
 
 func replaceFile(replaced, replacement string) error {
 	p1, err := windows.UTF16PtrFromString(replaced)

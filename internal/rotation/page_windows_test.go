@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -138,5 +139,52 @@ func TestAccessDeniedIsNotTakenForHeldOpen(t *testing.T) {
 	defer func() { _ = f.Close() }()
 	if !transient(p, denied) {
 		t.Error("access denied on a page held open by another handle is not retried")
+	}
+}
+
+// ReplaceFileW without a backup name can fail half-way (its documentation,
+// learn.microsoft.com replacefilew, Return value): 1176
+// ERROR_UNABLE_TO_MOVE_REPLACEMENT, "the replaced file no longer exists and
+// the replacement file exists under its original name"; 1177
+// ERROR_UNABLE_TO_MOVE_REPLACEMENT_2, "the file to be replaced still exists
+// with a different name" and the replacement under its own. Wine cannot be
+// made to fail so: replaceFile is replaced by one that leaves the files as
+// documented. The page must exist afterwards, with the new content, and no
+// temporary file may be left.
+func TestReplaceFileHalfDone(t *testing.T) {
+	for _, tc := range []struct {
+		code windows.Errno
+		play func(replaced, replacement string) error
+	}{
+		{1176, func(replaced, _ string) error { return os.Remove(replaced) }},
+		{1177, func(replaced, _ string) error {
+			return os.Rename(replaced, filepath.Join(filepath.Dir(replaced), "rfe1A2B.tmp"))
+		}},
+	} {
+		t.Run(strconv.Itoa(int(tc.code)), func(t *testing.T) {
+			dir := t.TempDir()
+			page := filepath.Join(dir, "keepalive.htm")
+			if err := os.WriteFile(page, []byte("OK"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			was := replaceFileFn
+			replaceFileFn = func(replaced, replacement string) error {
+				if err := tc.play(replaced, replacement); err != nil {
+					t.Fatal(err)
+				}
+				return tc.code
+			}
+			t.Cleanup(func() { replaceFileFn = was })
+			if err := replacePage(page, []byte("DOWN"), pageMeta{}); err != nil {
+				t.Fatalf("replacePage: %v", err)
+			}
+			if b, err := os.ReadFile(page); err != nil || string(b) != "DOWN" {
+				t.Fatalf("page after a half-done ReplaceFileW (%d): %q %v", tc.code, b, err)
+			}
+			left, _ := filepath.Glob(filepath.Join(dir, ".keepalive.htm.tmp*"))
+			if len(left) != 0 {
+				t.Errorf("temporary files left: %v", left)
+			}
+		})
 	}
 }

@@ -329,3 +329,18 @@ func TestPDHObjectListRefreshedOnce(t *testing.T) {
 		t.Errorf("Objects = %q", objs)
 	}
 }
+
+// PdhEnumObjectItemsW is sized with NULL lists ("Set to NULL if
+// pcchCounterListLength is zero"): the stand-in refuses a buffer of size
+// zero, as the documentation allows no other.
+func TestPDHItemsSizedWithNull(t *testing.T) {
+	write := stub(t)
+	write(`\W3SVC_W3WP(1_Shop)\Active Requests 1`, `\W3SVC_W3WP(2_Api)\Active Requests 0`)
+	counters, instances, err := pdh.Items("", "W3SVC_W3WP")
+	if err != nil {
+		t.Fatalf("Items: %v", err)
+	}
+	if !slices.Contains(counters, "Active Requests") || !slices.Contains(instances, "1_Shop") || !slices.Contains(instances, "2_Api") {
+		t.Errorf("Items = %q, %q", counters, instances)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -16,8 +17,11 @@ import (
 // signed-in accounts may read (drain status) but not write: a record says
 // which file to rename back, so a plain user must not be able to plant one.
 // P: inherited entries from %ProgramData% (which lets Users create files)
-// are blocked.
-const machineDirSDDL = "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;AU)"
+// are blocked. O:BA: owned by Administrators, not by whoever created it
+// (on SKUs where the creator owns what it creates, an administrator's own
+// account would own it, and a later run as SYSTEM or another administrator
+// would refuse it; an elevated token may name Administrators as owner).
+const machineDirSDDL = "O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;AU)"
 
 // isAdmin: an elevated process (an Administrator through UAC) or SYSTEM.
 var isAdmin = func() bool {
@@ -59,10 +63,13 @@ func serviceAccountDirs() []string {
 }
 
 // makeMachineDir creates dir with machineDirSDDL (its parent, %ProgramData%,
-// exists; under a test override it is made with default rights).
+// exists; under a test override it is made with default rights). A
+// directory that exists, also one that appeared between the caller's check
+// and CreateDirectory (a user may create it in between), is used only if
+// its owner is trusted.
 func makeMachineDir(dir string) error {
 	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
-		return nil
+		return trustedDir(dir, fi)
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return err
@@ -78,10 +85,19 @@ func makeMachineDir(dir string) error {
 		return err
 	}
 	err = windows.CreateDirectory(p, &sa)
-	if errors.Is(err, windows.ERROR_ALREADY_EXISTS) {
-		return nil
+	if errors.Is(err, windows.ERROR_INVALID_OWNER) {
+		// A token that may not name Administrators as owner: the DACL
+		// alone, owned by this (administrator's) account.
+		if sd, err = windows.SecurityDescriptorFromString(strings.TrimPrefix(machineDirSDDL, "O:BA")); err != nil {
+			return err
+		}
+		sa.SecurityDescriptor = sd
+		err = windows.CreateDirectory(p, &sa)
 	}
-	return err
+	if err != nil && !errors.Is(err, windows.ERROR_ALREADY_EXISTS) {
+		return err
+	}
+	return trustedDir(dir, nil)
 }
 
 // trustedDir: owned by Administrators or SYSTEM (or by this account, when it

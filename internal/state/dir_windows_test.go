@@ -116,3 +116,43 @@ func TestServiceAccountRecordsAreFoundByAdministrators(t *testing.T) {
 		t.Errorf("a plain account reads %v; want none", s.Old)
 	}
 }
+
+// TestMachineDirCreatedMeanwhile: a plain user may create the directory
+// between drain's check and its CreateDirectory (ERROR_ALREADY_EXISTS):
+// drain checks the owner of what is there, and refuses a user's.
+func TestMachineDirCreatedMeanwhile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "machine")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sd, err := windows.GetNamedSecurityInfo(dir, windows.SE_FILE_OBJECT, windows.OWNER_SECURITY_INFORMATION)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, _, err := sd.Owner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owner.IsWellKnown(windows.WinBuiltinAdministratorsSid) || owner.IsWellKnown(windows.WinLocalSystemSid) {
+		t.Skipf("owner is %s: the refusal needs a directory owned by a user (this account is SYSTEM, or owner-default Administrators)", owner)
+	}
+	asAdmin(t, false)
+	var ue *UnsafeDirError
+	if err := makeMachineDir(dir); !errors.As(err, &ue) || !strings.Contains(err.Error(), "not Administrators or SYSTEM") {
+		t.Fatalf("a directory a plain user made first: %v, want it refused", err)
+	}
+}
+
+// TestMachineDirOwner: the descriptor names its owner, Administrators, so
+// that on SKUs where the creator would own it (an administrator's own
+// account) a later run as SYSTEM or another administrator still trusts it.
+func TestMachineDirOwner(t *testing.T) {
+	sd, err := windows.SecurityDescriptorFromString(machineDirSDDL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, _, err := sd.Owner()
+	if err != nil || owner == nil || !owner.IsWellKnown(windows.WinBuiltinAdministratorsSid) {
+		t.Fatalf("owner in %s: %v %v, want BUILTIN\\Administrators", sd, owner, err)
+	}
+}

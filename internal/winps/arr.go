@@ -44,22 +44,39 @@ func ARRStateName(s int) string {
 
 // ARRScript lists every web farm with its servers' runtime state and, when
 // DRAIN_PS_STATE is set, first calls SetState on DRAIN_PS_SERVER of
-// DRAIN_PS_FARM (names exactly as listed). It goes through
+// DRAIN_PS_FARM (PowerShell's -eq: names without case) unless its runtime
+// state already is that one; "changed" says whether it called it. One run
+// both sets and lists, so that `in` after Ctrl-C starts one PowerShell, not
+// two, inside the restore window. An unknown farm or server changes
+// nothing: the listing says what exists. It goes through
 // Microsoft.Web.Administration's ServerManager (OpenRemote when
-// DRAIN_PS_HOST is set) and never calls CommitChanges: SetState is a
+// DRAIN_PS_HOST is set), loaded by path from %SystemRoot%\System32\inetsrv:
+// LoadWithPartialName would take the highest version in the GAC, IIS
+// Express's 7.9.0.0 where Visual Studio installed it, reading IIS
+// Express's configuration. It never calls CommitChanges: SetState is a
 // runtime method served by ARR, not a configuration write (a webFarms
 // write in applicationHost.config would restart ASP.NET Core worker
-// processes, dotnet/aspnetcore#8775). Errors end it with exit 1 and the
-// exception's message, on one line, on standard error.
+// processes, dotnet/aspnetcore#8775). The JSON is UTF-8 without a BOM
+// (Text.UTF8Encoding $false: [Text.Encoding]::UTF8 has a preamble that
+// Console writes, dotnet/runtime#28929). Under Constrained Language Mode
+// (AppLocker or WDAC) the assembly cannot be loaded: it says so and exits
+// 1. Errors end it with exit 1 and the exception's message, on one line,
+// on standard error.
 const ARRScript = `$ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-[Console]::OutputEncoding = [Text.Encoding]::UTF8
+if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
+  Write-Output ('Windows PowerShell runs in ' + $ExecutionContext.SessionState.LanguageMode + ' mode (an AppLocker or WDAC policy), where Microsoft.Web.Administration cannot be loaded; allow FullLanguage for drain''s account, or set DRAIN_POWERSHELL')
+  exit 1
+}
 try {
-  $mwa = [Reflection.Assembly]::LoadWithPartialName('Microsoft.Web.Administration')
-  if ($null -eq $mwa) { throw 'Microsoft.Web.Administration is not installed (IIS Management Console or Scripts and Tools)' }
+  [Console]::OutputEncoding = New-Object Text.UTF8Encoding $false
+  $dll = Join-Path $env:SystemRoot 'System32\inetsrv\Microsoft.Web.Administration.dll'
+  if (-not (Test-Path -LiteralPath $dll)) { throw ('Microsoft.Web.Administration is not installed (no ' + $dll + '): add IIS Management Scripts and Tools, Install-WindowsFeature Web-Scripting-Tools') }
+  $mwa = [Reflection.Assembly]::LoadFrom($dll)
   if ($env:DRAIN_PS_HOST) { $mgr = [Microsoft.Web.Administration.ServerManager]::OpenRemote($env:DRAIN_PS_HOST) }
   else { $mgr = New-Object Microsoft.Web.Administration.ServerManager }
   $farms = $mgr.GetApplicationHostConfiguration().GetSection('webFarms').GetCollection()
+  $changed = $false
   if ($env:DRAIN_PS_STATE) {
     $hit = $null
     foreach ($f in $farms) {
@@ -67,10 +84,15 @@ try {
         foreach ($s in $f.GetCollection()) { if ($s.GetAttributeValue('address') -eq $env:DRAIN_PS_SERVER) { $hit = $s } }
       }
     }
-    if ($null -eq $hit) { throw ('no server ' + $env:DRAIN_PS_SERVER + ' in web farm ' + $env:DRAIN_PS_FARM) }
-    $m = $hit.GetChildElement('applicationRequestRouting').Methods['SetState'].CreateInstance()
-    $m.Input.Attributes[0].Value = [int]$env:DRAIN_PS_STATE
-    $m.Execute()
+    if ($null -ne $hit) {
+      $arr = $hit.GetChildElement('applicationRequestRouting')
+      if ([int]$arr.GetChildElement('counters').GetAttributeValue('state') -ne [int]$env:DRAIN_PS_STATE) {
+        $m = $arr.Methods['SetState'].CreateInstance()
+        $m.Input.Attributes[0].Value = [int]$env:DRAIN_PS_STATE
+        $m.Execute()
+        $changed = $true
+      }
+    }
   }
   $list = @()
   foreach ($f in $farms) {
@@ -84,7 +106,7 @@ try {
     }
     $list += @{ name = [string]$f.GetAttributeValue('name'); servers = $servers }
   }
-  ConvertTo-Json -Compress -Depth 6 -InputObject @{ farms = $list }
+  ConvertTo-Json -Compress -Depth 6 -InputObject @{ farms = $list; changed = $changed }
 } catch { [Console]::Error.WriteLine(($_.Exception.Message -replace '\s+', ' ')); exit 1 }
 `
 
@@ -125,34 +147,38 @@ type ARRFarm struct {
 
 // ARRList reads every farm; host "" is this machine.
 func ARRList(ctx context.Context, host string) ([]ARRFarm, error) {
-	return arrRun(ctx, map[string]string{"HOST": host})
+	farms, _, err := arrRun(ctx, map[string]string{"HOST": host})
+	return farms, err
 }
 
-// ARRSetState calls SetState(state) on a server (farm and server named
-// exactly as ARRList gave them) and returns the farms read afterwards.
-func ARRSetState(ctx context.Context, host, farm, server string, state int) ([]ARRFarm, error) {
+// ARRSetState calls SetState(state) on a server (farm and server compared
+// without case) unless it is in that state already, and returns the farms
+// read afterwards and whether SetState was called; an unknown farm or
+// server changes nothing (the caller finds it missing in the listing).
+func ARRSetState(ctx context.Context, host, farm, server string, state int) ([]ARRFarm, bool, error) {
 	return arrRun(ctx, map[string]string{"HOST": host, "FARM": farm, "SERVER": server, "STATE": strconv.Itoa(state)})
 }
 
-func arrRun(ctx context.Context, params map[string]string) ([]ARRFarm, error) {
+func arrRun(ctx context.Context, params map[string]string) ([]ARRFarm, bool, error) {
 	out, err := Run(ctx, ARRScript, params)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var doc struct {
 		Farms oneOrMany[struct {
 			Name    string               `json:"name"`
 			Servers oneOrMany[ARRServer] `json:"servers"`
 		}] `json:"farms"`
+		Changed bool `json:"changed"`
 	}
 	if err := json.Unmarshal(out, &doc); err != nil {
-		return nil, fmt.Errorf("%w: ARR listing is not the JSON expected: %w", ErrScript, err)
+		return nil, false, fmt.Errorf("%w: ARR listing is not the JSON expected: %w", ErrScript, err)
 	}
 	farms := make([]ARRFarm, len(doc.Farms))
 	for i, f := range doc.Farms {
 		farms[i] = ARRFarm{Name: f.Name, Servers: f.Servers}
 	}
-	return farms, nil
+	return farms, doc.Changed, nil
 }
 
 // oneOrMany reads a JSON array, or a lone object as an array of one

@@ -5,9 +5,12 @@
 //
 // A script is passed with -EncodedCommand (UTF-16LE, base64), so no quoting
 // of it can go wrong; its parameters travel in DRAIN_PS_* environment
-// variables of the child only, never on the command line. powershell.exe is
-// found on PATH (Windows PowerShell 5.1 is on every supported Windows
-// Server); DRAIN_POWERSHELL names another one.
+// variables of the child only, never on the command line. Windows
+// PowerShell 5.1 (on every supported Windows Server) is run by its full
+// path, %SystemRoot%\System32\WindowsPowerShell\v1.0\powershell.exe, never
+// found through PATH (drain runs elevated: a powershell.exe planted in a
+// PATH directory a user can write must not run as an administrator);
+// DRAIN_POWERSHELL names another one.
 package winps
 
 import (
@@ -18,17 +21,28 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"unicode/utf16"
 )
 
-// Exe is the PowerShell program run: DRAIN_POWERSHELL, else powershell.exe
-// as PATH finds it.
+// Exe is the PowerShell program run: DRAIN_POWERSHELL, else Windows
+// PowerShell by its full path under %SystemRoot% (C:\Windows when unset).
+// Elsewhere than Windows (tests only: the types refuse to run there) it is
+// powershell.exe as PATH finds it.
 func Exe() string {
 	if p := os.Getenv("DRAIN_POWERSHELL"); p != "" {
 		return p
 	}
-	return "powershell.exe"
+	if runtime.GOOS != "windows" {
+		return "powershell.exe"
+	}
+	root := os.Getenv("SystemRoot")
+	if root == "" || !filepath.IsAbs(root) {
+		root = `C:\Windows`
+	}
+	return filepath.Join(root, "System32", "WindowsPowerShell", "v1.0", "powershell.exe")
 }
 
 // Encode is the -EncodedCommand form of a script: base64 of its UTF-16LE
@@ -58,6 +72,8 @@ func Decode(enc string) (string, error) {
 	return string(utf16.Decode(u)), nil
 }
 
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
 // ErrScript is a script that ran and failed: the message is what it wrote
 // on standard error (the exception's message), one line.
 var ErrScript = errors.New("powershell")
@@ -79,7 +95,10 @@ func Run(ctx context.Context, script string, params map[string]string) ([]byte, 
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
 	if err == nil {
-		return out.Bytes(), nil
+		// A console output encoding with a preamble ([Text.Encoding]::UTF8
+		// in Windows PowerShell) writes a UTF-8 BOM before the first
+		// byte, which encoding/json refuses.
+		return bytes.TrimPrefix(out.Bytes(), utf8BOM), nil
 	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("%s: %w", exe, ctx.Err())

@@ -3,6 +3,9 @@ package winps
 import (
 	"encoding/base64"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -58,5 +61,35 @@ func TestNLBStateWord(t *testing.T) {
 		if got := NLBStateWord(in); got != want {
 			t.Errorf("%s: %s, want %s", in, got, want)
 		}
+	}
+}
+
+// drain runs elevated: Windows PowerShell is run by its full path, never
+// found through PATH, where a user-writable directory could plant one.
+func TestExeNotFromPATH(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "powershell.exe"), []byte("planted"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("DRAIN_POWERSHELL", "")
+	if runtime.GOOS != "windows" {
+		// The types refuse to run here; tests name the stand-in.
+		if got := Exe(); got != "powershell.exe" {
+			t.Errorf("%s", got)
+		}
+		return
+	}
+	t.Setenv("SystemRoot", `C:\Windows`)
+	if got, want := Exe(), `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`; got != want {
+		t.Errorf("Exe() = %s, want %s", got, want)
+	}
+	t.Setenv("SystemRoot", `relative\dir`)
+	if got, want := Exe(), `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`; got != want {
+		t.Errorf("a relative SystemRoot: Exe() = %s, want %s", got, want)
+	}
+	t.Setenv("DRAIN_POWERSHELL", `D:\pwsh\pwsh.exe`)
+	if got := Exe(); got != `D:\pwsh\pwsh.exe` {
+		t.Errorf("DRAIN_POWERSHELL: %s", got)
 	}
 }

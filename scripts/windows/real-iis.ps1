@@ -12,6 +12,7 @@
 param([string]$Drain = (Join-Path $PWD 'drain.exe'))
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 1.0  # uninitialized variables only: checks read optional JSON fields
+Write-Host "PowerShell $($PSVersionTable.PSVersion) ($($PSVersionTable.PSEdition)) on $([Environment]::OSVersion.VersionString)"
 
 $appcmd = "$env:windir\System32\inetsrv\appcmd.exe"
 $pool = 'DrainTest'
@@ -29,16 +30,20 @@ function Check([bool]$ok, [string]$what, [string]$detail = '') {
 function Skip([string]$what, [string]$why) { Write-Host "SKIP $what ($why)" }
 
 # RunDrain runs drain with --output json and returns its exit code, events
-# (parsed NDJSON), stderr and how long it took.
+# (parsed NDJSON), stderr and how long it took. Under 'Continue' here:
+# Windows PowerShell 5.1 makes each stderr line of a native program an
+# ErrorRecord once stderr is redirected, and 'Stop' would end the script at
+# the first (PowerShell/PowerShell#4002, #3996; changed in 7.1, #13361):
+# the script must not depend on being run by pwsh.
 function RunDrain([string[]]$argv) {
-  $errPath = (New-TemporaryFile).FullName
+  $ErrorActionPreference = 'Continue'
   $sw = [Diagnostics.Stopwatch]::StartNew()
-  $lines = & $Drain @argv --output json 2>$errPath
+  $all = & $Drain @argv --output json 2>&1
   $code = $LASTEXITCODE
   $sw.Stop()
+  $lines = @($all | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] } | ForEach-Object { "$_" })
   $events = @($lines | Where-Object { $_ -like '{*' } | ForEach-Object { $_ | ConvertFrom-Json })
-  $stderr = Get-Content -Raw $errPath
-  Remove-Item $errPath
+  $stderr = (@($all | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] } | ForEach-Object { $_.ToString() }) -join "`n")
   Write-Host "  drain $($argv -join ' ') -> exit $code in $([int]$sw.Elapsed.TotalSeconds)s"
   [pscustomobject]@{ Code = $code; Events = $events; Stderr = "$stderr"; Seconds = $sw.Elapsed.TotalSeconds }
 }
@@ -67,19 +72,22 @@ Set-Content -Encoding ascii (Join-Path $root 'keepalive.htm') 'OK'
 Remove-Item -ErrorAction SilentlyContinue (Join-Path $root 'keepalive.htm.disabled')
 Set-Content -Encoding ascii (Join-Path $root 'slow.aspx') @'
 <%@ Page Language="C#" EnableSessionState="false" %>
-<% System.Threading.Thread.Sleep(int.Parse(Request.QueryString["s"] ?? "20") * 1000); Response.Write("done"); %>
+<% System.Threading.Thread.Sleep(int.Parse(Request.QueryString["s"] ?? "20") * 1000); Response.Write("done " + DateTime.UtcNow.ToString("o")); %>
 '@
 Set-Content -Encoding ascii (Join-Path $root 'session.aspx') @'
 <%@ Page Language="C#" EnableSessionState="true" %>
 <% Session["drain"] = 1; Response.Write(Session.SessionID); %>
 '@
-& $appcmd delete site $site 2>$null | Out-Null
-& $appcmd delete apppool $pool 2>$null | Out-Null
+if ((& $appcmd list site $site | Out-String) -match $site) { & $appcmd delete site $site | Out-Null }
+if ((& $appcmd list apppool $pool | Out-String) -match $pool) { & $appcmd delete apppool $pool | Out-Null }
 & $appcmd add apppool /name:$pool /managedRuntimeVersion:v4.0 | Out-Null
 & $appcmd add site /name:$site /bindings:"http/*:${port}:" /physicalPath:$root | Out-Null
 & $appcmd set app "$site/" /applicationPool:$pool | Out-Null
-& $appcmd start apppool /apppool.name:$pool 2>$null | Out-Null
-Check ((Get 'keepalive.htm').Status -eq 200) 'setup: the test site serves keepalive.htm'
+& $appcmd start apppool /apppool.name:$pool | Out-Null
+# WAS may not have the new site yet: retry the first request.
+$first = $null
+foreach ($i in 1..30) { $first = Get 'keepalive.htm'; if ($first.Status -eq 200) { break }; Start-Sleep 2 }
+Check ($first.Status -eq 200) 'setup: the test site serves keepalive.htm' "status $($first.Status)"
 & $Drain in --keepalive $page | Out-Null
 
 # --- iis:POOL reads 3 held requests, lists them, falls to 0 -------------------
@@ -100,12 +108,15 @@ $jobs = Slow 3 20
 Start-Sleep 4
 & $appcmd recycle apppool /apppool.name:$pool | Out-Null
 $run = RunDrain @('wait', '--source', "iis:$pool", '--interval', '1s', '--settle', '2s', '--timeout', '120s')
-$done = Get-Date
-$jobs | Wait-Job | Receive-Job | Out-Null
+$done = (Get-Date).ToUniversalTime()
+$bodies = @($jobs | Wait-Job | Receive-Job)
 $v = Values $run
 Check ($run.Code -eq 0 -and ($v | Measure-Object -Maximum).Maximum -eq 3 -and (Last $v) -eq 0) 'across an overlapped recycle iis:POOL reads 3 then 0' "values: $($v -join ',')"
-$lastJob = ($jobs | ForEach-Object { $_.PSEndTime } | Measure-Object -Maximum).Maximum
-Check ($lastJob -le $done) 'drained only after the held requests finished'
+# The slow page writes when it finished (UTC): a job's own end time also
+# counts the job's start-up and teardown.
+$ends = @($bodies | ForEach-Object { if ("$_" -match '^done (\S+)') { [DateTime]::Parse($Matches[1]).ToUniversalTime() } })
+$lastEnd = ($ends | Measure-Object -Maximum).Maximum
+Check ($ends.Count -eq 3 -and $lastEnd -le $done) 'drained only after the held requests finished' "ends: $($ends -join ', '); drained at $done"
 
 # --- empty lists: appcmd's exit codes, and drain accepts them ------------------
 & $appcmd stop apppool /apppool.name:$pool | Out-Null
@@ -146,22 +157,32 @@ Get 'session.aspx' | Out-Null
 $run = RunDrain @('wait', '--source', "aspnet-sessions:$site", '--interval', '1s', '--timeout', '5s')
 $v = Values $run
 Check (($v | Measure-Object -Maximum).Maximum -ge 1) 'aspnet-sessions:SITE counts the InProc session' "values: $($v -join ',') $($run.Stderr)"
-Set-Service aspnet_state -StartupType Manual
-Start-Service aspnet_state
-$run = RunDrain @('wait', '--source', 'state-server', '--settle', '1s', '--timeout', '30s')
-Check ($run.Code -eq 0) 'state-server reads the ASP.NET State Service (started, no sessions)' "exit $($run.Code) $($run.Stderr)"
+if (Get-Service aspnet_state -ErrorAction SilentlyContinue) {
+  Set-Service aspnet_state -StartupType Manual
+  Start-Service aspnet_state
+  $run = RunDrain @('wait', '--source', 'state-server', '--settle', '1s', '--timeout', '30s')
+  Check ($run.Code -eq 0) 'state-server reads the ASP.NET State Service (started, no sessions)' "exit $($run.Code) $($run.Stderr)"
+} else {
+  Skip 'state-server' 'the ASP.NET State Service (aspnet_state) is not installed on this image'
+}
 
 # --- a non-elevated run is refused before anything changes ---------------------
 $user = 'drainlimited'
 $errFile = Join-Path $env:PUBLIC 'drain-limited.err'
+# A state directory the limited user can open: the refusal must be the
+# elevation check, not the state directory.
+$limitedState = Join-Path $env:PUBLIC 'drain-limited-state'
 try {
+  if ($PSVersionTable.PSEdition -eq 'Core') { Import-Module Microsoft.PowerShell.LocalAccounts -UseWindowsPowerShell }
+  New-Item -ItemType Directory -Force $limitedState | Out-Null
+  & icacls.exe $limitedState /grant '*S-1-5-32-545:(OI)(CI)M' | Out-Null
   $pw = [guid]::NewGuid().ToString() + 'aA1!'
   $secure = ConvertTo-SecureString $pw -AsPlainText -Force
   if (Get-LocalUser -Name $user -ErrorAction SilentlyContinue) { Remove-LocalUser -Name $user }
   New-LocalUser -Name $user -Password $secure -AccountNeverExpires | Out-Null
   $cred = New-Object System.Management.Automation.PSCredential($user, $secure)
   $p = Start-Process -FilePath $Drain -Credential $cred -LoadUserProfile -Wait -PassThru -WorkingDirectory $env:PUBLIC `
-    -RedirectStandardError $errFile -ArgumentList @('run', '--keepalive', $page, '--source', "iis:$pool", '--timeout', '30s', '--', 'stop-apppool', $pool)
+    -RedirectStandardError $errFile -ArgumentList @('run', '--state-dir', $limitedState, '--keepalive', $page, '--source', "iis:$pool", '--timeout', '30s', '--', 'stop-apppool', $pool)
   $err = Get-Content -Raw $errFile
   Check ($p.ExitCode -eq 2 -and "$err" -like '*needs an elevated drain*' -and (Test-Path $page)) 'a non-elevated stop-apppool is refused (exit 2), the page untouched' "exit $($p.ExitCode): $err"
 } catch {

@@ -466,6 +466,10 @@ PDH_STATUS WINAPI PdhEnumObjectsW(LPCWSTR src, LPCWSTR machine, LPWSTR list, LPD
 	(void)src, (void)detail;
 	if (!len)
 		return PDH_INVALID_ARGUMENT;
+	/* mszObjectList: "Set to NULL if pcchBufferSize is zero" (PdhEnumObjectsW
+	 * documentation); the stand-in refuses a buffer with a zero size. */
+	if (list && *len == 0)
+		return PDH_INVALID_ARGUMENT;
 	EnterCriticalSection(&mu);
 	load();
 	loadLocal();
@@ -489,6 +493,11 @@ PDH_STATUS WINAPI PdhEnumObjectItemsW(LPCWSTR src, LPCWSTR machine, LPCWSTR obje
 	int nc = 0, ni = 0, seen = 0;
 	(void)src, (void)detail, (void)flags;
 	if (!object || !clen || !ilen)
+		return PDH_INVALID_ARGUMENT;
+	/* mszCounterList / mszInstanceList: "Set to NULL if
+	 * pcchCounterListLength / pcchInstanceListLength is zero"
+	 * (PdhEnumObjectItemsW documentation). */
+	if ((ctrs && *clen == 0) || (insts && *ilen == 0))
 		return PDH_INVALID_ARGUMENT;
 	EnterCriticalSection(&mu);
 	load();

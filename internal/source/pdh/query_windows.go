@@ -177,10 +177,12 @@ func Objects(machine string) ([]string, error) {
 	m := optPtr(machine)
 	var size uint32
 	for i := range 5 {
-		buf := make([]uint16, size+1)
+		// The sizing call passes no buffer: "Set to NULL if
+		// pcchBufferSize is zero" (PdhEnumObjectsW).
+		buf := make([]uint16, size)
 		// Refresh the list on the first call only: each refresh rebuilds it,
 		// and one that grew since the sizing call never fits.
-		err := pdhEnumObjects(nil, m, &buf[0], &size, detailWizard, i == 0)
+		err := pdhEnumObjects(nil, m, first(buf), &size, detailWizard, i == 0)
 		var en syscall.Errno
 		if errors.As(err, &en) && uint32(en) == MoreData {
 			continue
@@ -202,8 +204,9 @@ func Items(machine, object string) (counters, instances []string, err error) {
 	}
 	var csize, isize uint32
 	for range 5 {
-		cbuf, ibuf := make([]uint16, csize+1), make([]uint16, isize+1)
-		err := pdhEnumObjectItems(nil, m, o, &cbuf[0], &csize, &ibuf[0], &isize, detailWizard, 0)
+		// A list of size 0 is passed as NULL (PdhEnumObjectItemsW).
+		cbuf, ibuf := make([]uint16, csize), make([]uint16, isize)
+		err := pdhEnumObjectItems(nil, m, o, first(cbuf), &csize, first(ibuf), &isize, detailWizard, 0)
 		var en syscall.Errno
 		if errors.As(err, &en) && uint32(en) == MoreData {
 			continue
@@ -214,6 +217,14 @@ func Items(machine, object string) (counters, instances []string, err error) {
 		return multiSZ(cbuf), multiSZ(ibuf), nil
 	}
 	return nil, nil, &Error{Code: MoreData, Path: object, Text: "the counter list kept growing while it was read"}
+}
+
+// first is &b[0], or nil for an empty b.
+func first(b []uint16) *uint16 {
+	if len(b) == 0 {
+		return nil
+	}
+	return &b[0]
 }
 
 func optPtr(s string) *uint16 {

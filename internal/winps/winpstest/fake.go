@@ -17,16 +17,35 @@
 //     runtime state at once (blogs.iis.net/anilr, "Using ARR config
 //     extensibility to gracefully stop server"; arr_schema.xml). Names
 //     compare case-insensitively, as PowerShell's -eq does.
-//   - NLB: Get-NlbClusterNode -HostName lists the nodes of the host's
-//     cluster (Name, State "Converged"/"Stopped"/..., HostID, Cluster, as in
-//     learn.microsoft.com's get-nlbclusternode examples);
-//     Stop-NlbClusterNode -Drain returns when the node has drained: State
-//     "Stopped"; Start-NlbClusterNode: "Converged".
+//   - The assembly: a script that loads it with LoadWithPartialName gets
+//     the highest version in the GAC ("Assembly.LoadWithPartialName",
+//     learn.microsoft.com/dotnet/api/system.reflection.assembly.
+//     loadwithpartialname: it loads the assembly with the highest version
+//     number it finds); with IISExpress set that is IIS Express's 7.9.0.0,
+//     reading IIS Express's configuration, which has no web farms.
+//   - Constrained Language Mode (LanguageMode, learn.microsoft.com
+//     about_Language_Modes: "Method invocation is supported only on core
+//     types in this language mode"): [Reflection.Assembly] calls fail
+//     with that message.
+//   - Console output encoding: [Text.Encoding]::UTF8 has a preamble, which
+//     Console writes before the first output (dotnet/runtime#28929); BOM
+//     forces one whatever the script says (a host configured that way).
+//   - NLB: the WMI provider of the named host, reached over DCOM
+//     (Get-WmiObject -ComputerName, "Enumerating Remote Nodes"):
+//     MicrosoftNLB_Node rows (Name "CLUSTER_IP:HOST_ID", ComputerName,
+//     StatusCode per "standard return values"), MicrosoftNLB_ClusterSetting
+//     (ClusterName), and the methods on the host's own node:
+//     DrainStop returns WLBS_OK and leaves the node draining (1009)
+//     (microsoftnlb-node-drainstop), WLBS_ALREADY when stopped; Start
+//     returns WLBS_DRAIN_STOP (1002) on a draining node and WLBS_OK
+//     otherwise, and the node converges (microsoftnlb-node-start). Node
+//     states are stored in the cmdlets' words ("Converged", "Draining",
+//     "Stopped", ...) and served as status codes.
 //
 // Faults are played from the state file: Error (the script's exception
 // message, exit 1, as its catch block does), IgnoreSet (a SetState or
-// Stop/Start that is accepted but changes nothing), and a script it does
-// not know (exit 1).
+// DrainStop/Start that is accepted but changes nothing), and a script it
+// does not know (exit 1).
 package winpstest
 
 import (
@@ -56,6 +75,11 @@ type State struct {
 	// Calls counts the runs, per script ("arr", "nlb") and operation
 	// ("arr set", "nlb drainstop", ...).
 	Calls map[string]int `json:"calls,omitempty"`
+	// LanguageMode is the session's language mode ("" FullLanguage).
+	LanguageMode string `json:"language_mode,omitempty"`
+	// BOM: the console output encoding has a preamble whatever the
+	// script sets.
+	BOM bool `json:"bom,omitempty"`
 }
 
 // ARR is the ARR server's webFarms section and runtime state.
@@ -64,6 +88,9 @@ type ARR struct {
 	Error     string          `json:"error,omitempty"`      // every run fails with it
 	SetError  string          `json:"set_error,omitempty"`  // SetState fails with it
 	IgnoreSet bool            `json:"ignore_set,omitempty"` // SetState is accepted, changes nothing
+	// IISExpress: the GAC also holds IIS Express's
+	// Microsoft.Web.Administration 7.9.0.0 (Visual Studio's web workload).
+	IISExpress bool `json:"iis_express,omitempty"`
 }
 
 // NLB is an NLB cluster's nodes as Get-NlbClusterNode shows them (State in
@@ -75,7 +102,8 @@ type NLB struct {
 }
 
 // Install makes the running test binary the powershell.exe that winps
-// finds on PATH, serving st; it returns the state file's path.
+// runs (DRAIN_POWERSHELL: winps never looks on PATH), serving st; it
+// returns the state file's path.
 func Install(t testing.TB, st State) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -87,8 +115,7 @@ func Install(t testing.TB, st State) string {
 	copyFile(t, self, filepath.Join(dir, "powershell.exe"))
 	path := filepath.Join(dir, "state.json")
 	Save(t, path, st)
-	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	t.Setenv("DRAIN_POWERSHELL", "")
+	t.Setenv("DRAIN_POWERSHELL", filepath.Join(dir, "powershell.exe"))
 	t.Setenv(StateEnv, path)
 	return path
 }
@@ -213,9 +240,17 @@ func run(path string, args []string) int {
 	}
 	var out any
 	code := 0
+	if m := st.LanguageMode; m != "" && m != "FullLanguage" {
+		if strings.Contains(script, "$ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage'") {
+			// The script's own check: its message on standard output.
+			fmt.Println("Windows PowerShell runs in " + m + " mode (an AppLocker or WDAC policy), where Microsoft.Web.Administration cannot be loaded; allow FullLanguage for drain's account, or set DRAIN_POWERSHELL")
+			return 1
+		}
+		return fail("Cannot invoke method. Method invocation is supported only on core types in this language mode.")
+	}
 	switch script {
 	case winps.ARRScript:
-		out, code = st.arr()
+		out, code = st.arr(script)
 	case winps.NLBScript:
 		out, code = st.nlb()
 	default:
@@ -231,20 +266,25 @@ func run(path string, args []string) int {
 		return code
 	}
 	b, _ = json.Marshal(out)
+	if st.BOM || strings.Contains(script, "[Console]::OutputEncoding = [Text.Encoding]::UTF8") {
+		os.Stdout.Write([]byte{0xEF, 0xBB, 0xBF})
+	}
 	fmt.Println(string(b))
 	return 0
 }
 
-func (st *State) arr() (any, int) {
+func (st *State) arr(script string) (any, int) {
 	st.Calls["arr"]++
 	if st.ARR.Error != "" {
 		return nil, fail(st.ARR.Error)
 	}
+	if st.ARR.IISExpress && strings.Contains(script, "LoadWithPartialName('Microsoft.Web.Administration')") {
+		// IIS Express's assembly reads IIS Express's applicationhost.config:
+		// no webFarms section with ARR's farms.
+		return map[string]any{"farms": []winps.ARRFarm{}, "changed": false}, 0
+	}
+	changed := false
 	if s := os.Getenv("DRAIN_PS_STATE"); s != "" {
-		st.Calls["arr set"]++
-		if st.ARR.SetError != "" {
-			return nil, fail(st.ARR.SetError)
-		}
 		farm, server := os.Getenv("DRAIN_PS_FARM"), os.Getenv("DRAIN_PS_SERVER")
 		var hit *winps.ARRServer
 		for i := range st.ARR.Farms {
@@ -256,19 +296,25 @@ func (st *State) arr() (any, int) {
 				}
 			}
 		}
-		if hit == nil {
-			return nil, fail("no server " + server + " in web farm " + farm)
-		}
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 || n > 3 {
+		switch {
+		case hit == nil:
+			// Nothing to set: the listing shows what exists.
+		case err != nil || n < 0 || n > 3:
 			// The input attribute is an enum: another value is refused.
 			return nil, fail(`Exception setting "Value": "Enum value '` + s + `' is not valid."`)
-		}
-		if !st.ARR.IgnoreSet {
-			hit.State = n
+		case hit.State != n:
+			st.Calls["arr set"]++
+			if st.ARR.SetError != "" {
+				return nil, fail(st.ARR.SetError)
+			}
+			if !st.ARR.IgnoreSet {
+				hit.State = n
+			}
+			changed = true
 		}
 	}
-	return map[string]any{"farms": st.ARR.Farms}, 0
+	return map[string]any{"farms": st.ARR.Farms, "changed": changed}, 0
 }
 
 func short(host string) string {
@@ -276,38 +322,77 @@ func short(host string) string {
 	return h
 }
 
+// nlbCodes are MicrosoftNLB_Node.StatusCode values for the cmdlets' words.
+var nlbCodes = map[string]int{
+	"converged": 1007, "converged(default)": 1008, "converging": 1006,
+	"draining": 1009, "stopped": 1005, "suspended": 1013,
+}
+
 func (st *State) nlb() (any, int) {
 	st.Calls["nlb"]++
 	if st.NLB.Error != "" {
 		return nil, fail(st.NLB.Error)
 	}
-	host := os.Getenv("DRAIN_PS_HOST")
-	var hit *winps.NLBNode
-	for i := range st.NLB.Nodes {
-		if short(st.NLB.Nodes[i].Name) == short(host) {
-			hit = &st.NLB.Nodes[i]
+	host, want := os.Getenv("DRAIN_PS_HOST"), os.Getenv("DRAIN_PS_CLUSTER")
+	// The host's WMI lists the nodes of every cluster it is in.
+	in := map[string]bool{}
+	var mine []int
+	for i, n := range st.NLB.Nodes {
+		if short(n.Name) == short(host) {
+			in[strings.ToLower(n.Cluster)] = true
+			if want == "" || strings.EqualFold(n.Cluster, want) || (n.ClusterIP != "" && n.ClusterIP == want) {
+				mine = append(mine, i)
+			}
 		}
 	}
-	if hit == nil {
-		// What the cmdlets say when the host answers no NLB WMI call.
+	if len(in) == 0 {
+		// What Get-WmiObject -ComputerName says when the host does not
+		// answer DCOM.
 		return nil, fail("The RPC server is unavailable. (Exception from HRESULT: 0x800706BA)")
 	}
+	rc, changed := 0, false
 	switch op := os.Getenv("DRAIN_PS_OP"); op {
 	case "":
 	case "drainstop", "start":
-		st.Calls["nlb "+op]++
-		if !st.NLB.IgnoreSet {
-			hit.State = map[string]string{"drainstop": "Stopped", "start": "Converged"}[op]
+		if len(mine) != 1 {
+			break
+		}
+		hit := &st.NLB.Nodes[mine[0]]
+		code := nlbCodes[strings.ToLower(hit.State)]
+		inRotation := code == 1006 || code == 1007 || code == 1008
+		switch {
+		case op == "drainstop" && inRotation:
+			rc, changed = 1000, true
+			if !st.NLB.IgnoreSet {
+				hit.State = "Draining"
+			}
+		case op == "start" && !inRotation:
+			rc, changed = 1000, true
+			if code == 1009 {
+				rc = 1002 // WLBS_DRAIN_STOP: the drain was interrupted
+			}
+			if !st.NLB.IgnoreSet {
+				hit.State = "Converged"
+			}
+		}
+		if changed {
+			st.Calls["nlb "+op]++
 		}
 	default:
 		return nil, fail("stand-in powershell: unknown DRAIN_PS_OP " + op)
 	}
-	// Get-NlbClusterNode -HostName lists the nodes of that host's cluster.
-	var nodes []winps.NLBNode
+	type row struct {
+		winps.NLBNode
+		StatusCode int `json:"statusCode"`
+	}
+	var nodes []row
 	for _, n := range st.NLB.Nodes {
-		if strings.EqualFold(n.Cluster, hit.Cluster) {
-			nodes = append(nodes, n)
+		if in[strings.ToLower(n.Cluster)] {
+			r := row{NLBNode: n, StatusCode: nlbCodes[strings.ToLower(n.State)]}
+			r.Key = n.ClusterIP + ":" + strconv.Itoa(n.HostID)
+			r.State = ""
+			nodes = append(nodes, r)
 		}
 	}
-	return map[string]any{"nodes": nodes}, 0
+	return map[string]any{"nodes": nodes, "rc": rc, "changed": changed}, 0
 }
