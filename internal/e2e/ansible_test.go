@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,10 +22,12 @@ import (
 
 // The Ansible rolls of examples/ansible, run by a real ansible-playbook
 // (Debian's ansible) against a farm of real nginx hosts behind a real
-// HAProxy, with the drain binary built from this tree.
+// HAProxy, with the drain binary built from this tree, through the
+// drain_cli.drain.drain module of the collection in packaging/ansible.
 
 type ansibleEnv struct {
 	drain, examples string
+	collections     string // ANSIBLE_COLLECTIONS_PATH: packaging/ansible
 }
 
 func requireAnsible(t *testing.T) ansibleEnv {
@@ -38,7 +41,17 @@ func requireAnsible(t *testing.T) ansibleEnv {
 	}
 	ex, err := filepath.Abs("../../examples/ansible")
 	must(t, err)
-	return ansibleEnv{drain: buildDrain(t), examples: ex}
+	coll, err := filepath.Abs("../../packaging/ansible")
+	must(t, err)
+	return ansibleEnv{drain: buildDrain(t), examples: ex, collections: coll}
+}
+
+// playbook is f.PlaybookCmd with the collection of this tree on Ansible's
+// collections path (the last value of a variable in Cmd.Env wins).
+func (env ansibleEnv) playbook(ctx context.Context, f *testbed.Farm, name string, inventories []string, args ...string) *testbed.Playbook {
+	pb := f.PlaybookCmd(ctx, filepath.Join(env.examples, name), inventories, append([]string{"-e", "drain=" + env.drain}, args...)...)
+	pb.Cmd.Env = append(pb.Cmd.Env, "ANSIBLE_COLLECTIONS_PATH="+env.collections, "ANSIBLE_COLLECTIONS_PATHS="+env.collections)
+	return pb
 }
 
 func startAnsibleFarm(t *testing.T, env ansibleEnv, n int) *testbed.Farm {
@@ -56,15 +69,42 @@ type ansibleResult struct {
 			Task struct {
 				Name string `json:"name"`
 			} `json:"task"`
-			Hosts map[string]struct {
-				RC     *int   `json:"rc"`
-				Failed bool   `json:"failed"`
-				Stdout string `json:"stdout"`
-				Stderr string `json:"stderr"`
-			} `json:"hosts"`
+			Hosts map[string]ansibleHost `json:"hosts"`
 		} `json:"tasks"`
 	} `json:"plays"`
 	Stats map[string]map[string]int `json:"stats"`
+}
+
+// ansibleHost is one host's result of a task: the command module's fields
+// and the drain module's (RETURN in plugins/modules/drain.py).
+type ansibleHost struct {
+	RC      *int   `json:"rc"`
+	Failed  bool   `json:"failed"`
+	Skipped bool   `json:"skipped"`
+	Changed bool   `json:"changed"`
+	Msg     string `json:"msg"`
+	Stdout  string `json:"stdout"`
+	Stderr  string `json:"stderr"`
+
+	Result          string   `json:"result"`
+	Rotation        string   `json:"rotation"`
+	ExitCode        *int     `json:"exit_code"`
+	RotationChanged bool     `json:"rotation_changed"`
+	ActionRan       bool     `json:"action_ran"`
+	WouldChange     *bool    `json:"would_change"`
+	Cmd             []string `json:"cmd"`
+}
+
+// host is a host's result of a task, and whether it ran there.
+func (r ansibleResult) host(task, host string) (ansibleHost, bool) {
+	for _, p := range r.Plays {
+		for _, tk := range p.Tasks {
+			if h, ok := tk.Hosts[host]; ok && tk.Task.Name == task {
+				return h, true
+			}
+		}
+	}
+	return ansibleHost{}, false
 }
 
 func parseAnsible(t *testing.T, pb *testbed.Playbook) ansibleResult {
@@ -94,7 +134,7 @@ func (r ansibleResult) rc(task, host string) (int, string) {
 	for _, p := range r.Plays {
 		for _, tk := range p.Tasks {
 			if h, ok := tk.Hosts[host]; ok && tk.Task.Name == task && h.RC != nil {
-				return *h.RC, h.Stdout + h.Stderr
+				return *h.RC, h.Msg + "\n" + h.Stdout + h.Stderr
 			}
 		}
 	}
@@ -111,6 +151,8 @@ func TestAnsible(t *testing.T) {
 		"StopsWhenNotHealthy": testAnsibleRollStopsWhenNotHealthy,
 		"Interrupted":         testAnsibleRollInterrupted,
 		"Parallel":            testAnsibleRollParallel,
+		"ModuleRotation":      testAnsibleModuleRotation,
+		"CheckMode":           testAnsibleRollCheckMode,
 	} {
 		t.Run(name, func(t *testing.T) { f(t, env) })
 	}
@@ -199,7 +241,7 @@ func testAnsibleRoll(t *testing.T, env ansibleEnv) {
 	load := testbed.StartLoad(loadCtx, []string{f.LBURL}, 4, 500)
 	time.Sleep(time.Second) // downloads in flight on every host
 
-	pb := f.PlaybookCmd(ctx, filepath.Join(env.examples, "roll.yml"), nil, "-e", "drain="+env.drain, "-e", "version=2")
+	pb := env.playbook(ctx, f, "roll.yml", nil, "-e", "version=2")
 	code, err := pb.Run()
 	// The load goes on over the rolled farm long enough for the last host,
 	// back a moment ago, to be sent new requests: each of the 4 clients is
@@ -278,8 +320,7 @@ func testAnsibleRollStopsOnDrainTimeout(t *testing.T, env ansibleEnv) {
 	defer cancel()
 	holdRequest(t, f, "web2")
 	sampler := f.SamplePool(ctx, 50*time.Millisecond, 20000)
-	pb := f.PlaybookCmd(ctx, filepath.Join(env.examples, "roll.yml"), nil,
-		"-e", "drain="+env.drain, "-e", "version=2", "-e", "drain_timeout=3s")
+	pb := env.playbook(ctx, f, "roll.yml", nil, "-e", "version=2", "-e", "drain_timeout=3s")
 	code, _ := pb.Run()
 	samples, _ := sampler.Stop()
 	r := parseAnsible(t, pb)
@@ -324,8 +365,7 @@ func testAnsibleRollStopsWhenNotHealthy(t *testing.T, env ansibleEnv) {
 	broken := filepath.Join(f.Dir, "broken.ini")
 	must(t, os.WriteFile(broken, []byte("web1 start_cmd='[\"/bin/true\"]'\n"), 0o644))
 	sampler := f.SamplePool(ctx, 50*time.Millisecond, 20000)
-	pb := f.PlaybookCmd(ctx, filepath.Join(env.examples, "roll.yml"), []string{broken},
-		"-e", "drain="+env.drain, "-e", "version=2", "-e", "drain_in_timeout=3s")
+	pb := env.playbook(ctx, f, "roll.yml", []string{broken}, "-e", "version=2", "-e", "drain_in_timeout=3s")
 	code, _ := pb.Run()
 	samples, _ := sampler.Stop()
 	r := parseAnsible(t, pb)
@@ -359,7 +399,7 @@ func testAnsibleRollInterrupted(t *testing.T, env ansibleEnv) {
 	defer cancel()
 	holdRequest(t, f, "web2")
 	sampler := f.SamplePool(ctx, 50*time.Millisecond, 20000)
-	pb := f.PlaybookCmd(ctx, filepath.Join(env.examples, "roll.yml"), nil, "-e", "drain="+env.drain, "-e", "version=2")
+	pb := env.playbook(ctx, f, "roll.yml", nil, "-e", "version=2")
 	pb.Cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pb.Start = time.Now()
 	must(t, pb.Cmd.Start())
@@ -438,7 +478,7 @@ func testAnsibleRollParallel(t *testing.T, env ansibleEnv) {
 	defer stopLoad()
 	load := testbed.StartLoad(loadCtx, []string{f.LBURL}, 4, 500)
 	time.Sleep(time.Second)
-	pb := f.PlaybookCmd(ctx, filepath.Join(env.examples, "roll-parallel.yml"), nil, "-e", "drain="+env.drain, "-e", "version=2")
+	pb := env.playbook(ctx, f, "roll-parallel.yml", nil, "-e", "version=2")
 	code, err := pb.Run()
 	time.Sleep(time.Second)
 	stopLoad()
@@ -469,6 +509,148 @@ func testAnsibleRollParallel(t *testing.T, env ansibleEnv) {
 		}
 		if n := len(f.Stops(h)); n != 1 {
 			t.Errorf("%s stopped %d times, want once", h, n)
+		}
+	}
+}
+
+// keepaliveState is where a host's keep-alive page is: "IN" (the page),
+// "OUT" (renamed to .disabled) or what went wrong.
+func keepaliveState(f *testbed.Farm, host string) string {
+	_, inErr := os.Stat(f.Keepalive(host))
+	_, outErr := os.Stat(f.Keepalive(host) + ".disabled")
+	switch {
+	case inErr == nil && outErr != nil:
+		return "IN"
+	case inErr != nil && outErr == nil:
+		return "OUT"
+	}
+	return fmt.Sprintf("both or neither (%v, %v)", inErr, outErr)
+}
+
+// testAnsibleModuleRotation: examples/ansible/rotation.yml takes web2 out
+// and puts it back with the drain_cli.drain.drain module, each step first
+// in check mode. Check mode changes nothing and says what would change; a
+// second out (or in) is changed=false; in restores the page and HAProxy has
+// web2 UP again; bad input fails with drain's exit 2 and its line, and
+// changes nothing. web1 and web3 are never touched (-l web2).
+func testAnsibleModuleRotation(t *testing.T, env ansibleEnv) {
+	t.Parallel()
+	f := startAnsibleFarm(t, env, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const task = "Rotation "
+	step := func(rotation string, check bool, wantChanged bool, wantRotation, wantPage string) ansibleHost {
+		t.Helper()
+		args := []string{"-l", "web2", "-e", "rotation=" + rotation}
+		if check {
+			args = append(args, "--check")
+		}
+		pb := env.playbook(ctx, f, "rotation.yml", nil, args...)
+		code, err := pb.Run()
+		r := parseAnsible(t, pb)
+		if code != 0 {
+			t.Fatalf("rotation=%s check=%v: ansible-playbook exit %d (%v)\n%s\n%s", rotation, check, code, err, pb.Stdout.String(), pb.Stderr.String())
+		}
+		h, ok := r.host(task+rotation, "web2")
+		if !ok {
+			t.Fatalf("rotation=%s: no result for web2\n%s", rotation, pb.Stdout.String())
+		}
+		if h.Changed != wantChanged || h.Rotation != wantRotation {
+			t.Errorf("rotation=%s check=%v: changed=%v rotation=%q, want changed=%v rotation=%q (%+v)", rotation, check, h.Changed, h.Rotation, wantChanged, wantRotation, h)
+		}
+		if check && (h.WouldChange == nil || *h.WouldChange != wantChanged || h.Result != "dry-run" || h.RotationChanged) {
+			t.Errorf("rotation=%s --check: would_change=%v result=%q rotation_changed=%v, want would_change=%v result dry-run, rotation_changed false",
+				rotation, h.WouldChange, h.Result, h.RotationChanged, wantChanged)
+		}
+		if got := keepaliveState(f, "web2"); got != wantPage {
+			t.Errorf("rotation=%s check=%v: web2's keep-alive page is %s, want %s", rotation, check, got, wantPage)
+		}
+		for _, other := range []string{"web1", "web3"} {
+			if r.touched()[other] || keepaliveState(f, other) != "IN" {
+				t.Errorf("rotation=%s: %s was touched (-l web2)", rotation, other)
+			}
+		}
+		return h
+	}
+
+	step("out", true, true, "IN", "IN")
+	if st, err := f.Status(); err != nil || !st["web2"].InRotation() {
+		t.Errorf("after out --check HAProxy has web2 %+v (%v), want still in rotation", st["web2"], err)
+	}
+	out := step("out", false, true, "OUT", "OUT")
+	if !out.RotationChanged || out.Result != "ok" || out.ExitCode == nil || *out.ExitCode != 0 {
+		t.Errorf("out: %+v, want rotation_changed, result ok, exit_code 0", out)
+	}
+	for _, a := range out.Cmd {
+		if strings.Contains(a, " ") && !strings.HasPrefix(a, "--reason=") {
+			t.Errorf("out ran with an argument holding a space, as if a shell line: %q in %q", a, out.Cmd)
+		}
+	}
+	if st, err := f.Status(); err != nil || st["web2"].InRotation() {
+		t.Errorf("after out HAProxy has web2 %+v (%v), want out of rotation (verify_url waited for its probe)", st["web2"], err)
+	}
+	step("out", false, false, "OUT", "OUT")
+	step("in", true, true, "OUT", "OUT")
+	step("in", false, true, "IN", "IN")
+	if st, err := f.Status(); err != nil || !st["web2"].InRotation() {
+		t.Errorf("after in (wait_healthy) HAProxy has web2 %+v (%v), want UP", st["web2"], err)
+	}
+	step("in", false, false, "IN", "IN")
+
+	// Bad input: a keep-alive page that does not exist. drain exits 2 and
+	// changes nothing; the task fails with its line as msg.
+	pb := env.playbook(ctx, f, "rotation.yml", nil, "-l", "web2", "-e", "rotation=out",
+		"-e", `{"drain_rotate": ["keepalive:/nonexistent/keepalive.htm"]}`)
+	code, _ := pb.Run()
+	r := parseAnsible(t, pb)
+	if code == 0 {
+		t.Fatalf("a missing keep-alive page: the playbook succeeded\n%s", pb.Stdout.String())
+	}
+	h, _ := r.host(task+"out", "web2")
+	if !h.Failed || h.RC == nil || *h.RC != 2 || h.Changed ||
+		!strings.Contains(h.Msg, "/nonexistent/keepalive.htm not found") || !strings.Contains(h.Msg, "(exit 2)") {
+		t.Errorf("a missing keep-alive page: failed=%v rc=%v changed=%v msg=%q; want failed, rc 2, unchanged, drain's line as msg", h.Failed, h.RC, h.Changed, h.Msg)
+	}
+	if got := keepaliveState(f, "web2"); got != "IN" {
+		t.Errorf("after the failed out web2's page is %s, want IN", got)
+	}
+}
+
+// testAnsibleRollCheckMode: roll.yml with --check runs drain with
+// --dry-run on every host: each reports it would be taken out (changed),
+// and nothing changes: no host out, stopped or deployed.
+func testAnsibleRollCheckMode(t *testing.T, env ansibleEnv) {
+	t.Parallel()
+	f := startAnsibleFarm(t, env, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	sampler := f.SamplePool(ctx, 50*time.Millisecond, 20000)
+	pb := env.playbook(ctx, f, "roll.yml", nil, "-e", "version=2", "--check")
+	code, err := pb.Run()
+	samples, _ := sampler.Stop()
+	r := parseAnsible(t, pb)
+	if code != 0 {
+		t.Fatalf("ansible-playbook --check exit %d (%v)\n%s\n%s", code, err, pb.Stdout.String(), pb.Stderr.String())
+	}
+	for _, host := range f.Hosts {
+		h, ok := r.host(taskDrain, host)
+		if !ok || !h.Changed || h.WouldChange == nil || !*h.WouldChange || h.Result != "dry-run" || h.Rotation != "IN" || h.ActionRan {
+			t.Errorf("%s: drained in check mode = %+v (ran: %v); want changed, would_change, result dry-run, rotation IN, no action", host, h, ok)
+		}
+		if !slices.Contains(h.Cmd, "--dry-run") {
+			t.Errorf("%s: drain ran without --dry-run in check mode: %q", host, h.Cmd)
+		}
+		if v, n := f.Version(host), len(f.Stops(host)); v != "1" || n != 0 {
+			t.Errorf("%s: version %q, stopped %d times after --check; want 1 and never", host, v, n)
+		}
+		if got := keepaliveState(f, host); got != "IN" {
+			t.Errorf("%s: keep-alive page %s after --check", host, got)
+		}
+		for _, sm := range samples {
+			if !sm.Servers[host].InRotation() {
+				t.Errorf("%s out of rotation at %s during --check", host, sm.At.Format("15:04:05.000"))
+				break
+			}
 		}
 	}
 }
