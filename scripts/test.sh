@@ -25,6 +25,9 @@ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy
 [ -x /usr/sbin/apache2 ] || need+=(apache2)
 # Ansible (Debian's, with community.general) runs the rolls of examples/ansible (internal/e2e).
 command -v ansible-playbook >/dev/null 2>&1 || need+=(ansible)
+# The drain_cli.drain collection's sanity test runs validate-modules and
+# pycodestyle with Debian's packages (ansible-test would fetch them with pip).
+/usr/bin/python3 -c 'import voluptuous, pycodestyle' >/dev/null 2>&1 || need+=(python3-voluptuous python3-pycodestyle)
 # tmux is the real terminal the live view is captured from (internal/cli).
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 # Headless Chromium renders drain report's pictures (internal/report).

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -652,5 +654,222 @@ func testAnsibleRollCheckMode(t *testing.T, env ansibleEnv) {
 				break
 			}
 		}
+	}
+}
+
+// requireAnsibleTools is requireAnsible without the farm's servers.
+func requireAnsibleTools(t *testing.T, tools ...string) string {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("DRAIN_E2E") == "require" {
+				t.Fatalf("%s not found and DRAIN_E2E=require: install it (apt-get install ansible)", tool)
+			}
+			t.Skipf("%s not installed; scripts/test.sh installs it and sets DRAIN_E2E=require", tool)
+		}
+	}
+	coll, err := filepath.Abs("../../packaging/ansible")
+	must(t, err)
+	return coll
+}
+
+// localPlaybook runs a playbook on localhost (local connection) with the
+// collection of this tree and Ansible's json callback; it returns the exit
+// code and the parsed output.
+func localPlaybook(t *testing.T, coll, playbook string, args ...string) (int, ansibleResult, string) {
+	t.Helper()
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "inventory.ini")
+	must(t, os.WriteFile(inv, []byte("localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"), 0o644))
+	cfg := filepath.Join(dir, "ansible.cfg")
+	must(t, os.WriteFile(cfg, []byte("[defaults]\n"), 0o644))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ansible-playbook", append([]string{"-i", inv, playbook}, args...)...)
+	cmd.Env = append(os.Environ(), "ANSIBLE_CONFIG="+cfg, "ANSIBLE_STDOUT_CALLBACK=json", "ANSIBLE_NOCOLOR=1",
+		"ANSIBLE_COLLECTIONS_PATH="+coll, "ANSIBLE_COLLECTIONS_PATHS="+coll,
+		"ANSIBLE_LOCAL_TEMP="+filepath.Join(dir, "local"), "ANSIBLE_REMOTE_TEMP="+filepath.Join(dir, "remote"))
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := -1
+	if cmd.ProcessState != nil {
+		code = cmd.ProcessState.ExitCode()
+	}
+	var r ansibleResult
+	if jerr := json.Unmarshal([]byte(stdout.String()), &r); jerr != nil {
+		t.Fatalf("ansible-playbook output is not its JSON (%v, run: %v):\n%s\n%s", jerr, err, stdout.String(), stderr.String())
+	}
+	return code, r, stdout.String() + stderr.String()
+}
+
+// TestAnsibleInstallRole: the role drain_cli.drain.install installs a
+// release served by a local HTTP server (built from this tree, version
+// 1.2.3) into a directory: the installed drain says 1.2.3; a second run
+// changes nothing; with checksums.txt naming another SHA-256 for the
+// archive the play fails and nothing is installed. The Windows half of the
+// role cannot run here (no Windows host): ansible-playbook --syntax-check
+// and the collection's sanity test check it.
+func TestAnsibleInstallRole(t *testing.T) {
+	coll := requireAnsibleTools(t, "ansible-playbook")
+	rel := fakeRelease(t, "1.2.3", hostTarget())
+	srv := httptest.NewServer(http.FileServer(http.Dir(rel)))
+	defer srv.Close()
+
+	playbook := filepath.Join(t.TempDir(), "install.yml")
+	must(t, os.WriteFile(playbook, []byte(`- hosts: localhost
+  gather_facts: false
+  roles:
+    - role: drain_cli.drain.install
+`), 0o644))
+	install := func(dir string) (int, ansibleResult, string) {
+		return localPlaybook(t, coll, playbook, "-e", "drain_version=1.2.3",
+			"-e", "drain_release_url="+srv.URL, "-e", "drain_install_dir="+dir)
+	}
+
+	dir := t.TempDir()
+	code, r, out := install(dir)
+	if code != 0 {
+		t.Fatalf("install: ansible-playbook exit %d\n%s", code, out)
+	}
+	got, err := exec.Command(filepath.Join(dir, "drain"), "version").CombinedOutput()
+	if err != nil || !strings.Contains(string(got), "1.2.3") {
+		t.Fatalf("the installed drain version: %q (%v), want 1.2.3", got, err)
+	}
+	if r.Stats["localhost"]["changed"] != 1 {
+		t.Errorf("first install: %d tasks changed, want 1 (the binary put in place): %v", r.Stats["localhost"]["changed"], r.Stats)
+	}
+	code, r, out = install(dir)
+	if code != 0 || r.Stats["localhost"]["changed"] != 0 {
+		t.Errorf("second install: exit %d, %d changed, want 0 and 0 (already installed)\n%s", code, r.Stats["localhost"]["changed"], out)
+	}
+
+	corruptChecksum(t, rel, fmt.Sprintf("drain_1.2.3_%s_%s.tar.gz", runtime.GOOS, runtime.GOARCH))
+	fresh := t.TempDir()
+	code, _, out = install(fresh)
+	if code == 0 {
+		t.Fatalf("install with a wrong checksum succeeded\n%s", out)
+	}
+	if !strings.Contains(strings.ToLower(out), "checksum") {
+		t.Errorf("the failure does not name the checksum:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(fresh, "drain")); err == nil {
+		t.Errorf("a drain whose archive failed its checksum was installed")
+	}
+
+	// The Windows tasks parse, and name modules Ansible has.
+	win := filepath.Join(t.TempDir(), "win.yml")
+	must(t, os.WriteFile(win, []byte(`- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role:
+        name: drain_cli.drain.install
+        tasks_from: windows.yml
+`), 0o644))
+	cmd := exec.Command("ansible-playbook", "--syntax-check", "-i", "localhost,", win)
+	cmd.Env = append(os.Environ(), "ANSIBLE_COLLECTIONS_PATH="+coll, "ANSIBLE_COLLECTIONS_PATHS="+coll)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("windows.yml --syntax-check: %v\n%s", err, out)
+	}
+}
+
+// ansibleTestOffline are the ansible-test sanity tests that run without a
+// network: the others (pep8, pylint, yamllint, import, ansible-doc,
+// runtime-metadata, validate-modules) first build a virtualenv with pip from
+// the internet. validate-modules and pep8 run below from Debian's packages
+// instead, the way ansible-test calls them.
+var ansibleTestOffline = []string{
+	"action-plugin-docs", "compile", "empty-init", "future-import-boilerplate", "ignores",
+	"line-endings", "metaclass-boilerplate", "no-assert", "no-basestring", "no-dict-iteritems",
+	"no-dict-iterkeys", "no-dict-itervalues", "no-get-exception", "no-illegal-filenames",
+	"no-main-display", "no-smart-quotes", "no-unicode-literals", "replace-urlopen", "shebang",
+	"symlinks", "use-argspec-type-path", "use-compat-six",
+}
+
+// TestAnsibleCollectionSanity: the collection in packaging/ansible passes
+// ansible-test sanity (the tests that run offline), validate-modules (the
+// documentation matches the argument spec, types, defaults and choices) and
+// pycodestyle with ansible-test's settings, and ansible-doc shows the
+// module's and the role's documentation.
+func TestAnsibleCollectionSanity(t *testing.T) {
+	coll := requireAnsibleTools(t, "ansible-test", "ansible-doc")
+	src := filepath.Join(coll, "ansible_collections", "drain_cli", "drain")
+	py := "/usr/bin/python3" // Debian's, with ansible's own modules and its voluptuous
+	for _, mod := range []string{"voluptuous", "pycodestyle", "yaml"} {
+		if err := exec.Command(py, "-c", "import "+mod).Run(); err != nil {
+			if os.Getenv("DRAIN_E2E") == "require" {
+				t.Fatalf("%s cannot import %s and DRAIN_E2E=require: apt-get install python3-voluptuous python3-pycodestyle", py, mod)
+			}
+			t.Skipf("%s cannot import %s (scripts/test.sh installs python3-voluptuous python3-pycodestyle)", py, mod)
+		}
+	}
+	pyver, err := exec.Command(py, "-c", `import sys; print("%d.%d" % sys.version_info[:2])`).Output()
+	must(t, err)
+
+	// A copy outside the git checkout: ansible-test writes tests/output.
+	root := filepath.Join(t.TempDir(), "ansible_collections", "drain_cli", "drain")
+	must(t, os.CopyFS(root, os.DirFS(src)))
+	run := func(name string, args ...string) (string, error) {
+		cmd := exec.Command(name, args...)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "ANSIBLE_COLLECTIONS_PATH="+coll, "ANSIBLE_COLLECTIONS_PATHS="+coll, "ANSIBLE_NOCOLOR=1")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	args := []string{"sanity", "--python", strings.TrimSpace(string(pyver))}
+	for _, test := range ansibleTestOffline {
+		args = append(args, "--test", test)
+	}
+	if out, err := run("ansible-test", args...); err != nil || !strings.Contains(out, `Running sanity test "compile"`) {
+		t.Errorf("ansible-test sanity: %v\n%s", err, out)
+	}
+
+	// validate-modules, as ansible-test runs it, with the ignore file's
+	// entries for it taken out.
+	validate := "/usr/lib/python3/dist-packages/ansible_test/_util/controller/sanity/validate-modules/validate.py"
+	cmd := exec.Command(py, validate, "--format", "json", "--arg-spec",
+		"--collection", "ansible_collections/drain_cli/drain", "--collection-version", "1.0.0", "plugins/modules/drain.py")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "ANSIBLE_COLLECTIONS_PATH="+coll, "PYTHONPATH="+filepath.Dir(filepath.Dir(filepath.Dir(root))))
+	out, err := cmd.Output()
+	var report map[string]struct {
+		Errors []struct {
+			Code string `json:"code"`
+			Msg  string `json:"msg"`
+		} `json:"errors"`
+	}
+	if jerr := json.Unmarshal(out, &report); jerr != nil {
+		t.Fatalf("validate-modules: %v, output not JSON (%v):\n%s", err, jerr, out)
+	}
+	ignores := map[string]bool{}
+	if b, err := os.ReadFile(filepath.Join(root, "tests", "sanity", "ignore-2.14.txt")); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 {
+				ignores[f[0]+" "+f[1]] = true
+			}
+		}
+	}
+	for path, r := range report {
+		for _, e := range r.Errors {
+			if !ignores[path+" validate-modules:"+e.Code] {
+				t.Errorf("validate-modules: %s: %s: %s", path, e.Code, e.Msg)
+			}
+		}
+	}
+
+	if out, err := run(py, "-m", "pycodestyle", "--max-line-length", "160", "--ignore", "E402,W503,W504,E741", "plugins"); err != nil {
+		t.Errorf("pycodestyle: %v\n%s", err, out)
+	}
+
+	out2, err := run("ansible-doc", "drain_cli.drain.drain")
+	for _, want := range []string{"DRAIN_CLI.DRAIN.DRAIN", "choices: [out, in, drained]", "- wait_healthy", "- min_in_rotation", "rotation_changed", "EXAMPLES"} {
+		if err != nil || !strings.Contains(out2, want) {
+			t.Errorf("ansible-doc drain_cli.drain.drain (%v) does not show %q:\n%s", err, want, out2)
+			break
+		}
+	}
+	if out, err := run("ansible-doc", "-t", "role", "drain_cli.drain.install"); err != nil || !strings.Contains(out, "drain_version") {
+		t.Errorf("ansible-doc -t role drain_cli.drain.install (%v):\n%s", err, out)
 	}
 }
