@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -871,5 +872,45 @@ func TestAnsibleCollectionSanity(t *testing.T) {
 	}
 	if out, err := run("ansible-doc", "-t", "role", "drain_cli.drain.install"); err != nil || !strings.Contains(out, "drain_version") {
 		t.Errorf("ansible-doc -t role drain_cli.drain.install (%v):\n%s", err, out)
+	}
+}
+
+// TestAnsibleModuleUsage: the module refuses an option its state's command
+// does not take (rc 2, drain not run, nothing changed), and a binary that
+// is not there, before anything runs.
+func TestAnsibleModuleUsage(t *testing.T) {
+	coll := requireAnsibleTools(t, "ansible")
+	drain := buildDrain(t)
+	page := filepath.Join(t.TempDir(), "keepalive.htm")
+	must(t, os.WriteFile(page, []byte("OK\n"), 0o644))
+	state := t.TempDir()
+	adhoc := func(args string) (ansibleHost, string) {
+		t.Helper()
+		cmd := exec.Command("ansible", "localhost", "-c", "local", "-e", "ansible_python_interpreter=/usr/bin/python3",
+			"-m", "drain_cli.drain.drain", "-a", args)
+		cmd.Env = append(os.Environ(), "ANSIBLE_COLLECTIONS_PATH="+coll, "ANSIBLE_COLLECTIONS_PATHS="+coll,
+			"ANSIBLE_LOAD_CALLBACK_PLUGINS=1", "ANSIBLE_STDOUT_CALLBACK=json", "ANSIBLE_NOCOLOR=1",
+			"ANSIBLE_LOCALHOST_WARNING=0", "ANSIBLE_INVENTORY_UNPARSED_WARNING=0")
+		out, _ := cmd.CombinedOutput()
+		var r ansibleResult
+		if err := json.Unmarshal(out[bytes.IndexByte(out, '{'):], &r); err != nil || len(r.Plays) == 0 || len(r.Plays[0].Tasks) == 0 {
+			t.Fatalf("ansible %s: output is not its JSON (%v):\n%s", args, err, out)
+		}
+		return r.Plays[0].Tasks[0].Hosts["localhost"], string(out)
+	}
+	h, out := adhoc(fmt.Sprintf("state=out wait_healthy=true keepalive=%s state_dir=%s binary=%s", page, state, drain))
+	if !h.Failed || h.RC == nil || *h.RC != 2 || h.Msg != "option wait_healthy is for state=in, not state=out" {
+		t.Errorf("wait_healthy with state=out: %+v\n%s", h, out)
+	}
+	h, out = adhoc(fmt.Sprintf("state=in action=true keepalive=%s state_dir=%s binary=%s", page, state, drain))
+	if !h.Failed || !strings.Contains(h.Msg, "option action is for state=drained") {
+		t.Errorf("action with state=in: %+v\n%s", h, out)
+	}
+	if _, err := os.Stat(page); err != nil {
+		t.Errorf("the page changed after refused options: %v", err)
+	}
+	h, out = adhoc(fmt.Sprintf("state=out keepalive=%s binary=no-such-drain", page))
+	if !h.Failed || !strings.Contains(h.Msg, "no-such-drain") {
+		t.Errorf("a binary not on PATH: %+v\n%s", h, out)
 	}
 }
