@@ -174,7 +174,7 @@ jobs:
 	if out, err := lint("          version: 1.2.3\n          run: |\n            version"); err != nil {
 		t.Errorf("actionlint on a workflow using the action: %v\n%s", err, out)
 	}
-	if out, err := lint("          versoin: 1.2.3"); err == nil || !strings.Contains(out, "versoin") {
+	if out, err := lint("          no-such-input: 1.2.3"); err == nil || !strings.Contains(out, "no-such-input") {
 		t.Errorf("actionlint did not refuse an input the action does not have (%v): it did not read action.yml\n%s", err, out)
 	}
 }

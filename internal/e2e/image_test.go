@@ -8,7 +8,6 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -74,13 +73,6 @@ func readBlob(t *testing.T, layout string, d ociDescriptor) []byte {
 		t.Fatalf("blob %s: %d bytes, descriptor says %d", d.Digest, len(b), d.Size)
 	}
 	return b
-}
-
-func unmarshal(t *testing.T, b []byte, v any) {
-	t.Helper()
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%v:\n%s", err, b)
-	}
 }
 
 // TestImage builds the container image with scripts/image.sh (no daemon,

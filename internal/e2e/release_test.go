@@ -1,3 +1,5 @@
+//go:build !windows
+
 package e2e
 
 import (
@@ -6,6 +8,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -155,4 +158,11 @@ func mustRead(t *testing.T, path string) []byte {
 	b, err := os.ReadFile(path)
 	must(t, err)
 	return b
+}
+
+func unmarshal(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%v:\n%s", err, b)
+	}
 }
