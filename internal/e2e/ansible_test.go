@@ -873,6 +873,14 @@ func TestAnsibleCollectionSanity(t *testing.T) {
 	if out, err := run("ansible-doc", "-t", "role", "drain_cli.drain.install"); err != nil || !strings.Contains(out, "drain_version") {
 		t.Errorf("ansible-doc -t role drain_cli.drain.install (%v):\n%s", err, out)
 	}
+
+	// galaxy.yml is valid: the collection builds into what Galaxy takes.
+	built := t.TempDir()
+	if out, err := run("ansible-galaxy", "collection", "build", "--output-path", built); err != nil {
+		t.Errorf("ansible-galaxy collection build: %v\n%s", err, out)
+	} else if _, err := os.Stat(filepath.Join(built, "drain_cli-drain-1.0.0.tar.gz")); err != nil {
+		t.Errorf("ansible-galaxy collection build: %v\n%s", err, out)
+	}
 }
 
 // TestAnsibleModuleUsage: the module refuses an option its state's command
