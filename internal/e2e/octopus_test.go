@@ -85,6 +85,31 @@ func TestOctopusStepTemplate(t *testing.T) {
 		}
 	}
 
+	// The Windows template: PowerShell, its script is drain-windows.ps1
+	// (parse-checked by TestPowerShellParses), the same parameters.
+	var win struct {
+		ActionType string            `json:"ActionType"`
+		Properties map[string]string `json:"Properties"`
+		Parameters []struct {
+			Name string `json:"Name"`
+		} `json:"Parameters"`
+	}
+	unmarshal(t, mustRead(t, filepath.Join(root, "packaging", "octopus", "drain-windows.json")), &win)
+	winBody := string(mustRead(t, filepath.Join(root, "packaging", "octopus", "drain-windows.ps1")))
+	if win.ActionType != "Octopus.Script" || win.Properties["Octopus.Action.Script.Syntax"] != "PowerShell" ||
+		win.Properties["Octopus.Action.Script.ScriptBody"] != winBody {
+		t.Errorf("drain-windows.json: ActionType %q, syntax %q, or its ScriptBody is not drain-windows.ps1",
+			win.ActionType, win.Properties["Octopus.Action.Script.Syntax"])
+	}
+	if len(win.Parameters) != len(tmpl.Parameters) {
+		t.Errorf("the Windows template has %d parameters, the Linux one %d", len(win.Parameters), len(tmpl.Parameters))
+	}
+	for i, p := range win.Parameters {
+		if i < len(tmpl.Parameters) && p.Name != tmpl.Parameters[i].Name || !strings.Contains(winBody, "'"+p.Name+"'") {
+			t.Errorf("Windows parameter %s: not the Linux template's, or drain-windows.ps1 does not read it", p.Name)
+		}
+	}
+
 	n := startNginx(t)
 	rel := fakeRelease(t, "1.2.3", "linux/"+runtime.GOARCH)
 	srv := releaseServer(t, "1.2.3", rel)

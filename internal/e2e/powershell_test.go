@@ -14,8 +14,8 @@ import (
 
 // TestPowerShellParses parse-checks the PowerShell this repository ships
 // for Windows hosts, which cannot run here (no PowerShell on Linux CI):
-// scripts/install.ps1, the setup action's pwsh step and the Ansible role's
-// win_powershell script, with tree-sitter's PowerShell grammar
+// scripts/install.ps1, the Octopus step template's drain-windows.ps1, the
+// setup action's pwsh step and the Ansible role's win_powershell script, with tree-sitter's PowerShell grammar
 // (scripts/pscheck). A copy of install.ps1 with its last brace removed must
 // fail the check, so the check itself is known to work.
 func TestPowerShellParses(t *testing.T) {
@@ -30,7 +30,7 @@ func TestPowerShellParses(t *testing.T) {
 		t.Skip("scripts/pscheck not installed (scripts/test.sh runs npm ci there)")
 	}
 	dir := t.TempDir()
-	files := []string{filepath.Join(root, "scripts", "install.ps1")}
+	files := []string{filepath.Join(root, "scripts", "install.ps1"), filepath.Join(root, "packaging", "octopus", "drain-windows.ps1")}
 	write := func(name, text string) {
 		p := filepath.Join(dir, name)
 		must(t, os.WriteFile(p, []byte(text), 0o644))
@@ -57,8 +57,8 @@ func TestPowerShellParses(t *testing.T) {
 			write("role-win-powershell.ps1", m["script"].(string))
 		}
 	}
-	if len(files) < 3 {
-		t.Fatalf("found %d PowerShell scripts, want install.ps1, the action's pwsh step and the role's script", len(files))
+	if len(files) < 4 {
+		t.Fatalf("found %d PowerShell scripts, want install.ps1, drain-windows.ps1, the action's pwsh step and the role's script", len(files))
 	}
 	cmd := exec.Command("node", append([]string{filepath.Join(check, "parse.cjs")}, files...)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
