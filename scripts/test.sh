@@ -25,6 +25,12 @@ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy
 [ -x /usr/sbin/apache2 ] || need+=(apache2)
 # Ansible (Debian's, with community.general) runs the rolls of examples/ansible (internal/e2e).
 command -v ansible-playbook >/dev/null 2>&1 || need+=(ansible)
+# The drain_cli.drain collection's sanity test runs validate-modules and
+# pycodestyle with Debian's packages (ansible-test would fetch them with pip).
+/usr/bin/python3 -c 'import voluptuous, pycodestyle' >/dev/null 2>&1 || need+=(python3-voluptuous python3-pycodestyle)
+# Node runs tree-sitter's PowerShell grammar, the parse check of the
+# Windows scripts (scripts/pscheck, internal/e2e).
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 # tmux is the real terminal the live view is captured from (internal/cli).
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 # Headless Chromium renders drain report's pictures (internal/report).
@@ -43,6 +49,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # actionlint checks the GitHub Actions recipe in docs/rolling.md (internal/e2e).
 command -v actionlint >/dev/null 2>&1 || [ -x "$(go env GOPATH)/bin/actionlint" ] || go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+[ -d scripts/pscheck/node_modules/web-tree-sitter ] || (cd scripts/pscheck && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
 # nginx-light from Debian starts a system nginx on port 80; the tests start
 # their own on 127.0.0.1, so the system one is not needed.
 echo "nginx: $( (nginx -v || /usr/sbin/nginx -v) 2>&1)"
@@ -131,8 +138,8 @@ for pkg in $(go list ./...); do
 done
 
 step "Shell scripts"
-for s in scripts/*.sh scripts/wine/*.sh scripts/release/*.sh scripts/lib/*.sh examples/ansible/*.sh .ci/run; do bash -n "$s"; done
-if command -v shellcheck >/dev/null 2>&1; then shellcheck scripts/*.sh scripts/wine/*.sh scripts/release/*.sh scripts/lib/*.sh examples/ansible/*.sh .ci/run; fi
+for s in scripts/*.sh scripts/wine/*.sh scripts/release/*.sh scripts/lib/*.sh examples/ansible/*.sh packaging/octopus/*.sh .ci/run; do bash -n "$s"; done
+if command -v shellcheck >/dev/null 2>&1; then shellcheck scripts/*.sh scripts/wine/*.sh scripts/release/*.sh scripts/lib/*.sh examples/ansible/*.sh .ci/run; shellcheck -s bash packaging/octopus/*.sh; fi
 
 echo
 echo "all tests passed"

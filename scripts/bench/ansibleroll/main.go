@@ -54,7 +54,7 @@ func main() {
 	variants := []variant{
 		{"drain: keep-alive page, waits on nginx + HAProxy sessions", "roll.yml", nil},
 		{"drain: HAProxy runtime API (--haproxy), same sources", "roll.yml", []string{
-			"-e", `{"drain_rotate": ["--haproxy", "{{ haproxy_socket }}#web/{{ inventory_hostname }}"]}`, "-e", "drain_lb_grace=0s",
+			"-e", `{"drain_rotate": ["haproxy:{{ haproxy_socket }}#web/{{ inventory_hostname }}"]}`, "-e", "drain_verify_url=", "-e", "drain_lb_grace=0s",
 		}},
 		{"community.general.haproxy, drain: true, wait_interval 5 (default)", "roll-haproxy-module.yml", nil},
 		{"community.general.haproxy, drain: true, wait_interval 1", "roll-haproxy-module.yml", []string{"-e", "wait_interval=1"}},
@@ -106,6 +106,8 @@ func roll(examples, drain string, hosts int, v variant) outcome {
 	time.Sleep(time.Second)
 	args := append([]string{"-e", "drain=" + drain, "-e", "version=2"}, v.extra...)
 	pb := f.PlaybookCmd(ctx, filepath.Join(examples, v.playbook), nil, args...)
+	// roll.yml uses the drain_cli.drain collection of this tree.
+	pb.Cmd.Env = append(pb.Cmd.Env, "ANSIBLE_COLLECTIONS_PATH="+filepath.Join(filepath.Dir(filepath.Dir(examples)), "packaging", "ansible"))
 	code, err := pb.Run()
 	time.Sleep(time.Second)
 	stopLoad()
