@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/drain-cli/drain/internal/apachebm"
-	"github.com/drain-cli/drain/internal/suggest"
 )
 
 var osGetenv = os.Getenv
@@ -52,9 +51,6 @@ type apacheUndo struct {
 var apacheOutFlags = []string{"Drn", "Dis", "Stop"}
 
 func newApache(target string, opts Options) (Method, error) {
-	if err := checkSettingKeys("apache", opts.Settings); err != nil {
-		return nil, err
-	}
 	raw, rest, ok := strings.Cut(target, "#")
 	bal, worker, ok2 := strings.Cut(strings.TrimPrefix(strings.TrimSpace(rest), "balancer://"), "/")
 	bal = strings.TrimSpace(bal)
@@ -152,13 +148,6 @@ func (a *Apache) load(ctx context.Context) (apachebm.Balancer, apachebm.Worker, 
 	sort.Strings(names)
 	return apachebm.Balancer{}, apachebm.Worker{}, fmt.Errorf("%w: apache: no balancer %q at %s (it has: %s)%s", ErrConfig, a.bal, apachebm.Shown(a.manager),
 		strings.Join(names, ", "), nearestName(a.bal, names))
-}
-
-func nearestName(want string, names []string) string {
-	if s := suggest.Similar(want, names, 1); len(s) > 0 {
-		return "; did you mean " + s[0] + "?"
-	}
-	return ""
 }
 
 func apacheOut(w apachebm.Worker) bool {

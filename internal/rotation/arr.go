@@ -7,21 +7,20 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/drain-cli/drain/internal/suggest"
 	"github.com/drain-cli/drain/internal/winps"
 )
 
 func init() {
 	Register(Type{
-		Name:    "arr",
-		Syntax:  "[ARR_HOST/]FARM#SERVER",
-		Example: "arr:web#10.0.0.5",
-		Summary: "IIS Application Request Routing: the web farm server's runtime state set to Drain (SetState), back to Available on in",
-		New:     newARR,
+		Name:         "arr",
+		Syntax:       "[ARR_HOST/]FARM#SERVER",
+		Example:      "arr:web#10.0.0.5",
+		Summary:      "IIS Application Request Routing: the web farm server's runtime state set to Drain (SetState), back to Available on in",
+		SettingsNote: "its target says everything",
+		New:          newARR,
 	})
 }
 
@@ -55,9 +54,6 @@ type arrUndo struct {
 }
 
 func newARR(target string, opts Options) (Method, error) {
-	if err := noSettings("arr", opts.Settings); err != nil {
-		return nil, err
-	}
 	host, farm, server, err := winps.ParseARRTarget(target)
 	if err != nil {
 		return nil, fmt.Errorf("%w: arr:%s: %w", ErrConfig, target, err)
@@ -68,20 +64,6 @@ func newARR(target string, opts Options) (Method, error) {
 	// PowerShell's start and the IIS configuration system's load take a
 	// few seconds on a busy server.
 	return &ARR{Host: host, Farm: farm, Server: server, Timeout: max(opts.Timeout, 30*time.Second)}, nil
-}
-
-// noSettings refuses a config file section for a type that has no
-// settings.
-func noSettings(typ string, settings map[string]any) error {
-	if len(settings) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(settings))
-	for k := range settings {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return fmt.Errorf("%w: rotation.%s.%s: %s has no settings (its target says everything)", ErrConfig, typ, keys[0], typ)
 }
 
 // Type implements Method.
@@ -134,28 +116,6 @@ func (a *ARR) find(farms []winps.ARRFarm) (winps.ARRFarm, winps.ARRServer, error
 	}
 	return winps.ARRFarm{}, winps.ARRServer{}, fmt.Errorf("%w: arr: no web farm %q on %s (farms: %s)%s",
 		ErrConfig, a.Farm, a.where(), listOrNone(names), didYouMean(a.Farm, names))
-}
-
-func listOrNone(names []string) string {
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, ", ")
-}
-
-func didYouMean(want string, names []string) string {
-	lower := make([]string, len(names))
-	for i, n := range names {
-		lower[i] = strings.ToLower(n)
-	}
-	if s := suggest.Similar(strings.ToLower(want), lower, 1); len(s) > 0 {
-		for i, l := range lower {
-			if l == s[0] {
-				return "; did you mean " + names[i] + "?"
-			}
-		}
-	}
-	return ""
 }
 
 func (a *ARR) read(ctx context.Context) (winps.ARRFarm, winps.ARRServer, error) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -18,11 +17,12 @@ import (
 
 func init() {
 	Register(Type{
-		Name:    "aws-elb",
-		Syntax:  "TARGET_GROUP_ARN#TARGET_ID[:PORT]",
-		Example: "aws-elb:arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef#i-0abc1234def567890:80",
-		Summary: "AWS ALB/NLB target deregistered from its target group (it drains for the group's deregistration delay); in registers it again",
-		New:     newAWSELB,
+		Name:         "aws-elb",
+		Syntax:       "TARGET_GROUP_ARN#TARGET_ID[:PORT]",
+		Example:      "aws-elb:arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef#i-0abc1234def567890:80",
+		Summary:      "AWS ALB/NLB target deregistered from its target group (it drains for the group's deregistration delay); in registers it again",
+		SettingsNote: "credentials come from the AWS environment, profile or instance role; the endpoint from AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
+		New:          newAWSELB,
 	})
 }
 
@@ -49,14 +49,6 @@ func newAWSELB(target string, opts Options) (Method, error) {
 	t, err := awselb.ParseTarget(target)
 	if err != nil {
 		return nil, fmt.Errorf("%w: aws-elb: %w", ErrConfig, err)
-	}
-	if len(opts.Settings) > 0 {
-		keys := make([]string, 0, len(opts.Settings))
-		for k := range opts.Settings {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		return nil, fmt.Errorf("%w: rotation.aws-elb: unknown setting %q (aws-elb has no settings: credentials come from the AWS environment, profile or instance role; the endpoint from AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2)", ErrConfig, keys[0])
 	}
 	getenv := opts.Getenv
 	if getenv == nil {

@@ -141,6 +141,9 @@ type Options struct {
 	// (rotation: {exec: {out: [...], in: [...], status: [...]}}), for
 	// settings that have no flag. nil when absent.
 	Settings map[string]any
+	// Typed is Settings decoded into the type's settings (Type.Settings,
+	// by DecodeSettings) before its New is called; nil for a type without.
+	Typed any
 	// Getenv reads the environment (credentials); os.Getenv when nil.
 	Getenv func(string) string
 }
@@ -152,7 +155,16 @@ type Type struct {
 	Syntax  string
 	Example string // a whole TYPE:TARGET example
 	Summary string // one line: what out does
-	New     func(target string, opts Options) (Method, error)
+	// Settings makes the type's settings of the config file's rotation:
+	// section, with their defaults: a pointer to a struct whose fields are
+	// tagged `setting:"name"`, or to a map from names to such structs
+	// (settings.go). nil: the type has none, and refuses any.
+	Settings func() any
+	// SettingsNote says why a type without settings needs none (where
+	// credentials come from), shown when a setting is given.
+	SettingsNote string
+	// New builds the method; opts.Typed holds the decoded settings.
+	New func(target string, opts Options) (Method, error)
 }
 
 var (
@@ -167,7 +179,26 @@ func Register(t Type) {
 	if _, dup := reg[t.Name]; dup {
 		panic("rotation: type registered twice: " + t.Name)
 	}
+	// Every way to build a method (NewMethod, NewPool, a budget's check)
+	// goes through New: its settings are decoded here, once.
+	build := t.New
+	t.New = func(target string, opts Options) (Method, error) {
+		typed, err := decodeSettings(t, opts.Settings)
+		if err != nil {
+			return nil, err
+		}
+		opts.Typed = typed
+		return build(target, opts)
+	}
 	reg[t.Name] = t
+}
+
+// Lookup returns the registered type named name.
+func Lookup(name string) (Type, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	t, ok := reg[name]
+	return t, ok
 }
 
 // Types lists the registered method types, sorted by name.

@@ -1,7 +1,6 @@
 package rotation
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,13 +8,10 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/drain-cli/drain/internal/redact"
 )
 
 func init() {
@@ -24,7 +20,10 @@ func init() {
 		Syntax:  "FILE#SERVER_ADDR",
 		Example: "nginx-upstream:/etc/nginx/upstreams/web.conf#10.0.0.5:8080",
 		Summary: "marks the server down in an open-source nginx upstream file, tests the configuration and reloads nginx gracefully",
-		New:     newNginxUpstream,
+		Settings: func() any {
+			return &nginxUpstreamSettings{Test: []string{"nginx", "-t"}, Reload: []string{"nginx", "-s", "reload"}}
+		},
+		New: newNginxUpstream,
 	})
 }
 
@@ -81,19 +80,18 @@ var ErrUpstreamChanged = errors.New("upstream file changed since out")
 
 const maxUpstreamFile = 4 << 20
 
+// nginxUpstreamSettings is rotation: {nginx-upstream: {test: [...],
+// reload: [...]}}: the commands that test nginx's configuration and reload
+// it (argv, no shell).
+type nginxUpstreamSettings struct {
+	Test   []string `setting:"test"`
+	Reload []string `setting:"reload"`
+}
+
 func newNginxUpstream(target string, opts Options) (Method, error) {
-	n := &NginxUpstream{opts: opts, test: []string{"nginx", "-t"}, reload: []string{"nginx", "-s", "reload"}}
-	if err := checkSettingKeys("nginx-upstream", opts.Settings, "test", "reload"); err != nil {
-		return nil, err
-	}
-	for key, dst := range map[string]*[]string{"test": &n.test, "reload": &n.reload} {
-		if v, ok := settingFold(opts.Settings, key); ok {
-			argv, err := argvSetting("nginx-upstream", key, v)
-			if err != nil {
-				return nil, err
-			}
-			*dst = argv
-		}
+	n := &NginxUpstream{opts: opts}
+	if set := opts.Typed.(*nginxUpstreamSettings); set != nil {
+		n.test, n.reload = set.Test, set.Reload
 	}
 	i := strings.LastIndex(target, "#")
 	if i <= 0 || strings.TrimSpace(target[i+1:]) == "" {
@@ -110,41 +108,6 @@ func newNginxUpstream(target string, opts Options) (Method, error) {
 		n.real = r
 	}
 	return n, nil
-}
-
-// settingFold finds a setting by key, ignoring case (viper lower-cases).
-func settingFold(settings map[string]any, key string) (any, bool) {
-	for k, v := range settings {
-		if strings.EqualFold(k, key) {
-			return v, true
-		}
-	}
-	return nil, false
-}
-
-// argvSetting reads a setting that must be a non-empty list of strings: a
-// command as argv, run without a shell.
-func argvSetting(typ, key string, v any) ([]string, error) {
-	bad := fmt.Errorf("%w: config file rotation.%s.%s: want a list of strings (a command and its arguments, no shell), e.g. [nginx, -t]", ErrConfig, typ, key)
-	var out []string
-	switch l := v.(type) {
-	case []string:
-		out = l
-	case []any:
-		for _, e := range l {
-			s, ok := e.(string)
-			if !ok {
-				return nil, bad
-			}
-			out = append(out, s)
-		}
-	default:
-		return nil, bad
-	}
-	if len(out) == 0 || strings.TrimSpace(out[0]) == "" {
-		return nil, bad
-	}
-	return out, nil
 }
 
 // normUpstreamAddr lower-cases the host and adds nginx's default port 80,
@@ -412,63 +375,6 @@ func unmarkDown(b []byte, mine []upstreamServer) []byte {
 // unset), and names how it failed with its output clipped.
 func (n *NginxUpstream) run(ctx context.Context, what string, argv []string) error {
 	return runArgv(ctx, n.opts.Timeout, what, argv)
-}
-
-func runArgv(ctx context.Context, timeout time.Duration, what string, argv []string) error {
-	_, err := runArgvOutput(ctx, timeout, what, argv)
-	return err
-}
-
-// runArgvOutput runs argv (no shell) and returns its standard output; an
-// error names the command, how it ended (exit code, timeout, not found) and
-// its output, clipped.
-func runArgvOutput(ctx context.Context, timeout time.Duration, what string, argv []string) (string, error) {
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.WaitDelay = time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if err == nil {
-		return stdout.String(), nil
-	}
-	shown := strings.Join(argv, " ")
-	var ee *exec.ExitError
-	var how string
-	switch {
-	case ctx.Err() == context.DeadlineExceeded:
-		how = fmt.Sprintf("timed out after %s", timeout)
-	case errors.As(err, &ee) && ee.ExitCode() >= 0:
-		how = fmt.Sprintf("exit code %d", ee.ExitCode())
-	case errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist):
-		how = "not found"
-	default:
-		how = err.Error()
-	}
-	out := strings.TrimSpace(stderr.String())
-	if o := strings.TrimSpace(stdout.String()); o != "" {
-		out = strings.TrimSpace(out + " " + o)
-	}
-	msg := fmt.Sprintf("%s `%s` failed: %s", what, shown, how)
-	if out != "" {
-		msg += ": " + clipOutput(out, 300)
-	}
-	// A URL's user info in the command or its output is never shown.
-	return stdout.String(), errors.New(redact.String(msg))
-}
-
-// clipOutput puts a command's output on one line of at most limit runes.
-func clipOutput(s string, limit int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	r := []rune(s)
-	if len(r) > limit {
-		return string(r[:limit]) + "…"
-	}
-	return s
 }
 
 // apply writes data over the file (atomically, keeping mode and owner),

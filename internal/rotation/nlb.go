@@ -4,24 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/drain-cli/drain/internal/suggest"
 	"github.com/drain-cli/drain/internal/winps"
 )
 
 func init() {
 	Register(Type{
-		Name:    "nlb",
-		Syntax:  "[CLUSTER#]HOST",
-		Example: "nlb:.",
-		Summary: "Windows Network Load Balancing: the node drain-stopped (WMI DrainStop on this node, Stop-NlbClusterNode -Drain on another), started on in",
-		New:     newNLB,
+		Name:     "nlb",
+		Syntax:   "[CLUSTER#]HOST",
+		Example:  "nlb:.",
+		Summary:  "Windows Network Load Balancing: the node drain-stopped (WMI DrainStop on this node, Stop-NlbClusterNode -Drain on another), started on in",
+		Settings: func() any { return &nlbSettings{DrainMinutes: 10} },
+		New:      newNLB,
 	})
 }
 
@@ -73,32 +71,16 @@ func nlbIsLocal(host string) bool {
 	return h == "." || h == "localhost"
 }
 
+// nlbSettings is rotation: {nlb: {drain_minutes: N}}.
+type nlbSettings struct {
+	DrainMinutes int `setting:"drain_minutes"`
+}
+
 func newNLB(target string, opts Options) (Method, error) {
-	n := &NLB{DrainMinutes: 10, Timeout: max(opts.Timeout, 30*time.Second)}
-	keys := make([]string, 0, len(opts.Settings))
-	for k := range opts.Settings {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := opts.Settings[k]
-		switch k {
-		case "drain_minutes":
-			f, ok := v.(float64)
-			if i, isInt := v.(int); isInt {
-				f, ok = float64(i), true
-			}
-			if !ok || f < 1 || f > 1440 || f != math.Trunc(f) {
-				return nil, fmt.Errorf("%w: rotation.nlb.drain_minutes: %v is not a whole number of minutes from 1 to 1440", ErrConfig, v)
-			}
-			n.DrainMinutes = int(f)
-		default:
-			msg := fmt.Sprintf("rotation.nlb.%s: unknown setting (settings: drain_minutes)", k)
-			if s := suggest.Similar(k, []string{"drain_minutes"}, 1); len(s) > 0 {
-				msg += "; did you mean " + s[0] + "?"
-			}
-			return nil, fmt.Errorf("%w: %s", ErrConfig, msg)
-		}
+	n := &NLB{Timeout: max(opts.Timeout, 30*time.Second)}
+	n.DrainMinutes = opts.Typed.(*nlbSettings).DrainMinutes
+	if n.DrainMinutes < 1 || n.DrainMinutes > 1440 {
+		return nil, fmt.Errorf("%w: config file rotation.nlb.drain_minutes: %v is not a whole number of minutes from 1 to 1440", ErrConfig, n.DrainMinutes)
 	}
 	host := target
 	if c, h, ok := strings.Cut(target, "#"); ok {
