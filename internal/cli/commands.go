@@ -15,10 +15,9 @@ func newRunCmd(f *Factory) *cobra.Command {
 below its threshold for --settle (and --lb-grace has passed since out), then
 run the action. The action is an argv after -- (no shell unless --shell).
 
-On Windows the action can also be a built-in that checks the current state
-first ("already stopped") and waits until the change has taken effect:
-` + builtinList() + `.
-
+The action can also be a built-in that checks the current state first
+("already stopped") and waits until the change has taken effect:
+` + builtinTable() + `
 If the wait fails or is interrupted before the action runs, the server is put
 back into rotation unless --keep-out. Once the action has run (or failed) the
 server stays OUT; 'drain in' puts it back. The last line says where it stands.
