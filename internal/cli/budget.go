@@ -110,7 +110,7 @@ func poolView(cfg *config.Config, client *http.Client) (rotation.PoolView, error
 	}
 	v, err := rotation.NewPool(cfg.Pool, rotation.Options{Client: client, Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv})
 	if err != nil {
-		return nil, usageErr(poolHint(cfg.Pool), "%v", trimRotErr(err))
+		return nil, usageErr(poolHint(cfg.Pool), "%v", err)
 	}
 	if hp, ok := v.(*rotation.HAProxyPool); ok && hp.Self == "" {
 		return nil, usageErr(fmt.Sprintf("add this server after the backend: --pool haproxy:%s#%s/SERVER", hp.Addr.String(), hp.Backend),

@@ -314,13 +314,13 @@ func buildRotation(cfg *config.Config) (*rotation.Set, state.Store, error) {
 		}
 		m, err := rotation.NewMethod(spec, opts)
 		if err != nil {
-			return nil, state.Store{}, usageErr(rotationHint(spec), "%v", trimRotErr(err))
+			return nil, state.Store{}, usageErr(rotationHint(spec), "%v", err)
 		}
 		methods = append(methods, m)
 	}
 	rot, err := rotation.NewSet(methods...)
 	if err != nil {
-		return nil, state.Store{}, usageErr("give each rotation method once", "%v", trimRotErr(err))
+		return nil, state.Store{}, usageErr("give each rotation method once", "%v", err)
 	}
 	if cfg.StateDir != "" {
 		return rot, state.Store{Dir: cfg.StateDir}, nil
@@ -357,7 +357,7 @@ func buildSources(cfg *config.Config) ([]drain.Watch, error) {
 		}
 		src, err := source.New(spec, opts)
 		if err != nil {
-			return nil, usageErr("see 'drain run --help' for the source types", "%v", trimSpecErr(err))
+			return nil, usageErr("see 'drain run --help' for the source types", "%v", err)
 		}
 		out = append(out, drain.Watch{Name: spec.String(), Source: src, Threshold: spec.Threshold})
 	}
@@ -390,19 +390,6 @@ func allowUnread(cfg *config.Config) ([]string, error) {
 		}
 	}
 	return specs, nil
-}
-
-func trimSpecErr(err error) string {
-	s := err.Error()
-	prefix := source.ErrSpec.Error() + " "
-	if len(s) > len(prefix) && s[:len(prefix)] == prefix {
-		return "bad source " + s[len(prefix):]
-	}
-	return s
-}
-
-func trimRotErr(err error) string {
-	return strings.TrimPrefix(err.Error(), rotation.ErrConfig.Error()+": ")
 }
 
 func kindName(k cmdKind) string {

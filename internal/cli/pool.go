@@ -94,7 +94,7 @@ func runStatusPool(c *cobra.Command, ios *iostreams.IOStreams, cfg *config.Confi
 	}
 	view, err := rotation.NewPool(spec, rotation.Options{Client: client, Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv})
 	if err != nil {
-		return usageErr(poolHint(spec), "%v", trimRotErr(err))
+		return usageErr(poolHint(spec), "%v", err)
 	}
 	store := state.Store{Dir: cfg.StateDir}
 	if cfg.StateDir == "" {
@@ -189,7 +189,7 @@ func collectPool(ctx context.Context, src poolSources) poolReport {
 	rep := poolReport{Time: time.Now(), Event: "pool", Target: redact.String(view.Target()), Members: []poolRow{}}
 	p, err := view.Pool(ctx)
 	if err != nil {
-		rep.Error = redact.String(trimRotErr(err))
+		rep.Error = redact.String(err.Error())
 		return rep
 	}
 	rep.Pool = p.Name

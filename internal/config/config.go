@@ -426,13 +426,13 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	}
 	for _, s := range c.Rotate {
 		if _, _, err := rotation.ParseSpec(s); err != nil {
-			return usage("the README's Rotation table lists every type and its target, e.g. --rotate keepalive:/var/www/keepalive.htm", "%s", strings.TrimPrefix(err.Error(), rotation.ErrConfig.Error()+": "))
+			return usage("the README's Rotation table lists every type and its target, e.g. --rotate keepalive:/var/www/keepalive.htm", "%v", err)
 		}
 	}
 	for _, s := range lists["source"] {
 		spec, err := source.ParseSpec(s)
 		if err != nil {
-			return usage("see drain run --help for the source types", "%s", strings.TrimPrefix(err.Error(), source.ErrSpec.Error()+" "))
+			return usage("see drain run --help for the source types", "%v", err)
 		}
 		c.Sources = append(c.Sources, spec)
 	}

@@ -56,10 +56,10 @@ type arrUndo struct {
 func newARR(target string, opts Options) (Method, error) {
 	host, farm, server, err := winps.ParseARRTarget(target)
 	if err != nil {
-		return nil, fmt.Errorf("%w: arr:%s: %w", ErrConfig, target, err)
+		return nil, configErrorf("arr:%s: %w", target, err)
 	}
 	if arrNeedsWindows {
-		return nil, fmt.Errorf("%w: arr:%s needs Windows: it reaches ARR through Windows PowerShell and Microsoft.Web.Administration (this is %s); run drain on a Windows machine, the ARR server or one with rights on it", ErrConfig, target, runtime.GOOS)
+		return nil, configErrorf("arr:%s needs Windows: it reaches ARR through Windows PowerShell and Microsoft.Web.Administration (this is %s); run drain on a Windows machine, the ARR server or one with rights on it", target, runtime.GOOS)
 	}
 	// PowerShell's start and the IIS configuration system's load take a
 	// few seconds on a busy server.
@@ -111,11 +111,9 @@ func (a *ARR) find(farms []winps.ARRFarm) (winps.ARRFarm, winps.ARRServer, error
 				return f, s, nil
 			}
 		}
-		return f, winps.ARRServer{}, fmt.Errorf("%w: arr: no server %q in web farm %q on %s (it has: %s)%s",
-			ErrConfig, a.Server, f.Name, a.where(), listOrNone(addrs), didYouMean(a.Server, addrs))
+		return f, winps.ARRServer{}, configErrorf("arr: no server %q in web farm %q on %s (it has: %s)%s", a.Server, f.Name, a.where(), listOrNone(addrs), didYouMean(a.Server, addrs))
 	}
-	return winps.ARRFarm{}, winps.ARRServer{}, fmt.Errorf("%w: arr: no web farm %q on %s (farms: %s)%s",
-		ErrConfig, a.Farm, a.where(), listOrNone(names), didYouMean(a.Farm, names))
+	return winps.ARRFarm{}, winps.ARRServer{}, configErrorf("arr: no web farm %q on %s (farms: %s)%s", a.Farm, a.where(), listOrNone(names), didYouMean(a.Farm, names))
 }
 
 func (a *ARR) read(ctx context.Context) (winps.ARRFarm, winps.ARRServer, error) {
@@ -207,10 +205,10 @@ func (a *ARR) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 	if len(undo) > 0 && string(undo) != "null" {
 		var u arrUndo
 		if err := json.Unmarshal(undo, &u); err != nil {
-			return false, fmt.Errorf("%w: arr: unreadable undo record: %w", ErrConfig, err)
+			return false, configErrorf("arr: unreadable undo record: %w", err)
 		}
 		if u.State < winps.ARRAvailable || u.State > winps.ARRUnavailableGracefully {
-			return false, fmt.Errorf("%w: arr: undo record holds state %d, not an ARR state", ErrConfig, u.State)
+			return false, configErrorf("arr: undo record holds state %d, not an ARR state", u.State)
 		}
 		want = u.State
 	}

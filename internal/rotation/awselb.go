@@ -48,7 +48,7 @@ type awsUndo struct {
 func newAWSELB(target string, opts Options) (Method, error) {
 	t, err := awselb.ParseTarget(target)
 	if err != nil {
-		return nil, fmt.Errorf("%w: aws-elb: %w", ErrConfig, err)
+		return nil, configErrorf("aws-elb: %w", err)
 	}
 	getenv := opts.Getenv
 	if getenv == nil {
@@ -83,7 +83,7 @@ func (m *AWSELB) ctx(ctx context.Context) (context.Context, context.CancelFunc) 
 func (m *AWSELB) wrap(err error) error {
 	var e *awselb.Error
 	if errors.As(err, &e) && e.Code == "TargetGroupNotFound" {
-		return fmt.Errorf("%w: aws-elb: no target group %s (TargetGroupNotFound: check the ARN, its region %s and the account)", ErrConfig, m.t.ARN, m.t.Region)
+		return configErrorf("aws-elb: no target group %s (TargetGroupNotFound: check the ARN, its region %s and the account)", m.t.ARN, m.t.Region)
 	}
 	return fmt.Errorf("%s: %w", m.name(), err)
 }
@@ -122,7 +122,7 @@ func (m *AWSELB) find(ctx context.Context) (*awselb.TargetHealth, []awselb.Targe
 	for i, h := range mine {
 		ports[i] = strconv.Itoa(h.Port)
 	}
-	return nil, all, fmt.Errorf("%w: aws-elb: %s is registered in %s on ports %s: name one (%s:PORT)", ErrConfig, m.t.ID, m.t.Group, strings.Join(ports, ", "), m.t.ID)
+	return nil, all, configErrorf("aws-elb: %s is registered in %s on ports %s: name one (%s:PORT)", m.t.ID, m.t.Group, strings.Join(ports, ", "), m.t.ID)
 }
 
 func targetName(h awselb.TargetHealth) string {
@@ -154,7 +154,7 @@ func (m *AWSELB) notRegistered(ctx context.Context, all []awselb.TargetHealth) e
 	if s := suggest.Similar(m.t.ID, ids, 1); len(s) > 0 {
 		msg += "; did you mean " + s[0] + "?"
 	}
-	return fmt.Errorf("%w: %s", ErrConfig, msg)
+	return configErrorf("%s", msg)
 }
 
 // Status implements Method: IN only when the target is healthy (or
@@ -276,7 +276,7 @@ func (m *AWSELB) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 	if err != nil {
 		var e *awselb.Error
 		if errors.As(err, &e) && e.Code == "InvalidTarget" {
-			return false, fmt.Errorf("%w: %s: %w", ErrConfig, m.name(), err)
+			return false, configErrorf("%s: %w", m.name(), err)
 		}
 		return false, m.wrap(err)
 	}

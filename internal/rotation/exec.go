@@ -67,7 +67,7 @@ func newExec(target string, opts Options) (Method, error) {
 		if len(names) > 0 {
 			hint = "the config file has: " + strings.Join(names, ", ") + nearestName(name, names)
 		}
-		return nil, fmt.Errorf("%w: exec %q: no rotation.exec.%s in the config file (%s)", ErrConfig, name, name, hint)
+		return nil, configErrorf("exec %q: no rotation.exec.%s in the config file (%s)", name, name, hint)
 	}
 	e := &Exec{name: name, timeout: opts.Timeout, out: cmds.Out, in: cmds.In, status: cmds.Status}
 	for _, c := range []struct {
@@ -75,7 +75,7 @@ func newExec(target string, opts Options) (Method, error) {
 		argv []string
 	}{{"out", e.out}, {"in", e.in}, {"status", e.status}} {
 		if c.argv == nil {
-			return nil, fmt.Errorf("%w: config file rotation.exec.%s: no %q command (out, in and status are all needed: status checks the other two)", ErrConfig, name, c.key)
+			return nil, configErrorf("config file rotation.exec.%s: no %q command (out, in and status are all needed: status checks the other two)", name, c.key)
 		}
 	}
 	return e, nil

@@ -54,7 +54,7 @@ type f5Settings struct {
 func newF5(target string, opts Options) (Method, error) {
 	t, err := f5.ParseTarget(target)
 	if err != nil {
-		return nil, fmt.Errorf("%w: f5: %w", ErrConfig, err)
+		return nil, configErrorf("f5: %w", err)
 	}
 	set := opts.Typed.(*f5Settings)
 	m := &F5{t: t, timeout: opts.Timeout, offline: set.Offline}
@@ -64,11 +64,11 @@ func newF5(target string, opts Options) (Method, error) {
 	case "basic":
 		c.Basic = true
 	default:
-		return nil, fmt.Errorf("%w: config file rotation.f5.auth: want token or basic, got %v", ErrConfig, set.Auth)
+		return nil, configErrorf("config file rotation.f5.auth: want token or basic, got %v", set.Auth)
 	}
 	creds, err := f5.LoadCredentials(opts.Getenv)
 	if err != nil {
-		return nil, fmt.Errorf("%w: f5: %w", ErrConfig, err)
+		return nil, configErrorf("f5: %w", err)
 	}
 	c.Creds = creds
 	m.client = c
@@ -109,10 +109,10 @@ func (m *F5) read(ctx context.Context) (f5.Member, error) {
 func (m *F5) unknown(ctx context.Context) error {
 	members, err := m.client.Members(ctx, m.t)
 	if errors.Is(err, f5.ErrNotFound) {
-		return fmt.Errorf("%w: f5: no pool %s on %s", ErrConfig, m.t.PoolPath(), m.t.Base)
+		return configErrorf("f5: no pool %s on %s", m.t.PoolPath(), m.t.Base)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: f5: no member %s in pool %s (listing the pool: %w)", ErrConfig, m.t.Member, m.t.PoolPath(), err)
+		return configErrorf("f5: no member %s in pool %s (listing the pool: %w)", m.t.Member, m.t.PoolPath(), err)
 	}
 	names := make([]string, len(members))
 	for i, x := range members {
@@ -122,7 +122,7 @@ func (m *F5) unknown(ctx context.Context) error {
 	if s := suggest.Similar(m.t.Member, names, 1); len(s) > 0 {
 		msg += "; did you mean " + s[0] + "?"
 	}
-	return fmt.Errorf("%w: %s", ErrConfig, msg)
+	return configErrorf("%s", msg)
 }
 
 func f5Status(mem f5.Member) Status {
@@ -244,7 +244,7 @@ func (m *F5) Pool(ctx context.Context) (Pool, error) {
 	defer cancel()
 	members, err := m.client.Members(ctx, m.t)
 	if errors.Is(err, f5.ErrNotFound) {
-		return Pool{}, fmt.Errorf("%w: f5: no pool %s on %s", ErrConfig, m.t.PoolPath(), m.t.Base)
+		return Pool{}, configErrorf("f5: no pool %s on %s", m.t.PoolPath(), m.t.Base)
 	}
 	if err != nil {
 		return Pool{}, fmt.Errorf("%s: %w", m.name(), err)

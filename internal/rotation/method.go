@@ -3,14 +3,11 @@ package rotation
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/drain-cli/drain/internal/suggest"
 )
 
 // Method is one way of taking a server out of rotation: a keep-alive page,
@@ -223,28 +220,26 @@ func TypeNames() []string {
 	return out
 }
 
-// ParseSpec splits TYPE:TARGET. An unknown type is an ErrConfig error that
-// lists the known types and the closest one.
-func ParseSpec(spec string) (Type, string, error) {
+// ParseSpec splits TYPE:TARGET as --rotate gives it. An unknown type is an
+// ErrConfig error that lists the known types and the closest one.
+func ParseSpec(spec string) (Type, string, error) { return parseSpec("--rotate", spec) }
+
+// parseSpec is ParseSpec for the flag that gave spec (--rotate, --pool):
+// its errors name that flag.
+func parseSpec(flag, spec string) (Type, string, error) {
 	typ, target, ok := strings.Cut(strings.TrimSpace(spec), ":")
 	typ = strings.ToLower(strings.TrimSpace(typ))
 	names := TypeNames()
 	if !ok || typ == "" {
-		return Type{}, "", fmt.Errorf("%w: --rotate %q: want TYPE:TARGET (types: %s)", ErrConfig, spec, strings.Join(names, ", "))
+		return Type{}, "", configErrorf("%s %q: want TYPE:TARGET (types: %s)", flag, spec, strings.Join(names, ", "))
 	}
-	regMu.RLock()
-	t, known := reg[typ]
-	regMu.RUnlock()
+	t, known := Lookup(typ)
 	if !known {
-		msg := fmt.Sprintf("%s: --rotate %q: unknown type %q (types: %s)", ErrConfig.Error(), spec, typ, strings.Join(names, ", "))
-		if s := suggest.Similar(typ, names, 1); len(s) > 0 {
-			msg += "; did you mean " + s[0] + "?"
-		}
-		return Type{}, "", fmt.Errorf("%w%s", ErrConfig, strings.TrimPrefix(msg, ErrConfig.Error()))
+		return Type{}, "", configErrorf("%s %q: unknown type %q (types: %s)%s", flag, spec, typ, strings.Join(names, ", "), nearestName(typ, names))
 	}
 	target = strings.TrimSpace(target)
 	if target == "" {
-		return Type{}, "", fmt.Errorf("%w: --rotate %q: empty target after %q (e.g. %s)", ErrConfig, spec, typ+":", t.Example)
+		return Type{}, "", configErrorf("%s %q: empty target after %q (e.g. %s)", flag, spec, typ+":", t.Example)
 	}
 	return t, target, nil
 }

@@ -95,13 +95,13 @@ func newNginxUpstream(target string, opts Options) (Method, error) {
 	}
 	i := strings.LastIndex(target, "#")
 	if i <= 0 || strings.TrimSpace(target[i+1:]) == "" {
-		return nil, fmt.Errorf("%w: nginx-upstream target %q: want FILE#SERVER_ADDR, e.g. /etc/nginx/upstreams/web.conf#10.0.0.5:8080", ErrConfig, target)
+		return nil, configErrorf("nginx-upstream target %q: want FILE#SERVER_ADDR, e.g. /etc/nginx/upstreams/web.conf#10.0.0.5:8080", target)
 	}
 	n.path, n.addr = strings.TrimSpace(target[:i]), strings.TrimSpace(target[i+1:])
 	n.norm = normUpstreamAddr(n.addr)
 	abs, err := filepath.Abs(n.path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: nginx-upstream: %w", ErrConfig, err)
+		return nil, configErrorf("nginx-upstream: %w", err)
 	}
 	n.real = abs
 	if r, err := filepath.EvalSymlinks(abs); err == nil {
@@ -247,7 +247,7 @@ func (n *NginxUpstream) read() ([]byte, fs.FileInfo, []upstreamServer, []upstrea
 	}
 	all, mine, err := n.parse(b)
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("%w: nginx-upstream: %s: %w", ErrConfig, n.path, err)
+		return nil, nil, nil, nil, configErrorf("nginx-upstream: %s: %w", n.path, err)
 	}
 	var names []string
 	for _, s := range all {
@@ -257,9 +257,9 @@ func (n *NginxUpstream) read() ([]byte, fs.FileInfo, []upstreamServer, []upstrea
 	}
 	if len(mine) == 0 {
 		if len(names) == 0 {
-			return nil, nil, nil, nil, fmt.Errorf("%w: nginx-upstream: %s has no upstream server lines (want `server ADDR;` in an upstream block, or a file included inside one)", ErrConfig, n.path)
+			return nil, nil, nil, nil, configErrorf("nginx-upstream: %s has no upstream server lines (want `server ADDR;` in an upstream block, or a file included inside one)", n.path)
 		}
-		return nil, nil, nil, nil, fmt.Errorf("%w: nginx-upstream: no server %q in %s (it has: %s)%s", ErrConfig, n.addr, n.path, strings.Join(names, ", "), nearestName(n.addr, names))
+		return nil, nil, nil, nil, configErrorf("nginx-upstream: no server %q in %s (it has: %s)%s", n.addr, n.path, strings.Join(names, ", "), nearestName(n.addr, names))
 	}
 	return b, fi, all, mine, nil
 }
@@ -268,13 +268,13 @@ func (n *NginxUpstream) read() ([]byte, fs.FileInfo, []upstreamServer, []upstrea
 func (n *NginxUpstream) readFile() ([]byte, fs.FileInfo, error) {
 	fi, err := os.Stat(n.real)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("%w: nginx-upstream: %s not found (the upstream file the load balancer includes)", ErrConfig, n.path)
+		return nil, nil, configErrorf("nginx-upstream: %s not found (the upstream file the load balancer includes)", n.path)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", n.name(), err)
 	}
 	if !fi.Mode().IsRegular() || fi.Size() > maxUpstreamFile {
-		return nil, nil, fmt.Errorf("%w: nginx-upstream: %s is not a regular file under 4 MiB", ErrConfig, n.path)
+		return nil, nil, configErrorf("nginx-upstream: %s is not a regular file under 4 MiB", n.path)
 	}
 	b, err := os.ReadFile(n.real)
 	if err != nil {
@@ -659,7 +659,7 @@ func (n *NginxUpstream) Pool(_ context.Context) (Pool, error) {
 		blocks = blocks || s.upstream != ""
 	}
 	if top && blocks {
-		return Pool{}, fmt.Errorf("%w: nginx-upstream: %s has server lines both inside upstream blocks and outside any: which upstream the others are in cannot be known from the file, so neither can the pool (put every server line in an upstream block, or keep the file to the lines of one)", ErrConfig, n.path)
+		return Pool{}, configErrorf("nginx-upstream: %s has server lines both inside upstream blocks and outside any: which upstream the others are in cannot be known from the file, so neither can the pool (put every server line in an upstream block, or keep the file to the lines of one)", n.path)
 	}
 	var names []string
 	for _, s := range mine {

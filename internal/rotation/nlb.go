@@ -80,24 +80,24 @@ func newNLB(target string, opts Options) (Method, error) {
 	n := &NLB{Timeout: max(opts.Timeout, 30*time.Second)}
 	n.DrainMinutes = opts.Typed.(*nlbSettings).DrainMinutes
 	if n.DrainMinutes < 1 || n.DrainMinutes > 1440 {
-		return nil, fmt.Errorf("%w: config file rotation.nlb.drain_minutes: %v is not a whole number of minutes from 1 to 1440", ErrConfig, n.DrainMinutes)
+		return nil, configErrorf("config file rotation.nlb.drain_minutes: %v is not a whole number of minutes from 1 to 1440", n.DrainMinutes)
 	}
 	host := target
 	if c, h, ok := strings.Cut(target, "#"); ok {
 		n.Cluster, host = strings.TrimSpace(c), h
 		if n.Cluster == "" {
-			return nil, fmt.Errorf("%w: nlb:%s: empty cluster before #; want [CLUSTER#]HOST, e.g. nlb:. or nlb:web-cluster#web02", ErrConfig, target)
+			return nil, configErrorf("nlb:%s: empty cluster before #; want [CLUSTER#]HOST, e.g. nlb:. or nlb:web-cluster#web02", target)
 		}
 	}
 	host = strings.TrimSpace(host)
 	if host == "" || strings.ContainsAny(host, " \t#/\\") {
-		return nil, fmt.Errorf("%w: nlb:%s: want [CLUSTER#]HOST (HOST . for this node), e.g. nlb:. or nlb:web-cluster#web02", ErrConfig, target)
+		return nil, configErrorf("nlb:%s: want [CLUSTER#]HOST (HOST . for this node), e.g. nlb:. or nlb:web-cluster#web02", target)
 	}
 	if !nlbIsLocal(host) {
 		n.Host = host
 	}
 	if nlbNeedsWindows {
-		return nil, fmt.Errorf("%w: nlb:%s needs Windows: it drives NLB through WMI and the NetworkLoadBalancingClusters PowerShell module (this is %s)", ErrConfig, target, runtime.GOOS)
+		return nil, configErrorf("nlb:%s needs Windows: it drives NLB through WMI and the NetworkLoadBalancingClusters PowerShell module (this is %s)", target, runtime.GOOS)
 	}
 	if n.Host == "" {
 		n.local = newNLBLocal()
@@ -165,10 +165,10 @@ func (n *NLB) check(nodes []winps.NLBNode, self int) error {
 		for i, nd := range nodes {
 			names[i] = nd.Name
 		}
-		return fmt.Errorf("%w: %s: not a node of the NLB cluster (nodes: %s)%s", ErrConfig, n.name(), listOrNone(names), didYouMean(n.Host, names))
+		return configErrorf("%s: not a node of the NLB cluster (nodes: %s)%s", n.name(), listOrNone(names), didYouMean(n.Host, names))
 	}
 	if c := nodes[self].Cluster; n.Cluster != "" && !strings.EqualFold(c, n.Cluster) {
-		return fmt.Errorf("%w: %s is in NLB cluster %q, not %q", ErrConfig, n.name(), c, n.Cluster)
+		return configErrorf("%s is in NLB cluster %q, not %q", n.name(), c, n.Cluster)
 	}
 	return nil
 }
@@ -277,7 +277,7 @@ func (n *NLB) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 	if len(undo) > 0 && string(undo) != "null" {
 		var u nlbUndo
 		if err := json.Unmarshal(undo, &u); err != nil {
-			return false, fmt.Errorf("%w: nlb: unreadable undo record: %w", ErrConfig, err)
+			return false, configErrorf("nlb: unreadable undo record: %w", err)
 		}
 	}
 	nodes, self, err := n.read(ctx)

@@ -39,7 +39,7 @@ func (e *SettingsError) Text() string {
 	return "rotation." + strings.Join(where, ".") + ": " + e.Msg
 }
 
-func (e *SettingsError) Error() string { return ErrConfig.Error() + ": config file " + e.Text() }
+func (e *SettingsError) Error() string { return "config file " + e.Text() }
 
 // Is makes a SettingsError an ErrConfig (a usage error).
 func (e *SettingsError) Is(target error) bool { return target == ErrConfig }
@@ -51,7 +51,7 @@ func (e *SettingsError) Is(target error) bool { return target == ErrConfig }
 func DecodeSettings(typ string, raw map[string]any) (any, error) {
 	t, ok := Lookup(typ)
 	if !ok {
-		return nil, fmt.Errorf("%w: config file rotation: unknown rotation type %q", ErrConfig, typ)
+		return nil, configErrorf("config file rotation: unknown rotation type %q", typ)
 	}
 	return decodeSettings(t, raw)
 }

@@ -22,7 +22,7 @@ func TestSettingsOneWording(t *testing.T) {
 			continue
 		}
 		want := `: unknown setting "zzz" (`
-		if !se.Unknown || !strings.HasPrefix(err.Error(), "rotation: config file rotation."+typ.Name) || !strings.Contains(err.Error(), want) {
+		if !se.Unknown || !strings.HasPrefix(err.Error(), "config file rotation."+typ.Name) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %q, want rotation.%s...%s", typ.Name, err, typ.Name, want)
 		}
 		if last := se.Path[len(se.Path)-1]; last != "zzz" || se.Path[0] != typ.Name {
