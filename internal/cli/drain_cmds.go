@@ -215,7 +215,7 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 	}
 	var err error
 	if kind != cmdWait {
-		if len(rotationSpecs(cfg)) == 0 {
+		if len(cfg.Rotation) == 0 {
 			hint := noRotationHint()
 			if kind == cmdRun {
 				hint += "; to wait without changing rotation use 'drain wait'"
@@ -280,20 +280,6 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 	return p, nil
 }
 
-// rotationSpecs are the run's rotation methods as TYPE:TARGET: the
-// shorthands --keepalive and --haproxy first (in that order, as before
-// --rotate existed), then every --rotate.
-func rotationSpecs(cfg *config.Config) []string {
-	var specs []string
-	if cfg.Keepalive != "" {
-		specs = append(specs, "keepalive:"+cfg.Keepalive)
-	}
-	for _, h := range cfg.HAProxy {
-		specs = append(specs, "haproxy:"+h)
-	}
-	return append(specs, cfg.Rotate...)
-}
-
 // buildRotation returns the run's rotation methods (a keep-alive page,
 // HAProxy servers, any registered type, several at once) and the state
 // store. A bad method is a usage error before anything changes.
@@ -308,13 +294,11 @@ func buildRotation(cfg *config.Config) (*rotation.Set, state.Store, error) {
 		Getenv: os.Getenv,
 	}
 	var methods []rotation.Method
-	for _, spec := range rotationSpecs(cfg) {
-		if t, _, err := rotation.ParseSpec(spec); err == nil {
-			opts.Settings = cfg.RotationSettings[t.Name]
-		}
-		m, err := rotation.NewMethod(spec, opts)
+	for _, spec := range cfg.Rotation {
+		opts.Settings = cfg.RotationSettings[spec.Type.Name]
+		m, err := spec.New(opts)
 		if err != nil {
-			return nil, state.Store{}, usageErr(rotationHint(spec), "%v", err)
+			return nil, state.Store{}, usageErr(spec.Hint(), "%v", err)
 		}
 		methods = append(methods, m)
 	}
@@ -331,16 +315,6 @@ func buildRotation(cfg *config.Config) (*rotation.Set, state.Store, error) {
 		return nil, state.Store{}, &exitError{code: drain.ExitError, err: err, hint: ue.Hint()}
 	}
 	return rot, store, err
-}
-
-// rotationHint is the hint for a rotation method that could not be built:
-// its type's syntax and example.
-func rotationHint(spec string) string {
-	t, _, err := rotation.ParseSpec(spec)
-	if err != nil {
-		return "see 'drain out --help': --rotate TYPE:TARGET"
-	}
-	return fmt.Sprintf("check the %s target, %s (e.g. %s)", t.Name, t.Syntax, t.Example)
 }
 
 // buildSources builds every --source; a bad one is a usage error.

@@ -31,6 +31,9 @@ func TestRotationKeyedPerMethod(t *testing.T) {
 	plan := func(cfg *config.Config) (*drain.Plan, func(drain.Event), *[]drain.Event) {
 		t.Helper()
 		cfg.StateDir = stateDir
+		if err := cfg.ParseRotation(); err != nil {
+			t.Fatal(err)
+		}
 		rot, store, err := buildRotation(cfg)
 		if err != nil {
 			t.Fatal(err)

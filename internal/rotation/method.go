@@ -3,6 +3,7 @@ package rotation
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -218,6 +219,31 @@ func TypeNames() []string {
 		out[i] = t.Name
 	}
 	return out
+}
+
+// Spec is a TYPE:TARGET parsed once, by its type: what --rotate (or a
+// shorthand) names, kept typed until the method is built.
+type Spec struct {
+	Type   Type
+	Target string
+}
+
+// String is TYPE:TARGET.
+func (s Spec) String() string { return s.Type.Name + ":" + s.Target }
+
+// New builds the method with opts; the type's settings come from
+// opts.Settings. Errors wrap ErrConfig: nothing was changed.
+func (s Spec) New(opts Options) (Method, error) { return s.Type.New(s.Target, opts) }
+
+// Hint says how the target of the spec's type is written.
+func (s Spec) Hint() string {
+	return fmt.Sprintf("check the %s target, %s (e.g. %s)", s.Type.Name, s.Type.Syntax, s.Type.Example)
+}
+
+// Parse reads TYPE:TARGET as flag (--rotate) gives it.
+func Parse(flag, raw string) (Spec, error) {
+	t, target, err := parseSpec(flag, raw)
+	return Spec{Type: t, Target: target}, err
 }
 
 // ParseSpec splits TYPE:TARGET as --rotate gives it. An unknown type is an
