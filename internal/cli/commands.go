@@ -34,7 +34,7 @@ server stays OUT; 'drain in' puts it back. The last line says where it stands.
 			return nil
 		},
 	}
-	drainCmd(f, cmd, cmdRun, rotationKeys, sourceKeys, []string{"allow-unread-source"}, connKeys, actionKeys, budgetKeys, outputKeys)
+	drainCmd(f, cmd, runOptions(), rotationKeys, sourceKeys, []string{"allow-unread-source"}, connKeys, actionKeys, budgetKeys, outputKeys)
 	addReportFlag(cmd)
 	return cmd
 }
@@ -54,7 +54,7 @@ shorthands --keepalive PATH and --haproxy ADDR#BACKEND/SERVER.
 ` + exitStatusHelp,
 		Args: noArgs,
 	}
-	return drainCmd(f, cmd, cmdOut, rotationKeys, connKeys, []string{"timeout", "interval", "keep-out"}, budgetKeys, outputKeys)
+	return drainCmd(f, cmd, outOptions(), rotationKeys, connKeys, []string{"timeout", "interval", "keep-out"}, budgetKeys, outputKeys)
 }
 
 func newInCmd(f *Factory) *cobra.Command {
@@ -76,7 +76,7 @@ no longer holds the down content (a deploy rewrote it) is left as it is
 ` + exitStatusHelp,
 		Args: noArgs,
 	}
-	return drainCmd(f, cmd, cmdIn, rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "warm-up", "warm-up-count", "force-restore", "lock", "pool", "lb-grace"}, outputKeys)
+	return drainCmd(f, cmd, inOptions(), rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "warm-up", "warm-up-count", "force-restore", "lock", "pool", "lb-grace"}, outputKeys)
 }
 
 func newWaitCmd(f *Factory) *cobra.Command {
@@ -88,5 +88,5 @@ at least --lb-grace has passed. Nothing is changed.
 ` + exitStatusHelp,
 		Args: noArgs,
 	}
-	return drainCmd(f, cmd, cmdWait, []string{"verify-url"}, sourceKeys, connKeys, []string{"ci"})
+	return drainCmd(f, cmd, waitOptions(), []string{"verify-url"}, sourceKeys, connKeys, []string{"ci"})
 }
