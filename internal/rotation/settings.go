@@ -58,14 +58,15 @@ func DecodeSettings(typ string, raw map[string]any) (any, error) {
 
 func decodeSettings(t Type, raw map[string]any) (any, error) {
 	if t.Settings == nil {
-		for _, k := range sortedKeys(raw) {
-			note := t.Name + " has no settings"
-			if t.SettingsNote != "" {
-				note += ": " + t.SettingsNote
-			}
-			return nil, &SettingsError{Path: []string{t.Name, k}, Unknown: true, Msg: fmt.Sprintf("unknown setting %q (%s)", k, note)}
+		if len(raw) == 0 {
+			return nil, nil
 		}
-		return nil, nil
+		k := sortedKeys(raw)[0]
+		note := t.Name + " has no settings"
+		if t.SettingsNote != "" {
+			note += ": " + t.SettingsNote
+		}
+		return nil, &SettingsError{Path: []string{t.Name, k}, Unknown: true, Msg: fmt.Sprintf("unknown setting %q (%s)", k, note)}
 	}
 	s := t.Settings()
 	if err := decodeInto(reflect.ValueOf(s).Elem(), raw, []string{t.Name}); err != nil {
