@@ -35,23 +35,47 @@ var ErrRights = errors.New("not allowed")
 // the change when it runs; 0 means no limit.
 type BuiltinFunc func(ctx context.Context, arg string, timeout time.Duration) (Action, error)
 
-type builtin struct {
-	arg  string // the name of its one argument ("" = none)
-	make BuiltinFunc
+// Builtin describes one built-in action: its only self-description (the
+// help, the hints and the parser read it from the registry).
+type Builtin struct {
+	Name    string // as written first in the action, e.g. "stop-service"
+	Arg     string // the name of its one argument ("" = none), e.g. "SERVICE"
+	Summary string // one line: what it does
+	// OS is the GOOS it runs on ("" = every OS). Elsewhere its name is
+	// still recognised (never run as a program) and refused with WrongOS,
+	// so New is only called on OS.
+	OS  string
+	New BuiltinFunc
 }
 
-// builtins maps each built-in's name to how it is made.
-var builtins = map[string]builtin{}
+// Usage is the built-in as it is written, "NAME ARG".
+func (b Builtin) Usage() string { return strings.TrimSpace(b.Name + " " + b.Arg) }
 
-// RegisterBuiltin adds the built-in name, taking one argument called arg
-// ("" for none), made by f. It is registered on every OS, so that its name
-// is never run as a program: off its OS, f returns WrongOS. Call it from an
-// init function. A name registered twice panics.
-func RegisterBuiltin(name, arg string, f BuiltinFunc) {
-	if _, dup := builtins[name]; dup {
-		panic("action: built-in registered twice: " + name)
+// builtins maps each built-in's name to its descriptor.
+var builtins = map[string]Builtin{}
+
+// RegisterBuiltin adds a built-in; call it from an init function, on every
+// OS. A name registered twice panics.
+func RegisterBuiltin(b Builtin) {
+	if _, dup := builtins[b.Name]; dup {
+		panic("action: built-in registered twice: " + b.Name)
 	}
-	builtins[name] = builtin{arg: arg, make: f}
+	builtins[b.Name] = b
+}
+
+// LookupBuiltin returns the built-in named name.
+func LookupBuiltin(name string) (Builtin, bool) {
+	b, ok := builtins[name]
+	return b, ok
+}
+
+// BuiltinTypes lists the built-ins, sorted by name.
+func BuiltinTypes() []Builtin {
+	out := make([]Builtin, 0, len(builtins))
+	for _, n := range Builtins() {
+		out = append(out, builtins[n])
+	}
+	return out
 }
 
 // Builtins lists the built-in action names, sorted.
@@ -67,10 +91,10 @@ func Builtins() []string {
 // BuiltinUsages lists each built-in as it is written, "NAME ARG" (sorted):
 // what the help and the hints show.
 func BuiltinUsages() []string {
-	names := Builtins()
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = strings.TrimSpace(n + " " + builtins[n].arg)
+	bs := BuiltinTypes()
+	out := make([]string, len(bs))
+	for i, b := range bs {
+		out[i] = b.Usage()
 	}
 	return out
 }
@@ -89,7 +113,7 @@ func ParseBuiltin(argv []string) (name, arg string, ok bool, err error) {
 	if !ok {
 		return "", "", false, nil
 	}
-	name, want := argv[0], b.arg
+	name, want := argv[0], b.Arg
 	switch {
 	case want == "" && len(argv) > 1:
 		return name, "", true, fmt.Errorf("%w: %s takes no arguments, got %q", ErrUsage, name, argv[1])
@@ -110,7 +134,11 @@ const checkTimeout = 30 * time.Second
 func newBuiltin(name, arg string, timeout time.Duration) (Action, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 	defer cancel()
-	return builtins[name].make(ctx, arg, timeout)
+	b := builtins[name]
+	if b.OS != "" && b.OS != runtime.GOOS {
+		return nil, WrongOS(name)
+	}
+	return b.New(ctx, arg, timeout)
 }
 
 // QuoteArg quotes a built-in's argument for display when it needs it.

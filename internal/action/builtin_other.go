@@ -2,13 +2,6 @@
 
 package action
 
-import (
-	"context"
-	"time"
-)
-
-func init() {
-	RegisterBuiltin(StopService, "SERVICE", func(context.Context, string, time.Duration) (Action, error) {
-		return nil, WrongOS(StopService)
-	})
-}
+// newStopService is never called off Windows: the registry refuses
+// stop-service there (Builtin.OS) with WrongOS.
+var newStopService BuiltinFunc

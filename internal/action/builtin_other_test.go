@@ -26,5 +26,5 @@ func TestRegisterBuiltinRefusesDuplicates(t *testing.T) {
 			t.Errorf("registering %s twice: recover() = %v", StopService, r)
 		}
 	}()
-	RegisterBuiltin(StopService, "SERVICE", nil)
+	RegisterBuiltin(Builtin{Name: StopService, Arg: "SERVICE"})
 }

@@ -31,10 +31,8 @@ func (a *ServiceStop) DropsSessions() bool {
 	return strings.EqualFold(a.Name, "W3SVC") || strings.EqualFold(a.Name, "WAS")
 }
 
-func init() {
-	RegisterBuiltin(StopService, "SERVICE", func(ctx context.Context, name string, timeout time.Duration) (Action, error) {
-		return newServiceStop(ctx, name, timeout)
-	})
+func newStopService(ctx context.Context, name string, timeout time.Duration) (Action, error) {
+	return newServiceStop(ctx, name, timeout)
 }
 
 // ServiceState reads a service's state; an unknown service is ErrUsage.

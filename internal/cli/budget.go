@@ -111,7 +111,7 @@ func poolView(cfg *config.Config, client *http.Client) (rotation.PoolView, error
 	}
 	v, err := rotation.NewPool(cfg.Pool, rotation.Options{Client: client, Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv})
 	if err != nil {
-		return nil, usageErr(poolHint(cfg.Pool), "%v", trimRotErr(err))
+		return nil, usageErr(poolHint(cfg.Pool), "%v", err)
 	}
 	if hp, ok := v.(*rotation.HAProxyPool); ok && hp.Self == "" {
 		return nil, usageErr(fmt.Sprintf("add this server after the backend: --pool haproxy:%s#%s/SERVER", hp.Addr.String(), hp.Backend),
@@ -122,19 +122,10 @@ func poolView(cfg *config.Config, client *http.Client) (rotation.PoolView, error
 
 // etcdClient is the --lock etcd:URL client; nil without --lock.
 func etcdClient(cfg *config.Config, client *http.Client) (*etcdlock.Client, error) {
-	if len(cfg.Lock) == 0 {
+	if len(cfg.EtcdEndpoints) == 0 {
 		return nil, nil
 	}
-	var urls []string
-	for _, l := range cfg.Lock {
-		_, u, _ := strings.Cut(l, ":")
-		urls = append(urls, u)
-	}
-	eps, err := etcdlock.ParseEndpoints(urls)
-	if err != nil {
-		return nil, usageErr("use --lock etcd:http://HOST:2379 (several endpoints comma-separated)", "--lock: %v", err)
-	}
-	return &etcdlock.Client{Endpoints: eps, HTTP: client, Timeout: max(cfg.ReadTimeout, 2*time.Second)}, nil
+	return &etcdlock.Client{Endpoints: cfg.EtcdEndpoints, HTTP: client, Timeout: max(cfg.ReadTimeout, 2*time.Second)}, nil
 }
 
 // clearOutRecord deletes etcd's record of who took this server out

@@ -15,10 +15,9 @@ func newRunCmd(f *Factory) *cobra.Command {
 below its threshold for --settle (and --lb-grace has passed since out), then
 run the action. The action is an argv after -- (no shell unless --shell).
 
-On Windows the action can also be a built-in that checks the current state
-first ("already stopped") and waits until the change has taken effect:
-` + builtinList() + `.
-
+The action can also be a built-in that checks the current state first
+("already stopped") and waits until the change has taken effect:
+` + builtinTable() + `
 If the wait fails or is interrupted before the action runs, the server is put
 back into rotation unless --keep-out. Once the action has run (or failed) the
 server stays OUT; 'drain in' puts it back. The last line says where it stands.
@@ -35,7 +34,7 @@ server stays OUT; 'drain in' puts it back. The last line says where it stands.
 			return nil
 		},
 	}
-	drainCmd(f, cmd, cmdRun, rotationKeys, sourceKeys, []string{"allow-unread-source"}, connKeys, actionKeys, budgetKeys, outputKeys)
+	drainCmd(f, cmd, runOptions(), rotationKeys, sourceKeys, []string{"allow-unread-source"}, connKeys, actionKeys, budgetKeys, outputKeys)
 	addReportFlag(cmd)
 	return cmd
 }
@@ -55,7 +54,7 @@ shorthands --keepalive PATH and --haproxy ADDR#BACKEND/SERVER.
 ` + exitStatusHelp,
 		Args: noArgs,
 	}
-	return drainCmd(f, cmd, cmdOut, rotationKeys, connKeys, []string{"timeout", "interval", "keep-out"}, budgetKeys, outputKeys)
+	return drainCmd(f, cmd, outOptions(), rotationKeys, connKeys, []string{"timeout", "interval", "keep-out"}, budgetKeys, outputKeys)
 }
 
 func newInCmd(f *Factory) *cobra.Command {
@@ -77,7 +76,7 @@ no longer holds the down content (a deploy rewrote it) is left as it is
 ` + exitStatusHelp,
 		Args: noArgs,
 	}
-	return drainCmd(f, cmd, cmdIn, rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "warm-up", "warm-up-count", "force-restore", "lock", "pool", "lb-grace"}, outputKeys)
+	return drainCmd(f, cmd, inOptions(), rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "warm-up", "warm-up-count", "force-restore", "lock", "pool", "lb-grace"}, outputKeys)
 }
 
 func newWaitCmd(f *Factory) *cobra.Command {
@@ -89,5 +88,5 @@ at least --lb-grace has passed. Nothing is changed.
 ` + exitStatusHelp,
 		Args: noArgs,
 	}
-	return drainCmd(f, cmd, cmdWait, []string{"verify-url"}, sourceKeys, connKeys, []string{"ci"})
+	return drainCmd(f, cmd, waitOptions(), []string{"verify-url"}, sourceKeys, connKeys, []string{"ci"})
 }

@@ -22,14 +22,60 @@ import (
 	"github.com/drain-cli/drain/internal/state"
 )
 
-type cmdKind int
+// drainOptions is what one drain command (run, out, in, wait) does: the
+// parts of a plan it builds and how it runs it. Each command's constructor
+// (commands.go) gives its own; runDrain and buildPlan only follow them.
+type drainOptions struct {
+	Name string // the command, as locks and out records name it
+	// Rotation: the command changes rotation (methods, their locks, the
+	// out record cleared when it leaves the server IN); NoRotationHint is
+	// added to the hint when none is given.
+	Rotation       bool
+	NoRotationHint string
+	Budget         bool // asks the disruption budget before out
+	BackIn         bool // in's checks: --wait-healthy, --warm-up
+	Wait           bool // waits on the sources
+	Action         bool // runs the action
+	// Run runs the plan.
+	Run func(ctx context.Context, p *drain.Plan, cfg *config.Config, emit func(drain.Event)) drain.Outcome
+}
 
-const (
-	cmdRun cmdKind = iota
-	cmdOut
-	cmdIn
-	cmdWait
-)
+func runOptions() drainOptions {
+	return drainOptions{
+		Name: "run", Rotation: true, Budget: true, Wait: true, Action: true,
+		NoRotationHint: "; to wait without changing rotation use 'drain wait'",
+		Run: func(ctx context.Context, p *drain.Plan, _ *config.Config, emit func(drain.Event)) drain.Outcome {
+			return p.Run(ctx, emit)
+		},
+	}
+}
+
+func outOptions() drainOptions {
+	return drainOptions{
+		Name: "out", Rotation: true, Budget: true,
+		Run: func(ctx context.Context, p *drain.Plan, _ *config.Config, emit func(drain.Event)) drain.Outcome {
+			return p.Out(ctx, emit)
+		},
+	}
+}
+
+func inOptions() drainOptions {
+	return drainOptions{
+		Name: "in", Rotation: true, BackIn: true,
+		Run: func(ctx context.Context, p *drain.Plan, cfg *config.Config, emit func(drain.Event)) drain.Outcome {
+			return p.In(ctx, cfg.WaitHealthy, emit)
+		},
+	}
+}
+
+func waitOptions() drainOptions {
+	return drainOptions{
+		Name: "wait", Wait: true,
+		Run: func(ctx context.Context, p *drain.Plan, _ *config.Config, emit func(drain.Event)) drain.Outcome {
+			return p.Wait(ctx, emit)
+		},
+	}
+}
 
 var (
 	rotationKeys = []string{"rotate", "keepalive", "haproxy", "disabled-name", "down-content", "verify-url", "reason", "state-dir"}
@@ -45,11 +91,11 @@ var (
 
 // drainCmd is what the four drain commands share: their flags and one way
 // to run. The commands themselves (commands.go) say what they do.
-func drainCmd(f *Factory, cmd *cobra.Command, kind cmdKind, groups ...[]string) *cobra.Command {
+func drainCmd(f *Factory, cmd *cobra.Command, opts drainOptions, groups ...[]string) *cobra.Command {
 	for _, g := range groups {
 		config.AddFlags(cmd.Flags(), g...)
 	}
-	cmd.RunE = func(c *cobra.Command, args []string) error { return runDrain(f, c, args, kind) }
+	cmd.RunE = func(c *cobra.Command, args []string) error { return runDrain(f, c, args, opts) }
 	return cmd
 }
 
@@ -63,14 +109,14 @@ func noArgs(c *cobra.Command, args []string) error {
 
 // runDrain loads the settings, builds the plan, picks the sinks, takes the
 // lock and runs the command; the sinks say how it ended.
-func runDrain(f *Factory, c *cobra.Command, args []string, kind cmdKind) error {
+func runDrain(f *Factory, c *cobra.Command, args []string, opts drainOptions) error {
 	ios := f.IOStreams
 	configFile, _ := c.Flags().GetString("config")
 	cfg, err := config.Load(c.Flags(), args, configFile, nil)
 	if err != nil {
 		return err
 	}
-	plan, err := buildPlan(ios, cfg, kind)
+	plan, err := buildPlan(ios, cfg, opts)
 	if err != nil {
 		return err
 	}
@@ -92,7 +138,7 @@ func runDrain(f *Factory, c *cobra.Command, args []string, kind cmdKind) error {
 	}
 	emit := rep.wrap(r.event)
 	if plan.Rotator != nil && !cfg.DryRun {
-		locks, err := takeLock(plan, kind, cfg.Reason, emit)
+		locks, err := takeLock(plan, opts.Name, cfg.Reason, emit)
 		if err != nil {
 			// Nothing was changed; say where the server stands anyway.
 			oc := drain.Outcome{Result: drain.ResultError, Code: drain.ExitError, Err: err, Unchanged: true, Rotation: currentStatus(c.Context(), plan)}
@@ -106,23 +152,13 @@ func runDrain(f *Factory, c *cobra.Command, args []string, kind cmdKind) error {
 		defer locks.Release()
 	}
 
-	var oc drain.Outcome
-	switch kind {
-	case cmdRun:
-		oc = plan.Run(c.Context(), emit)
-	case cmdOut:
-		oc = plan.Out(c.Context(), emit)
-	case cmdIn:
-		oc = plan.In(c.Context(), cfg.WaitHealthy, emit)
-	case cmdWait:
-		oc = plan.Wait(c.Context(), emit)
-	}
+	oc := opts.Run(c.Context(), plan, cfg, emit)
 	oc.Code = outcomeCode(oc)
-	if kind != cmdWait && !cfg.DryRun && len(cfg.Lock) > 0 && oc.Rotation == rotation.In {
+	if opts.Rotation && !cfg.DryRun && len(cfg.Lock) > 0 && oc.Rotation == rotation.In {
 		clearOutRecord(c.Context(), cfg, plan.Rotator, emit)
 	}
 	rep.write(r, oc)
-	r.finish(oc, kind != cmdWait)
+	r.finish(oc, opts.Rotation)
 	if oc.Code != drain.ExitOK {
 		return &exitError{code: oc.Code, err: oc.Err, reported: true}
 	}
@@ -157,9 +193,9 @@ func currentStatus(ctx context.Context, p *drain.Plan) rotation.Status {
 // lock per rotation method (its Key), taken in sorted order so that two runs
 // sharing methods cannot each hold one the other waits for. A lock left by a
 // drain that is gone (killed, crashed) is taken over, and said so.
-func takeLock(p *drain.Plan, kind cmdKind, reason string, emit func(drain.Event)) (locks, error) {
+func takeLock(p *drain.Plan, command, reason string, emit func(drain.Event)) (locks, error) {
 	host, _ := os.Hostname()
-	me := state.Holder{PID: os.Getpid(), Host: host, By: state.Who(), Command: kindName(kind), Reason: reason, Since: time.Now().UTC()}
+	me := state.Holder{PID: os.Getpid(), Host: host, By: state.Who(), Command: command, Reason: reason, Since: time.Now().UTC()}
 	var held locks
 	for _, key := range p.Rotator.Keys() {
 		lock, stale, err := p.Store.Lock(key, me)
@@ -192,7 +228,7 @@ func (l locks) Release() {
 
 // buildPlan turns a validated config into the algorithm's plain values,
 // checking everything that can be checked before anything changes.
-func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*drain.Plan, error) {
+func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, opts drainOptions) (*drain.Plan, error) {
 	p := &drain.Plan{
 		Reason: cfg.Reason, Interval: cfg.Interval, Settle: cfg.Settle, Timeout: cfg.Timeout,
 		LBGrace: cfg.LBGrace, Force: cfg.Force, KeepOut: cfg.KeepOut, DryRun: cfg.DryRun,
@@ -214,24 +250,20 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 		p.ActionErr = forgivingWriter{p.ActionErr}
 	}
 	var err error
-	if kind != cmdWait {
-		if len(rotationSpecs(cfg)) == 0 {
-			hint := noRotationHint()
-			if kind == cmdRun {
-				hint += "; to wait without changing rotation use 'drain wait'"
-			}
-			return nil, usageErr(hint, "no rotation method: drain %s needs --rotate TYPE:TARGET, --keepalive or --haproxy", kindName(kind))
+	if opts.Rotation {
+		if len(cfg.Rotation) == 0 {
+			return nil, usageErr(noRotationHint()+opts.NoRotationHint, "no rotation method: drain %s needs --rotate TYPE:TARGET, --keepalive or --haproxy", opts.Name)
 		}
 		if p.Rotator, p.Store, err = buildRotation(cfg); err != nil {
 			return nil, err
 		}
 		p.Probed = p.Rotator.Probed()
-		if kind == cmdRun || kind == cmdOut {
+		if opts.Budget {
 			client, err := httpClient(cfg)
 			if err != nil {
 				return nil, err
 			}
-			if p.Gate, err = budgetGate(cfg, p.Rotator, p.Store, client, kindName(kind)); err != nil {
+			if p.Gate, err = budgetGate(cfg, p.Rotator, p.Store, client, opts.Name); err != nil {
 				return nil, err
 			}
 		}
@@ -243,12 +275,12 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 		}
 		p.Verify = &drain.Verifier{URL: cfg.VerifyURL, Client: client}
 	}
-	if kind == cmdIn {
+	if opts.BackIn {
 		if err := backInPlan(p, cfg); err != nil {
 			return nil, err
 		}
 	}
-	if kind == cmdRun || kind == cmdWait {
+	if opts.Wait {
 		if len(cfg.Sources) == 0 && cfg.LBGrace == 0 && p.Verify == nil {
 			return nil, usageErr("add --source TYPE:TARGET (e.g. nginx:http://127.0.0.1/nginx_status)", "nothing to wait on")
 		}
@@ -259,7 +291,7 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 			return nil, err
 		}
 	}
-	if kind == cmdRun && len(cfg.Action) > 0 {
+	if opts.Action && len(cfg.Action) > 0 {
 		a, err := action.New(cfg.Action, cfg.Shell, cfg.ActionTimeout)
 		if err != nil {
 			hint := "check the program name and PATH"
@@ -280,20 +312,6 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, kind cmdKind) (*dra
 	return p, nil
 }
 
-// rotationSpecs are the run's rotation methods as TYPE:TARGET: the
-// shorthands --keepalive and --haproxy first (in that order, as before
-// --rotate existed), then every --rotate.
-func rotationSpecs(cfg *config.Config) []string {
-	var specs []string
-	if cfg.Keepalive != "" {
-		specs = append(specs, "keepalive:"+cfg.Keepalive)
-	}
-	for _, h := range cfg.HAProxy {
-		specs = append(specs, "haproxy:"+h)
-	}
-	return append(specs, cfg.Rotate...)
-}
-
 // buildRotation returns the run's rotation methods (a keep-alive page,
 // HAProxy servers, any registered type, several at once) and the state
 // store. A bad method is a usage error before anything changes.
@@ -308,19 +326,17 @@ func buildRotation(cfg *config.Config) (*rotation.Set, state.Store, error) {
 		Getenv: os.Getenv,
 	}
 	var methods []rotation.Method
-	for _, spec := range rotationSpecs(cfg) {
-		if t, _, err := rotation.ParseSpec(spec); err == nil {
-			opts.Settings = cfg.RotationSettings[t.Name]
-		}
-		m, err := rotation.NewMethod(spec, opts)
+	for _, spec := range cfg.Rotation {
+		opts.Settings = cfg.RotationSettings[spec.Type.Name]
+		m, err := spec.New(opts)
 		if err != nil {
-			return nil, state.Store{}, usageErr(rotationHint(spec), "%v", trimRotErr(err))
+			return nil, state.Store{}, usageErr(spec.Hint(), "%v", err)
 		}
 		methods = append(methods, m)
 	}
 	rot, err := rotation.NewSet(methods...)
 	if err != nil {
-		return nil, state.Store{}, usageErr("give each rotation method once", "%v", trimRotErr(err))
+		return nil, state.Store{}, usageErr("give each rotation method once", "%v", err)
 	}
 	if cfg.StateDir != "" {
 		return rot, state.Store{Dir: cfg.StateDir}, nil
@@ -331,16 +347,6 @@ func buildRotation(cfg *config.Config) (*rotation.Set, state.Store, error) {
 		return nil, state.Store{}, &exitError{code: drain.ExitError, err: err, hint: ue.Hint()}
 	}
 	return rot, store, err
-}
-
-// rotationHint is the hint for a rotation method that could not be built:
-// its type's syntax and example.
-func rotationHint(spec string) string {
-	t, _, err := rotation.ParseSpec(spec)
-	if err != nil {
-		return "see 'drain out --help': --rotate TYPE:TARGET"
-	}
-	return fmt.Sprintf("check the %s target, %s (e.g. %s)", t.Name, t.Syntax, t.Example)
 }
 
 // buildSources builds every --source; a bad one is a usage error.
@@ -357,7 +363,7 @@ func buildSources(cfg *config.Config) ([]drain.Watch, error) {
 		}
 		src, err := source.New(spec, opts)
 		if err != nil {
-			return nil, usageErr("see 'drain run --help' for the source types", "%v", trimSpecErr(err))
+			return nil, usageErr("see 'drain run --help' for the source types", "%v", err)
 		}
 		out = append(out, drain.Watch{Name: spec.String(), Source: src, Threshold: spec.Threshold})
 	}
@@ -390,23 +396,6 @@ func allowUnread(cfg *config.Config) ([]string, error) {
 		}
 	}
 	return specs, nil
-}
-
-func trimSpecErr(err error) string {
-	s := err.Error()
-	prefix := source.ErrSpec.Error() + " "
-	if len(s) > len(prefix) && s[:len(prefix)] == prefix {
-		return "bad source " + s[len(prefix):]
-	}
-	return s
-}
-
-func trimRotErr(err error) string {
-	return strings.TrimPrefix(err.Error(), rotation.ErrConfig.Error()+": ")
-}
-
-func kindName(k cmdKind) string {
-	return [...]string{"run", "out", "in", "wait"}[k]
 }
 
 // forgivingWriter drops what cannot be written (a closed pipe): output is

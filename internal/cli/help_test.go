@@ -134,6 +134,11 @@ func TestHelpNamesEveryBuiltin(t *testing.T) {
 	if len(action.BuiltinUsages()) < 6 {
 		t.Fatalf("only %d built-ins registered", len(action.BuiltinUsages()))
 	}
+	for _, b := range action.BuiltinTypes() {
+		if b.Summary == "" || !strings.Contains(run.Long, b.Usage()+" (Windows): "+b.Summary) && !strings.Contains(run.Long, b.Usage()+": "+b.Summary) {
+			t.Errorf("run help does not give %s its summary %q", b.Name, b.Summary)
+		}
+	}
 	for _, b := range action.BuiltinUsages() {
 		for what, text := range map[string]string{"--action help": help, "run help": run.Long, "docs/cli/drain_run.md": docs, "README Actions": readme} {
 			if !strings.Contains(text, b) {

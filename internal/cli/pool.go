@@ -85,7 +85,7 @@ func poolSpec(c *cobra.Command) string {
 // runStatusPool is 'drain status --pool'. A pool that cannot be read is
 // exit 1 (the report says why); a bad --pool is exit 2.
 func runStatusPool(c *cobra.Command, ios *iostreams.IOStreams, cfg *config.Config, spec string) error {
-	if len(rotationSpecs(cfg)) > 0 || len(cfg.Sources) > 0 {
+	if len(cfg.Rotation) > 0 || len(cfg.Sources) > 0 {
 		return usageErr("run 'drain status --pool' on its own, or 'drain status' without --pool", "--pool lists a whole pool: it does not take --rotate, --keepalive, --haproxy or --source")
 	}
 	client, err := httpClient(cfg)
@@ -94,7 +94,7 @@ func runStatusPool(c *cobra.Command, ios *iostreams.IOStreams, cfg *config.Confi
 	}
 	view, err := rotation.NewPool(spec, rotation.Options{Client: client, Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv})
 	if err != nil {
-		return usageErr(poolHint(spec), "%v", trimRotErr(err))
+		return usageErr(poolHint(spec), "%v", err)
 	}
 	store := state.Store{Dir: cfg.StateDir}
 	if cfg.StateDir == "" {
@@ -106,13 +106,7 @@ func runStatusPool(c *cobra.Command, ios *iostreams.IOStreams, cfg *config.Confi
 		}
 	}
 	src := poolSources{view: view, store: store, client: client}
-	for _, lock := range cfg.Lock {
-		eps, err := parseEtcdLock(lock)
-		if err != nil {
-			return err
-		}
-		src.etcd = append(src.etcd, eps...)
-	}
+	src.etcd = cfg.EtcdEndpoints
 	if len(src.etcd) > 0 {
 		if src.id = poolID(view); src.id == "" {
 			return usageErr("drop --lock, or give a pool target (haproxy:ADDR#BACKEND)", "--pool %s: this pool has no pool-lock name to find its etcd records by", spec)
@@ -189,7 +183,7 @@ func collectPool(ctx context.Context, src poolSources) poolReport {
 	rep := poolReport{Time: time.Now(), Event: "pool", Target: redact.String(view.Target()), Members: []poolRow{}}
 	p, err := view.Pool(ctx)
 	if err != nil {
-		rep.Error = redact.String(trimRotErr(err))
+		rep.Error = redact.String(err.Error())
 		return rep
 	}
 	rep.Pool = p.Name

@@ -44,33 +44,6 @@ func poolID(v rotation.PoolView) string {
 	return ""
 }
 
-// parseEtcdLock reads --lock etcd:URL[,URL...] into endpoints.
-func parseEtcdLock(spec string) ([]string, error) {
-	rest, ok := strings.CutPrefix(strings.TrimSpace(spec), "etcd:")
-	if !ok {
-		return nil, usageErr("--lock etcd:http://127.0.0.1:2379", "--lock %q: status --pool reads etcd:URL only", spec)
-	}
-	var out []string
-	for _, e := range strings.Split(rest, ",") {
-		e = strings.TrimSpace(e)
-		if e == "" {
-			continue
-		}
-		if !strings.Contains(e, "://") {
-			e = "http://" + e
-		}
-		u, err := url.Parse(e)
-		if err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https" || u.User != nil {
-			return nil, usageErr("--lock etcd:http://127.0.0.1:2379", "--lock %q: etcd endpoint %q: want http(s)://HOST:PORT (no user in the URL)", spec, e)
-		}
-		out = append(out, strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/"))
-	}
-	if len(out) == 0 {
-		return nil, usageErr("--lock etcd:http://127.0.0.1:2379", "--lock %q: no etcd endpoint", spec)
-	}
-	return out, nil
-}
-
 // etcdOuts reads the out records of pool, by server name, through the
 // budget's own etcd client (the first endpoint that answers).
 func etcdOuts(ctx context.Context, c *http.Client, endpoints []string, pool string) (map[string]etcdOut, error) {

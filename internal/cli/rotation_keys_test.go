@@ -31,6 +31,9 @@ func TestRotationKeyedPerMethod(t *testing.T) {
 	plan := func(cfg *config.Config) (*drain.Plan, func(drain.Event), *[]drain.Event) {
 		t.Helper()
 		cfg.StateDir = stateDir
+		if err := cfg.ParseRotation(); err != nil {
+			t.Fatal(err)
+		}
 		rot, store, err := buildRotation(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -46,12 +49,12 @@ func TestRotationKeyedPerMethod(t *testing.T) {
 
 	// One lock per method: the page's lock, held by one run, stops the
 	// other; released, the other takes every lock it needs.
-	held, err := takeLock(alone, cmdOut, "first", aloneEmit)
+	held, err := takeLock(alone, "out", "first", aloneEmit)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var le *state.LockedError
-	if _, err := takeLock(both, cmdOut, "second", bothEmit); !errors.As(err, &le) {
+	if _, err := takeLock(both, "out", "second", bothEmit); !errors.As(err, &le) {
 		t.Fatalf("second run's lock: %v, want the page's lock held by the first", err)
 	}
 	// The second run gave back the HAProxy lock it may have taken.
@@ -61,7 +64,7 @@ func TestRotationKeyedPerMethod(t *testing.T) {
 		l.Release()
 	}
 	held.Release()
-	if l, err := takeLock(both, cmdOut, "second", bothEmit); err != nil {
+	if l, err := takeLock(both, "out", "second", bothEmit); err != nil {
 		t.Fatalf("after release: %v", err)
 	} else {
 		l.Release()

@@ -71,11 +71,11 @@ records); a balancer that cannot be read is exit 1.
 		if err := lockNeedsPool(c); err != nil {
 			return err
 		}
-		if len(rotationSpecs(cfg)) == 0 && len(cfg.Sources) == 0 {
+		if len(cfg.Rotation) == 0 && len(cfg.Sources) == 0 {
 			return usageErr("set --keepalive PATH, --haproxy ADDR#BACKEND/SERVER, --rotate TYPE:TARGET and/or --source SPEC", "nothing to show")
 		}
 		plan := &drain.Plan{}
-		if len(rotationSpecs(cfg)) > 0 {
+		if len(cfg.Rotation) > 0 {
 			if plan.Rotator, plan.Store, err = buildRotation(cfg); err != nil {
 				return err
 			}

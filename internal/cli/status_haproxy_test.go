@@ -16,6 +16,9 @@ func TestStatusShowsEachHAProxyInstance(t *testing.T) {
 	lb1, lb2 := haproxytest.New(t, "web/a"), haproxytest.New(t, "web/a")
 	lb1.Set("web/a", haproxytest.Server{Admin: 0x01})
 	cfg := &config.Config{HAProxy: []string{lb1.Addr + "#web/a", lb2.Addr + "#web/a"}, StateDir: t.TempDir()}
+	if err := cfg.ParseRotation(); err != nil {
+		t.Fatal(err)
+	}
 	rot, store, err := buildRotation(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/kballard/go-shellquote"
 	"github.com/spf13/pflag"
 
+	"github.com/drain-cli/drain/internal/etcdlock"
 	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/source"
@@ -46,6 +47,10 @@ type Config struct {
 	Keepalive string
 	HAProxy   []string // ADDR#BACKEND/SERVER, one per load balancer
 	Rotate    []string // TYPE:TARGET rotation methods, besides the shorthands above
+	// Rotation is every rotation method of the run, parsed once: the
+	// shorthands --keepalive and --haproxy first (in that order, as before
+	// --rotate existed), then every --rotate.
+	Rotation []rotation.Spec
 	// RotationSettings is the config file's rotation: section, per type
 	// (settings without a flag, e.g. the exec method's commands).
 	RotationSettings map[string]map[string]any
@@ -79,6 +84,9 @@ type Config struct {
 	MinInRotation int
 	WaitTurn      time.Duration
 	Lock          []string
+	// EtcdEndpoints are the endpoints of every --lock etcd:URL[,URL],
+	// parsed once.
+	EtcdEndpoints []string
 	// Pool is a pool view named on its own (TYPE:TARGET), only read: the
 	// budget's pool and what in --wait-healthy waits on.
 	Pool     string
@@ -410,10 +418,20 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 			}
 		}
 	}
+	var lockURLs []string
 	for _, l := range c.Lock {
-		if typ, _, ok := strings.Cut(strings.TrimSpace(l), ":"); !ok || strings.ToLower(typ) != "etcd" {
+		typ, u, ok := strings.Cut(strings.TrimSpace(l), ":")
+		if !ok || strings.ToLower(typ) != "etcd" {
 			return usage("use --lock etcd:http://HOST:2379 (several endpoints comma-separated)", "invalid lock %q: the only lock service is etcd (etcd:URL)", l)
 		}
+		lockURLs = append(lockURLs, u)
+	}
+	if len(lockURLs) > 0 {
+		eps, err := etcdlock.ParseEndpoints(lockURLs)
+		if err != nil {
+			return usage("use --lock etcd:http://HOST:2379 (several endpoints comma-separated)", "--lock: %v", err)
+		}
+		c.EtcdEndpoints = eps
 	}
 	if c.DownContent != nil && c.DisabledName != "" {
 		return usage("--disabled-name is for rename mode; drop one of them", "--down-content and --disabled-name do not go together")
@@ -424,15 +442,13 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 			return usage("use a full URL such as http://127.0.0.1/keepalive.htm", "invalid verify-url %q", c.VerifyURL)
 		}
 	}
-	for _, s := range c.Rotate {
-		if _, _, err := rotation.ParseSpec(s); err != nil {
-			return usage("the README's Rotation table lists every type and its target, e.g. --rotate keepalive:/var/www/keepalive.htm", "%s", strings.TrimPrefix(err.Error(), rotation.ErrConfig.Error()+": "))
-		}
+	if err := c.ParseRotation(); err != nil {
+		return err
 	}
 	for _, s := range lists["source"] {
 		spec, err := source.ParseSpec(s)
 		if err != nil {
-			return usage("see drain run --help for the source types", "%s", strings.TrimPrefix(err.Error(), source.ErrSpec.Error()+" "))
+			return usage("see drain run --help for the source types", "%v", err)
 		}
 		c.Sources = append(c.Sources, spec)
 	}
@@ -554,5 +570,36 @@ func (v *listValue) GetSlice() []string    { return v.vals }
 func (v *listValue) Append(s string) error { return v.Set(s) }
 func (v *listValue) Replace(s []string) error {
 	v.vals = append([]string(nil), s...)
+	return nil
+}
+
+// ParseRotation parses every rotation method once, the shorthands folded
+// in: --keepalive PATH is keepalive:PATH, --haproxy X is haproxy:X.
+func (c *Config) ParseRotation() error {
+	hint := "the README's Rotation table lists every type and its target, e.g. --rotate keepalive:/var/www/keepalive.htm"
+	c.Rotation = nil
+	add := func(flag, raw string) error {
+		s, err := rotation.Parse(flag, raw)
+		if err != nil {
+			return usage(hint, "%v", err)
+		}
+		c.Rotation = append(c.Rotation, s)
+		return nil
+	}
+	if c.Keepalive != "" {
+		if err := add("--keepalive", "keepalive:"+c.Keepalive); err != nil {
+			return err
+		}
+	}
+	for _, h := range c.HAProxy {
+		if err := add("--haproxy", "haproxy:"+h); err != nil {
+			return err
+		}
+	}
+	for _, r := range c.Rotate {
+		if err := add("--rotate", r); err != nil {
+			return err
+		}
+	}
 	return nil
 }

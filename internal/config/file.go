@@ -122,7 +122,10 @@ func checkFile(path string, b []byte) (map[string]fileValue, error) {
 			if _, dup := out[name]; dup {
 				return nil, usage("keep one of them", "config file %s line %d: key %q is given twice", path, kn.Line, name)
 			}
-			v, err := rotationSettings(vn)
+			v, err, at := rotationSettings(vn)
+			if err != nil && at.line > 0 {
+				return nil, usage(err.hint, "config file %s line %d: %s", path, at.line, at.msg)
+			}
 			if err != nil {
 				return nil, usage(err.hint, "config file %s line %d: rotation: %s", path, vn.Line, err.msg)
 			}
@@ -148,6 +151,37 @@ func checkFile(path string, b []byte) (map[string]fileValue, error) {
 }
 
 type valueError struct{ msg, hint string }
+
+// lineError is a rotation setting refused at a line of its own: msg is
+// the whole message after the line.
+type lineError struct {
+	line int
+	msg  string
+}
+
+// keyLine is the line of the key path names under the map n (the last
+// key found on the way, n's own when none is).
+func keyLine(n *yaml.Node, path []string) int {
+	line := n.Line
+	for _, key := range path {
+		n = deref(n)
+		if n.Kind != yaml.MappingNode {
+			break
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if strings.EqualFold(n.Content[i].Value, key) {
+				line, next = n.Content[i].Line, n.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			break
+		}
+		n = next
+	}
+	return line
+}
 
 // nodeValue checks one value against its key's kind.
 func nodeValue(k Key, n *yaml.Node) (fileValue, *valueError) {
@@ -225,10 +259,10 @@ func yamlError(err error) string {
 // rotationSettings checks the rotation: section: a map from registered
 // rotation types to maps of settings; what each setting means is the
 // method's to check.
-func rotationSettings(n *yaml.Node) (fileValue, *valueError) {
+func rotationSettings(n *yaml.Node) (fileValue, *valueError, lineError) {
 	example := "write rotation: then one line per type, e.g.\n  rotation:\n    exec:\n      web: {out: [...], in: [...], status: [...]}"
 	if n.Kind != yaml.MappingNode {
-		return fileValue{}, &valueError{"is " + kindName(n) + ", not a map of rotation types", example}
+		return fileValue{}, &valueError{"is " + kindName(n) + ", not a map of rotation types", example}, lineError{}
 	}
 	v := fileValue{settings: map[string]map[string]any{}}
 	known := rotation.TypeNames()
@@ -240,19 +274,28 @@ func rotationSettings(n *yaml.Node) (fileValue, *valueError) {
 			if s := suggest.Similar(typ, known, 1); len(s) > 0 {
 				hint = "did you mean " + s[0] + "? " + hint
 			}
-			return fileValue{}, &valueError{fmt.Sprintf("unknown rotation type %q at line %d", kn.Value, kn.Line), hint}
+			return fileValue{}, &valueError{fmt.Sprintf("unknown rotation type %q at line %d", kn.Value, kn.Line), hint}, lineError{}
 		}
 		if _, dup := v.settings[typ]; dup {
-			return fileValue{}, &valueError{fmt.Sprintf("type %q given twice (line %d)", typ, kn.Line), "keep one of them"}
+			return fileValue{}, &valueError{fmt.Sprintf("type %q given twice (line %d)", typ, kn.Line), "keep one of them"}, lineError{}
 		}
 		if vn.Kind != yaml.MappingNode {
-			return fileValue{}, &valueError{fmt.Sprintf("%s at line %d is %s, not a map of settings", typ, vn.Line, kindName(vn)), example}
+			return fileValue{}, &valueError{fmt.Sprintf("%s at line %d is %s, not a map of settings", typ, vn.Line, kindName(vn)), example}, lineError{}
 		}
 		var m map[string]any
 		if err := vn.Decode(&m); err != nil {
-			return fileValue{}, &valueError{fmt.Sprintf("%s: %s", typ, yamlError(err)), example}
+			return fileValue{}, &valueError{fmt.Sprintf("%s: %s", typ, yamlError(err)), example}, lineError{}
+		}
+		// The method's own decoder, here only to name the line of a
+		// setting it refuses before anything runs.
+		if _, err := rotation.DecodeSettings(typ, m); err != nil {
+			var se *rotation.SettingsError
+			if errors.As(err, &se) {
+				return fileValue{}, &valueError{"", "see the README's rotation settings of " + typ}, lineError{keyLine(vn, se.Path[1:]), se.Text()}
+			}
+			return fileValue{}, &valueError{err.Error(), example}, lineError{}
 		}
 		v.settings[typ] = m
 	}
-	return v, nil
+	return v, nil, lineError{}
 }

@@ -9,20 +9,19 @@ import (
 // TestRotationSettings: the file-only rotation: section reaches the config
 // per type, as YAML decodes it.
 func TestRotationSettings(t *testing.T) {
-	body := "rotate: [keepalive:/tmp/k.htm]\nrotation:\n  haproxy:\n    answer-timeout: 3s\n    list: [a, b]\n  keepalive: {x: 1}\n"
+	body := "rotate: [keepalive:/tmp/k.htm]\nrotation:\n  f5:\n    auth: basic\n  nginx-upstream:\n    test: [a, b]\n  nlb: {drain_minutes: 1}\n"
 	cfg, err := Load(flags(t), nil, writeFile(t, body), env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := cfg.RotationSettings["haproxy"]
-	if h["answer-timeout"] != "3s" {
-		t.Errorf("haproxy settings = %#v", h)
+	if h := cfg.RotationSettings["f5"]; h["auth"] != "basic" {
+		t.Errorf("f5 settings = %#v", h)
 	}
-	if l, ok := h["list"].([]any); !ok || len(l) != 2 || l[1] != "b" {
-		t.Errorf("list = %#v", h["list"])
+	if l, ok := cfg.RotationSettings["nginx-upstream"]["test"].([]any); !ok || len(l) != 2 || l[1] != "b" {
+		t.Errorf("list = %#v", cfg.RotationSettings["nginx-upstream"])
 	}
-	if cfg.RotationSettings["keepalive"]["x"] != 1 {
-		t.Errorf("keepalive settings = %#v", cfg.RotationSettings["keepalive"])
+	if cfg.RotationSettings["nlb"]["drain_minutes"] != 1 {
+		t.Errorf("nlb settings = %#v", cfg.RotationSettings["nlb"])
 	}
 	none, err := Load(flags(t), nil, writeFile(t, "settle: 1s\n"), env(nil))
 	if err != nil || none.RotationSettings != nil {
@@ -35,7 +34,10 @@ func TestRotationSettingsBadShapes(t *testing.T) {
 		{"not a map", "rotation: exec\n", `line 1: rotation: is "exec", not a map of rotation types`},
 		{"unknown type", "rotation:\n  keepalvie: {a: 1}\n", `unknown rotation type "keepalvie" at line 2`},
 		{"type not a map", "rotation:\n  haproxy: [a]\n", "haproxy at line 2 is a list, not a map of settings"},
-		{"twice", "rotation: {haproxy: {a: 1}}\nrotation: {haproxy: {a: 2}}\n", `key "rotation" is given twice`},
+		{"twice", "rotation: {nlb: {drain_minutes: 1}}\nrotation: {nlb: {drain_minutes: 2}}\n", `key "rotation" is given twice`},
+		{"unknown setting", "rotation:\n  exec:\n    web:\n      out: [a]\n      stauts: [b]\n", `line 5: rotation.exec.web: unknown setting "stauts" (settings: out, in, status); did you mean status?`},
+		{"no settings", "rotation:\n  keepalive: {x: 1}\n", `line 2: rotation.keepalive: unknown setting "x" (keepalive has no settings)`},
+		{"wrong kind", "rotation:\n  f5:\n    offline: yes\n    auth: [a]\n", `line 4: rotation.f5.auth: want token or basic, got [a]`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

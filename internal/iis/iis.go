@@ -25,10 +25,18 @@ const (
 )
 
 func init() {
-	for name, arg := range map[string]string{RecycleAppPool: "POOL", StopAppPool: "POOL", StartAppPool: "POOL", StopSite: "SITE", IISResetStop: ""} {
-		action.RegisterBuiltin(name, arg, func(ctx context.Context, arg string, timeout time.Duration) (action.Action, error) {
-			return newBuiltin(ctx, name, arg, timeout)
-		})
+	for _, b := range []action.Builtin{
+		{Name: RecycleAppPool, Arg: "POOL", Summary: "recycles a started IIS app pool and waits until its worker processes are replaced (InProc sessions are lost)"},
+		{Name: StopAppPool, Arg: "POOL", Summary: "stops an IIS app pool and waits until it is Stopped"},
+		{Name: StartAppPool, Arg: "POOL", Summary: "starts an IIS app pool and waits until it is Started"},
+		{Name: StopSite, Arg: "SITE", Summary: "stops an IIS site and waits until it is Stopped"},
+		{Name: IISResetStop, Summary: "stops IIS as a whole (iisreset /stop)"},
+	} {
+		b.OS = "windows"
+		b.New = func(ctx context.Context, arg string, timeout time.Duration) (action.Action, error) {
+			return newBuiltin(ctx, b.Name, arg, timeout)
+		}
+		action.RegisterBuiltin(b)
 	}
 	source.RegisterLister("iis", func(ctx context.Context, pool string) ([]source.Request, error) {
 		return Executing(ctx, Scope{Pool: pool})

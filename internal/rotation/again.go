@@ -112,7 +112,7 @@ func (k *Keepalive) checkAgain(undo json.RawMessage) error {
 	}
 	same, why := sameFile(k.Path, dis)
 	if !same {
-		return fmt.Errorf("%w: the keep-alive page %s was re-created while a record says it is out, and the page that out renamed away, %s, differs from it (%s): drain will not choose between them nor overwrite either", ErrConfig, k.Path, dis, why)
+		return configErrorf("the keep-alive page %s was re-created while a record says it is out, and the page that out renamed away, %s, differs from it (%s): drain will not choose between them nor overwrite either", k.Path, dis, why)
 	}
 	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/drain-cli/drain/internal/apachebm"
-	"github.com/drain-cli/drain/internal/suggest"
 )
 
 var osGetenv = os.Getenv
@@ -52,28 +51,25 @@ type apacheUndo struct {
 var apacheOutFlags = []string{"Drn", "Dis", "Stop"}
 
 func newApache(target string, opts Options) (Method, error) {
-	if err := checkSettingKeys("apache", opts.Settings); err != nil {
-		return nil, err
-	}
 	raw, rest, ok := strings.Cut(target, "#")
 	bal, worker, ok2 := strings.Cut(strings.TrimPrefix(strings.TrimSpace(rest), "balancer://"), "/")
 	bal = strings.TrimSpace(bal)
 	if !ok || !ok2 || bal == "" || strings.TrimSpace(worker) == "" {
-		return nil, fmt.Errorf("%w: apache target %q: want URL#BALANCER/WORKER_URL, e.g. http://lb/balancer-manager#web/http://10.0.0.5:8080", ErrConfig, apacheShown(target))
+		return nil, configErrorf("apache target %q: want URL#BALANCER/WORKER_URL, e.g. http://lb/balancer-manager#web/http://10.0.0.5:8080", apacheShown(target))
 	}
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%w: apache target: %q is not an http(s) URL of a balancer-manager page", ErrConfig, apachebm.Shown(raw))
+		return nil, configErrorf("apache target: %q is not an http(s) URL of a balancer-manager page", apachebm.Shown(raw))
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("%w: apache target: no user or password in the URL (records and logs would keep it): set DRAIN_APACHE_USER and DRAIN_APACHE_PASSWORD", ErrConfig)
+		return nil, configErrorf("apache target: no user or password in the URL (records and logs would keep it): set DRAIN_APACHE_USER and DRAIN_APACHE_PASSWORD")
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("%w: apache target: %q: the balancer-manager URL takes no query", ErrConfig, apachebm.Shown(raw))
+		return nil, configErrorf("apache target: %q: the balancer-manager URL takes no query", apachebm.Shown(raw))
 	}
 	wu, err := url.Parse(strings.TrimSpace(worker))
 	if err != nil || wu.Scheme == "" || wu.Host == "" {
-		return nil, fmt.Errorf("%w: apache target: worker %q is not a URL as the balancer names it, e.g. http://10.0.0.5:8080", ErrConfig, worker)
+		return nil, configErrorf("apache target: worker %q is not a URL as the balancer names it, e.g. http://10.0.0.5:8080", worker)
 	}
 	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
 	getenv := opts.Getenv
@@ -141,24 +137,17 @@ func (a *Apache) load(ctx context.Context) (apachebm.Balancer, apachebm.Worker, 
 		}
 		w, ok := b.Worker(a.worker)
 		if !ok {
-			return b, w, fmt.Errorf("%w: apache: no worker %q in balancer://%s (it has: %s)%s", ErrConfig, a.worker, a.bal,
+			return b, w, configErrorf("apache: no worker %q in balancer://%s (it has: %s)%s", a.worker, a.bal,
 				strings.Join(b.WorkerURLs(), ", "), nearestName(a.worker, b.WorkerURLs()))
 		}
 		return b, w, nil
 	}
 	if len(names) == 0 {
-		return apachebm.Balancer{}, apachebm.Worker{}, fmt.Errorf("%w: apache: %s lists no balancer (is it the balancer-manager of the Apache that balances?)", ErrConfig, apachebm.Shown(a.manager))
+		return apachebm.Balancer{}, apachebm.Worker{}, configErrorf("apache: %s lists no balancer (is it the balancer-manager of the Apache that balances?)", apachebm.Shown(a.manager))
 	}
 	sort.Strings(names)
-	return apachebm.Balancer{}, apachebm.Worker{}, fmt.Errorf("%w: apache: no balancer %q at %s (it has: %s)%s", ErrConfig, a.bal, apachebm.Shown(a.manager),
+	return apachebm.Balancer{}, apachebm.Worker{}, configErrorf("apache: no balancer %q at %s (it has: %s)%s", a.bal, apachebm.Shown(a.manager),
 		strings.Join(names, ", "), nearestName(a.bal, names))
-}
-
-func nearestName(want string, names []string) string {
-	if s := suggest.Similar(want, names, 1); len(s) > 0 {
-		return "; did you mean " + s[0] + "?"
-	}
-	return ""
 }
 
 func apacheOut(w apachebm.Worker) bool {

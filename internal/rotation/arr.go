@@ -7,21 +7,20 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/drain-cli/drain/internal/suggest"
 	"github.com/drain-cli/drain/internal/winps"
 )
 
 func init() {
 	Register(Type{
-		Name:    "arr",
-		Syntax:  "[ARR_HOST/]FARM#SERVER",
-		Example: "arr:web#10.0.0.5",
-		Summary: "IIS Application Request Routing: the web farm server's runtime state set to Drain (SetState), back to Available on in",
-		New:     newARR,
+		Name:         "arr",
+		Syntax:       "[ARR_HOST/]FARM#SERVER",
+		Example:      "arr:web#10.0.0.5",
+		Summary:      "IIS Application Request Routing: the web farm server's runtime state set to Drain (SetState), back to Available on in",
+		SettingsNote: "its target says everything",
+		New:          newARR,
 	})
 }
 
@@ -55,33 +54,16 @@ type arrUndo struct {
 }
 
 func newARR(target string, opts Options) (Method, error) {
-	if err := noSettings("arr", opts.Settings); err != nil {
-		return nil, err
-	}
 	host, farm, server, err := winps.ParseARRTarget(target)
 	if err != nil {
-		return nil, fmt.Errorf("%w: arr:%s: %w", ErrConfig, target, err)
+		return nil, configErrorf("arr:%s: %w", target, err)
 	}
 	if arrNeedsWindows {
-		return nil, fmt.Errorf("%w: arr:%s needs Windows: it reaches ARR through Windows PowerShell and Microsoft.Web.Administration (this is %s); run drain on a Windows machine, the ARR server or one with rights on it", ErrConfig, target, runtime.GOOS)
+		return nil, configErrorf("arr:%s needs Windows: it reaches ARR through Windows PowerShell and Microsoft.Web.Administration (this is %s); run drain on a Windows machine, the ARR server or one with rights on it", target, runtime.GOOS)
 	}
 	// PowerShell's start and the IIS configuration system's load take a
 	// few seconds on a busy server.
 	return &ARR{Host: host, Farm: farm, Server: server, Timeout: max(opts.Timeout, 30*time.Second)}, nil
-}
-
-// noSettings refuses a config file section for a type that has no
-// settings.
-func noSettings(typ string, settings map[string]any) error {
-	if len(settings) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(settings))
-	for k := range settings {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return fmt.Errorf("%w: rotation.%s.%s: %s has no settings (its target says everything)", ErrConfig, typ, keys[0], typ)
 }
 
 // Type implements Method.
@@ -129,33 +111,9 @@ func (a *ARR) find(farms []winps.ARRFarm) (winps.ARRFarm, winps.ARRServer, error
 				return f, s, nil
 			}
 		}
-		return f, winps.ARRServer{}, fmt.Errorf("%w: arr: no server %q in web farm %q on %s (it has: %s)%s",
-			ErrConfig, a.Server, f.Name, a.where(), listOrNone(addrs), didYouMean(a.Server, addrs))
+		return f, winps.ARRServer{}, configErrorf("arr: no server %q in web farm %q on %s (it has: %s)%s", a.Server, f.Name, a.where(), listOrNone(addrs), didYouMean(a.Server, addrs))
 	}
-	return winps.ARRFarm{}, winps.ARRServer{}, fmt.Errorf("%w: arr: no web farm %q on %s (farms: %s)%s",
-		ErrConfig, a.Farm, a.where(), listOrNone(names), didYouMean(a.Farm, names))
-}
-
-func listOrNone(names []string) string {
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, ", ")
-}
-
-func didYouMean(want string, names []string) string {
-	lower := make([]string, len(names))
-	for i, n := range names {
-		lower[i] = strings.ToLower(n)
-	}
-	if s := suggest.Similar(strings.ToLower(want), lower, 1); len(s) > 0 {
-		for i, l := range lower {
-			if l == s[0] {
-				return "; did you mean " + names[i] + "?"
-			}
-		}
-	}
-	return ""
+	return winps.ARRFarm{}, winps.ARRServer{}, configErrorf("arr: no web farm %q on %s (farms: %s)%s", a.Farm, a.where(), listOrNone(names), didYouMean(a.Farm, names))
 }
 
 func (a *ARR) read(ctx context.Context) (winps.ARRFarm, winps.ARRServer, error) {
@@ -256,10 +214,10 @@ func (a *ARR) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 	if len(undo) > 0 && string(undo) != "null" {
 		var u arrUndo
 		if err := json.Unmarshal(undo, &u); err != nil {
-			return false, fmt.Errorf("%w: arr: unreadable undo record: %w", ErrConfig, err)
+			return false, configErrorf("arr: unreadable undo record: %w", err)
 		}
 		if u.State < winps.ARRAvailable || u.State > winps.ARRUnavailableGracefully {
-			return false, fmt.Errorf("%w: arr: undo record holds state %d, not an ARR state", ErrConfig, u.State)
+			return false, configErrorf("arr: undo record holds state %d, not an ARR state", u.State)
 		}
 		want = u.State
 	}

@@ -184,7 +184,7 @@ func TestARRBadTargetAndSettings(t *testing.T) {
 		}
 	}
 	_, err := NewMethod("arr:web#a", Options{Settings: map[string]any{"hots": "x"}})
-	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "rotation.arr.hots") {
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), `rotation.arr: unknown setting "hots"`) {
 		t.Errorf("settings: %v", err)
 	}
 	m, err := NewMethod("arr:ARR01/Web#App1", Options{})

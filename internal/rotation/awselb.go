@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -18,11 +17,12 @@ import (
 
 func init() {
 	Register(Type{
-		Name:    "aws-elb",
-		Syntax:  "TARGET_GROUP_ARN#TARGET_ID[:PORT]",
-		Example: "aws-elb:arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef#i-0abc1234def567890:80",
-		Summary: "AWS ALB/NLB target deregistered from its target group (it drains for the group's deregistration delay); in registers it again",
-		New:     newAWSELB,
+		Name:         "aws-elb",
+		Syntax:       "TARGET_GROUP_ARN#TARGET_ID[:PORT]",
+		Example:      "aws-elb:arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef#i-0abc1234def567890:80",
+		Summary:      "AWS ALB/NLB target deregistered from its target group (it drains for the group's deregistration delay); in registers it again",
+		SettingsNote: "credentials come from the AWS environment, profile or instance role; the endpoint from AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
+		New:          newAWSELB,
 	})
 }
 
@@ -48,15 +48,7 @@ type awsUndo struct {
 func newAWSELB(target string, opts Options) (Method, error) {
 	t, err := awselb.ParseTarget(target)
 	if err != nil {
-		return nil, fmt.Errorf("%w: aws-elb: %w", ErrConfig, err)
-	}
-	if len(opts.Settings) > 0 {
-		keys := make([]string, 0, len(opts.Settings))
-		for k := range opts.Settings {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		return nil, fmt.Errorf("%w: rotation.aws-elb: unknown setting %q (aws-elb has no settings: credentials come from the AWS environment, profile or instance role; the endpoint from AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2)", ErrConfig, keys[0])
+		return nil, configErrorf("aws-elb: %w", err)
 	}
 	getenv := opts.Getenv
 	if getenv == nil {
@@ -91,7 +83,7 @@ func (m *AWSELB) ctx(ctx context.Context) (context.Context, context.CancelFunc) 
 func (m *AWSELB) wrap(err error) error {
 	var e *awselb.Error
 	if errors.As(err, &e) && e.Code == "TargetGroupNotFound" {
-		return fmt.Errorf("%w: aws-elb: no target group %s (TargetGroupNotFound: check the ARN, its region %s and the account)", ErrConfig, m.t.ARN, m.t.Region)
+		return configErrorf("aws-elb: no target group %s (TargetGroupNotFound: check the ARN, its region %s and the account)", m.t.ARN, m.t.Region)
 	}
 	return fmt.Errorf("%s: %w", m.name(), err)
 }
@@ -130,7 +122,7 @@ func (m *AWSELB) find(ctx context.Context) (*awselb.TargetHealth, []awselb.Targe
 	for i, h := range mine {
 		ports[i] = strconv.Itoa(h.Port)
 	}
-	return nil, all, fmt.Errorf("%w: aws-elb: %s is registered in %s on ports %s: name one (%s:PORT)", ErrConfig, m.t.ID, m.t.Group, strings.Join(ports, ", "), m.t.ID)
+	return nil, all, configErrorf("aws-elb: %s is registered in %s on ports %s: name one (%s:PORT)", m.t.ID, m.t.Group, strings.Join(ports, ", "), m.t.ID)
 }
 
 func targetName(h awselb.TargetHealth) string {
@@ -162,7 +154,7 @@ func (m *AWSELB) notRegistered(ctx context.Context, all []awselb.TargetHealth) e
 	if s := suggest.Similar(m.t.ID, ids, 1); len(s) > 0 {
 		msg += "; did you mean " + s[0] + "?"
 	}
-	return fmt.Errorf("%w: %s", ErrConfig, msg)
+	return configErrorf("%s", msg)
 }
 
 // Status implements Method: IN only when the target is healthy (or
@@ -284,7 +276,7 @@ func (m *AWSELB) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 	if err != nil {
 		var e *awselb.Error
 		if errors.As(err, &e) && e.Code == "InvalidTarget" {
-			return false, fmt.Errorf("%w: %s: %w", ErrConfig, m.name(), err)
+			return false, configErrorf("%s: %w", m.name(), err)
 		}
 		return false, m.wrap(err)
 	}

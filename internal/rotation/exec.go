@@ -11,44 +11,14 @@ import (
 	"github.com/drain-cli/drain/internal/redact"
 )
 
-// checkSettingKeys rejects a setting of the config file's rotation.TYPE
-// section that typ does not know, naming the closest known one.
-func checkSettingKeys(typ string, settings map[string]any, known ...string) error {
-	var bad []string
-	for k := range settings {
-		if !containsFold(known, k) {
-			bad = append(bad, k)
-		}
-	}
-	if len(bad) == 0 {
-		return nil
-	}
-	sort.Strings(bad)
-	msg := fmt.Sprintf("%s: config file rotation.%s: unknown setting %q", ErrConfig.Error(), typ, bad[0])
-	if len(known) == 0 {
-		msg += fmt.Sprintf(" (%s has no settings)", typ)
-	} else {
-		msg += " (settings: " + strings.Join(known, ", ") + ")" + nearestName(bad[0], known)
-	}
-	return fmt.Errorf("%w%s", ErrConfig, strings.TrimPrefix(msg, ErrConfig.Error()))
-}
-
-func containsFold(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(v, s) {
-			return true
-		}
-	}
-	return false
-}
-
 func init() {
 	Register(Type{
-		Name:    "exec",
-		Syntax:  "NAME",
-		Example: "exec:consul",
-		Summary: "runs the out, in and status commands named NAME in the config file (rotation.exec.NAME), for any balancer with a CLI",
-		New:     newExec,
+		Name:     "exec",
+		Syntax:   "NAME",
+		Example:  "exec:consul",
+		Summary:  "runs the out, in and status commands named NAME in the config file (rotation.exec.NAME), for any balancer with a CLI",
+		Settings: func() any { return &execSettings{} },
+		New:      newExec,
 	})
 }
 
@@ -68,39 +38,45 @@ type execUndo struct {
 	Before Status `json:"before"`
 }
 
+// execSettings is rotation: {exec: {NAME: {out: [...], in: [...],
+// status: [...]}}}: named command sets.
+type execSettings map[string]*execCommands
+
+type execCommands struct {
+	Out    []string `setting:"out"`
+	In     []string `setting:"in"`
+	Status []string `setting:"status"`
+}
+
 func newExec(target string, opts Options) (Method, error) {
 	name := strings.TrimSpace(target)
+	sets, _ := opts.Typed.(*execSettings)
 	var names []string
-	for k := range opts.Settings {
-		names = append(names, k)
+	var cmds *execCommands
+	if sets != nil {
+		for k, v := range *sets {
+			names = append(names, k)
+			if strings.EqualFold(k, name) {
+				cmds = v
+			}
+		}
 	}
 	sort.Strings(names)
-	raw, ok := settingFold(opts.Settings, name)
-	if !ok {
+	if cmds == nil {
 		hint := "define it in the config file: rotation: {exec: {" + name + ": {out: [...], in: [...], status: [...]}}}"
 		if len(names) > 0 {
 			hint = "the config file has: " + strings.Join(names, ", ") + nearestName(name, names)
 		}
-		return nil, fmt.Errorf("%w: exec %q: no rotation.exec.%s in the config file (%s)", ErrConfig, name, name, hint)
+		return nil, configErrorf("exec %q: no rotation.exec.%s in the config file (%s)", name, name, hint)
 	}
-	sect, ok := raw.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%w: config file rotation.exec.%s: want a map with out, in and status (argv lists)", ErrConfig, name)
-	}
-	if err := checkSettingKeys("exec."+name, sect, "out", "in", "status"); err != nil {
-		return nil, err
-	}
-	e := &Exec{name: name, timeout: opts.Timeout}
-	for key, dst := range map[string]*[]string{"out": &e.out, "in": &e.in, "status": &e.status} {
-		v, ok := settingFold(sect, key)
-		if !ok {
-			return nil, fmt.Errorf("%w: config file rotation.exec.%s: no %q command (out, in and status are all needed: status checks the other two)", ErrConfig, name, key)
+	e := &Exec{name: name, timeout: opts.Timeout, out: cmds.Out, in: cmds.In, status: cmds.Status}
+	for _, c := range []struct {
+		key  string
+		argv []string
+	}{{"out", e.out}, {"in", e.in}, {"status", e.status}} {
+		if c.argv == nil {
+			return nil, configErrorf("config file rotation.exec.%s: no %q command (out, in and status are all needed: status checks the other two)", name, c.key)
 		}
-		argv, err := argvSetting("exec."+name, key, v)
-		if err != nil {
-			return nil, err
-		}
-		*dst = argv
 	}
 	return e, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -15,11 +14,12 @@ import (
 
 func init() {
 	Register(Type{
-		Name:    "f5",
-		Syntax:  "https://HOST#/PARTITION/POOL/MEMBER",
-		Example: "f5:https://bigip.example.com#/Common/web_pool/web01:80",
-		Summary: "F5 BIG-IP pool member disabled through iControl REST (session user-disabled; persistent and active connections continue)",
-		New:     newF5,
+		Name:     "f5",
+		Syntax:   "https://HOST#/PARTITION/POOL/MEMBER",
+		Example:  "f5:https://bigip.example.com#/Common/web_pool/web01:80",
+		Summary:  "F5 BIG-IP pool member disabled through iControl REST (session user-disabled; persistent and active connections continue)",
+		Settings: func() any { return &f5Settings{} },
+		New:      newF5,
 	})
 }
 
@@ -44,55 +44,31 @@ type f5Undo struct {
 	State   string `json:"state"`
 }
 
-var f5Settings = []string{"auth", "login_provider", "offline"}
+// f5Settings is rotation: {f5: {...}}.
+type f5Settings struct {
+	Auth          string `setting:"auth" want:"token or basic"`
+	LoginProvider string `setting:"login_provider" want:"a provider name (tmos)"`
+	Offline       bool   `setting:"offline"`
+}
 
 func newF5(target string, opts Options) (Method, error) {
 	t, err := f5.ParseTarget(target)
 	if err != nil {
-		return nil, fmt.Errorf("%w: f5: %w", ErrConfig, err)
+		return nil, configErrorf("f5: %w", err)
 	}
-	m := &F5{t: t, timeout: opts.Timeout}
-	c := &f5.Client{HTTP: opts.Client}
-	keys := make([]string, 0, len(opts.Settings))
-	for k := range opts.Settings {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := opts.Settings[k]
-		switch k {
-		case "offline":
-			b, ok := v.(bool)
-			if !ok {
-				return nil, fmt.Errorf("%w: rotation.f5.offline: want true or false, got %v", ErrConfig, v)
-			}
-			m.offline = b
-		case "auth":
-			s, _ := v.(string)
-			switch s {
-			case "token":
-			case "basic":
-				c.Basic = true
-			default:
-				return nil, fmt.Errorf("%w: rotation.f5.auth: want token or basic, got %v", ErrConfig, v)
-			}
-		case "login_provider":
-			s, ok := v.(string)
-			if !ok || s == "" {
-				return nil, fmt.Errorf("%w: rotation.f5.login_provider: want a provider name (tmos), got %v", ErrConfig, v)
-			}
-			c.LoginProvider = s
-		default:
-			msg := fmt.Sprintf("rotation.f5: unknown setting %q (settings: %s)", k, strings.Join(f5Settings, ", "))
-			if s := suggest.Similar(k, f5Settings, 1); len(s) > 0 {
-				msg += "; did you mean " + s[0] + "?"
-			}
-			return nil, fmt.Errorf("%w: %s", ErrConfig, msg)
-		}
+	set := opts.Typed.(*f5Settings)
+	m := &F5{t: t, timeout: opts.Timeout, offline: set.Offline}
+	c := &f5.Client{HTTP: opts.Client, LoginProvider: set.LoginProvider}
+	switch set.Auth {
+	case "", "token":
+	case "basic":
+		c.Basic = true
+	default:
+		return nil, configErrorf("config file rotation.f5.auth: want token or basic, got %v", set.Auth)
 	}
 	creds, err := f5.LoadCredentials(opts.Getenv)
 	if err != nil {
-		return nil, fmt.Errorf("%w: f5: %w", ErrConfig, err)
+		return nil, configErrorf("f5: %w", err)
 	}
 	c.Creds = creds
 	m.client = c
@@ -133,10 +109,10 @@ func (m *F5) read(ctx context.Context) (f5.Member, error) {
 func (m *F5) unknown(ctx context.Context) error {
 	members, err := m.client.Members(ctx, m.t)
 	if errors.Is(err, f5.ErrNotFound) {
-		return fmt.Errorf("%w: f5: no pool %s on %s", ErrConfig, m.t.PoolPath(), m.t.Base)
+		return configErrorf("f5: no pool %s on %s", m.t.PoolPath(), m.t.Base)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: f5: no member %s in pool %s (listing the pool: %w)", ErrConfig, m.t.Member, m.t.PoolPath(), err)
+		return configErrorf("f5: no member %s in pool %s (listing the pool: %w)", m.t.Member, m.t.PoolPath(), err)
 	}
 	names := make([]string, len(members))
 	for i, x := range members {
@@ -146,7 +122,7 @@ func (m *F5) unknown(ctx context.Context) error {
 	if s := suggest.Similar(m.t.Member, names, 1); len(s) > 0 {
 		msg += "; did you mean " + s[0] + "?"
 	}
-	return fmt.Errorf("%w: %s", ErrConfig, msg)
+	return configErrorf("%s", msg)
 }
 
 func f5Status(mem f5.Member) Status {
@@ -268,7 +244,7 @@ func (m *F5) Pool(ctx context.Context) (Pool, error) {
 	defer cancel()
 	members, err := m.client.Members(ctx, m.t)
 	if errors.Is(err, f5.ErrNotFound) {
-		return Pool{}, fmt.Errorf("%w: f5: no pool %s on %s", ErrConfig, m.t.PoolPath(), m.t.Base)
+		return Pool{}, configErrorf("f5: no pool %s on %s", m.t.PoolPath(), m.t.Base)
 	}
 	if err != nil {
 		return Pool{}, fmt.Errorf("%s: %w", m.name(), err)

@@ -76,15 +76,15 @@ func ParseLBServer(raw string) (LBServer, error) {
 	raw = strings.TrimSpace(raw)
 	i := strings.LastIndex(raw, "#")
 	if i < 0 {
-		return LBServer{}, fmt.Errorf("%w: --haproxy %q: want ADDR#BACKEND/SERVER, e.g. /run/haproxy/admin.sock#web/app1", ErrConfig, raw)
+		return LBServer{}, configErrorf("--haproxy %q: want ADDR#BACKEND/SERVER, e.g. /run/haproxy/admin.sock#web/app1", raw)
 	}
 	addr, err := haproxy.ParseAddr(raw[:i])
 	if err != nil {
-		return LBServer{}, fmt.Errorf("%w: --haproxy %q: %w", ErrConfig, raw, err)
+		return LBServer{}, configErrorf("--haproxy %q: %w", raw, err)
 	}
 	be, srv, ok := strings.Cut(raw[i+1:], "/")
 	if !ok || be == "" || srv == "" || strings.ContainsAny(be+srv, " \t/") {
-		return LBServer{}, fmt.Errorf("%w: --haproxy %q: want BACKEND/SERVER after #, e.g. web/app1", ErrConfig, raw)
+		return LBServer{}, configErrorf("--haproxy %q: want BACKEND/SERVER after #, e.g. web/app1", raw)
 	}
 	return LBServer{Raw: raw, Addr: addr, Backend: be, Server: srv}, nil
 }
@@ -105,7 +105,7 @@ type HAProxy struct {
 // NewHAProxy builds the rotator from --haproxy values.
 func NewHAProxy(specs []string, timeout time.Duration) (*HAProxy, error) {
 	if len(specs) == 0 {
-		return nil, fmt.Errorf("%w: no --haproxy server", ErrConfig)
+		return nil, configErrorf("no --haproxy server")
 	}
 	h := &HAProxy{Timeout: timeout}
 	seen := map[string]bool{}
@@ -116,7 +116,7 @@ func NewHAProxy(specs []string, timeout time.Duration) (*HAProxy, error) {
 		}
 		key := srv.Addr.String() + "#" + srv.Backend + "/" + srv.Server
 		if seen[key] {
-			return nil, fmt.Errorf("%w: --haproxy %q given twice", ErrConfig, s)
+			return nil, configErrorf("--haproxy %q given twice", s)
 		}
 		seen[key] = true
 		h.Servers = append(h.Servers, srv)
@@ -258,11 +258,11 @@ func adminState(out, backend, server string) (string, error) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) < 2 || !strings.HasPrefix(lines[1], "# ") {
 		if msg := strings.TrimSpace(out); strings.Contains(msg, "Can't find backend") {
-			return "", fmt.Errorf("%w: no backend %q", ErrConfig, backend)
+			return "", configErrorf("no backend %q", backend)
 		} else if msg != "" && !strings.HasPrefix(msg, "1") {
 			return "", fmt.Errorf("runtime API answered %q", clipLine(msg))
 		}
-		return "", fmt.Errorf("%w: no server %s/%s", ErrConfig, backend, server)
+		return "", configErrorf("no server %s/%s", backend, server)
 	}
 	col := map[string]int{}
 	for i, name := range strings.Fields(strings.TrimPrefix(lines[1], "# ")) {
@@ -297,9 +297,9 @@ func adminState(out, backend, server string) (string, error) {
 		return haReady, nil
 	}
 	if len(names) > 0 {
-		return "", fmt.Errorf("%w: no server %q in backend %q (it has: %s)", ErrConfig, server, backend, strings.Join(names, ", "))
+		return "", configErrorf("no server %q in backend %q (it has: %s)", server, backend, strings.Join(names, ", "))
 	}
-	return "", fmt.Errorf("%w: no server %s/%s", ErrConfig, backend, server)
+	return "", configErrorf("no server %s/%s", backend, server)
 }
 
 func clipLine(s string) string {

@@ -21,7 +21,7 @@ func (h *HAProxy) backend() (string, error) {
 	be := h.Servers[0].Backend
 	for _, s := range h.Servers[1:] {
 		if s.Backend != be {
-			return "", fmt.Errorf("%w: haproxy: the servers are in different backends (%s, %s): a pool view needs one backend on every instance", ErrConfig, be, s.Backend)
+			return "", configErrorf("haproxy: the servers are in different backends (%s, %s): a pool view needs one backend on every instance", be, s.Backend)
 		}
 	}
 	return be, nil
@@ -227,11 +227,11 @@ func serversState(out, backend string) ([]haMember, error) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) < 2 || !strings.HasPrefix(lines[1], "# ") {
 		if msg := strings.TrimSpace(out); strings.Contains(msg, "Can't find backend") {
-			return nil, fmt.Errorf("%w: no backend %q", ErrConfig, backend)
+			return nil, configErrorf("no backend %q", backend)
 		} else if msg != "" && !strings.HasPrefix(msg, "1") {
 			return nil, fmt.Errorf("runtime API answered %q", clipLine(msg))
 		}
-		return nil, fmt.Errorf("%w: backend %q has no servers", ErrConfig, backend)
+		return nil, configErrorf("backend %q has no servers", backend)
 	}
 	col := map[string]int{}
 	for i, name := range strings.Fields(strings.TrimPrefix(lines[1], "# ")) {
@@ -276,7 +276,7 @@ func serversState(out, backend string) ([]haMember, error) {
 		ms = append(ms, m)
 	}
 	if len(ms) == 0 {
-		return nil, fmt.Errorf("%w: backend %q has no servers", ErrConfig, backend)
+		return nil, configErrorf("backend %q has no servers", backend)
 	}
 	return ms, nil
 }

@@ -2,7 +2,6 @@ package rotation
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -37,15 +36,15 @@ func NewHAProxyPool(target string, timeout time.Duration) (*HAProxyPool, error) 
 	target = strings.TrimSpace(target)
 	i := strings.LastIndex(target, "#")
 	if i < 0 {
-		return nil, fmt.Errorf("%w: --pool \"haproxy:%s\": want haproxy:ADDR#BACKEND, e.g. haproxy:/run/haproxy/admin.sock#web", ErrConfig, target)
+		return nil, configErrorf("--pool \"haproxy:%s\": want haproxy:ADDR#BACKEND, e.g. haproxy:/run/haproxy/admin.sock#web", target)
 	}
 	addr, err := haproxy.ParseAddr(target[:i])
 	if err != nil {
-		return nil, fmt.Errorf("%w: --pool \"haproxy:%s\": %w", ErrConfig, target, err)
+		return nil, configErrorf("--pool \"haproxy:%s\": %w", target, err)
 	}
 	be, srv, _ := strings.Cut(target[i+1:], "/")
 	if be == "" || strings.ContainsAny(be+srv, " \t/") {
-		return nil, fmt.Errorf("%w: --pool \"haproxy:%s\": want a BACKEND after #, e.g. web", ErrConfig, target)
+		return nil, configErrorf("--pool \"haproxy:%s\": want a BACKEND after #, e.g. web", target)
 	}
 	return &HAProxyPool{Addr: addr, Backend: be, Self: srv, Timeout: timeout}, nil
 }

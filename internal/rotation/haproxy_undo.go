@@ -1,8 +1,6 @@
 package rotation
 
 import (
-	"fmt"
-
 	"github.com/drain-cli/drain/internal/haproxy"
 )
 
@@ -16,10 +14,10 @@ func (h *HAProxy) checkUndo(u haUndo) error {
 		switch s.Before {
 		case haReady, haDrain, haMaint:
 		default:
-			return fmt.Errorf("%w: the record of %s says the state before out was %q, which drain never records: refusing it; remove the record from the state directory (in without a record puts the server back on every instance)", ErrConfig, h.Servers[0].name(), s.Before)
+			return configErrorf("the record of %s says the state before out was %q, which drain never records: refusing it; remove the record from the state directory (in without a record puts the server back on every instance)", h.Servers[0].name(), s.Before)
 		}
 		if !h.names(s) {
-			return fmt.Errorf("%w: the record of %s names haproxy %q, which is not this target's server: refusing it; remove the record from the state directory (in without a record puts the server back on every instance)", ErrConfig, h.Servers[0].name(), s.Addr+"#"+s.Backend+"/"+s.Server)
+			return configErrorf("the record of %s names haproxy %q, which is not this target's server: refusing it; remove the record from the state directory (in without a record puts the server back on every instance)", h.Servers[0].name(), s.Addr+"#"+s.Backend+"/"+s.Server)
 		}
 	}
 	return nil

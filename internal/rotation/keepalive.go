@@ -104,11 +104,11 @@ func decodeKeepalive(undo json.RawMessage) (*keepaliveUndo, error) {
 // the page's directory) or a path; empty means PATH.disabled.
 func NewKeepalive(path, disabledName string, downContent *string) (*Keepalive, error) {
 	if path == "" {
-		return nil, fmt.Errorf("%w: empty keep-alive path", ErrConfig)
+		return nil, configErrorf("empty keep-alive path")
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: keep-alive path %q: %w", ErrConfig, path, err)
+		return nil, configErrorf("keep-alive path %q: %w", path, err)
 	}
 	k := &Keepalive{Path: abs}
 	switch {
@@ -120,7 +120,7 @@ func NewKeepalive(path, disabledName string, downContent *string) (*Keepalive, e
 		k.DisabledPath = filepath.Join(filepath.Dir(abs), disabledName)
 	}
 	if k.DisabledPath == k.Path {
-		return nil, fmt.Errorf("%w: --disabled-name must differ from the keep-alive page", ErrConfig)
+		return nil, configErrorf("--disabled-name must differ from the keep-alive page")
 	}
 	if downContent != nil {
 		k.DownContent = []byte(*downContent)
@@ -275,9 +275,9 @@ func renameStatus(page, disabled string) (Status, error) {
 	case !pageOK && disOK:
 		return Out, nil
 	case pageOK && disOK:
-		return In, fmt.Errorf("%w: both %s and %s exist; remove the stale one", ErrConfig, page, disabled)
+		return In, configErrorf("both %s and %s exist; remove the stale one", page, disabled)
 	default:
-		return Out, fmt.Errorf("%w: keep-alive page %s not found (nor %s); check --keepalive", ErrConfig, page, filepath.Base(disabled))
+		return Out, configErrorf("keep-alive page %s not found (nor %s); check --keepalive", page, filepath.Base(disabled))
 	}
 }
 
@@ -290,16 +290,16 @@ func regularFile(p string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("%w: %w", ErrConfig, err)
+		return false, configErrorf("%w", err)
 	}
 	fi := lfi
 	if lfi.Mode()&fs.ModeSymlink != 0 {
 		if fi, err = os.Stat(p); err != nil {
-			return false, fmt.Errorf("%w: %s is a symlink to nothing readable (%w); point it at the page file", ErrConfig, p, errors.Unwrap(err))
+			return false, configErrorf("%s is a symlink to nothing readable (%w); point it at the page file", p, errors.Unwrap(err))
 		}
 	}
 	if !fi.Mode().IsRegular() {
-		return false, fmt.Errorf("%w: %s is %s, not a regular file; --keepalive must name the page file the load balancer probes", ErrConfig, p, fileKind(fi.Mode()))
+		return false, configErrorf("%s is %s, not a regular file; --keepalive must name the page file the load balancer probes", p, fileKind(fi.Mode()))
 	}
 	return true, nil
 }
@@ -411,13 +411,13 @@ func (k *Keepalive) In(ctx context.Context, undo json.RawMessage) (bool, error) 
 	}
 	if rec == nil || rec.Method != MethodContent {
 		if k.DownContent != nil && bytes.Equal(cur, k.DownContent) {
-			return false, fmt.Errorf("%w: %s holds the down content but no record of its original bytes exists; restore it by hand", ErrConfig, k.Path)
+			return false, configErrorf("%s holds the down content but no record of its original bytes exists; restore it by hand", k.Path)
 		}
 		return false, nil
 	}
 	orig := rec.Original // nil: the page was empty
 	if len(orig) > maxPage {
-		return false, fmt.Errorf("%w: the record of %s holds %d bytes to restore, more than out ever reads (1 MiB): refusing it; remove the record and restore the page by hand", ErrConfig, k.Path, len(orig))
+		return false, configErrorf("the record of %s holds %d bytes to restore, more than out ever reads (1 MiB): refusing it; remove the record and restore the page by hand", k.Path, len(orig))
 	}
 	if bytes.Equal(cur, orig) {
 		return false, nil
@@ -452,7 +452,7 @@ func (k *Keepalive) checkDisabled(p string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: the record of %s says the page was renamed to %q, which is not beside the page nor --disabled-name: refusing to rename that file onto the page; if that is where it is, run in with --disabled-name %s", ErrConfig, k.Path, p, p)
+	return configErrorf("the record of %s says the page was renamed to %q, which is not beside the page nor --disabled-name: refusing to rename that file onto the page; if that is where it is, run in with --disabled-name %s", k.Path, p, p)
 }
 
 // sameDir reports whether two directory paths name one directory, also
@@ -497,11 +497,11 @@ func readPage(p string) ([]byte, pageMeta, error) {
 		return nil, pageMeta{}, err
 	}
 	if !ok {
-		return nil, pageMeta{}, fmt.Errorf("%w: keep-alive page %s not found; check --keepalive", ErrConfig, p)
+		return nil, pageMeta{}, configErrorf("keep-alive page %s not found; check --keepalive", p)
 	}
 	f, err := openShared(p)
 	if err != nil {
-		return nil, pageMeta{}, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, pageMeta{}, configErrorf("%w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -513,7 +513,7 @@ func readPage(p string) ([]byte, pageMeta, error) {
 		return nil, pageMeta{}, fmt.Errorf("read keep-alive page: %w", err)
 	}
 	if len(b) > maxPage {
-		return nil, pageMeta{}, fmt.Errorf("%w: keep-alive page %s is larger than 1 MiB; content mode is for small pages", ErrConfig, p)
+		return nil, pageMeta{}, configErrorf("keep-alive page %s is larger than 1 MiB; content mode is for small pages", p)
 	}
 	return b, pageMeta{mode: fi.Mode().Perm(), owner: fileOwner(fi)}, nil
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/drain-cli/drain/internal/suggest"
 )
 
 // Method is one way of taking a server out of rotation: a keep-alive page,
@@ -141,6 +139,9 @@ type Options struct {
 	// (rotation: {exec: {out: [...], in: [...], status: [...]}}), for
 	// settings that have no flag. nil when absent.
 	Settings map[string]any
+	// Typed is Settings decoded into the type's settings (Type.Settings,
+	// by DecodeSettings) before its New is called; nil for a type without.
+	Typed any
 	// Getenv reads the environment (credentials); os.Getenv when nil.
 	Getenv func(string) string
 }
@@ -152,7 +153,16 @@ type Type struct {
 	Syntax  string
 	Example string // a whole TYPE:TARGET example
 	Summary string // one line: what out does
-	New     func(target string, opts Options) (Method, error)
+	// Settings makes the type's settings of the config file's rotation:
+	// section, with their defaults: a pointer to a struct whose fields are
+	// tagged `setting:"name"`, or to a map from names to such structs
+	// (settings.go). nil: the type has none, and refuses any.
+	Settings func() any
+	// SettingsNote says why a type without settings needs none (where
+	// credentials come from), shown when a setting is given.
+	SettingsNote string
+	// New builds the method; opts.Typed holds the decoded settings.
+	New func(target string, opts Options) (Method, error)
 }
 
 var (
@@ -167,7 +177,26 @@ func Register(t Type) {
 	if _, dup := reg[t.Name]; dup {
 		panic("rotation: type registered twice: " + t.Name)
 	}
+	// Every way to build a method (NewMethod, NewPool, a budget's check)
+	// goes through New: its settings are decoded here, once.
+	build := t.New
+	t.New = func(target string, opts Options) (Method, error) {
+		typed, err := decodeSettings(t, opts.Settings)
+		if err != nil {
+			return nil, err
+		}
+		opts.Typed = typed
+		return build(target, opts)
+	}
 	reg[t.Name] = t
+}
+
+// Lookup returns the registered type named name.
+func Lookup(name string) (Type, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	t, ok := reg[name]
+	return t, ok
 }
 
 // Types lists the registered method types, sorted by name.
@@ -192,28 +221,51 @@ func TypeNames() []string {
 	return out
 }
 
-// ParseSpec splits TYPE:TARGET. An unknown type is an ErrConfig error that
-// lists the known types and the closest one.
-func ParseSpec(spec string) (Type, string, error) {
+// Spec is a TYPE:TARGET parsed once, by its type: what --rotate (or a
+// shorthand) names, kept typed until the method is built.
+type Spec struct {
+	Type   Type
+	Target string
+}
+
+// String is TYPE:TARGET.
+func (s Spec) String() string { return s.Type.Name + ":" + s.Target }
+
+// New builds the method with opts; the type's settings come from
+// opts.Settings. Errors wrap ErrConfig: nothing was changed.
+func (s Spec) New(opts Options) (Method, error) { return s.Type.New(s.Target, opts) }
+
+// Hint says how the target of the spec's type is written.
+func (s Spec) Hint() string {
+	return fmt.Sprintf("check the %s target, %s (e.g. %s)", s.Type.Name, s.Type.Syntax, s.Type.Example)
+}
+
+// Parse reads TYPE:TARGET as flag (--rotate) gives it.
+func Parse(flag, raw string) (Spec, error) {
+	t, target, err := parseSpec(flag, raw)
+	return Spec{Type: t, Target: target}, err
+}
+
+// ParseSpec splits TYPE:TARGET as --rotate gives it. An unknown type is an
+// ErrConfig error that lists the known types and the closest one.
+func ParseSpec(spec string) (Type, string, error) { return parseSpec("--rotate", spec) }
+
+// parseSpec is ParseSpec for the flag that gave spec (--rotate, --pool):
+// its errors name that flag.
+func parseSpec(flag, spec string) (Type, string, error) {
 	typ, target, ok := strings.Cut(strings.TrimSpace(spec), ":")
 	typ = strings.ToLower(strings.TrimSpace(typ))
 	names := TypeNames()
 	if !ok || typ == "" {
-		return Type{}, "", fmt.Errorf("%w: --rotate %q: want TYPE:TARGET (types: %s)", ErrConfig, spec, strings.Join(names, ", "))
+		return Type{}, "", configErrorf("%s %q: want TYPE:TARGET (types: %s)", flag, spec, strings.Join(names, ", "))
 	}
-	regMu.RLock()
-	t, known := reg[typ]
-	regMu.RUnlock()
+	t, known := Lookup(typ)
 	if !known {
-		msg := fmt.Sprintf("%s: --rotate %q: unknown type %q (types: %s)", ErrConfig.Error(), spec, typ, strings.Join(names, ", "))
-		if s := suggest.Similar(typ, names, 1); len(s) > 0 {
-			msg += "; did you mean " + s[0] + "?"
-		}
-		return Type{}, "", fmt.Errorf("%w%s", ErrConfig, strings.TrimPrefix(msg, ErrConfig.Error()))
+		return Type{}, "", configErrorf("%s %q: unknown type %q (types: %s)%s", flag, spec, typ, strings.Join(names, ", "), nearestName(typ, names))
 	}
 	target = strings.TrimSpace(target)
 	if target == "" {
-		return Type{}, "", fmt.Errorf("%w: --rotate %q: empty target after %q (e.g. %s)", ErrConfig, spec, typ+":", t.Example)
+		return Type{}, "", configErrorf("%s %q: empty target after %q (e.g. %s)", flag, spec, typ+":", t.Example)
 	}
 	return t, target, nil
 }

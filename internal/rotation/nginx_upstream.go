@@ -1,7 +1,6 @@
 package rotation
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,13 +8,10 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/drain-cli/drain/internal/redact"
 )
 
 func init() {
@@ -24,7 +20,10 @@ func init() {
 		Syntax:  "FILE#SERVER_ADDR",
 		Example: "nginx-upstream:/etc/nginx/upstreams/web.conf#10.0.0.5:8080",
 		Summary: "marks the server down in an open-source nginx upstream file, tests the configuration and reloads nginx gracefully",
-		New:     newNginxUpstream,
+		Settings: func() any {
+			return &nginxUpstreamSettings{Test: []string{"nginx", "-t"}, Reload: []string{"nginx", "-s", "reload"}}
+		},
+		New: newNginxUpstream,
 	})
 }
 
@@ -81,70 +80,34 @@ var ErrUpstreamChanged = errors.New("upstream file changed since out")
 
 const maxUpstreamFile = 4 << 20
 
+// nginxUpstreamSettings is rotation: {nginx-upstream: {test: [...],
+// reload: [...]}}: the commands that test nginx's configuration and reload
+// it (argv, no shell).
+type nginxUpstreamSettings struct {
+	Test   []string `setting:"test"`
+	Reload []string `setting:"reload"`
+}
+
 func newNginxUpstream(target string, opts Options) (Method, error) {
-	n := &NginxUpstream{opts: opts, test: []string{"nginx", "-t"}, reload: []string{"nginx", "-s", "reload"}}
-	if err := checkSettingKeys("nginx-upstream", opts.Settings, "test", "reload"); err != nil {
-		return nil, err
-	}
-	for key, dst := range map[string]*[]string{"test": &n.test, "reload": &n.reload} {
-		if v, ok := settingFold(opts.Settings, key); ok {
-			argv, err := argvSetting("nginx-upstream", key, v)
-			if err != nil {
-				return nil, err
-			}
-			*dst = argv
-		}
+	n := &NginxUpstream{opts: opts}
+	if set := opts.Typed.(*nginxUpstreamSettings); set != nil {
+		n.test, n.reload = set.Test, set.Reload
 	}
 	i := strings.LastIndex(target, "#")
 	if i <= 0 || strings.TrimSpace(target[i+1:]) == "" {
-		return nil, fmt.Errorf("%w: nginx-upstream target %q: want FILE#SERVER_ADDR, e.g. /etc/nginx/upstreams/web.conf#10.0.0.5:8080", ErrConfig, target)
+		return nil, configErrorf("nginx-upstream target %q: want FILE#SERVER_ADDR, e.g. /etc/nginx/upstreams/web.conf#10.0.0.5:8080", target)
 	}
 	n.path, n.addr = strings.TrimSpace(target[:i]), strings.TrimSpace(target[i+1:])
 	n.norm = normUpstreamAddr(n.addr)
 	abs, err := filepath.Abs(n.path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: nginx-upstream: %w", ErrConfig, err)
+		return nil, configErrorf("nginx-upstream: %w", err)
 	}
 	n.real = abs
 	if r, err := filepath.EvalSymlinks(abs); err == nil {
 		n.real = r
 	}
 	return n, nil
-}
-
-// settingFold finds a setting by key, ignoring case (viper lower-cases).
-func settingFold(settings map[string]any, key string) (any, bool) {
-	for k, v := range settings {
-		if strings.EqualFold(k, key) {
-			return v, true
-		}
-	}
-	return nil, false
-}
-
-// argvSetting reads a setting that must be a non-empty list of strings: a
-// command as argv, run without a shell.
-func argvSetting(typ, key string, v any) ([]string, error) {
-	bad := fmt.Errorf("%w: config file rotation.%s.%s: want a list of strings (a command and its arguments, no shell), e.g. [nginx, -t]", ErrConfig, typ, key)
-	var out []string
-	switch l := v.(type) {
-	case []string:
-		out = l
-	case []any:
-		for _, e := range l {
-			s, ok := e.(string)
-			if !ok {
-				return nil, bad
-			}
-			out = append(out, s)
-		}
-	default:
-		return nil, bad
-	}
-	if len(out) == 0 || strings.TrimSpace(out[0]) == "" {
-		return nil, bad
-	}
-	return out, nil
 }
 
 // normUpstreamAddr lower-cases the host and adds nginx's default port 80,
@@ -284,7 +247,7 @@ func (n *NginxUpstream) read() ([]byte, fs.FileInfo, []upstreamServer, []upstrea
 	}
 	all, mine, err := n.parse(b)
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("%w: nginx-upstream: %s: %w", ErrConfig, n.path, err)
+		return nil, nil, nil, nil, configErrorf("nginx-upstream: %s: %w", n.path, err)
 	}
 	var names []string
 	for _, s := range all {
@@ -294,9 +257,9 @@ func (n *NginxUpstream) read() ([]byte, fs.FileInfo, []upstreamServer, []upstrea
 	}
 	if len(mine) == 0 {
 		if len(names) == 0 {
-			return nil, nil, nil, nil, fmt.Errorf("%w: nginx-upstream: %s has no upstream server lines (want `server ADDR;` in an upstream block, or a file included inside one)", ErrConfig, n.path)
+			return nil, nil, nil, nil, configErrorf("nginx-upstream: %s has no upstream server lines (want `server ADDR;` in an upstream block, or a file included inside one)", n.path)
 		}
-		return nil, nil, nil, nil, fmt.Errorf("%w: nginx-upstream: no server %q in %s (it has: %s)%s", ErrConfig, n.addr, n.path, strings.Join(names, ", "), nearestName(n.addr, names))
+		return nil, nil, nil, nil, configErrorf("nginx-upstream: no server %q in %s (it has: %s)%s", n.addr, n.path, strings.Join(names, ", "), nearestName(n.addr, names))
 	}
 	return b, fi, all, mine, nil
 }
@@ -305,13 +268,13 @@ func (n *NginxUpstream) read() ([]byte, fs.FileInfo, []upstreamServer, []upstrea
 func (n *NginxUpstream) readFile() ([]byte, fs.FileInfo, error) {
 	fi, err := os.Stat(n.real)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("%w: nginx-upstream: %s not found (the upstream file the load balancer includes)", ErrConfig, n.path)
+		return nil, nil, configErrorf("nginx-upstream: %s not found (the upstream file the load balancer includes)", n.path)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", n.name(), err)
 	}
 	if !fi.Mode().IsRegular() || fi.Size() > maxUpstreamFile {
-		return nil, nil, fmt.Errorf("%w: nginx-upstream: %s is not a regular file under 4 MiB", ErrConfig, n.path)
+		return nil, nil, configErrorf("nginx-upstream: %s is not a regular file under 4 MiB", n.path)
 	}
 	b, err := os.ReadFile(n.real)
 	if err != nil {
@@ -412,63 +375,6 @@ func unmarkDown(b []byte, mine []upstreamServer) []byte {
 // unset), and names how it failed with its output clipped.
 func (n *NginxUpstream) run(ctx context.Context, what string, argv []string) error {
 	return runArgv(ctx, n.opts.Timeout, what, argv)
-}
-
-func runArgv(ctx context.Context, timeout time.Duration, what string, argv []string) error {
-	_, err := runArgvOutput(ctx, timeout, what, argv)
-	return err
-}
-
-// runArgvOutput runs argv (no shell) and returns its standard output; an
-// error names the command, how it ended (exit code, timeout, not found) and
-// its output, clipped.
-func runArgvOutput(ctx context.Context, timeout time.Duration, what string, argv []string) (string, error) {
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.WaitDelay = time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if err == nil {
-		return stdout.String(), nil
-	}
-	shown := strings.Join(argv, " ")
-	var ee *exec.ExitError
-	var how string
-	switch {
-	case ctx.Err() == context.DeadlineExceeded:
-		how = fmt.Sprintf("timed out after %s", timeout)
-	case errors.As(err, &ee) && ee.ExitCode() >= 0:
-		how = fmt.Sprintf("exit code %d", ee.ExitCode())
-	case errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist):
-		how = "not found"
-	default:
-		how = err.Error()
-	}
-	out := strings.TrimSpace(stderr.String())
-	if o := strings.TrimSpace(stdout.String()); o != "" {
-		out = strings.TrimSpace(out + " " + o)
-	}
-	msg := fmt.Sprintf("%s `%s` failed: %s", what, shown, how)
-	if out != "" {
-		msg += ": " + clipOutput(out, 300)
-	}
-	// A URL's user info in the command or its output is never shown.
-	return stdout.String(), errors.New(redact.String(msg))
-}
-
-// clipOutput puts a command's output on one line of at most limit runes.
-func clipOutput(s string, limit int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	r := []rune(s)
-	if len(r) > limit {
-		return string(r[:limit]) + "…"
-	}
-	return s
 }
 
 // apply writes data over the file (atomically, keeping mode and owner),
@@ -753,7 +659,7 @@ func (n *NginxUpstream) Pool(_ context.Context) (Pool, error) {
 		blocks = blocks || s.upstream != ""
 	}
 	if top && blocks {
-		return Pool{}, fmt.Errorf("%w: nginx-upstream: %s has server lines both inside upstream blocks and outside any: which upstream the others are in cannot be known from the file, so neither can the pool (put every server line in an upstream block, or keep the file to the lines of one)", ErrConfig, n.path)
+		return Pool{}, configErrorf("nginx-upstream: %s has server lines both inside upstream blocks and outside any: which upstream the others are in cannot be known from the file, so neither can the pool (put every server line in an upstream block, or keep the file to the lines of one)", n.path)
 	}
 	var names []string
 	for _, s := range mine {

@@ -35,11 +35,11 @@ func newNginxUpstreamPool(target string, opts Options) (PoolView, error) {
 		file, name, hash = strings.TrimSpace(target[:i]), strings.TrimSpace(target[i+1:]), true
 	}
 	if file == "" || hash && name == "" {
-		return nil, fmt.Errorf("%w: --pool \"nginx-upstream:%s\": want nginx-upstream:FILE, FILE#UPSTREAM or FILE#SERVER_ADDR, e.g. nginx-upstream:/etc/nginx/upstreams/web.conf#web", ErrConfig, target)
+		return nil, configErrorf("--pool \"nginx-upstream:%s\": want nginx-upstream:FILE, FILE#UPSTREAM or FILE#SERVER_ADDR, e.g. nginx-upstream:/etc/nginx/upstreams/web.conf#web", target)
 	}
 	abs, err := filepath.Abs(file)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --pool nginx-upstream: %w", ErrConfig, err)
+		return nil, configErrorf("--pool nginx-upstream: %w", err)
 	}
 	n := &NginxUpstream{path: file, real: abs, addr: name, norm: normUpstreamAddr(name), opts: opts}
 	if r, err := filepath.EvalSymlinks(abs); err == nil {
@@ -77,7 +77,7 @@ func (p *NginxUpstreamPool) Pool(ctx context.Context) (Pool, error) {
 	}
 	all, err := parseUpstreams(b)
 	if err != nil {
-		return Pool{}, fmt.Errorf("%w: nginx-upstream: %s: %w", ErrConfig, p.n.path, err)
+		return Pool{}, configErrorf("nginx-upstream: %s: %w", p.n.path, err)
 	}
 	var ups []string
 	for _, s := range all {
@@ -105,9 +105,9 @@ func (p *NginxUpstreamPool) Pool(ctx context.Context) (Pool, error) {
 	case len(ups) == 1:
 		up = ups[0]
 	case len(ups) == 0:
-		return Pool{}, fmt.Errorf("%w: nginx-upstream: %s has no upstream server lines", ErrConfig, p.n.path)
+		return Pool{}, configErrorf("nginx-upstream: %s has no upstream server lines", p.n.path)
 	default:
-		return Pool{}, fmt.Errorf("%w: nginx-upstream: %s has the upstreams %s: name one, e.g. --pool nginx-upstream:%s#%s", ErrConfig, p.n.path, strings.Join(shown, ", "), p.n.path, ups[0])
+		return Pool{}, configErrorf("nginx-upstream: %s has the upstreams %s: name one, e.g. --pool nginx-upstream:%s#%s", p.n.path, strings.Join(shown, ", "), p.n.path, ups[0])
 	}
 	pool := p.n.upstreamPool(all, up)
 	for i := range pool.Members {

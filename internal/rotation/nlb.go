@@ -4,24 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/drain-cli/drain/internal/suggest"
 	"github.com/drain-cli/drain/internal/winps"
 )
 
 func init() {
 	Register(Type{
-		Name:    "nlb",
-		Syntax:  "[CLUSTER#]HOST",
-		Example: "nlb:.",
-		Summary: "Windows Network Load Balancing: the node drain-stopped (WMI MicrosoftNLB_Node.DrainStop, on this node or over DCOM on another), started on in",
-		New:     newNLB,
+		Name:     "nlb",
+		Syntax:   "[CLUSTER#]HOST",
+		Example:  "nlb:.",
+		Summary:  "Windows Network Load Balancing: the node drain-stopped (WMI MicrosoftNLB_Node.DrainStop, on this node or over DCOM on another), started on in",
+		Settings: func() any { return &nlbSettings{DrainMinutes: 10} },
+		New:      newNLB,
 	})
 }
 
@@ -80,49 +78,33 @@ func nlbIsLocal(host string) bool {
 	return h == "." || h == "localhost"
 }
 
+// nlbSettings is rotation: {nlb: {drain_minutes: N}}.
+type nlbSettings struct {
+	DrainMinutes int `setting:"drain_minutes"`
+}
+
 func newNLB(target string, opts Options) (Method, error) {
-	n := &NLB{DrainMinutes: 10, Timeout: max(opts.Timeout, 30*time.Second)}
-	keys := make([]string, 0, len(opts.Settings))
-	for k := range opts.Settings {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := opts.Settings[k]
-		switch k {
-		case "drain_minutes":
-			f, ok := v.(float64)
-			if i, isInt := v.(int); isInt {
-				f, ok = float64(i), true
-			}
-			if !ok || f < 1 || f > 1440 || f != math.Trunc(f) {
-				return nil, fmt.Errorf("%w: rotation.nlb.drain_minutes: %v is not a whole number of minutes from 1 to 1440", ErrConfig, v)
-			}
-			n.DrainMinutes = int(f)
-		default:
-			msg := fmt.Sprintf("rotation.nlb.%s: unknown setting (settings: drain_minutes)", k)
-			if s := suggest.Similar(k, []string{"drain_minutes"}, 1); len(s) > 0 {
-				msg += "; did you mean " + s[0] + "?"
-			}
-			return nil, fmt.Errorf("%w: %s", ErrConfig, msg)
-		}
+	n := &NLB{Timeout: max(opts.Timeout, 30*time.Second)}
+	n.DrainMinutes = opts.Typed.(*nlbSettings).DrainMinutes
+	if n.DrainMinutes < 1 || n.DrainMinutes > 1440 {
+		return nil, configErrorf("config file rotation.nlb.drain_minutes: %v is not a whole number of minutes from 1 to 1440", n.DrainMinutes)
 	}
 	host := target
 	if c, h, ok := strings.Cut(target, "#"); ok {
 		n.Cluster, host = strings.TrimSpace(c), h
 		if n.Cluster == "" {
-			return nil, fmt.Errorf("%w: nlb:%s: empty cluster before #; want [CLUSTER#]HOST, e.g. nlb:. or nlb:web-cluster#web02", ErrConfig, target)
+			return nil, configErrorf("nlb:%s: empty cluster before #; want [CLUSTER#]HOST, e.g. nlb:. or nlb:web-cluster#web02", target)
 		}
 	}
 	host = strings.TrimSpace(host)
 	if host == "" || strings.ContainsAny(host, " \t#/\\") {
-		return nil, fmt.Errorf("%w: nlb:%s: want [CLUSTER#]HOST (HOST . for this node), e.g. nlb:. or nlb:web-cluster#web02", ErrConfig, target)
+		return nil, configErrorf("nlb:%s: want [CLUSTER#]HOST (HOST . for this node), e.g. nlb:. or nlb:web-cluster#web02", target)
 	}
 	if !nlbIsLocal(host) {
 		n.Host = host
 	}
 	if nlbNeedsWindows {
-		return nil, fmt.Errorf("%w: nlb:%s needs Windows: it drives NLB through WMI and the NetworkLoadBalancingClusters PowerShell module (this is %s)", ErrConfig, target, runtime.GOOS)
+		return nil, configErrorf("nlb:%s needs Windows: it drives NLB through WMI and the NetworkLoadBalancingClusters PowerShell module (this is %s)", target, runtime.GOOS)
 	}
 	if n.Host == "" {
 		n.local = newNLBLocal()
@@ -207,11 +189,11 @@ func (n *NLB) check(nodes []winps.NLBNode, host string, self int) error {
 	}
 	switch {
 	case self == -2:
-		return fmt.Errorf("%w: %s is in %d NLB clusters (%s): name one, e.g. nlb:%s#%s", ErrConfig, n.name(), len(clusters), strings.Join(clusters, ", "), clusters[0], n.hostWord())
+		return configErrorf("%s is in %d NLB clusters (%s): name one, e.g. nlb:%s#%s", n.name(), len(clusters), strings.Join(clusters, ", "), clusters[0], n.hostWord())
 	case len(clusters) > 0:
-		return fmt.Errorf("%w: %s is in NLB cluster %q, not %q", ErrConfig, n.name(), strings.Join(clusters, ", "), n.Cluster)
+		return configErrorf("%s is in NLB cluster %q, not %q", n.name(), strings.Join(clusters, ", "), n.Cluster)
 	}
-	return fmt.Errorf("%w: %s: not a node of the NLB cluster (nodes: %s)%s", ErrConfig, n.name(), listOrNone(names), didYouMean(host, names))
+	return configErrorf("%s: not a node of the NLB cluster (nodes: %s)%s", n.name(), listOrNone(names), didYouMean(host, names))
 }
 
 func (n *NLB) hostWord() string {
@@ -341,7 +323,7 @@ func (n *NLB) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 	if len(undo) > 0 && string(undo) != "null" {
 		var u nlbUndo
 		if err := json.Unmarshal(undo, &u); err != nil {
-			return false, fmt.Errorf("%w: nlb: unreadable undo record: %w", ErrConfig, err)
+			return false, configErrorf("nlb: unreadable undo record: %w", err)
 		}
 	}
 	if n.local == nil {

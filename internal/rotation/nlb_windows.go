@@ -74,7 +74,7 @@ func (wmiNLB) nodes(context.Context) ([]winps.NLBNode, string, error) {
 		}
 	}
 	if len(rows) == 0 {
-		return nil, "", fmt.Errorf("%w: WMI %s lists no MicrosoftNLB_Node: NLB is installed but this machine is in no cluster", ErrConfig, nlbNamespace)
+		return nil, "", configErrorf("WMI %s lists no MicrosoftNLB_Node: NLB is installed but this machine is in no cluster", nlbNamespace)
 	}
 	return nodes, host, nil
 }
@@ -104,13 +104,13 @@ func nlbWMIError(err error) error {
 	for _, c := range codes {
 		switch c {
 		case 0x8004100E:
-			return fmt.Errorf("%w: this machine has no Windows NLB: WMI namespace %s not found (%s); install the feature (Install-WindowsFeature NLB) and join a cluster, or name the NLB host", ErrConfig, nlbNamespace, text)
+			return configErrorf("this machine has no Windows NLB: WMI namespace %s not found (%s); install the feature (Install-WindowsFeature NLB) and join a cluster, or name the NLB host", nlbNamespace, text)
 		case 0x80041003, 0x80070005:
 			return fmt.Errorf("WMI %s: access denied (%s); run drain elevated (as an administrator)", nlbNamespace, text)
 		}
 	}
 	if strings.Contains(lower, "invalid namespace") {
-		return fmt.Errorf("%w: this machine has no Windows NLB: WMI namespace %s not found (%s); install the feature (Install-WindowsFeature NLB) and join a cluster, or name the NLB host", ErrConfig, nlbNamespace, text)
+		return configErrorf("this machine has no Windows NLB: WMI namespace %s not found (%s); install the feature (Install-WindowsFeature NLB) and join a cluster, or name the NLB host", nlbNamespace, text)
 	}
 	return fmt.Errorf("WMI %s: %s; is Windows NLB installed (Install-WindowsFeature NLB) and this machine a cluster node?", nlbNamespace, text)
 }
@@ -190,7 +190,7 @@ func (wmiNLB) call(_ context.Context, method, key string) (rc uint32, err error)
 		return 0, err
 	}
 	if !found {
-		return 0, fmt.Errorf("%w: no MicrosoftNLB_Node %s for this machine (%s) in WMI %s", ErrConfig, key, host, nlbNamespace)
+		return 0, configErrorf("no MicrosoftNLB_Node %s for this machine (%s) in WMI %s", key, host, nlbNamespace)
 	}
 	return rc, nil
 }

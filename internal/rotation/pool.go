@@ -1,7 +1,6 @@
 package rotation
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 )
@@ -49,9 +48,9 @@ func RegisterPool(t PoolType) {
 // constructor, else through the method the spec names when it is a Pooler.
 // Errors wrap ErrConfig (usage errors).
 func NewPool(spec string, opts Options) (PoolView, error) {
-	t, target, err := ParseSpec(spec)
+	t, target, err := parseSpec("--pool", spec)
 	if err != nil {
-		return nil, fmt.Errorf("%w", poolWording(err))
+		return nil, err
 	}
 	regMu.RLock()
 	pt, ok := poolReg[t.Name]
@@ -61,27 +60,14 @@ func NewPool(spec string, opts Options) (PoolView, error) {
 	}
 	m, err := t.New(target, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w", poolWording(err))
+		return nil, err
 	}
 	p, ok := m.(Pooler)
 	if !ok {
-		return nil, fmt.Errorf("%w: --pool %q: %s has no pool view (pool targets: %s; or a method target whose balancer lists its pool)", ErrConfig, spec, t.Name, strings.Join(PoolTypeNames(), ", "))
+		return nil, configErrorf("--pool %q: %s has no pool view (pool targets: %s; or a method target whose balancer lists its pool)", spec, t.Name, strings.Join(PoolTypeNames(), ", "))
 	}
 	return methodPool{Pooler: p, m: m}, nil
 }
-
-// poolWording says --pool where a method's error says --rotate.
-func poolWording(err error) error {
-	return wrapped{err, strings.ReplaceAll(err.Error(), "--rotate ", "--pool ")}
-}
-
-type wrapped struct {
-	err error
-	msg string
-}
-
-func (w wrapped) Error() string { return w.msg }
-func (w wrapped) Unwrap() error { return w.err }
 
 // PoolTypeNames lists the method types with a pool constructor (a pool
 // target without a server); other types whose method is a Pooler take the

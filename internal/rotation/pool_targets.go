@@ -2,7 +2,6 @@ package rotation
 
 import (
 	"context"
-	"fmt"
 	"strings"
 )
 
@@ -26,11 +25,11 @@ func registerPoolOfMethod(typ, syntax, example, sep, nobody string) {
 		}
 		m, err := t.New(target+sep+nobody, opts)
 		if err != nil {
-			return nil, fmt.Errorf("%w: --pool \"%s:%s\": want %s:%s, e.g. %s", ErrConfig, typ, target, typ, syntax, example)
+			return nil, configErrorf("--pool \"%s:%s\": want %s:%s, e.g. %s", typ, target, typ, syntax, example)
 		}
 		p, ok := m.(Pooler)
 		if !ok {
-			return nil, fmt.Errorf("%w: %s has no pool view", ErrConfig, typ)
+			return nil, configErrorf("%s has no pool view", typ)
 		}
 		return &methodPoolTarget{Pooler: p, t: t, target: target, sep: sep, opts: opts}, nil
 	}})

@@ -25,13 +25,13 @@ type Set struct {
 // NewSet combines methods; the same method (by Key) twice is a usage error.
 func NewSet(methods ...Method) (*Set, error) {
 	if len(methods) == 0 {
-		return nil, fmt.Errorf("%w: no rotation method", ErrConfig)
+		return nil, configErrorf("no rotation method")
 	}
 	seen := map[string]bool{}
 	for _, m := range methods {
 		k := Key(m)
 		if seen[k] {
-			return nil, fmt.Errorf("%w: %s given twice", ErrConfig, shown(m))
+			return nil, configErrorf("%s given twice", shown(m))
 		}
 		seen[k] = true
 	}

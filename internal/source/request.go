@@ -42,8 +42,14 @@ type ListerFunc func(ctx context.Context, target string) ([]Request, error)
 var listers = map[string]ListerFunc{}
 
 // RegisterLister makes the sources of type typ list their requests with f:
-// New returns them as a RequestLister. Call it from an init function.
-func RegisterLister(typ string, f ListerFunc) { listers[typ] = f }
+// New returns them as a RequestLister. Call it from an init function. A
+// type given a lister twice panics.
+func RegisterLister(typ string, f ListerFunc) {
+	if _, dup := listers[typ]; dup {
+		panic("source: lister registered twice: " + typ)
+	}
+	listers[typ] = f
+}
 
 // listing is a source with a RequestLister added; it keeps the Noter of the
 // source it wraps (the pdh sources, the only ones listed today, have no Close).

@@ -47,3 +47,16 @@ func TestRegisterLister(t *testing.T) {
 		t.Error("a source type without a lister lists requests")
 	}
 }
+
+// TestRegisterListerRefusesDuplicates: a second lister for one type panics
+// (it would silently replace the first).
+func TestRegisterListerRefusesDuplicates(t *testing.T) {
+	RegisterLister("dup-test", nil)
+	defer delete(listers, "dup-test")
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic")
+		}
+	}()
+	RegisterLister("dup-test", nil)
+}

@@ -220,7 +220,7 @@ func (s Spec) String() string {
 }
 
 // ErrSpec marks a malformed source spec (a usage error).
-var ErrSpec = errors.New("bad source spec")
+var ErrSpec = errors.New("bad source")
 
 // ParseSpec parses [NAME=]TYPE:TARGET, optionally ending in <=N (threshold,
 // default 0).
