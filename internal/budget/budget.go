@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -111,8 +112,10 @@ type Count struct {
 }
 
 // CountPool counts the pool's servers in rotation, not counting the one
-// marked Self. A pool where no member is Self is an error: the server is not
-// in the pool it was read from.
+// marked Self, nor those that leave rotation with it (they track it: see
+// rotation.Member.LeavesWith), which are listed in NotInNames with why. A
+// pool where no member is Self is an error: the server is not in the pool
+// it was read from.
 func CountPool(p rotation.Pool) (Count, error) {
 	var c Count
 	found := false
@@ -124,16 +127,23 @@ func CountPool(p rotation.Pool) (Count, error) {
 			found = true
 			c.Self = m.Name
 			c.SelfIn = m.InRotation
-			continue
-		}
-		if m.InRotation {
-			c.Others++
-		} else {
-			c.NotInNames = append(c.NotInNames, fmt.Sprintf("%s (%s, %s)", m.Name, m.Admin, m.Health))
 		}
 	}
 	if !found {
 		return c, fmt.Errorf("%w: the server is not in pool %q (it has: %s)", rotation.ErrConfig, p.Name, strings.Join(names, ", "))
+	}
+	for _, m := range p.Members {
+		switch {
+		case m.Self:
+		case m.InRotation && slices.Contains(m.LeavesWith, c.Self):
+			c.NotInNames = append(c.NotInNames, fmt.Sprintf("%s (tracks %s: leaves rotation with it)", m.Name, c.Self))
+		case m.InRotation:
+			c.Others++
+		case m.Why != "":
+			c.NotInNames = append(c.NotInNames, fmt.Sprintf("%s (%s, %s, %s)", m.Name, m.Admin, m.Health, m.Why))
+		default:
+			c.NotInNames = append(c.NotInNames, fmt.Sprintf("%s (%s, %s)", m.Name, m.Admin, m.Health))
+		}
 	}
 	return c, nil
 }

@@ -15,9 +15,11 @@ import (
 // TestTwoAccountsShareStateAndLock (issue 9): root and another account
 // (nobody, as a pipeline agent's service account would be) drain the same
 // server without --state-dir. With the machine-wide directory made writable
-// for the agent's group (install -d -m 2770 -g GROUP), both see the same
+// for the agent's group (install -d -m 3770 -g GROUP), both see the same
 // record and take the same lock: a second drain by the other account fails
-// at once naming the first, and each sees and undoes the other's record.
+// at once naming the first, and each sees the other's record. root acts
+// only on records root wrote (issue 23): it refuses to undo the agent's,
+// saying whose it is; the agent undoes its own.
 func TestTwoAccountsShareStateAndLock(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root, to run drain as a second account (nobody)")
@@ -36,7 +38,7 @@ func TestTwoAccountsShareStateAndLock(t *testing.T) {
 	machine := filepath.Join(base, "machine") // stands in for /var/lib/drain
 	must(t, os.Mkdir(machine, 0o700))
 	must(t, os.Chown(machine, 0, 65534))
-	must(t, os.Chmod(machine, 0o2770|os.ModeSetgid))
+	must(t, os.Chmod(machine, 0o770|os.ModeSetgid|os.ModeSticky))
 
 	cmd := func(asNobody bool, args ...string) *exec.Cmd {
 		c := exec.Command(drain, append(args[:1:1], append([]string{"--keepalive", page}, args[1:]...)...)...)
@@ -102,8 +104,11 @@ func TestTwoAccountsShareStateAndLock(t *testing.T) {
 	if !strings.Contains(out, "rotation: OUT") || !strings.Contains(out, "by nobody@") || !strings.Contains(out, "reason: agent release") {
 		t.Errorf("root's status after nobody's out:\n%s", out)
 	}
-	if out, code := run(false, "in"); code != 0 || !strings.Contains(out, "put back into rotation") {
-		t.Errorf("root's in: exit %d\n%s", code, out)
+	if out, code := run(false, "in"); code != 1 || !strings.Contains(out, "was written by uid 65534, not by root") {
+		t.Errorf("root's in of nobody's record: exit %d, want 1 saying whose it is\n%s", code, out)
+	}
+	if out, code := run(true, "in"); code != 0 || !strings.Contains(out, "put back into rotation") {
+		t.Errorf("nobody's in: exit %d\n%s", code, out)
 	}
 	if b, _ := os.ReadFile(page); string(b) != "OK\n" {
 		t.Errorf("page after root's in: %q, want the original bytes", b)

@@ -26,7 +26,9 @@ func sharedSite(t *testing.T) (base, page, stateDir string) {
 	must(t, os.WriteFile(page, []byte("OK\n"), 0o644))
 	stateDir = filepath.Join(base, "state")
 	must(t, os.Mkdir(stateDir, 0o777))
-	must(t, os.Chmod(stateDir, 0o777)) // past the umask
+	// past the umask; sticky, as a state directory others may write must be
+	// (drain refuses one that is not)
+	must(t, os.Chmod(stateDir, 0o777|os.ModeSticky))
 	return base, page, stateDir
 }
 

@@ -436,6 +436,9 @@ func (h *HAProxy) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 		if err := json.Unmarshal(undo, &rec); err != nil {
 			return false, fmt.Errorf("the record of %s is unreadable: %w", h.Servers[0].name(), err)
 		}
+		if err := h.checkUndo(rec); err != nil {
+			return false, err
+		}
 		for _, s := range rec.HAProxy {
 			before[s.Addr+"#"+s.Backend+"/"+s.Server] = s
 		}

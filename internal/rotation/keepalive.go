@@ -58,6 +58,9 @@ type Keepalive struct {
 	ForceRestore bool
 
 	key string // the page's identity for records and locks, see pageKey
+	// configured is the disabled path the flags give (DisabledPath before
+	// adopt): a record may name it wherever it is (see checkDisabled).
+	configured string
 
 	// From the record of an out made with other flags (Adopt): its mode,
 	// and in content mode the digest of what it wrote and the original.
@@ -131,6 +134,7 @@ func NewKeepalive(path, disabledName string, downContent *string) (*Keepalive, e
 		return nil, err
 	}
 	k.key = pageKey(k.Path, k.DisabledPath)
+	k.configured = k.DisabledPath
 	return k, nil
 }
 
@@ -212,7 +216,7 @@ func (k *Keepalive) adopt(undo json.RawMessage) {
 		return
 	}
 	k.adopted = u.Method
-	if u.DisabledPath != "" {
+	if u.DisabledPath != "" && k.checkDisabled(u.DisabledPath) == nil {
 		k.DisabledPath = u.DisabledPath
 	}
 	k.written, k.original = u.Written, u.Original
@@ -371,6 +375,9 @@ func (k *Keepalive) In(ctx context.Context, undo json.RawMessage) (bool, error) 
 	if rec != nil {
 		method = rec.Method
 		if rec.DisabledPath != "" {
+			if err := k.checkDisabled(rec.DisabledPath); err != nil {
+				return false, err
+			}
 			disabled = rec.DisabledPath
 		}
 	}
@@ -409,22 +416,54 @@ func (k *Keepalive) In(ctx context.Context, undo json.RawMessage) (bool, error) 
 		return false, nil
 	}
 	orig := rec.Original // nil: the page was empty
+	if len(orig) > maxPage {
+		return false, fmt.Errorf("%w: the record of %s holds %d bytes to restore, more than out ever reads (1 MiB): refusing it; remove the record and restore the page by hand", ErrConfig, k.Path, len(orig))
+	}
 	if bytes.Equal(cur, orig) {
 		return false, nil
 	}
 	if !k.ForceRestore && !k.holdsWhatOutWrote(cur, rec) {
 		return false, fmt.Errorf("%w: %s no longer holds the down content drain wrote (a deploy?): left as it is, original not restored; add --force-restore to put back the bytes from before out", ErrPageChanged, k.Path)
 	}
-	if rec.OrigMode != 0 {
-		meta.mode = rec.OrigMode
-	}
-	if rec.OrigOwner != nil {
-		meta.owner = rec.OrigOwner
-	}
+	// The page keeps the owner and mode it has now, which out kept when it
+	// wrote the down content: the record's original_owner and
+	// original_mode are not applied, so that a record someone edited
+	// cannot give the page to another account or set-id or
+	// world-writable bits.
 	if err := writePage(k.Path, orig, meta); err != nil {
 		return false, fmt.Errorf("restore page: %w", err)
 	}
 	return true, nil
+}
+
+// checkDisabled checks a disabled path read from a record before in
+// renames that file onto the page: it must be one out could have produced
+// for this page, the disabled path the flags give now (--disabled-name, or
+// PATH.disabled) or another name in the page's own directory (an out with
+// another --disabled-name NAME: in needs no flags again). Anything else
+// (a file elsewhere, the page itself) is refused.
+func (k *Keepalive) checkDisabled(p string) error {
+	c := filepath.Clean(p)
+	if filepath.IsAbs(c) {
+		if c == k.configured || c == k.Path+".disabled" {
+			return nil
+		}
+		if filepath.Base(c) != filepath.Base(k.Path) && sameDir(filepath.Dir(c), filepath.Dir(k.Path)) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the record of %s says the page was renamed to %q, which is not beside the page nor --disabled-name: refusing to rename that file onto the page; if that is where it is, run in with --disabled-name %s", ErrConfig, k.Path, p, p)
+}
+
+// sameDir reports whether two directory paths name one directory, also
+// through symlinks.
+func sameDir(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ra, err1 := filepath.EvalSymlinks(a)
+	rb, err2 := filepath.EvalSymlinks(b)
+	return err1 == nil && err2 == nil && ra == rb
 }
 
 // holdsWhatOutWrote tells whether the page still holds the down content.

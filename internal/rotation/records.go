@@ -39,8 +39,12 @@ type v1Keyed interface {
 // LoadRecord returns the record of s's run: the shared fields of the first
 // record found, with the entries of every record found under one of the
 // set's keys (this release) or under a key the release before used (then
-// converted into entries). nil when there is none.
+// converted into entries). nil when there is none. A record an
+// administrator may not act on (written by another account, see
+// state.Store.Find) comes back with the error, for status to show it;
+// nothing may act on it.
 func LoadRecord(store state.Store, s *Set) (*state.Record, error) {
+	var untrusted error
 	var merged *state.Record
 	add := func(r *state.Record, entries []state.Entry) {
 		if merged == nil {
@@ -59,7 +63,13 @@ func LoadRecord(store state.Store, s *Set) (*state.Record, error) {
 	}
 	for _, k := range append(s.Keys(), s.legacyKeys()...) {
 		r, err := store.Load(k)
-		if err != nil {
+		var ue *state.UntrustedFileError
+		switch {
+		case err != nil && r != nil && errors.As(err, &ue) && ue.Owner:
+			if untrusted == nil {
+				untrusted = err
+			}
+		case err != nil:
 			return nil, err
 		}
 		if r == nil || merged != nil && slices.Contains(merged.Files, r.Files[0]) {
@@ -71,7 +81,7 @@ func LoadRecord(store state.Store, s *Set) (*state.Record, error) {
 		}
 		add(r, entries)
 	}
-	return merged, nil
+	return merged, untrusted
 }
 
 // fromV1 converts a record of the release before into entries, one per

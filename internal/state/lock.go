@@ -128,14 +128,21 @@ func (s Store) Lock(target string, me Holder) (*Lock, *Holder, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := s.checkShared(); err != nil {
+		return nil, nil, err
+	}
 	path := s.LockFile(target)
-	perm := s.perm()
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, perm)
+	perm := s.lockPerm()
+	f, err := openLockFile(path, perm)
+	var ue *UntrustedFileError
+	if errors.As(err, &ue) {
+		return nil, nil, err
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("open lock %s: %w", path, err)
 	}
 	if perm&0o070 != 0 {
-		_ = f.Chmod(perm) // past the umask: the group shares the directory (fails harmlessly if not ours)
+		_ = f.Chmod(perm) // through the open file, past the umask: the group shares the directory
 	}
 	if err := lockFile(f); err != nil {
 		b, _ := readAll(f)

@@ -122,33 +122,48 @@ func (s Store) file(target string) string {
 // File is where the record for key is kept in Dir.
 func (s Store) File(key string) string { return s.file(key) }
 
-// Load returns the record for target, or (nil, nil) when there is none.
+// Load returns the record for target, or (nil, nil) when there is none
+// (see Find for a record of another account).
 func (s Store) Load(target string) (*Record, error) {
 	r, _, err := s.Find(target)
 	return r, err
 }
 
 // Find returns the record for target and its file, looking in Dir and then
-// in the old directories; (nil, "", nil) when there is none.
+// in the old directories; (nil, "", nil) when there is none. A record that
+// an administrator may not act on (written by another account: an
+// *UntrustedFileError with Owner set) is returned with that error, for
+// drain status to show; nothing may act on it.
 func (s Store) Find(target string) (*Record, string, error) {
 	for _, dir := range append([]string{s.Dir}, s.Old...) {
 		path := Store{Dir: dir}.file(target)
-		b, err := os.ReadFile(path)
+		b, err := readRecordFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		if err != nil {
+		var ue *UntrustedFileError
+		var untrusted error // read all the same, for status
+		switch {
+		case errors.As(err, &ue) && ue.Owner:
+			untrusted = err
+		case errors.As(err, &ue):
+			return nil, path, err
+		case err != nil:
 			return nil, path, fmt.Errorf("read state: %w", err)
 		}
 		var r Record
 		if err := json.Unmarshal(b, &r); err != nil {
 			return nil, path, fmt.Errorf("state file %s is corrupt: %w", path, err)
 		}
+		// A record moved onto another target's name is not this target's.
+		if r.Version != 0 && r.Target != target {
+			return nil, path, &UntrustedFileError{File: path, Why: fmt.Sprintf("is the record of %q, not of %q", r.Target, target), Fix: "it was renamed or copied there; remove it"}
+		}
 		if r.Version == 0 {
 			r.Legacy = b
 		}
 		r.Files = []string{path}
-		return &r, path, nil
+		return &r, path, untrusted
 	}
 	return nil, "", nil
 }
@@ -171,6 +186,9 @@ func (s Store) Save(r *Record) error {
 	if err := s.mkdir(); err != nil {
 		return err
 	}
+	if err := s.checkShared(); err != nil {
+		return err
+	}
 	if r.PID == os.Getpid() && r.Start.IsZero() {
 		r.Start, _ = ProcessStart(r.PID)
 	}
@@ -178,7 +196,7 @@ func (s Store) Save(r *Record) error {
 	if err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(s.file(r.Target), append(b, '\n'), s.perm()); err != nil {
+	if err := WriteFileAtomic(s.file(r.Target), append(b, '\n'), s.recordPerm()); err != nil {
 		return err
 	}
 	for _, d := range s.Old {
@@ -215,17 +233,38 @@ func (s Store) mkdir() error {
 	return nil
 }
 
-// perm is the mode of new files: private, unless an administrator made Dir
-// writable for a group (a state directory shared by several accounts).
-func (s Store) perm() fs.FileMode {
-	if fi, err := os.Stat(s.Dir); err == nil && fi.Mode().Perm()&0o070 == 0o070 {
+// groupShared reports whether an administrator made Dir writable for a
+// group (a state directory shared by several accounts).
+func (s Store) groupShared() bool {
+	fi, err := os.Stat(s.Dir)
+	return err == nil && fi.Mode().Perm()&0o070 == 0o070
+}
+
+// lockPerm is the mode of new lock files: private, or in a shared directory
+// readable and writable by the group (every drain writes its name into the
+// lock it holds).
+func (s Store) lockPerm() fs.FileMode {
+	if s.groupShared() {
 		return 0o660
 	}
 	return 0o600
 }
 
+// recordPerm is the mode of records: private, or in a shared directory
+// readable by the group (drain status) but never writable by it: a record
+// says what in undoes, and is replaced by a rename, never rewritten.
+func (s Store) recordPerm() fs.FileMode {
+	if s.groupShared() {
+		return 0o640
+	}
+	return 0o600
+}
+
 // WriteFileAtomic replaces path with data so that readers see the old or the
-// new content, never a mix.
+// new content, never a mix. The temporary file is created with O_EXCL under
+// a random name beside path and given its mode through the open file, so
+// that nothing put in its way (a symlink in a shared directory) is written
+// or chmodded; the rename replaces whatever path is, never following it.
 func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -242,13 +281,13 @@ func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
 	if _, err := tmp.Write(data); err != nil {
 		return err
 	}
+	if err := tmp.Chmod(perm); err != nil {
+		return err
+	}
 	if err := tmp.Sync(); err != nil {
 		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(name, perm); err != nil {
 		return err
 	}
 	if err := os.Rename(name, path); err != nil {
