@@ -122,6 +122,7 @@ func (f *Fake) answer(cmd string) string {
 		var b strings.Builder
 		found := false
 		b.WriteString("1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n")
+		iid := f.iid(w[3])
 		for i, n := range f.names() {
 			be, sv, _ := strings.Cut(n, "/")
 			if be != w[3] {
@@ -132,7 +133,7 @@ func (f *Fake) answer(cmd string) string {
 			if f.srv[n].Down {
 				op = 0
 			}
-			fmt.Fprintf(&b, "%d %s %d %s 127.0.0.1 %d %d 1 1 10 6 3 4 6 0 0 0 - 8080 - 0 0 - - 0\n", f.iid(be), be, f.sid(n, i), sv, op, f.srv[n].Admin)
+			fmt.Fprintf(&b, "%d %s %d %s 127.0.0.1 %d %d 1 1 10 6 3 4 6 0 0 0 - 8080 - 0 0 - - 0\n", iid, be, f.sid(n, i), sv, op, f.srv[n].Admin)
 		}
 		if !found {
 			return "Can't find backend.\n"
@@ -197,9 +198,14 @@ func (f *Fake) sid(name string, i int) int {
 func (f *Fake) stat(px string, sid int) string {
 	var b strings.Builder
 	b.WriteString("# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,\n")
+	iids := map[string]int{}
 	for i, n := range f.names() {
 		be, sv, _ := strings.Cut(n, "/")
-		iid := f.iid(be)
+		iid, ok := iids[be]
+		if !ok {
+			iid = f.iid(be)
+			iids[be] = iid
+		}
 		if px != "" && px != be && px != strconv.Itoa(iid) || sid >= 0 && sid != f.sid(n, i) {
 			continue
 		}
