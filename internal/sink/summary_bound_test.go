@@ -2,10 +2,7 @@ package sink
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"reflect"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -14,67 +11,6 @@ import (
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/report"
 )
-
-// simRun is the events of a drain run with k sources polled n times every
-// 100 ms: out, lb-grace counting down for 3 s, values that rise and fall,
-// a source unknown for a few polls now and then, quiet stretches, then
-// drained (or, with n over 1000, a timeout) and the result.
-func simRun(t0 time.Time, k, n int, target string) []drain.Event {
-	evs := []drain.Event{{Time: t0, Event: drain.EvOut, Target: target, Rotation: "OUT"}}
-	quietFrom := -1
-	for i := 1; i <= n; i++ {
-		el := drain.Seconds(float64(i) / 10)
-		e := drain.Event{Time: t0.Add(time.Duration(i) * 100 * time.Millisecond), Event: drain.EvPoll, Elapsed: el, Target: target}
-		busy := false
-		for j := range k {
-			rd := drain.Reading{Source: fmt.Sprintf("prom:http://10.0.0.%d/metrics#inflight", j), Name: fmt.Sprintf("s%d", j), Threshold: float64(j % 3)}
-			switch {
-			case (i/7+j)%11 == 3 && (i/40)%3 != 0: // unknown for a while
-				rd.Error = fmt.Sprintf("connection refused (%d)", (i/200)%3)
-			default:
-				v := float64((i*7+j*13)%23) - 8
-				if i > n*3/4 || (i/40)%3 == 0 {
-					v = 0
-				}
-				v = max(v, 0)
-				rd.Value = &v
-				rd.OK = v <= rd.Threshold
-			}
-			if !rd.OK {
-				busy = true
-				e.Blocking = append(e.Blocking, rd.Name)
-			}
-			e.Sources = append(e.Sources, rd)
-		}
-		if i <= 30 {
-			e.Blocking = append(e.Blocking, fmt.Sprintf("lb-grace (%s left)", time.Duration(30-i)*100*time.Millisecond))
-		}
-		if busy || i <= 30 {
-			quietFrom = -1
-		} else {
-			if quietFrom < 0 {
-				quietFrom = i
-			}
-			e.QuietFor = ptr(drain.Seconds(float64(i-quietFrom) / 10))
-		}
-		evs = append(evs, e)
-		if i == n/2 {
-			evs = append(evs, drain.Event{Time: e.Time, Event: drain.EvWarning, Message: "slow read"})
-		}
-	}
-	end := t0.Add(time.Duration(n+1) * 100 * time.Millisecond)
-	el := drain.Seconds(float64(n+1) / 10)
-	if n > 1000 {
-		evs = append(evs, drain.Event{Time: end, Event: drain.EvTimeout, Elapsed: el},
-			drain.Event{Time: end, Event: drain.EvResult, Result: drain.ResultTimeout, Rotation: "OUT", ExitCode: ptr(3)})
-	} else {
-		evs = append(evs, drain.Event{Time: end, Event: drain.EvDrained, Elapsed: el},
-			drain.Event{Time: end, Event: drain.EvAction, Message: "started", Action: "true"},
-			drain.Event{Time: end.Add(time.Second), Event: drain.EvIn, Rotation: "IN"},
-			drain.Event{Time: end.Add(time.Second), Event: drain.EvResult, Result: drain.ResultDrained, Rotation: "IN", ExitCode: ptr(0)})
-	}
-	return evs
-}
 
 // Below the thinning bound the summary is what the report makes of every
 // event, for one run and for the second of two in one process; the
@@ -172,39 +108,4 @@ func TestSummaryBoundedOverALongWait(t *testing.T) {
 	if !strings.Contains(md, "polls: 100000") || !strings.Contains(md, "xychart-beta") {
 		t.Fatalf("summary:\n%s", md)
 	}
-}
-
-// BenchmarkSummaryTenMinutes feeds the GitHub and the Azure outputs the
-// events of a 10-minute wait of 50 sources polled every 100 ms (6000
-// polls) and reports the live heap at the end, and after 1 minute, after a
-// GC: flat when the summary keeps constant memory.
-func BenchmarkSummaryTenMinutes(b *testing.B) {
-	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	evs := simRun(t0, 50, 6000, "web1:80")
-	dir := b.TempDir()
-	heap := func() float64 {
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return float64(m.HeapAlloc) / (1 << 20)
-	}
-	var at1, at10, base float64
-	for range b.N {
-		base = heap()
-		g := NewGitHub(io.Discard, dir+"/gh.md")
-		a := NewAzure(io.Discard, dir, time.Second)
-		for i, e := range evs {
-			g.Event(e)
-			a.Event(e)
-			if i == 600 {
-				at1 = heap() - base
-			}
-		}
-		at10 = heap() - base
-		runtime.KeepAlive(g)
-		runtime.KeepAlive(a)
-		_ = os.Remove(dir + "/gh.md")
-	}
-	b.ReportMetric(at1, "MiB-at-1min")
-	b.ReportMetric(at10, "MiB-at-10min")
 }
