@@ -199,7 +199,7 @@ func (sr *series) add(t float64, rd drain.Reading) {
 		case len(u) > 0 && u[len(u)-1].To >= t, len(u) == maxSpans:
 			u[len(u)-1].To = max(u[len(u)-1].To, t)
 		default:
-			sr.s.Unknown = append(u, report.Span{From: t, To: t})
+			sr.s.Unknown = append(sr.s.Unknown, report.Span{From: t, To: t})
 		}
 		sr.pending = true
 	}

@@ -215,7 +215,7 @@ func (b *bench) scale(runs int, oldRev string, sizes []int) {
 	}
 	var rows []poolRow
 	srcRows := map[int]*[2][2]srcCost{} // size: [server first/last][old/new]
-	var srcFloor = map[int]time.Duration{}
+	srcFloor := map[int]time.Duration{}
 	for _, n := range sizes {
 		lb := startBigLB(filepath.Join(b.dir(), "lb"), n)
 		row := poolRow{size: n}
