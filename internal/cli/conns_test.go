@@ -31,7 +31,7 @@ func TestSourcesOnOneHostReuseConnections(t *testing.T) {
 	}
 	srv.Start()
 	defer srv.Close()
-	args := []string{"wait", "--interval", "50ms", "--settle", "1s", "--timeout", "60s"}
+	args := []string{"wait", "--interval", "50ms", "--settle", "2s", "--timeout", "60s"}
 	for i := range sources {
 		args = append(args, "--source", fmt.Sprintf("s%d=json:%s/s%d#v", i, srv.URL, i))
 	}
