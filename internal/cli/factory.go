@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -66,26 +67,66 @@ func (f *Factory) outputJSON() bool {
 // needs longer copies it and changes Timeout) and the https settings: the
 // extra CA file, or the no-verify opt-in. A client built elsewhere would
 // refuse a server only --ca-file vouches for.
+//
+// They all share one transport per process (per https settings), so that
+// connections are kept and reused from one poll to the next: it keeps an
+// idle connection per source at least, also when every source is on one
+// host:port (the default transport keeps 2 per host, so 20 sources on one
+// host reconnected on every poll).
 func httpClient(cfg *config.Config) (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if cfg.CAFile != "" || cfg.Insecure {
-		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-		if cfg.CAFile != "" {
-			pem, err := os.ReadFile(cfg.CAFile)
-			if err != nil {
-				return nil, usageErr("check --ca-file", "cannot read CA file: %v", err)
-			}
-			pool, err := x509.SystemCertPool()
-			if err != nil || pool == nil {
-				pool = x509.NewCertPool()
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, usageErr("give PEM-encoded certificates", "no certificate found in CA file %s", cfg.CAFile)
-			}
-			tlsCfg.RootCAs = pool
+	key := transportKey{insecure: cfg.Insecure}
+	var pool *x509.CertPool
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, usageErr("check --ca-file", "cannot read CA file: %v", err)
 		}
-		tlsCfg.InsecureSkipVerify = cfg.Insecure //nolint:gosec // explicit opt-in, documented as for test servers
+		pool, err = x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, usageErr("give PEM-encoded certificates", "no certificate found in CA file %s", cfg.CAFile)
+		}
+		key.ca = string(pem)
+	}
+	// One idle connection per source, plus the verify URL, the warm-up,
+	// the balancer's API and etcd, which may share a host with them.
+	idle := len(cfg.Sources) + 4
+	return &http.Client{Timeout: cfg.ReadTimeout, Transport: sharedTransport(key, pool, idle)}, nil
+}
+
+// transportKey tells transports with different https settings apart.
+type transportKey struct {
+	insecure bool
+	ca       string // the --ca-file's PEM
+}
+
+var transports struct {
+	sync.Mutex
+	m map[transportKey]*http.Transport
+}
+
+// sharedTransport returns the process's transport for these https settings,
+// built on first use, or built anew (bigger) when a later command of the
+// same process (a test) needs more idle connections than it keeps.
+func sharedTransport(key transportKey, pool *x509.CertPool, idle int) *http.Transport {
+	transports.Lock()
+	defer transports.Unlock()
+	if tr := transports.m[key]; tr != nil && tr.MaxIdleConnsPerHost >= idle {
+		return tr
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = idle
+	tr.MaxIdleConns = max(tr.MaxIdleConns, idle)
+	if key.ca != "" || key.insecure {
+		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
+		tlsCfg.InsecureSkipVerify = key.insecure //nolint:gosec // explicit opt-in, documented as for test servers
 		tr.TLSClientConfig = tlsCfg
 	}
-	return &http.Client{Timeout: cfg.ReadTimeout, Transport: tr}, nil
+	if transports.m == nil {
+		transports.m = map[transportKey]*http.Transport{}
+	}
+	transports.m[key] = tr
+	return tr
 }

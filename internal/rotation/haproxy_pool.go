@@ -96,12 +96,15 @@ func (h *HAProxy) Pool(ctx context.Context) (Pool, error) {
 			}
 			mergeMember(cur, one, s.Addr.String())
 		}
+		if i == 0 {
+			continue
+		}
+		here := make(map[string]bool, len(ms))
+		for _, m := range ms {
+			here[m.name] = true
+		}
 		for _, name := range order {
-			found := false
-			for _, m := range ms {
-				found = found || m.name == name
-			}
-			if !found {
+			if !here[name] {
 				merged[name].InRotation = false
 				merged[name].Detail += "; absent on " + s.Addr.String()
 			}
@@ -164,12 +167,16 @@ func haToMember(m haMember) Member {
 
 // mergeMember folds another instance's view of a server into cur: the
 // worse admin state and health win, sessions and queues add up.
+var (
+	adminRank  = map[string]int{AdminEnabled: 0, AdminDrain: 1, AdminDisabled: 2}
+	healthRank = map[string]int{HealthUp: 0, HealthUnknown: 1, HealthDown: 2}
+)
+
 func mergeMember(cur *Member, o Member, where string) {
-	rank := map[string]int{AdminEnabled: 0, AdminDrain: 1, AdminDisabled: 2}
+	rank, hrank := adminRank, healthRank
 	if rank[o.Admin] > rank[cur.Admin] {
 		cur.Admin = o.Admin
 	}
-	hrank := map[string]int{HealthUp: 0, HealthUnknown: 1, HealthDown: 2}
 	if hrank[o.Health] > hrank[cur.Health] {
 		cur.Health = o.Health
 	}
@@ -311,23 +318,36 @@ func addStat(ms []haMember, out, backend string) error {
 		}
 		return &v
 	}
-	tracked := map[string]string{} // BACKEND/SERVER: the server it tracks
-	if it, ok := col["tracked"]; ok {
-		for _, l := range lines[1:] {
-			if f := strings.Split(l, ","); len(f) > max(ip, is, it) && f[it] != "" {
-				tracked[f[ip]+"/"+f[is]] = f[it]
-			}
-		}
+	tracked := map[string]string{}        // BACKEND/SERVER: the server it tracks
+	at := make(map[string][]int, len(ms)) // server name: its members (one, unless HAProxy listed it twice)
+	for k := range ms {
+		at[ms[k].name] = append(at[ms[k].name], k)
 	}
-	for _, l := range lines[1:] {
-		f := strings.Split(l, ",")
-		if len(f) <= max(ip, is, ist) || f[ip] != backend {
+	it, hasTracked := col["tracked"]
+	want := []int{ip, is, ist}
+	if hasTracked {
+		want = append(want, it)
+	}
+	got := make([]string, len(want))
+	var mine []string // this backend's lines
+	// One pass over every line (every backend's: the answer is all of
+	// them), cutting out only the fields it needs.
+	for rest := lines[1:]; len(rest) > 0; rest = rest[1:] {
+		l := rest[0]
+		n := csvFields(l, want, got)
+		if n <= max(ip, is, ist) {
 			continue
 		}
-		for k := range ms {
-			if ms[k].name != f[is] {
-				continue
-			}
+		if hasTracked && n > it && got[3] != "" {
+			tracked[got[0]+"/"+got[1]] = got[3]
+		}
+		if got[0] == backend {
+			mine = append(mine, l)
+		}
+	}
+	for _, l := range mine {
+		f := strings.Split(l, ",")
+		for _, k := range at[f[is]] {
 			ms[k].status = f[ist]
 			ms[k].scur = num(f, "scur")
 			ms[k].qcur = num(f, "qcur")
@@ -340,6 +360,38 @@ func addStat(ms []haMember, out, backend string) error {
 		}
 	}
 	return nil
+}
+
+// csvFields puts the fields at the indexes in want (any order) of a
+// comma-separated line into got ("" past the line's end), without
+// splitting the whole line, and returns how many fields it went through.
+func csvFields(line string, want []int, got []string) int {
+	top := 0
+	for _, i := range want {
+		top = max(top, i)
+	}
+	for j := range got {
+		got[j] = ""
+	}
+	i := 0
+	for i <= top {
+		end := strings.IndexByte(line, ',')
+		field := line
+		if end >= 0 {
+			field = line[:end]
+		}
+		for j, w := range want {
+			if w == i {
+				got[j] = field
+			}
+		}
+		i++
+		if end < 0 {
+			break
+		}
+		line = line[end+1:]
+	}
+	return i
 }
 
 // trackChain follows what backend/server tracks, and what that tracks, and

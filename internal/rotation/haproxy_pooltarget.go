@@ -3,6 +3,7 @@ package rotation
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/drain-cli/drain/internal/haproxy"
@@ -28,6 +29,15 @@ type HAProxyPool struct {
 	Backend string
 	Self    string // a server to mark Self, when the target named one
 	Timeout time.Duration
+
+	canon     sync.Once
+	canonAddr string // canonicalAddr(Addr), resolved once: MemberKey is asked for every member
+}
+
+// canonical is the instance's address as it really listens, resolved once.
+func (p *HAProxyPool) canonical() string {
+	p.canon.Do(func() { p.canonAddr = canonicalAddr(p.Addr) })
+	return p.canonAddr
 }
 
 // NewHAProxyPool reads ADDR#BACKEND (or ADDR#BACKEND/SERVER: that server is
@@ -55,7 +65,7 @@ func (p *HAProxyPool) Target() string { return MethodHAProxy + ":" + p.Addr.Stri
 // MemberKey implements PoolView: the key --rotate haproxy:ADDR#BACKEND/NAME
 // records under (the instance by its resolved address).
 func (p *HAProxyPool) MemberKey(m Member) string {
-	return MethodHAProxy + ":" + canonicalAddr(p.Addr) + "#" + p.Backend + "/" + m.Name
+	return MethodHAProxy + ":" + p.canonical() + "#" + p.Backend + "/" + m.Name
 }
 
 // Pool implements Pooler.
@@ -67,7 +77,7 @@ func (p *HAProxyPool) Pool(ctx context.Context) (Pool, error) {
 // PoolID names the pool as pool locks and their records do:
 // haproxy:ADDR#BACKEND with the instance by where it really listens.
 func (p *HAProxyPool) PoolID() string {
-	return MethodHAProxy + ":" + canonicalAddr(p.Addr) + "#" + p.Backend
+	return MethodHAProxy + ":" + p.canonical() + "#" + p.Backend
 }
 
 var _ PoolView = (*HAProxyPool)(nil)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,26 +22,287 @@ import (
 // summary): how it ended, where the server stands, how long it was out and
 // took to drain, what blocked longest, what was still in flight, and a
 // picture of the sources over time.
+//
+// It holds constant memory however long the wait: the events other than
+// polls (a handful per run; warnings up to maxWarnings) and, in their
+// place, the first and the latest poll of a run without their readings;
+// what the polls add to the summary is folded in as they come: per source
+// its points (thinned to half once there are more than maxKept, keeping the
+// first and last known values and the largest), its unknown stretches and
+// errors; the quiet stretches, the lb-grace end, and how long each thing
+// blocked. The report is built from the kept events, then given these.
 type summary struct {
-	evs []drain.Event
+	evs      []drain.Event // kept events, in order
+	warnings int
+	tgt      string
+	n        int // events seen
+
+	// Of every poll (all runs): how long each thing blocked.
+	blockFor   map[string]float64
+	blockOrder []string
+	lastPoll   *drain.Event // the previous poll: its blockers held until this one
+
+	cur polls // the polls of the current run (since the last result)
 }
+
+// Bounds of what a summary keeps.
+const (
+	maxWarnings = 100 // warning events kept (the rest counted in the events)
+	maxKept     = 512 // points per source before thinning to half
+	maxSpans    = 64  // unknown or quiet stretches (later ones extend the last)
+	maxErrors   = 16  // distinct errors per source
+)
+
+// polls is what one run's polls add to the report.
+type polls struct {
+	events   int // events of the run, polls included
+	n        int
+	slot     int // index in evs of the run's latest poll; -1: none
+	sources  map[string]*series
+	order    []*series
+	quiet    []report.Span
+	inQuiet  bool
+	graceEnd float64
+	ended    bool // a result was seen: the next event starts a new run
+}
+
+func newPolls() polls { return polls{slot: -1, graceEnd: -1} }
+
+// series is one source's points, thinned.
+type series struct {
+	s                     report.Series
+	firstKnown, lastKnown int  // indexes in s.Points of the first and last known values; -1: none
+	pending               bool // the last point is unknown: its stretch runs to the next point
+}
+
+// graceLeft is the lb-grace countdown a poll blocks on (as the report reads it).
+var graceLeft = regexp.MustCompile(`^lb-grace \(([^ )]+) left\)$`)
 
 func (s *summary) add(e drain.Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
+	if s.tgt == "" {
+		s.tgt = e.Target
+	}
+	if s.n == 0 || s.cur.ended {
+		s.cur = newPolls()
+	}
+	s.n++
+	s.cur.events++
+	switch e.Event {
+	case drain.EvPoll:
+		s.poll(e)
+		return
+	case drain.EvWarning:
+		if s.warnings++; s.warnings > maxWarnings {
+			return
+		}
+	case drain.EvResult:
+		s.cur.ended = true
+	}
 	s.evs = append(s.evs, e)
+}
+
+// poll folds one poll in.
+func (s *summary) poll(e drain.Event) {
+	if s.blockFor == nil {
+		s.blockFor = map[string]float64{}
+	}
+	if p := s.lastPoll; p != nil {
+		dt := max(float64(e.Elapsed-p.Elapsed), 0)
+		for _, b := range p.Blocking {
+			s.blockFor[blockKey(b)] += dt
+		}
+	}
+	for _, b := range e.Blocking {
+		if k := blockKey(b); !slices.Contains(s.blockOrder, k) {
+			s.blockOrder = append(s.blockOrder, k)
+		}
+	}
+	last := drain.Event{Event: e.Event, Time: e.Time, Elapsed: e.Elapsed, Blocking: slices.Clone(e.Blocking)}
+	s.lastPoll = &last
+
+	c := &s.cur
+	c.n++
+	// The run's first poll keeps its place; later ones share one slot,
+	// moved to the end when other events came in between.
+	slot := drain.Event{Event: e.Event, Time: e.Time, Elapsed: e.Elapsed, Target: e.Target}
+	switch {
+	case c.n > 1 && c.slot >= 0 && c.slot == len(s.evs)-1:
+		s.evs[c.slot] = slot
+	case c.n > 1:
+		s.evs = append(s.evs, slot)
+		c.slot = len(s.evs) - 1
+	default:
+		s.evs = append(s.evs, slot) // the first poll's slot is never overwritten
+	}
+	t := float64(e.Elapsed)
+	if c.sources == nil {
+		c.sources = map[string]*series{}
+	}
+	for _, rd := range e.Sources {
+		sr := c.sources[rd.Source]
+		if sr == nil {
+			sr = &series{s: report.Series{Name: rd.Source}, firstKnown: -1, lastKnown: -1}
+			if rd.Name != "" {
+				sr.s.Name = rd.Name
+			}
+			c.sources[rd.Source] = sr
+			c.order = append(c.order, sr)
+		}
+		sr.s.Threshold = rd.Threshold
+		sr.add(t, rd)
+	}
+	for _, b := range e.Blocking {
+		if m := graceLeft.FindStringSubmatch(b); m != nil {
+			if d, err := time.ParseDuration(m[1]); err == nil {
+				c.graceEnd = t + d.Seconds()
+			}
+		}
+	}
+	// Quiet stretches: quiet_s grows from the poll where every source
+	// became quiet; a busy or unknown poll ends the stretch.
+	switch {
+	case e.QuietFor == nil:
+		if c.inQuiet {
+			c.quiet[len(c.quiet)-1].To = t
+		}
+		c.inQuiet = false
+	case !c.inQuiet:
+		c.inQuiet = true
+		if len(c.quiet) < maxSpans {
+			c.quiet = append(c.quiet, report.Span{From: t - float64(*e.QuietFor), To: t})
+		}
+		c.quiet[len(c.quiet)-1].To = t
+	default:
+		c.quiet[len(c.quiet)-1].To = t
+	}
+}
+
+// add folds one reading in.
+func (sr *series) add(t float64, rd drain.Reading) {
+	u := sr.s.Unknown
+	if sr.pending { // an unknown stretch runs from the unknown point to the next point
+		u[len(u)-1].To = max(u[len(u)-1].To, t)
+		sr.pending = false
+	}
+	var v *float64
+	if rd.Value != nil {
+		x := *rd.Value
+		v = &x
+	} else {
+		if rd.Error != "" && len(sr.s.Errors) < maxErrors && !slices.Contains(sr.s.Errors, rd.Error) {
+			sr.s.Errors = append(sr.s.Errors, rd.Error)
+		}
+		switch {
+		case len(u) > 0 && u[len(u)-1].To >= t, len(u) == maxSpans:
+			u[len(u)-1].To = max(u[len(u)-1].To, t)
+		default:
+			sr.s.Unknown = append(sr.s.Unknown, report.Span{From: t, To: t})
+		}
+		sr.pending = true
+	}
+	sr.s.Points = append(sr.s.Points, report.Point{T: t, V: v})
+	if v != nil {
+		sr.lastKnown = len(sr.s.Points) - 1
+		if sr.firstKnown < 0 {
+			sr.firstKnown = sr.lastKnown
+		}
+	}
+	if len(sr.s.Points) > maxKept {
+		sr.thin()
+	}
+}
+
+// thin halves the points: the first and the last stay, and of each pair
+// between them the larger value (an unknown counts least), or both when
+// one is the first or last known value. The largest value is never
+// dropped, so first, last and max stay exact.
+func (sr *series) thin() {
+	pts := sr.s.Points
+	out := make([]report.Point, 0, len(pts)/2+4)
+	fk, lk := -1, -1
+	keep := func(i int) {
+		if i == sr.firstKnown {
+			fk = len(out)
+		}
+		if i == sr.lastKnown {
+			lk = len(out)
+		}
+		out = append(out, pts[i])
+	}
+	keep(0)
+	i := 1
+	for ; i+1 < len(pts)-1; i += 2 {
+		j := i + 1
+		pinI := i == sr.firstKnown || i == sr.lastKnown
+		pinJ := j == sr.firstKnown || j == sr.lastKnown
+		switch {
+		case pinI || pinJ:
+			keep(i)
+			keep(j)
+		case pts[j].V != nil && (pts[i].V == nil || *pts[j].V > *pts[i].V):
+			keep(j)
+		default:
+			keep(i)
+		}
+	}
+	for ; i < len(pts); i++ {
+		keep(i)
+	}
+	sr.s.Points, sr.firstKnown, sr.lastKnown = out, fk, lk
+}
+
+// retained counts what the summary holds: kept events, points and
+// stretches (for the test that it stays bounded).
+func (s *summary) retained() int {
+	n := len(s.evs) + len(s.blockOrder) + len(s.cur.quiet)
+	for _, sr := range s.cur.order {
+		n += len(sr.s.Points) + len(sr.s.Unknown) + len(sr.s.Errors)
+	}
+	return n
 }
 
 // target is the server (or load-balancer member) the run changed, or "" for
 // drain wait.
-func (s *summary) target() string {
-	for _, e := range s.evs {
-		if e.Target != "" {
-			return e.Target
+func (s *summary) target() string { return s.tgt }
+
+// build makes the report of the current run from the kept events and what
+// the polls added.
+func (s *summary) build() *report.Run {
+	run := report.Build(s.evs, report.Options{})
+	c := s.cur
+	run.Events, run.Polls = c.events, c.n
+	hasOut := false
+	waitEnd := run.End
+	for _, m := range run.Marks {
+		switch m.Kind {
+		case "out":
+			hasOut = true
+		case "drained", "timeout":
+			waitEnd = m.T
 		}
 	}
-	return ""
+	run.Sources = nil
+	for _, sr := range c.order {
+		x := sr.s
+		x.Points = slices.Clone(x.Points)
+		x.Unknown = slices.Clone(x.Unknown)
+		if sr.pending && len(x.Unknown) > 0 {
+			x.Unknown[len(x.Unknown)-1].To = max(x.Unknown[len(x.Unknown)-1].To, waitEnd)
+		}
+		run.Sources = append(run.Sources, &x)
+	}
+	run.Quiet = slices.Clone(c.quiet)
+	if c.inQuiet && run.Drained != nil && len(run.Quiet) > 0 {
+		run.Quiet[len(run.Quiet)-1].To = max(run.Quiet[len(run.Quiet)-1].To, *run.Drained)
+	}
+	if c.graceEnd >= 0 && hasOut {
+		run.Grace, run.GraceBy = &report.Span{From: 0, To: c.graceEnd}, "events"
+		run.End = max(run.End, c.graceEnd)
+	}
+	return run
 }
 
 // facts are the headline numbers of a run, in words.
@@ -72,7 +335,6 @@ func (s *summary) facts() facts {
 	var f facts
 	var outAt, inAt time.Time
 	var res drain.Event
-	var polls []drain.Event
 	for _, e := range s.evs {
 		switch e.Event {
 		case drain.EvOut:
@@ -83,8 +345,6 @@ func (s *summary) facts() facts {
 			if e.Rotation == "IN" {
 				inAt = e.Time
 			}
-		case drain.EvPoll:
-			polls = append(polls, e)
 		case drain.EvDrained:
 			f.ToDrain = secs(float64(e.Elapsed))
 		case drain.EvTimeout:
@@ -112,23 +372,8 @@ func (s *summary) facts() facts {
 	}
 
 	// Each poll's blockers held until the next poll.
-	dur := map[string]float64{}
-	var order []string
-	for i, p := range polls {
-		dt := 0.0
-		if i+1 < len(polls) {
-			dt = float64(polls[i+1].Elapsed - p.Elapsed)
-		}
-		for _, b := range p.Blocking {
-			k := blockKey(b)
-			if _, ok := dur[k]; !ok {
-				order = append(order, k)
-			}
-			dur[k] += max(dt, 0)
-		}
-	}
-	for _, k := range order {
-		f.Blocked = append(f.Blocked, blocked{What: k, For: dur[k]})
+	for _, k := range s.blockOrder {
+		f.Blocked = append(f.Blocked, blocked{What: k, For: s.blockFor[k]})
 	}
 	sort.SliceStable(f.Blocked, func(i, j int) bool { return f.Blocked[i].For > f.Blocked[j].For })
 	return f
@@ -148,7 +393,7 @@ func (s *summary) markdown(picture bool) string {
 	if len(s.evs) == 0 {
 		return ""
 	}
-	run := report.Build(s.evs, report.Options{})
+	run := s.build()
 	f := s.facts()
 	var b strings.Builder
 	target := s.target()

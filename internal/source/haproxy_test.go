@@ -160,3 +160,63 @@ func FuzzApacheStatus(f *testing.F) {
 		}
 	})
 }
+
+// After the first read, a poll asks HAProxy for the server's one row (show
+// stat IID 4 SID), whatever the size of the backend; when a reload
+// renumbered the servers, it finds the row again.
+func TestHAProxySourceAsksForOneRow(t *testing.T) {
+	lb := haproxytest.New(t, "api/x", "web/a", "web/b", "web/c")
+	lb.Set("web/c", haproxytest.Server{Scur: 2, Qcur: 1, Stot: 40})
+	spec, err := ParseSpec("haproxy:" + lb.Addr + "#web/c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := New(spec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(want, wantTotal float64) {
+		t.Helper()
+		if v, err := src.Read(context.Background()); err != nil || v != want {
+			t.Fatalf("read %v, %v; want %v", v, err, want)
+		}
+		if v, ok := src.(Totaler).Total(); !ok || v != wantTotal {
+			t.Fatalf("total %v, %v; want %v", v, ok, wantTotal)
+		}
+	}
+	read(3, 40)
+	read(3, 40)
+	lb.Set("web/c", haproxytest.Server{Scur: 1, Stot: 41})
+	read(1, 41)
+	// web/c is the fourth in sorted order (sid 4) of the second backend (iid 4).
+	want := []string{"show stat web 4 -1", "show stat 4 4 4", "show stat 4 4 4"}
+	if got := lb.Commands; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("commands %q, want %q", got, want)
+	}
+	// A reload renumbers: web/c is now sid 9, and sid 4 is no server.
+	lb.Set("web/c", haproxytest.Server{Scur: 5, Stot: 2, Sid: 9})
+	read(5, 2)
+	read(5, 2)
+	want = append(want, "show stat 4 4 4", "show stat web 4 -1", "show stat 4 4 9")
+	if got := lb.Commands; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("commands %q, want %q", got, want)
+	}
+	// Another server took the old id: its row is not ours.
+	lb.Set("web/a", haproxytest.Server{Scur: 7, Sid: 9})
+	lb.Set("web/c", haproxytest.Server{Scur: 6, Stot: 3, Sid: 12})
+	read(6, 3)
+	// Gone: an error naming what the backend has, never a value.
+	spec, _ = ParseSpec("haproxy:" + lb.Addr + "#web/zz")
+	src, _ = New(spec, Options{})
+	if v, err := src.Read(context.Background()); err == nil || !strings.Contains(err.Error(), `no server "zz" in backend "web" (it has: a, b, c)`) {
+		t.Fatalf("read %v, %v; want no server zz", v, err)
+	}
+}
+
+func TestProxyNameArg(t *testing.T) {
+	for name, want := range map[string]bool{"web": true, "be_app-1.v2:x": true, "12": false, "": false, "a b": false, "a;show": false, "a\nb": false, "wéb": false} {
+		if got := proxyNameArg(name); got != want {
+			t.Errorf("%q: %v, want %v", name, got, want)
+		}
+	}
+}

@@ -42,7 +42,10 @@ func metricBases(name string) []string {
 // are dropped; a line whose name cannot be read cheaply (quoted UTF-8 names,
 // garbage) is kept, for the parser to judge. A broken line of another
 // metric is therefore not an error.
-func (s selector) relevantLines(body []byte) (kept []byte, lineNos []int) {
+//
+// With needles, a sample line (not a comment) of the metric is kept only
+// when it contains every needle.
+func (s selector) relevantLines(body []byte, needles [][]byte) (kept []byte, lineNos []int) {
 	bases := metricBases(s.name)
 	for n := 1; len(body) > 0; n++ {
 		line := body
@@ -52,6 +55,9 @@ func (s selector) relevantLines(body []byte) (kept []byte, lineNos []int) {
 		body = body[len(line):]
 		name, known := lineMetricName(line)
 		if known && (name == nil || !relevantName(name, bases)) {
+			continue
+		}
+		if i := skipBlanks(line, 0); len(needles) > 0 && i < len(line) && line[i] != '#' && !containsAll(line, needles) {
 			continue
 		}
 		kept = append(kept, line...)
@@ -116,4 +122,13 @@ func skipBlanks(b []byte, i int) int {
 
 func isMetricNameByte(c byte, notFirst bool) bool {
 	return c == '_' || c == ':' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || notFirst && '0' <= c && c <= '9'
+}
+
+func containsAll(line []byte, needles [][]byte) bool {
+	for _, n := range needles {
+		if !bytes.Contains(line, n) {
+			return false
+		}
+	}
+	return true
 }

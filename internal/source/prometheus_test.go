@@ -446,3 +446,77 @@ func benchHTTPRead(b *testing.B, h http.HandlerFunc, page []byte, sel selector) 
 		}
 	}
 }
+
+// BenchmarkPromOneOfBigFamily selects 1 series of a 10,000-series family.
+func BenchmarkPromOneOfBigFamily(b *testing.B) {
+	var page strings.Builder
+	page.WriteString("# HELP http_requests_in_flight In-flight requests.\n# TYPE http_requests_in_flight gauge\n")
+	for i := range 10000 {
+		fmt.Fprintf(&page, "http_requests_in_flight{handler=\"/h%d\",method=\"GET\"} %d\n", i, i%5)
+	}
+	body := []byte(page.String())
+	for _, q := range []struct{ name, sel string }{{"one", `http_requests_in_flight{handler="/h4242"}`}, {"all", `http_requests_in_flight`}} {
+		sel, err := parseSelector(q.sel)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(q.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := sel.value(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// A selector with label="value" matchers parses only the lines holding
+// those values; the sum, and the error when nothing matches, are those of
+// every line of the metric.
+func TestPromNeedlesAsEveryLine(t *testing.T) {
+	page := `# HELP rq In flight.
+# TYPE rq gauge
+rq{handler="/a",method="GET"} 3
+rq{handler="/b",method="GET"} 4
+rq{handler="/a",method="POST"} 5
+rq{handler="/say \"hi\"",method="GET"} 6
+rq{handler="GET",method="PUT"} 7
+rq{code="",handler="/c"} 8
+# TYPE lat_seconds summary
+lat_seconds{handler="/a",quantile="0.5"} 0.2
+lat_seconds{handler="/a",quantile="0.9"} 0.7
+lat_seconds_sum{handler="/a"} 12
+lat_seconds_count{handler="/a"} 30
+# TYPE h_seconds histogram
+h_seconds_bucket{handler="/a",le="1"} 2
+h_seconds_bucket{handler="/a",le="+Inf"} 3
+h_seconds_sum{handler="/a"} 1.5
+h_seconds_count{handler="/a"} 3
+h_seconds_bucket{handler="/b",le="1"} 1
+h_seconds_bucket{handler="/b",le="+Inf"} 1
+h_seconds_sum{handler="/b"} 0.5
+h_seconds_count{handler="/b"} 1
+`
+	for _, q := range []string{
+		`rq{handler="/a"}`, `rq{handler="/a",method="GET"}`, `rq{method="GET"}`, `rq{handler="/say \"hi\""}`,
+		`rq{code=""}`, `rq{handler="/a",method!="GET"}`, `rq{handler=~"/a|/b",method="GET"}`,
+		`lat_seconds{quantile="0.5"}`, `lat_seconds_count{handler="/a"}`, `lat_seconds_sum`,
+		`h_seconds_count{handler="/b"}`, `h_seconds_bucket{le="1"}`, `h_seconds_bucket{handler="/a",le="+Inf"}`, `h_seconds_sum{handler="/a"}`,
+		`rq{handler="/zz"}`, `rq{handler="/a",method="PUT"}`, `nope{handler="/a"}`, `h_seconds_bucket{le="2"}`,
+	} {
+		sel, err := parseSelector(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		got, gerr := sel.value([]byte(page))
+		want, werr := sel.valueOf([]byte(page), nil)
+		if got != want || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+			t.Errorf("%s: %v, %v; every line gives %v, %v", q, got, gerr, want, werr)
+		}
+		if fv, ferr := fullParseValue(sel, []byte(page)); fv != want || (ferr == nil) != (werr == nil) {
+			t.Errorf("%s: the whole page gives %v, %v; the metric's lines %v, %v", q, fv, ferr, want, werr)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"strconv"
 	"strings"
 	"sync"
 )
@@ -47,32 +46,4 @@ func (l *lastTotal) Total() (float64, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.v, l.ok
-}
-
-// haproxyServerTotal is backend/server's stot (sessions served in all) in a
-// stats CSV whose row haproxyServerLoad found; ok is false without one.
-func haproxyServerTotal(body []byte, backend, server string) (float64, bool) {
-	lines := strings.Split(string(body), "\n")
-	if len(lines) == 0 || !strings.HasPrefix(lines[0], "# ") {
-		return 0, false
-	}
-	col := map[string]int{}
-	for i, h := range strings.Split(strings.TrimPrefix(lines[0], "# "), ",") {
-		col[strings.TrimSpace(h)] = i
-	}
-	ip, ok1 := col["pxname"]
-	is, ok2 := col["svname"]
-	it, ok3 := col["stot"]
-	if !ok1 || !ok2 || !ok3 {
-		return 0, false
-	}
-	for _, l := range lines[1:] {
-		f := strings.Split(l, ",")
-		if len(f) <= max(ip, is, it) || f[ip] != backend || f[is] != server {
-			continue
-		}
-		v, err := strconv.ParseUint(f[it], 10, 64)
-		return float64(v), err == nil
-	}
-	return 0, false
 }

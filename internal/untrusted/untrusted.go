@@ -42,8 +42,15 @@ func Text(s string) string {
 // Line is Text for a field that is one line on every output (a reason, a
 // name, a command line, a label value): line breaks become spaces.
 func Line(s string) string {
-	return Text(strings.NewReplacer("\r\n", " ", "\n", " ").Replace(s))
+	if strings.IndexByte(s, '\n') < 0 {
+		return Text(s) // the common case: nothing to replace
+	}
+	return Text(lineBreaks.Replace(s))
 }
+
+// lineBreaks is built once: a Replacer builds its tables on first use, which
+// cost more than the replacing (Line runs for every field of every event).
+var lineBreaks = strings.NewReplacer("\r\n", " ", "\n", " ")
 
 // Safe tells whether a line of output holds nothing a CI runner would take
 // as a command: no "##vso[" (any case) or "##[", no "::" at its start

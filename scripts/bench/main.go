@@ -31,7 +31,9 @@ import (
 func main() {
 	runs := flag.Int("runs", 5, "runs per recipe and per lag interval")
 	overhead := flag.Duration("overhead", 60*time.Second, "how long each drain wait runs for the overhead measurement")
-	only := flag.String("only", "recipes,slowlb,totals,lag,overhead", "parts to run: recipes, slowlb, totals, lag, overhead")
+	only := flag.String("only", "recipes,slowlb,totals,lag,overhead", "parts to run: recipes, slowlb, totals, lag, overhead, scale")
+	oldRev := flag.String("old-rev", "46da2de", "scale: the older revision to compare with (built from git archive)")
+	sizes := flag.String("sizes", "1000,5000,10000", "scale: backend sizes (servers)")
 	probe := flag.String("probe", "2s:3", "slowlb: the LB's health check, INTER:FALL[:RISE] (rise defaults to 2)")
 	flag.Parse()
 	lbCheck, err := parseProbe(*probe)
@@ -62,6 +64,17 @@ func main() {
 	}
 	if strings.Contains(*only, "overhead") {
 		b.overhead(*overhead)
+	}
+	if strings.Contains(*only, "scale") {
+		var ns []int
+		for _, f := range strings.Split(*sizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 2 {
+				fatal("-sizes: %q is not a size", f)
+			}
+			ns = append(ns, n)
+		}
+		b.scale(*runs, *oldRev, ns)
 	}
 }
 

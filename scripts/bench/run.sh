@@ -31,3 +31,6 @@ for _ in $(seq 100); do "$bin" version >/dev/null; done
 end=$(date +%s%N)
 echo "- \`drain version\`, 100 runs: $(( (end - start) / 100000 )) µs each on average (wall clock, process start to exit)"
 rm -rf "$(dirname "$bin")"
+
+# Part 7, at scale: this tree against an older one (-old-rev), interleaved.
+go run ./scripts/bench -runs 3 -only scale

@@ -1,6 +1,7 @@
 // Package haproxytest is a fake HAProxy runtime API for unit tests: it
-// answers show servers state, show stat and set server ... state the way
-// HAProxy 2.6 does, for a table of servers held in memory.
+// answers show servers state, show stat (all of it, or one proxy's or one
+// server's rows: show stat IID|PROXY TYPE SID) and set server ... state the
+// way HAProxy 2.6 does, for a table of servers held in memory.
 package haproxytest
 
 import (
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +22,10 @@ type Server struct {
 	Admin      int // srv_admin_state bits: 0x01 maint, 0x08 drain
 	Scur, Qcur int
 	Down       bool // failing its health checks: srv_op_state 0, status DOWN
+	Stot       int  // sessions served in all
+	// Sid is the server's id (0: its place in the sorted table, from 1);
+	// a reload that renumbers servers changes it.
+	Sid int
 }
 
 // Fake is a runtime API on a unix socket (TCP on Windows).
@@ -116,6 +122,7 @@ func (f *Fake) answer(cmd string) string {
 		var b strings.Builder
 		found := false
 		b.WriteString("1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n")
+		iid := f.iid(w[3])
 		for i, n := range f.names() {
 			be, sv, _ := strings.Cut(n, "/")
 			if be != w[3] {
@@ -126,7 +133,7 @@ func (f *Fake) answer(cmd string) string {
 			if f.srv[n].Down {
 				op = 0
 			}
-			fmt.Fprintf(&b, "3 %s %d %s 127.0.0.1 %d %d 1 1 10 6 3 4 6 0 0 0 - 8080 - 0 0 - - 0\n", be, i+1, sv, op, f.srv[n].Admin)
+			fmt.Fprintf(&b, "%d %s %d %s 127.0.0.1 %d %d 1 1 10 6 3 4 6 0 0 0 - 8080 - 0 0 - - 0\n", iid, be, f.sid(n, i), sv, op, f.srv[n].Admin)
 		}
 		if !found {
 			return "Can't find backend.\n"
@@ -152,22 +159,66 @@ func (f *Fake) answer(cmd string) string {
 		}
 		return "\n"
 	case cmd == "show stat":
-		var b strings.Builder
-		b.WriteString("# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,\n")
-		for _, n := range f.names() {
-			be, sv, _ := strings.Cut(n, "/")
-			status := "UP"
-			switch {
-			case f.srv[n].Admin&0x01 != 0:
-				status = "MAINT"
-			case f.srv[n].Down:
-				status = "DOWN"
-			case f.srv[n].Admin&0x08 != 0:
-				status = "DRAIN"
-			}
-			fmt.Fprintf(&b, "%s,%s,%d,0,%d,3,,20,100,200,,0,,0,0,0,0,%s,1,1,0,\n", be, sv, f.srv[n].Qcur, f.srv[n].Scur, status)
+		return f.stat("", -1)
+	case len(w) == 5 && w[0] == "show" && w[1] == "stat" && w[3] == "4":
+		sid, err := strconv.Atoi(w[4])
+		if err != nil {
+			return "Integer expected.\n"
 		}
-		return b.String() + "\n"
+		return f.stat(w[2], sid)
 	}
 	return "Unknown command: '" + cmd + "'\n"
+}
+
+// iid is a backend's proxy id: 3 for the first in sorted order, then 4, ...
+func (f *Fake) iid(be string) int {
+	id, seen := 3, map[string]bool{}
+	for _, n := range f.names() {
+		b, _, _ := strings.Cut(n, "/")
+		if b == be {
+			return id
+		}
+		if !seen[b] {
+			seen[b] = true
+			id++
+		}
+	}
+	return id
+}
+
+func (f *Fake) sid(name string, i int) int {
+	if s := f.srv[name].Sid; s != 0 {
+		return s
+	}
+	return i + 1
+}
+
+// stat answers show stat: every row (px ""), or proxy px's (an id or a
+// name) server rows, all of them (sid -1) or the one with that id.
+func (f *Fake) stat(px string, sid int) string {
+	var b strings.Builder
+	b.WriteString("# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,\n")
+	iids := map[string]int{}
+	for i, n := range f.names() {
+		be, sv, _ := strings.Cut(n, "/")
+		iid, ok := iids[be]
+		if !ok {
+			iid = f.iid(be)
+			iids[be] = iid
+		}
+		if px != "" && px != be && px != strconv.Itoa(iid) || sid >= 0 && sid != f.sid(n, i) {
+			continue
+		}
+		status := "UP"
+		switch {
+		case f.srv[n].Admin&0x01 != 0:
+			status = "MAINT"
+		case f.srv[n].Down:
+			status = "DOWN"
+		case f.srv[n].Admin&0x08 != 0:
+			status = "DRAIN"
+		}
+		fmt.Fprintf(&b, "%s,%s,%d,0,%d,3,,%d,100,200,,0,,0,0,0,0,%s,1,1,0,0,0,10,0,,1,%d,%d,\n", be, sv, f.srv[n].Qcur, f.srv[n].Scur, f.srv[n].Stot, status, iid, f.sid(n, i))
+	}
+	return b.String() + "\n"
 }
