@@ -50,6 +50,14 @@ func newStatusCmd(ios *iostreams.IOStreams) *cobra.Command {
 (who, when, why, and how far a run got, even one that crashed), and one read
 of every --source. --watch refreshes every --interval until interrupted.
 
+Without rotation flags or --source it lists every record drain holds on this
+machine (this account's state directory, the machine-wide one and the
+per-user ones older drains used), one row per run: the live state read from
+its balancer next to what the record says, method, target, since when, by
+whom, why and how far the run got, with a warning where the two disagree.
+It exits 6 when a server is OUT of rotation (drain status && deploy), 1
+when one could not be read, 0 when every one is IN or there is no record.
+
 With --pool TYPE:TARGET it shows every server of a load balancer's pool
 instead: rotation, admin state, health, sessions and queue as the balancer
 reports them, and who took each out with drain, when and why (the local
@@ -72,7 +80,7 @@ records); a balancer that cannot be read is exit 1.
 			return err
 		}
 		if len(rotationSpecs(cfg)) == 0 && len(cfg.Sources) == 0 {
-			return usageErr("set --keepalive PATH, --haproxy ADDR#BACKEND/SERVER, --rotate TYPE:TARGET and/or --source SPEC", "nothing to show")
+			return runStatusHeld(c.Context(), ios, cfg)
 		}
 		plan := &drain.Plan{}
 		if len(rotationSpecs(cfg)) > 0 {
