@@ -64,12 +64,22 @@ func noArgs(c *cobra.Command, args []string) error {
 // runDrain loads the settings, builds the plan, picks the sinks, takes the
 // lock and runs the command; the sinks say how it ended.
 func runDrain(f *Factory, c *cobra.Command, args []string, kind cmdKind) error {
-	ios := f.IOStreams
 	configFile, _ := c.Flags().GetString("config")
 	cfg, err := config.Load(c.Flags(), args, configFile, nil)
 	if err != nil {
 		return err
 	}
+	if kind == cmdIn {
+		if all, _ := c.Flags().GetBool("all"); all || len(rotationSpecs(cfg)) == 0 {
+			return runInHeld(f, c, cfg, all)
+		}
+	}
+	return runLoaded(f, c, cfg, kind)
+}
+
+// runLoaded runs a command whose settings are loaded.
+func runLoaded(f *Factory, c *cobra.Command, cfg *config.Config, kind cmdKind) error {
+	ios := f.IOStreams
 	plan, err := buildPlan(ios, cfg, kind)
 	if err != nil {
 		return err
