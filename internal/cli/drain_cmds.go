@@ -90,6 +90,7 @@ func runLoaded(f *Factory, c *cobra.Command, cfg *config.Config, kind cmdKind) e
 		return err
 	}
 	r := f.newRenderer(cfg.JSON, c.Name())
+	r.quiet = cfg.Quiet
 	r.view = sink.TerminalOptions{LBGrace: cfg.LBGrace, Settle: cfg.Settle, Timeout: cfg.Timeout}
 	if ci := ciSinks(cfg, plan.ActionOut, f.Getenv); ci != nil {
 		r.extra = append(r.extra, ci)

@@ -66,7 +66,9 @@ func runInHeld(f *Factory, c *cobra.Command, cfg *config.Config, all bool) error
 	}
 	var last error
 	for _, h := range todo {
-		fmt.Fprintf(ios.ErrOut, "undoing %s\n", describeHeld(h))
+		if !cfg.Quiet {
+			fmt.Fprintf(ios.ErrOut, "undoing %s\n", describeHeld(h))
+		}
 		cc := *cfg
 		cc.Keepalive, cc.HAProxy, cc.Rotate = "", nil, h.specs()
 		if err := runLoaded(f, c, &cc, cmdIn); err != nil {

@@ -189,7 +189,7 @@ func runStatusHeld(ctx context.Context, ios *iostreams.IOStreams, cfg *config.Co
 			if cfg.Watch && ios.IsStdoutTTY() {
 				fmt.Fprint(ios.Out, "\033[H\033[2J")
 			}
-			printHeld(ios, rep)
+			printHeld(ios, rep, cfg.Quiet)
 		}
 		if !cfg.Watch {
 			break
@@ -308,11 +308,16 @@ func sanitizeHeld(r heldRow) heldRow {
 	return r
 }
 
-func printHeld(ios *iostreams.IOStreams, rep heldReport) {
+// printHeld shows the rows; quiet, only the errors and the summary line.
+func printHeld(ios *iostreams.IOStreams, rep heldReport, quiet bool) {
 	w := ios.Out
 	green, yellow, red := ios.OutColor(colorGreen...), ios.OutColor(colorYellow...), ios.OutColor(colorRed...)
 	for _, e := range rep.Errors {
 		fmt.Fprintf(w, "%s %s\n", red("error:"), e)
+	}
+	if quiet {
+		fmt.Fprintln(w, heldSummary(rep, green, yellow, red))
+		return
 	}
 	if len(rep.Records) == 0 {
 		fmt.Fprintf(w, "no records: drain has no server out of rotation on this machine (read %s)\n", strings.Join(rep.StateDirs, ", "))
@@ -356,13 +361,18 @@ func printHeld(ios *iostreams.IOStreams, rep heldReport) {
 			fmt.Fprintf(w, "  record: %s (the old per-user location; 'drain in' undoes it and removes it)\n", strings.Join(r.Files, ", "))
 		}
 	}
+	fmt.Fprintln(w, heldSummary(rep, green, yellow, red))
+}
+
+// heldSummary is the last line of status without rotation flags.
+func heldSummary(rep heldReport, green, yellow, red func(string) string) string {
 	word := green("all IN")
 	if rep.Out > 0 {
 		word = yellow(fmt.Sprintf("%d OUT of rotation", rep.Out))
 	} else if rep.ExitCode != drain.ExitOK {
 		word = red("not known")
 	}
-	fmt.Fprintf(w, "%d record(s): %s (exit %d)\n", len(rep.Records), word, rep.ExitCode)
+	return fmt.Sprintf("%d record(s): %s (exit %d)", len(rep.Records), word, rep.ExitCode)
 }
 
 func orDash(s string) string {

@@ -73,6 +73,7 @@ type Config struct {
 	WarmUpCount      int
 	ForceRestore     bool
 	Watch            bool
+	Quiet            bool // text output: only the errors and the final line
 	// MinInRotation is the disruption budget: other servers of the pool
 	// that must stay in rotation (0: no budget). WaitTurn is how long to
 	// wait for it; Lock the etcd:URL pool locks.
@@ -329,6 +330,7 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	}
 	c.ForceRestore = boolean("force-restore")
 	c.Watch = boolean("watch")
+	c.Quiet = boolean("quiet")
 	c.WaitTurn = dur("wait-turn")
 	c.Lock = lists["lock"]
 	c.CAFile = str("ca-file")

@@ -23,6 +23,7 @@ type Lines struct {
 	last string // the last poll summary printed
 
 	heartbeat time.Duration
+	quiet     bool
 	lastLine  time.Time   // when the last line was written (real time)
 	lastPoll  drain.Event // the last poll, for the heartbeat
 	polledAt  time.Time   // when it came (real time)
@@ -41,6 +42,9 @@ type LinesOptions struct {
 	// Heartbeat is the longest a wait stays without a line
 	// (DefaultHeartbeat when 0).
 	Heartbeat time.Duration
+	// Quiet keeps only the result: its error and hint, and the final line;
+	// no progress, no warnings, no heartbeat (--quiet).
+	Quiet bool
 }
 
 // NewLines returns the plain-lines sink of command (run, out, in, wait);
@@ -58,7 +62,7 @@ func NewLinesWith(ios *iostreams.IOStreams, command string, opt LinesOptions) *L
 		opt.Heartbeat = DefaultHeartbeat
 	}
 	return &Lines{
-		ios: ios, now: opt.Now, heartbeat: opt.Heartbeat,
+		ios: ios, now: opt.Now, heartbeat: opt.Heartbeat, quiet: opt.Quiet,
 		h: human{command: command, out: ios.Out, c: ios.Colors(), outC: ios.OutColors()},
 	}
 }
@@ -68,6 +72,9 @@ func (s *Lines) Event(e drain.Event) {
 	e = SanitizeEvent(e)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.quiet && e.Event != drain.EvResult {
+		return // --quiet: the result says the error, the final line the rest
+	}
 	switch e.Event {
 	case drain.EvPoll:
 		s.poll(e)
@@ -93,6 +100,9 @@ func (s *Lines) Event(e drain.Event) {
 func (s *Lines) Note(msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.quiet {
+		return
+	}
 	s.line(Sanitize(msg))
 }
 
