@@ -64,8 +64,7 @@ func noArgs(c *cobra.Command, args []string) error {
 // runDrain loads the settings, builds the plan, picks the sinks, takes the
 // lock and runs the command; the sinks say how it ended.
 func runDrain(f *Factory, c *cobra.Command, args []string, kind cmdKind) error {
-	configFile, _ := c.Flags().GetString("config")
-	cfg, err := config.Load(c.Flags(), args, configFile, nil)
+	cfg, err := f.loadConfig(c, args)
 	if err != nil {
 		return err
 	}

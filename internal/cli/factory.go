@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/drain-cli/drain/internal/auditlog"
@@ -29,13 +30,24 @@ type Factory struct {
 	OpenAudit func() (auditlog.Log, string)
 	// PerfNames loads the localized-to-English counter names (Windows).
 	PerfNames func() (*pdh.Names, error)
+	// SystemConfig is the machine's config file, read before the user's
+	// when it exists (config.SystemFile: /etc/drain/drain.yaml,
+	// %ProgramData%\drain\drain.yaml; tests point it elsewhere).
+	SystemConfig string
 
 	args []string // the command line, for errors before flags are parsed
 }
 
 // NewFactory returns the factory of a real process on ios.
 func NewFactory(ios *iostreams.IOStreams) *Factory {
-	return &Factory{IOStreams: ios, Now: time.Now, Getenv: os.Getenv, OpenAudit: auditlog.Open, PerfNames: loadPerfNames}
+	return &Factory{IOStreams: ios, Now: time.Now, Getenv: os.Getenv, OpenAudit: auditlog.Open, PerfNames: loadPerfNames, SystemConfig: config.SystemFile(os.Getenv)}
+}
+
+// loadConfig resolves a command's settings: its flags, the environment, the
+// user's config file (--config, DRAIN_CONFIG) over the machine's, defaults.
+func (f *Factory) loadConfig(c *cobra.Command, args []string) (*config.Config, error) {
+	configFile, _ := c.Flags().GetString("config")
+	return config.LoadWithSystem(c.Flags(), args, configFile, f.SystemConfig, nil)
 }
 
 // newRenderer returns the event renderer of one command.

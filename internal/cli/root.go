@@ -153,7 +153,9 @@ command, and later puts the server back.
 Rotation methods (--rotate TYPE:TARGET): ` + rotationTypeList() + `.
 
 Settings come from flags, DRAIN_* environment variables (DRAIN_SETTLE=10s),
-a YAML config file (--config or DRAIN_CONFIG), then defaults, in that order.
+a YAML config file (--config or DRAIN_CONFIG), the machine's config file
+(/etc/drain/drain.yaml; %ProgramData%\drain\drain.yaml on Windows) when it
+exists, then defaults, in that order.
 ` + exitStatusHelp,
 		Version:       versionString(),
 		SilenceErrors: true,
@@ -184,8 +186,8 @@ a YAML config file (--config or DRAIN_CONFIG), then defaults, in that order.
 		newOutCmd(f),
 		newInCmd(f),
 		newWaitCmd(f),
-		newStatusCmd(ios),
-		newConfigCmd(ios),
+		newStatusCmd(f),
+		newConfigCmd(f),
 		newCountersCmd(f),
 		newVersionCmd(f),
 		newReportCmd(ios),

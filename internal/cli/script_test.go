@@ -82,6 +82,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("HASH", "#") // testscript reads a bare # as a comment
 			env.Setenv("DRAIN_STATE_DIR", filepath.Join(env.WorkDir, ".state"))
+			// Never the real /etc/drain/drain.yaml: a script writes this one
+			// to test the machine's config file.
+			env.Setenv("DRAIN_SYSTEM_CONFIG", filepath.Join(env.WorkDir, ".etc", "drain.yaml"))
 			return nil
 		},
 		// [limited]: a limited token is at hand for exec-limited (Windows)

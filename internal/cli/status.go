@@ -42,7 +42,8 @@ type statusReport struct {
 	OldRecordFile string `json:"old_record_file,omitempty"`
 }
 
-func newStatusCmd(ios *iostreams.IOStreams) *cobra.Command {
+func newStatusCmd(f *Factory) *cobra.Command {
+	ios := f.IOStreams
 	cmd := &cobra.Command{
 		Use:   "status [flags]",
 		Short: "Show rotation state, who changed it and why, and current source values",
@@ -68,8 +69,7 @@ records); a balancer that cannot be read is exit 1.
 	config.AddFlags(cmd.Flags(), append(append([]string{}, rotationKeys...), "source", "interval", "read-timeout", "ca-file", "insecure", "bearer-token-file", "basic-auth-file", "watch", "output")...)
 	addPoolFlag(cmd)
 	cmd.RunE = func(c *cobra.Command, _ []string) error {
-		configFile, _ := c.Flags().GetString("config")
-		cfg, err := config.Load(c.Flags(), nil, configFile, nil)
+		cfg, err := f.loadConfig(c, nil)
 		if err != nil {
 			return err
 		}

@@ -95,8 +95,11 @@ type Config struct {
 	// Origins says where each key's value came from, and the value as given
 	// with URL user info redacted (for config show).
 	Origins map[string]Origin
-	// File is the config file read, if any.
+	// File is the user's config file (--config, DRAIN_CONFIG), if any.
 	File string
+	// Files are the config files read, in order: the machine's (when it
+	// exists), then the user's.
+	Files []string
 }
 
 // Origin is where a value came from and the raw text.
@@ -118,7 +121,15 @@ func EnvName(key string) string {
 // (redact.String): they are for showing. So is Reason, which is recorded and
 // shown but never used.
 func Load(fs *pflag.FlagSet, args []string, configFile string, getenv func(string) string) (*Config, error) {
-	c, err := load(fs, args, configFile, getenv)
+	return LoadWithSystem(fs, args, configFile, "", getenv)
+}
+
+// LoadWithSystem is Load with the machine's config file systemFile (see
+// SystemFile) read first when it exists: the user's file (--config,
+// DRAIN_CONFIG) overrides it key by key (and rotation: type by type), the
+// environment and the flags override both. "" reads none.
+func LoadWithSystem(fs *pflag.FlagSet, args []string, configFile, systemFile string, getenv func(string) string) (*Config, error) {
+	c, err := load(fs, args, configFile, systemFile, getenv)
 	if err != nil {
 		var ue *UsageError
 		if errors.As(err, &ue) {
@@ -134,7 +145,7 @@ func Load(fs *pflag.FlagSet, args []string, configFile string, getenv func(strin
 	return c, nil
 }
 
-func load(fs *pflag.FlagSet, args []string, configFile string, getenv func(string) string) (*Config, error) {
+func load(fs *pflag.FlagSet, args []string, configFile, systemFile string, getenv func(string) string) (*Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -142,11 +153,40 @@ func load(fs *pflag.FlagSet, args []string, configFile string, getenv func(strin
 		configFile = getenv("DRAIN_CONFIG")
 	}
 	file := map[string]fileValue{}
+	var files []string
+	if systemFile != "" {
+		if _, err := os.Stat(systemFile); err == nil || !errors.Is(err, os.ErrNotExist) {
+			sys, err := readFile(systemFile)
+			if err != nil {
+				return nil, err
+			}
+			for k, v := range sys {
+				v.path = systemFile
+				file[k] = v
+			}
+			files = append(files, systemFile)
+		}
+	}
 	if configFile != "" {
-		var err error
-		if file, err = readFile(configFile); err != nil {
+		user, err := readFile(configFile)
+		if err != nil {
 			return nil, err
 		}
+		for k, v := range user {
+			v.path = configFile
+			if k == RotationKey && file[k].settings != nil {
+				merged := map[string]map[string]any{}
+				for t, set := range file[k].settings {
+					merged[t] = set
+				}
+				for t, set := range v.settings {
+					merged[t] = set
+				}
+				v.settings = merged
+			}
+			file[k] = v
+		}
+		files = append(files, configFile)
 	}
 
 	raw := map[string]Origin{}
@@ -159,7 +199,7 @@ func load(fs *pflag.FlagSet, args []string, configFile string, getenv func(strin
 		raw[k.Name] = o
 		lists[k.Name] = list
 	}
-	c := &Config{Origins: raw, File: configFile, RotationSettings: file[RotationKey].settings}
+	c := &Config{Origins: raw, File: configFile, Files: files, RotationSettings: file[RotationKey].settings}
 	if err := c.fill(raw, lists); err != nil {
 		return nil, err
 	}
@@ -235,6 +275,9 @@ func resolve(k Key, fs *pflag.FlagSet, args []string, file map[string]fileValue,
 		return o, nil, nil
 	}
 	if v, ok := file[k.Name]; ok {
+		if v.path != "" {
+			path = v.path
+		}
 		o := Origin{"file " + path, v.text}
 		if k.Kind != List {
 			return o, nil, nil
