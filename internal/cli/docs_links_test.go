@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// repoRoot is the repository, from this package's directory.
+var repoRoot = filepath.Join("..", "..")
+
+// markdownFiles are the README and every page under docs/.
+func markdownFiles(t *testing.T) []string {
+	t.Helper()
+	files := []string{filepath.Join(repoRoot, "README.md"), filepath.Join(repoRoot, "CHANGELOG.md")}
+	err := filepath.WalkDir(filepath.Join(repoRoot, "docs"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".md") {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+var (
+	mdLink     = regexp.MustCompile(`\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)`)
+	inlineCode = regexp.MustCompile("`[^`]*`")
+	mdHeading  = regexp.MustCompile(`^#{1,6} (.*)$`)
+	slugDrop   = regexp.MustCompile(`[^\p{L}\p{N}_\- ]`)
+)
+
+// proseLines are a Markdown file's lines outside fenced code blocks, with
+// inline code removed (a link shown as code is not a link).
+func proseLines(text string) []string {
+	var out []string
+	fence := ""
+	for _, l := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~") {
+			switch {
+			case fence == "":
+				fence = t[:3]
+			case strings.HasPrefix(t, fence):
+				fence = ""
+			}
+			continue
+		}
+		if fence == "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// anchors are the GitHub anchors of a Markdown file's headings.
+func anchors(text string) map[string]bool {
+	out := map[string]bool{}
+	seen := map[string]int{}
+	for _, l := range proseLines(text) {
+		m := mdHeading.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		a := strings.ReplaceAll(slugDrop.ReplaceAllString(strings.ToLower(strings.TrimSpace(m[1])), ""), " ", "-")
+		if n := seen[a]; n > 0 {
+			out[a+"-"+strconv.Itoa(n)] = true
+		}
+		seen[a]++
+		out[a] = true
+	}
+	return out
+}
+
+// TestDocLinksResolve (issue 19): every relative link in the README and
+// the docs pages names a file that exists, and an anchor that one of its
+// headings makes: moving text between pages must not leave a link behind.
+func TestDocLinksResolve(t *testing.T) {
+	checked := 0
+	for _, file := range markdownFiles(t) {
+		b, err := os.ReadFile(file)
+		if os.IsNotExist(err) && strings.HasSuffix(file, "CHANGELOG.md") {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n, l := range proseLines(string(b)) {
+			for _, m := range mdLink.FindAllStringSubmatch(inlineCode.ReplaceAllString(l, ""), -1) {
+				target := m[1]
+				if regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`).MatchString(target) {
+					continue // http:, https:, mailto:
+				}
+				checked++
+				path, anchor, _ := strings.Cut(target, "#")
+				dest := file
+				if path != "" {
+					dest = filepath.Join(filepath.Dir(file), filepath.FromSlash(path))
+				}
+				db, err := os.ReadFile(dest)
+				if err != nil {
+					if fi, serr := os.Stat(dest); serr == nil && fi.IsDir() {
+						continue
+					}
+					t.Errorf("%s (prose line %d): link %q: %v", file, n+1, target, err)
+					continue
+				}
+				if anchor != "" && strings.HasSuffix(dest, ".md") && !anchors(string(db))[anchor] {
+					t.Errorf("%s (prose line %d): link %q: %s has no heading with the anchor #%s", file, n+1, target, dest, anchor)
+				}
+			}
+		}
+	}
+	if checked < 20 {
+		t.Errorf("only %d relative links checked: the link pattern is broken", checked)
+	}
+}
