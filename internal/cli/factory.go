@@ -3,10 +3,12 @@ package cli
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +17,7 @@ import (
 	"github.com/drain-cli/drain/internal/auditlog"
 	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/iostreams"
+	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/source/pdh"
 )
 
@@ -47,7 +50,47 @@ func NewFactory(ios *iostreams.IOStreams) *Factory {
 // user's config file (--config, DRAIN_CONFIG) over the machine's, defaults.
 func (f *Factory) loadConfig(c *cobra.Command, args []string) (*config.Config, error) {
 	configFile, _ := c.Flags().GetString("config")
-	return config.LoadWithSystem(c.Flags(), args, configFile, f.SystemConfig, nil)
+	cfg, err := config.LoadWithSystem(c.Flags(), args, configFile, f.SystemConfig, nil)
+	if err == nil && cfg.Verbose {
+		cfg.VerboseLog = &lockedWriter{w: f.IOStreams.ErrOut}
+	}
+	return cfg, err
+}
+
+// lockedWriter serializes writes from the requests running at once.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// verboseTransport logs each request drain makes (--verbose): method, URL
+// with its user info masked (redact), status or error, time taken; never a
+// header or a body (credentials travel there).
+type verboseTransport struct {
+	next http.RoundTripper
+	w    io.Writer
+	now  func() time.Time
+}
+
+func (v verboseTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := v.next.RoundTrip(req)
+	what := ""
+	switch {
+	case err != nil:
+		what = "error: " + err.Error()
+	default:
+		what = resp.Status
+	}
+	line := fmt.Sprintf("%s http %s %s -> %s (%s)", v.now().Format("15:04:05"), req.Method, req.URL.String(), what, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintln(v.w, sanitize(redact.String(line)))
+	return resp, err
 }
 
 // newRenderer returns the event renderer of one command.
@@ -99,5 +142,9 @@ func httpClient(cfg *config.Config) (*http.Client, error) {
 		tlsCfg.InsecureSkipVerify = cfg.Insecure //nolint:gosec // explicit opt-in, documented as for test servers
 		tr.TLSClientConfig = tlsCfg
 	}
-	return &http.Client{Timeout: cfg.ReadTimeout, Transport: tr}, nil
+	var rt http.RoundTripper = tr
+	if cfg.VerboseLog != nil {
+		rt = verboseTransport{next: tr, w: cfg.VerboseLog, now: time.Now}
+	}
+	return &http.Client{Timeout: cfg.ReadTimeout, Transport: rt}, nil
 }

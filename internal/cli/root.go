@@ -180,7 +180,7 @@ exists, then defaults, in that order.
 		return &config.UsageError{Msg: err.Error(), Hint: fmt.Sprintf("see '%s --help'", c.CommandPath())}
 	})
 	root.PersistentFlags().String("config", "", "YAML config `FILE` (or DRAIN_CONFIG)")
-	config.AddFlags(root.PersistentFlags(), "output", "quiet")
+	config.AddFlags(root.PersistentFlags(), "output", "quiet", "verbose")
 	root.AddCommand(
 		newRunCmd(f),
 		newOutCmd(f),

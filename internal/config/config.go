@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"sort"
@@ -74,6 +75,9 @@ type Config struct {
 	ForceRestore     bool
 	Watch            bool
 	Quiet            bool // text output: only the errors and the final line
+	Verbose          bool // log every HTTP request on stderr
+	// VerboseLog is where --verbose writes (the CLI sets it; not a setting).
+	VerboseLog io.Writer
 	// MinInRotation is the disruption budget: other servers of the pool
 	// that must stay in rotation (0: no budget). WaitTurn is how long to
 	// wait for it; Lock the etcd:URL pool locks.
@@ -374,6 +378,7 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	c.ForceRestore = boolean("force-restore")
 	c.Watch = boolean("watch")
 	c.Quiet = boolean("quiet")
+	c.Verbose = boolean("verbose")
 	c.WaitTurn = dur("wait-turn")
 	c.Lock = lists["lock"]
 	c.CAFile = str("ca-file")
