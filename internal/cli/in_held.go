@@ -51,8 +51,10 @@ func runInHeld(f *Factory, c *cobra.Command, cfg *config.Config, all bool) error
 	}
 	switch {
 	case len(todo) == 0 && len(runs)+len(errs) > 0:
-		return &exitError{code: drain.ExitError, err: errors.New("no record this account may undo (see the warnings above); nothing was changed"),
-			hint: "put the server back by naming its method: drain in --rotate TYPE:TARGET (or --keepalive PATH)"}
+		return &exitError{
+			code: drain.ExitError, err: errors.New("no record this account may undo (see the warnings above); nothing was changed"),
+			hint: "put the server back by naming its method: drain in --rotate TYPE:TARGET (or --keepalive PATH)",
+		}
 	case len(todo) == 0:
 		fmt.Fprintf(ios.Out, "nothing to put back: drain holds no record on this machine (read %s)\n", sink.SanitizeLine(strings.Join(dirs, ", ")))
 		return nil

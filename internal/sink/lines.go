@@ -176,13 +176,11 @@ func heartbeatText(e drain.Event, age time.Duration) string {
 	if vals := Readings(e.Sources, false); vals != "" {
 		l += ": " + vals
 	}
-	switch {
-	case e.Remaining == nil:
-		l += "; no timeout"
-	default:
-		left := time.Duration(float64(*e.Remaining)*float64(time.Second)) - age
-		l += "; " + max(left, 0).Round(time.Second).String() + " left"
+	if e.Remaining == nil {
+		return l + "; no timeout"
 	}
+	left := time.Duration(float64(*e.Remaining)*float64(time.Second)) - age
+	l += "; " + max(left, 0).Round(time.Second).String() + " left"
 	return l
 }
 
