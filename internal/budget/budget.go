@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,9 +36,13 @@ type Held interface {
 }
 
 // Recorder is a Held lock that can also keep who took which server out
-// (etcd: /drain/pools/<pool>/out/<server>).
+// (etcd: /drain/pools/<pool>/out/<server>). The record is written before
+// the change, as the local one is, so that a change the balancer applied
+// but answered late has its owner too; ForgetOut removes it when the change
+// did not happen or was put back.
 type Recorder interface {
 	RecordOut(ctx context.Context, server string, r OutRecord) error
+	ForgetOut(ctx context.Context, server string) error
 }
 
 // OutRecord is who took a server out of a pool, and why.
@@ -66,6 +71,11 @@ type Guard struct {
 	LockWait time.Duration
 	Locks    []Locker // taken in order, released in reverse
 	Record   OutRecord
+	// Hold, when set, is called once the locks are held and the pool is
+	// being checked, and its result when they are let go: the CLI defers a
+	// terminal's Ctrl-Z (SIGTSTP) over that span, so that a stop does not
+	// outlast the lock's lease between the check and the change.
+	Hold func() (release func())
 }
 
 // RefusedError is the budget's no: taking Server out would leave Left of
@@ -111,8 +121,10 @@ type Count struct {
 }
 
 // CountPool counts the pool's servers in rotation, not counting the one
-// marked Self. A pool where no member is Self is an error: the server is not
-// in the pool it was read from.
+// marked Self, nor those that leave rotation with it (they track it: see
+// rotation.Member.LeavesWith), which are listed in NotInNames with why. A
+// pool where no member is Self is an error: the server is not in the pool
+// it was read from.
 func CountPool(p rotation.Pool) (Count, error) {
 	var c Count
 	found := false
@@ -124,24 +136,35 @@ func CountPool(p rotation.Pool) (Count, error) {
 			found = true
 			c.Self = m.Name
 			c.SelfIn = m.InRotation
-			continue
-		}
-		if m.InRotation {
-			c.Others++
-		} else {
-			c.NotInNames = append(c.NotInNames, fmt.Sprintf("%s (%s, %s)", m.Name, m.Admin, m.Health))
 		}
 	}
 	if !found {
 		return c, fmt.Errorf("%w: the server is not in pool %q (it has: %s)", rotation.ErrConfig, p.Name, strings.Join(names, ", "))
 	}
+	for _, m := range p.Members {
+		switch {
+		case m.Self:
+		case m.InRotation && slices.Contains(m.LeavesWith, c.Self):
+			c.NotInNames = append(c.NotInNames, fmt.Sprintf("%s (tracks %s: leaves rotation with it)", m.Name, c.Self))
+		case m.InRotation:
+			c.Others++
+		case m.Why != "":
+			c.NotInNames = append(c.NotInNames, fmt.Sprintf("%s (%s, %s, %s)", m.Name, m.Admin, m.Health, m.Why))
+		default:
+			c.NotInNames = append(c.NotInNames, fmt.Sprintf("%s (%s, %s)", m.Name, m.Admin, m.Health))
+		}
+	}
 	return c, nil
 }
 
 type turn struct {
-	held []Held
-	g    *Guard
-	emit func(drain.Event)
+	held     []Held
+	g        *Guard
+	emit     func(drain.Event)
+	start    time.Time // when the run began waiting for its turn
+	rec      OutRecord
+	recorded []Recorder // holding an out record written at Enter
+	unhold   func()
 }
 
 func (t *turn) Lost() error {
@@ -153,21 +176,118 @@ func (t *turn) Lost() error {
 	return nil
 }
 
+// Confirm implements drain.Turn: read the pool again after the change. A
+// drain paused between its check and its change for longer than its lock's
+// lease (Ctrl-Z, SIGSTOP, a VM pause) may wake to find that another drain
+// took its own server out meanwhile; the budget is what the balancer shows
+// now, with this server out.
+func (t *turn) Confirm(ctx context.Context) error {
+	lost := t.Lost()
+	p, err := t.g.Pooler.Pool(ctx)
+	var c Count
+	if err == nil {
+		c, err = CountPool(p)
+	}
+	if err != nil {
+		if lost == nil {
+			// The check before the change was made under the lock, which
+			// still holds: no other drain can have gone meanwhile.
+			t.emit(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("could not read the pool back after the change (%v); the check before it was made under the pool lock, which still holds", err)})
+			return nil
+		}
+		return fmt.Errorf("the pool lock was lost (%w) and the pool could not be read back after the change (%w): the budget cannot be confirmed", lost, err)
+	}
+	if c.Others >= t.g.Min {
+		return nil
+	}
+	e := &BrokenError{Server: c.Self, Left: c.Others, Total: c.Total, Min: t.g.Min, Out: c.NotInNames, Lost: lost}
+	if t.g.WaitTurn > 0 && time.Now().Before(t.start.Add(t.g.WaitTurn)) {
+		e.Again = true
+	}
+	return e
+}
+
+// BrokenError says the pool read back after the change is below the
+// budget: another drain went while this one's lock was lost (it was paused
+// past the lease), or a server failed meanwhile. The server is put back.
+type BrokenError struct {
+	Server      string
+	Left, Total int
+	Min         int
+	Out         []string
+	Lost        error // the lock lost meanwhile, if it was
+	Again       bool  // time is left to wait for another turn
+}
+
+func (e *BrokenError) Error() string {
+	s := fmt.Sprintf("refused after the change: with %s out the pool has %d in rotation, the budget is %d", e.Server, e.Left, e.Min)
+	if e.Lost != nil {
+		s += fmt.Sprintf(" (the pool lock was lost meanwhile: %v)", e.Lost)
+	}
+	return s
+}
+
+func (e *BrokenError) Unwrap() []error {
+	if e.Again {
+		return []error{drain.ErrRefused, drain.ErrTurnAgain}
+	}
+	return []error{drain.ErrRefused}
+}
+
+// Hint implements drain.Hinter.
+func (e *BrokenError) Hint() string {
+	h := "the server was put back before anything ran; "
+	if len(e.Out) > 0 {
+		h += "not in rotation: " + strings.Join(e.Out, ", ") + "; "
+	}
+	if e.Lost != nil {
+		h += "this drain was paused or cut off from etcd past its lock's lease while another drain went; "
+	}
+	return h + "run it again once one of them is back (or with --wait-turn DUR)"
+}
+
+// Leave implements drain.Turn: let go of the locks. The out records
+// written at Enter stay when changed (the server is out by this run), and
+// are removed otherwise.
 func (t *turn) Leave(changed bool) {
-	if changed {
-		for _, h := range t.held {
-			if r, ok := h.(Recorder); ok {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				rec := t.g.Record
-				rec.Since = time.Now().UTC()
-				if err := r.RecordOut(ctx, rec.Server, rec); err != nil {
-					t.emit(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("could not record in etcd who took %s out (%v): 'drain status --pool' will not say who did", rec.Server, err)})
-				}
-				cancel()
+	if !changed {
+		for _, r := range t.recorded {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := r.ForgetOut(ctx, t.rec.Server); err != nil {
+				t.emit(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("could not remove the out record of %s from etcd (%v): 'drain status --pool' may say it is out by this drain", t.rec.Server, err)})
 			}
+			cancel()
 		}
 	}
 	release(t.held)
+	if t.unhold != nil {
+		t.unhold()
+	}
+}
+
+// record writes who takes the server out into every lock that keeps out
+// records, before the change.
+func (t *turn) record() {
+	rec := t.g.Record
+	if rec.Server == "" {
+		rec.Server = t.rec.Server
+	}
+	rec.Since = time.Now().UTC()
+	t.rec = rec
+	for _, h := range t.held {
+		r, ok := h.(Recorder)
+		if !ok {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := r.RecordOut(ctx, rec.Server, rec)
+		cancel()
+		if err != nil {
+			t.emit(drain.Event{Event: drain.EvWarning, Message: fmt.Sprintf("could not record in etcd who takes %s out (%v): 'drain status --pool' will not say who did", rec.Server, err)})
+			continue
+		}
+		t.recorded = append(t.recorded, r)
+	}
 }
 
 func release(held []Held) {
@@ -180,7 +300,7 @@ func release(held []Held) {
 // (locks held until Leave), refuse, or let go of the locks and check again
 // after Interval until WaitTurn has passed.
 func (g *Guard) Enter(ctx context.Context, emit func(drain.Event)) (drain.Turn, error) {
-	start := time.Now()
+	start := drain.WaitStart(ctx)
 	interval := g.Interval
 	if interval <= 0 {
 		interval = time.Second
@@ -190,23 +310,43 @@ func (g *Guard) Enter(ctx context.Context, emit func(drain.Event)) (drain.Turn, 
 		deadline = start.Add(g.WaitTurn)
 	}
 	lastMsg := ""
+	lostTries := 0
 	for {
-		held, c, err := g.check(ctx, start, emit)
+		held, c, unhold, err := g.check(ctx, start, emit)
 		if err != nil {
 			return nil, err
 		}
 		if !c.SelfIn || c.Others >= g.Min {
+			// The locks must still hold now, with time for the change:
+			// a pause while the pool was read may have outlived them.
+			lerr := error(nil)
+			for _, h := range held {
+				if lerr = h.Lost(); lerr != nil {
+					break
+				}
+			}
+			if lerr != nil {
+				release(held)
+				unhold()
+				if lostTries++; lostTries >= 3 || ctx.Err() != nil {
+					return nil, lerr
+				}
+				emit(drain.Event{Event: drain.EvTurn, Message: fmt.Sprintf("the pool lock was lost before the change (%v); checking again", lerr)})
+				continue
+			}
 			msg := fmt.Sprintf("budget ok: %d other(s) of %d stay in rotation, budget %d", c.Others, c.Total, g.Min)
 			if !c.SelfIn {
 				msg = fmt.Sprintf("budget ok: %s is not in rotation now, so taking it out takes nothing away (%d of %d in rotation, budget %d)", c.Self, c.Others, c.Total, g.Min)
 			}
 			emit(drain.Event{Event: drain.EvTurn, Message: msg})
-			if g.Record.Server == "" {
-				g.Record.Server = c.Self
+			t := &turn{held: held, g: g, emit: emit, start: start, rec: OutRecord{Server: c.Self}, unhold: unhold}
+			if c.SelfIn {
+				t.record()
 			}
-			return &turn{held: held, g: g, emit: emit}, nil
+			return t, nil
 		}
 		release(held)
+		unhold()
 		ref := &RefusedError{Server: c.Self, Left: c.Others, Total: c.Total, Min: g.Min, Out: c.NotInNames}
 		now := time.Now()
 		if deadline.IsZero() {
@@ -238,9 +378,9 @@ func secsPtr(d time.Duration) *drain.Seconds {
 	return &s
 }
 
-// check takes every lock and reads the pool once.
-func (g *Guard) check(ctx context.Context, start time.Time, emit func(drain.Event)) ([]Held, Count, error) {
-	var held []Held
+// check takes every lock and reads the pool once; unhold ends the Hold
+// taken once the locks are held (a no-op without Hold).
+func (g *Guard) check(ctx context.Context, start time.Time, emit func(drain.Event)) (held []Held, c Count, unhold func(), err error) {
 	for _, lp := range g.lockPairs() {
 		l, pool := lp.l, lp.pool
 		lctx, cancel := ctx, context.CancelFunc(func() {})
@@ -259,26 +399,32 @@ func (g *Guard) check(ctx context.Context, start time.Time, emit func(drain.Even
 		if err != nil {
 			release(held)
 			if ctx.Err() != nil {
-				return nil, Count{}, ctx.Err()
+				return nil, Count{}, nil, ctx.Err()
 			}
 			if lockCtxErr != nil && errors.Is(err, lockCtxErr) {
-				return nil, Count{}, &LockBusyError{Lock: l.Name(), Pool: pool, Holder: holderText(said)}
+				return nil, Count{}, nil, &LockBusyError{Lock: l.Name(), Pool: pool, Holder: holderText(said)}
 			}
-			return nil, Count{}, err
+			return nil, Count{}, nil, err
 		}
 		held = append(held, h)
+	}
+	unhold = func() {}
+	if g.Hold != nil {
+		unhold = g.Hold()
 	}
 	p, err := g.Pooler.Pool(ctx)
 	if err != nil {
 		release(held)
-		return nil, Count{}, fmt.Errorf("read the pool for the budget: %w", err)
+		unhold()
+		return nil, Count{}, nil, fmt.Errorf("read the pool for the budget: %w", err)
 	}
-	c, err := CountPool(p)
+	c, err = CountPool(p)
 	if err != nil {
 		release(held)
-		return nil, Count{}, err
+		unhold()
+		return nil, Count{}, nil, err
 	}
-	return held, c, nil
+	return held, c, unhold, nil
 }
 
 type lockPair struct {

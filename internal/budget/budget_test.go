@@ -188,3 +188,97 @@ func TestPoolUnreadable(t *testing.T) {
 	}
 	lk.Release()
 }
+
+// Confirm reads the pool back after the change: with the server out and
+// another gone meanwhile, below the budget is a refusal (and, while
+// --wait-turn time is left, a turn again); at or above it, nil. Hold
+// spans the check and the change: held from the granted check to Leave.
+func TestConfirm(t *testing.T) {
+	lb := haproxytest.New(t, "web/a", "web/b", "web/c")
+	for _, wait := range []time.Duration{0, time.Minute} {
+		g := guard(t, lb, "a", 1, wait)
+		holds := 0
+		g.Hold = func() func() { holds++; return func() { holds-- } }
+		var ev events
+		turn, err := g.Enter(context.Background(), ev.emit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if holds != 1 {
+			t.Fatalf("holds %d after Enter", holds)
+		}
+		lb.Set("web/a", haproxytest.Server{Admin: 0x08}) // our change
+		if err := turn.Confirm(context.Background()); err != nil {
+			t.Fatalf("b and c in: %v", err)
+		}
+		lb.Set("web/b", haproxytest.Server{Admin: 0x08}) // another drain went
+		lb.Set("web/c", haproxytest.Server{Admin: 0x08})
+		err = turn.Confirm(context.Background())
+		var be *BrokenError
+		if !errors.As(err, &be) || !errors.Is(err, drain.ErrRefused) || be.Left != 0 || !strings.Contains(be.Hint(), "put back") {
+			t.Fatalf("below the budget: %v", err)
+		}
+		if errors.Is(err, drain.ErrTurnAgain) != (wait > 0) {
+			t.Errorf("--wait-turn %s: turn again %v", wait, errors.Is(err, drain.ErrTurnAgain))
+		}
+		turn.Leave(false)
+		if holds != 0 {
+			t.Errorf("holds %d after Leave", holds)
+		}
+		for _, s := range []string{"web/a", "web/b", "web/c"} {
+			lb.Set(s, haproxytest.Server{})
+		}
+	}
+}
+
+// flaky is a lock whose first holds are found lost (a lease with too little
+// left for the change, or gone) when the turn would be granted.
+type flaky struct {
+	lostFirst int
+	locks     int
+	released  int
+}
+
+func (f *flaky) Name() string { return "flaky" }
+
+func (f *flaky) Lock(context.Context, string, func(string)) (Held, error) {
+	f.locks++
+	return &flakyHeld{f: f, n: f.locks}, nil
+}
+
+type flakyHeld struct {
+	f *flaky
+	n int
+}
+
+func (h *flakyHeld) Lost() error {
+	if h.n <= h.f.lostFirst {
+		return errors.New("only 0.5s of its lease left")
+	}
+	return nil
+}
+
+func (h *flakyHeld) Release() { h.f.released++ }
+
+// A lock found lost (or too short for the change) when the turn would be
+// granted is let go and taken again; three times in a row is an error.
+func TestEnterRetriesLostLock(t *testing.T) {
+	lb := haproxytest.New(t, "web/a", "web/b")
+	g := guard(t, lb, "a", 1, 0)
+	f := &flaky{lostFirst: 1}
+	g.Locks = []Locker{f}
+	var ev events
+	turn, err := g.Enter(context.Background(), ev.emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	turn.Leave(false)
+	if f.locks != 2 || f.released != 2 || !strings.Contains(ev.text(), "the pool lock was lost before the change") {
+		t.Errorf("locks %d released %d\n%s", f.locks, f.released, ev.text())
+	}
+	f = &flaky{lostFirst: 5}
+	g.Locks = []Locker{f}
+	if _, err := g.Enter(context.Background(), ev.emit); err == nil || f.locks != 3 || f.released != 3 {
+		t.Errorf("always lost: %v, locks %d released %d", err, f.locks, f.released)
+	}
+}

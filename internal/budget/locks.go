@@ -83,6 +83,10 @@ type Etcd struct {
 	Client *etcdlock.Client
 	TTL    time.Duration
 	Me     Holder
+	// Change is how long a change may take (the rotation's timeout): a
+	// lock whose lease has less left than that (half its TTL at most) is
+	// too short for the change, and treated as lost.
+	Change time.Duration
 }
 
 // Name implements Locker.
@@ -103,18 +107,25 @@ func (e *Etcd) Lock(ctx context.Context, pool string, waiting func(string)) (Hel
 		}
 		return nil, fmt.Errorf("pool lock: %w", err)
 	}
-	return &etcdHeld{lk: lk, c: e.Client, pool: pool}, nil
+	return &etcdHeld{lk: lk, c: e.Client, pool: pool, change: e.Change}, nil
 }
 
 type etcdHeld struct {
-	lk   *etcdlock.Lock
-	c    *etcdlock.Client
-	pool string
+	lk     *etcdlock.Lock
+	c      *etcdlock.Client
+	pool   string
+	change time.Duration
 }
 
+// Lost implements Held: the lease expired or the key is gone, or what is
+// left of the lease is too short for a change.
 func (h *etcdHeld) Lost() error {
 	if err := h.lk.Lost(); err != nil {
 		return fmt.Errorf("etcd lock %s lost: %w", h.lk.Key(), err)
+	}
+	need := min(h.change, h.lk.TTL()/2)
+	if left := h.lk.Remaining(); left < need {
+		return fmt.Errorf("etcd lock %s: only %s of its lease left, less than the %s a change may take", h.lk.Key(), left.Round(time.Millisecond), need)
 	}
 	return nil
 }
@@ -129,4 +140,10 @@ func (h *etcdHeld) RecordOut(ctx context.Context, server string, r OutRecord) er
 		return err
 	}
 	return h.c.Put(ctx, etcdlock.OutKey(h.pool, server), string(b))
+}
+
+// ForgetOut implements Recorder: the change did not happen, or was put
+// back.
+func (h *etcdHeld) ForgetOut(ctx context.Context, server string) error {
+	return h.c.Delete(ctx, etcdlock.OutKey(h.pool, server))
 }

@@ -3,6 +3,7 @@ package budget
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/drain-cli/drain/internal/rotation"
@@ -74,6 +75,14 @@ func (p *Pools) Pool(ctx context.Context) (rotation.Pool, error) {
 			cur.Self = cur.Self || mem.Self
 			if !mem.InRotation {
 				cur.Admin, cur.Health = mem.Admin, mem.Health
+				if cur.Why == "" {
+					cur.Why = mem.Why
+				}
+			}
+			for _, w := range mem.LeavesWith {
+				if !slices.Contains(cur.LeavesWith, w) {
+					cur.LeavesWith = append(cur.LeavesWith, w)
+				}
 			}
 		}
 		for name, j := range idx {

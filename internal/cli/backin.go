@@ -2,18 +2,35 @@ package cli
 
 import (
 	"net/url"
+	"os"
+	"strings"
 
 	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/redact"
+	"github.com/drain-cli/drain/internal/rotation"
 )
 
 // backInPlan adds what 'drain in' needs to come back really ready: the
-// warm-up URLs, and something to wait on for --wait-healthy (the verify URL
-// or a balancer with a pool view).
+// warm-up URLs, and something to wait on for --wait-healthy (the verify URL,
+// a balancer with a pool view, the --pool view).
 func backInPlan(p *drain.Plan, cfg *config.Config) error {
+	if cfg.Pool != "" {
+		client, err := httpClient(cfg)
+		if err != nil {
+			return err
+		}
+		v, err := poolView(cfg, client)
+		if err != nil {
+			return err
+		}
+		p.PoolViews = append(p.PoolViews, v)
+	}
+	if cfg.WaitHealthy {
+		p.PoolViews = append(p.PoolViews, sourceViews(cfg, p.PoolViews)...)
+	}
 	if cfg.WaitHealthy && p.Verify == nil && !p.CanSeeHealth() {
-		return usageErr("add --verify-url URL, or rotate with a method whose balancer reports health (haproxy:ADDR#BACKEND/SERVER)", "--wait-healthy has nothing to wait on: no --verify-url and no load balancer that reports the server's health")
+		return usageErr("add --verify-url URL, --pool TYPE:TARGET (the balancer's view, only read: haproxy:ADDR#BACKEND/SERVER), or rotate with a method whose balancer reports health", "--wait-healthy has nothing to wait on: no --verify-url and no load balancer that reports the server's health")
 	}
 	for _, u := range cfg.WarmUp {
 		pu, err := url.Parse(u)
@@ -33,4 +50,34 @@ func backInPlan(p *drain.Plan, cfg *config.Config) error {
 		p.WarmUp, p.WarmUpCount, p.Client = cfg.WarmUp, cfg.WarmUpCount, &c
 	}
 	return nil
+}
+
+// sourceViews are the balancer's views that in --wait-healthy can read from
+// the load-balancer-side sources in the settings (DRAIN_SOURCE or the config
+// file a run shares: in has no --source): an haproxy: source on the runtime
+// API names the server as a pool view does. A source that is not one (a
+// stats page URL, another type) or cannot be read as one is left out; those
+// already among have are not added again.
+func sourceViews(cfg *config.Config, have []rotation.PoolView) []rotation.PoolView {
+	seen := map[string]bool{}
+	for _, v := range have {
+		seen[v.Target()] = true
+	}
+	var out []rotation.PoolView
+	for _, sp := range cfg.Sources {
+		if sp.Type != rotation.MethodHAProxy {
+			continue
+		}
+		target, _, _ := strings.Cut(sp.Target, "#total=")
+		if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
+			continue
+		}
+		v, err := rotation.NewPool(rotation.MethodHAProxy+":"+target, rotation.Options{Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv})
+		if err != nil || seen[v.Target()] {
+			continue
+		}
+		seen[v.Target()] = true
+		out = append(out, v)
+	}
+	return out
 }

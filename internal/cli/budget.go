@@ -13,6 +13,7 @@ import (
 	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/etcdlock"
+	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/state"
 )
@@ -33,32 +34,21 @@ func budgetGate(cfg *config.Config, rot *rotation.Set, store state.Store, client
 	if cfg.MinInRotation == 0 || rot == nil {
 		return nil, nil
 	}
-	var poolers []rotation.Method
-	for _, m := range rot.Methods() {
-		if _, ok := m.(rotation.Pooler); ok {
-			poolers = append(poolers, m)
-		}
+	pool, ids, err := budgetPool(cfg, rot, client)
+	if err != nil {
+		return nil, err
 	}
-	if len(poolers) == 0 {
-		return nil, usageErr(fmt.Sprintf("use a rotation method whose balancer lists its pool: %s (e.g. --haproxy ADDR#BACKEND/SERVER next to --keepalive)", strings.Join(poolTypes(), ", ")),
+	if pool == nil {
+		return nil, usageErr(fmt.Sprintf("name the pool to read, only read: --pool TYPE:TARGET with this server (e.g. --pool haproxy:/run/haproxy/admin.sock#web/app1 next to --keepalive), or rotate with a method whose balancer lists its pool: %s", strings.Join(poolTypes(), ", ")),
 			"--min-in-rotation needs the pool as the load balancer sees it, and %s cannot read it", methodList(rot.Methods()))
 	}
-	for _, m := range poolers[1:] {
-		if m.Type() != poolers[0].Type() {
-			return nil, usageErr("give --min-in-rotation one balancer type to read the pool from (several instances of one type are fine)",
-				"--min-in-rotation reads one pool, and these methods are of different balancers: %s", methodList(poolers))
-		}
-	}
-	pool := &budget.Pools{}
-	for _, m := range poolers {
-		pool.Add(m)
-	}
 	g := &budget.Guard{
-		Pooler: pool, Pools: pool.IDs(), Min: cfg.MinInRotation, WaitTurn: cfg.WaitTurn,
+		Pooler: pool, Pools: ids, Min: cfg.MinInRotation, WaitTurn: cfg.WaitTurn,
 		Interval: cfg.Interval, LockWait: budgetLockWait,
 		Record: budget.OutRecord{Target: rot.Target(), By: state.Who(), PID: os.Getpid(), Command: command, Reason: cfg.Reason},
 	}
 	g.Record.Host, _ = os.Hostname()
+	g.Hold = holdPauses
 	me := budget.Me(command, rot.Target(), cfg.Reason)
 	g.Locks = append(g.Locks, &budget.Local{Store: store, Me: me})
 	if len(cfg.Lock) > 0 {
@@ -66,9 +56,68 @@ func budgetGate(cfg *config.Config, rot *rotation.Set, store state.Store, client
 		if err != nil {
 			return nil, err
 		}
-		g.Locks = append(g.Locks, &budget.Etcd{Client: ec, Me: me})
+		g.Locks = append(g.Locks, &budget.Etcd{Client: ec, Me: me, Change: 2 * cfg.ReadTimeout})
 	}
 	return g, nil
+}
+
+// budgetPool is the pool the budget counts and the IDs its locks and etcd
+// records name: the --pool view when given (only read, never changed: a
+// keep-alive page's balancer), else the rotation methods that read their
+// pool. nil, nil, nil when there is neither.
+func budgetPool(cfg *config.Config, rot *rotation.Set, client *http.Client) (rotation.Pooler, []string, error) {
+	view, err := poolView(cfg, client)
+	if err != nil || view != nil {
+		if view == nil {
+			return nil, nil, err
+		}
+		id := poolID(view)
+		if id == "" {
+			id = view.Target()
+		}
+		return view, []string{id}, nil
+	}
+	if rot == nil {
+		return nil, nil, nil
+	}
+	var poolers []rotation.Method
+	for _, m := range rot.Methods() {
+		if _, ok := m.(rotation.Pooler); ok {
+			poolers = append(poolers, m)
+		}
+	}
+	if len(poolers) == 0 {
+		return nil, nil, nil
+	}
+	for _, m := range poolers[1:] {
+		if m.Type() != poolers[0].Type() {
+			return nil, nil, usageErr("give --min-in-rotation one balancer type to read the pool from (several instances of one type are fine), or name one with --pool",
+				"--min-in-rotation reads one pool, and these methods are of different balancers: %s", methodList(poolers))
+		}
+	}
+	pool := &budget.Pools{}
+	for _, m := range poolers {
+		pool.Add(m)
+	}
+	return pool, pool.IDs(), nil
+}
+
+// poolView builds --pool: a pool view that drain only reads, naming this
+// server (haproxy:ADDR#BACKEND/SERVER); nil without --pool. A bad one is a
+// usage error before anything changes.
+func poolView(cfg *config.Config, client *http.Client) (rotation.PoolView, error) {
+	if cfg.Pool == "" {
+		return nil, nil
+	}
+	v, err := rotation.NewPool(cfg.Pool, rotation.Options{Client: client, Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv})
+	if err != nil {
+		return nil, usageErr(poolHint(cfg.Pool), "%v", trimRotErr(err))
+	}
+	if hp, ok := v.(*rotation.HAProxyPool); ok && hp.Self == "" {
+		return nil, usageErr(fmt.Sprintf("add this server after the backend: --pool haproxy:%s#%s/SERVER", hp.Addr.String(), hp.Backend),
+			"--pool %s names no server: the budget and --wait-healthy must know which one is this server", redact.String(cfg.Pool))
+	}
+	return v, nil
 }
 
 // etcdClient is the --lock etcd:URL client; nil without --lock.
@@ -103,11 +152,9 @@ func clearOutRecord(ctx context.Context, cfg *config.Config, rot *rotation.Set, 
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	pools := &budget.Pools{}
-	for _, m := range rot.Methods() {
-		if _, ok := m.(rotation.Pooler); ok {
-			pools.Add(m)
-		}
+	pools, ids, err := budgetPool(cfg, rot, client)
+	if err != nil || pools == nil {
+		return
 	}
 	p, err := pools.Pool(ctx)
 	if err == nil && len(p.Members) == 0 {
@@ -117,7 +164,7 @@ func clearOutRecord(ctx context.Context, cfg *config.Config, rot *rotation.Set, 
 	if err == nil {
 		c, err = budget.CountPool(p)
 	}
-	for _, id := range pools.IDs() {
+	for _, id := range ids {
 		if err == nil {
 			err = ec.Delete(ctx, etcdlock.OutKey(id, c.Self))
 		}

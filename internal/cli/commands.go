@@ -68,11 +68,12 @@ balancer's state from before). With
 --warm-up URL, first request each URL until it answers 2xx --warm-up-count
 times (a server that does not warm within --timeout is left out: exit 3).
 With --wait-healthy, then wait until --verify-url answers 2xx and the load
-balancer itself reports the server up (methods with a pool view: HAProxy's
-check UP), up to --timeout; exit 3 if not, the server IN. Running it twice
-is fine. A keep-alive page in content mode that no longer holds the down
-content (a deploy rewrote it) is left as it is (exit 1) unless
---force-restore.
+balancer itself reports the server up and in rotation from a check made
+after the in (methods with a pool view, --pool, an haproxy: source:
+HAProxy's check UP, weight above 0), up to --timeout; exit 3 if not, the
+server IN. Running it twice is fine. A keep-alive page in content mode that
+no longer holds the down content (a deploy rewrote it) is left as it is
+(exit 1) unless --force-restore.
 
 Without rotation flags it puts back the server drain has a record of on
 this machine (drain status lists them), saying what it undoes; when there
@@ -82,7 +83,7 @@ are several it lists them and changes nothing (exit 2): name one, or give
 		Args: noArgs,
 	}
 	cmd.Flags().Bool("all", false, "without rotation flags: put back every server drain has a record of on this machine")
-	return drainCmd(f, cmd, cmdIn, rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "warm-up", "warm-up-count", "force-restore", "lock"}, outputKeys)
+	return drainCmd(f, cmd, cmdIn, rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "warm-up", "warm-up-count", "force-restore", "lock", "pool", "lb-grace"}, outputKeys)
 }
 
 func newWaitCmd(f *Factory) *cobra.Command {

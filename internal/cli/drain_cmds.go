@@ -40,7 +40,7 @@ var (
 	actionKeys = []string{"on-timeout", "keep-out", "action", "action-timeout", "shell"}
 	outputKeys = []string{"dry-run", "ci"} // --output is the root's, for every command
 	// budgetKeys: run and out, the disruption budget.
-	budgetKeys = []string{"min-in-rotation", "wait-turn", "lock"}
+	budgetKeys = []string{"min-in-rotation", "wait-turn", "lock", "pool"}
 )
 
 // drainCmd is what the four drain commands share: their flags and one way

@@ -248,6 +248,9 @@ func printPool(ios *iostreams.IOStreams, rep poolReport) {
 		rot := green("IN ")
 		if !m.InRotation {
 			rot = yellow("OUT")
+			if m.Why != "" { // not out by its admin state or health: say why
+				rot += " (" + m.Why + ")"
+			}
 		}
 		health := m.Health
 		if health == rotation.HealthDown {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"sync/atomic"
 )
 
@@ -26,6 +27,10 @@ func notifySignals(parent context.Context, errOut io.Writer) (ctx context.Contex
 	var finished atomic.Bool
 	ch := make(chan os.Signal, 8)
 	signal.Notify(ch, stopSignals...)
+	tstp := make(chan os.Signal, 2)
+	if len(pauseSignals) > 0 {
+		signal.Notify(tstp, pauseSignals...)
+	}
 	ignoreSignals()
 	quit := make(chan struct{})
 	go func() {
@@ -34,7 +39,10 @@ func notifySignals(parent context.Context, errOut io.Writer) (ctx context.Contex
 			select {
 			case <-quit:
 				return
+			case <-tstp:
+				onPause(errOut)
 			case sig := <-ch:
+				dropPause() // an interrupt overrides a deferred Ctrl-Z: the restore must not stop halfway
 				n++
 				if n == 1 {
 					cancel(&signalError{sig})
@@ -49,7 +57,66 @@ func notifySignals(parent context.Context, errOut io.Writer) (ctx context.Contex
 	}()
 	return ctx, func() { finished.Store(true) }, func() {
 		signal.Stop(ch)
+		signal.Stop(tstp)
 		close(quit)
 		cancel(nil)
 	}
+}
+
+// Ctrl-Z (SIGTSTP) from a terminal stops drain as it stops any program,
+// except while drain holds a pool lock for the disruption budget's check and
+// change (from the moment the locks are held until they are let go, a
+// second or so): a stop there could outlast the lock's lease, and another
+// drain would decide on a pool this one is about to change. The stop then
+// waits until the locks are let go; drain says so on stderr. (A SIGSTOP
+// cannot be caught: the pool read back after the change covers that.)
+var pauses struct {
+	mu      sync.Mutex
+	held    int  // holdPauses calls not yet released
+	pending bool // a Ctrl-Z came while held
+}
+
+// holdPauses defers Ctrl-Z until release is called (budget.Guard.Hold).
+func holdPauses() (release func()) {
+	pauses.mu.Lock()
+	pauses.held++
+	pauses.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pauses.mu.Lock()
+			pauses.held--
+			stop := pauses.held == 0 && pauses.pending
+			if stop {
+				pauses.pending = false
+			}
+			pauses.mu.Unlock()
+			if stop {
+				stopSelf()
+			}
+		})
+	}
+}
+
+// dropPause forgets a deferred Ctrl-Z.
+func dropPause() {
+	pauses.mu.Lock()
+	pauses.pending = false
+	pauses.mu.Unlock()
+}
+
+// onPause handles a Ctrl-Z: stop now, or once the pool locks are let go.
+func onPause(errOut io.Writer) {
+	pauses.mu.Lock()
+	if pauses.held > 0 {
+		first := !pauses.pending
+		pauses.pending = true
+		pauses.mu.Unlock()
+		if first {
+			fmt.Fprintln(errOut, "drain: Ctrl-Z: the pool lock is held for the budget's check and change; stopping as soon as that is done")
+		}
+		return
+	}
+	pauses.mu.Unlock()
+	stopSelf()
 }

@@ -15,6 +15,14 @@ import (
 // which would read as "usage error, nothing changed").
 var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
 
+// pauseSignals stop drain, deferred while it holds a pool lock (onPause):
+// SIGTSTP, a terminal's Ctrl-Z.
+var pauseSignals = []os.Signal{syscall.SIGTSTP}
+
+// stopSelf stops drain as a terminal's Ctrl-Z would have (the shell's job
+// control sees it stopped; fg or SIGCONT resumes it).
+func stopSelf() { _ = syscall.Kill(os.Getpid(), syscall.SIGSTOP) }
+
 // pipeSignals is never read: being notified is what matters. Notify rather
 // than signal.Ignore because an ignored signal stays ignored in the action's
 // processes, a notified one is reset to its default there.

@@ -15,6 +15,11 @@ import (
 // bounded well inside that (drain.RestoreTimeout).
 var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 
+// pauseSignals: Windows has no stop signal (no Ctrl-Z job control).
+var pauseSignals []os.Signal
+
+func stopSelf() {}
+
 // ignoreSignals: Windows has no SIGPIPE; a write to a closed pipe just fails.
 func ignoreSignals() {}
 

@@ -84,8 +84,11 @@ type Config struct {
 	MinInRotation int
 	WaitTurn      time.Duration
 	Lock          []string
-	CAFile        string
-	Insecure      bool
+	// Pool is a pool view named on its own (TYPE:TARGET), only read: the
+	// budget's pool and what in --wait-healthy waits on.
+	Pool     string
+	CAFile   string
+	Insecure bool
 	// Authorization is the HTTP Authorization header value for sources,
 	// from DRAIN_BEARER_TOKEN/DRAIN_BASIC_AUTH or their -file keys. Secret:
 	// never printed; Origins holds only where it came from.
@@ -349,6 +352,7 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 		c.DownContent = &s
 	}
 	c.VerifyURL = str("verify-url")
+	c.Pool = strings.TrimSpace(str("pool"))
 	c.Reason = str("reason")
 	if strings.ContainsFunc(c.Reason, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r <= 0x9f }) {
 		// A reason is one line on every output (status, the "already out"

@@ -59,13 +59,14 @@ var Keys = []Key{
 	{"bearer-token-file", String, "", "send the token in `FILE` as a bearer token to HTTP sources (or env DRAIN_BEARER_TOKEN)"},
 	{"basic-auth-file", String, "", "send user:password from `FILE` as basic auth to HTTP sources (or env DRAIN_BASIC_AUTH)"},
 	{"state-dir", String, "", "`DIR` for records of changes and locks (default: machine-wide for administrators, else per-user; see README)"},
-	{"wait-healthy", Bool, "false", "in: wait until --verify-url answers 2xx and the load balancer itself reports the server up (rotation methods with a pool view: HAProxy's check UP)"},
+	{"wait-healthy", Bool, "false", "in: wait until --verify-url answers 2xx and the load balancer itself reports the server up and in rotation from a check made after the in (rotation methods with a pool view, --pool, an haproxy: source: HAProxy's check UP, weight above 0)"},
 	{"warm-up", List, "", "in: request `URL` until it answers 2xx --warm-up-count times, before the server goes back into rotation (repeatable; not warm within --timeout: exit 3, left out)"},
 	{"warm-up-count", String, "1", "in: 2xx answers each --warm-up URL must give (`N`)"},
 	{"force-restore", Bool, "false", "in, content mode: restore the page from before out even if it changed since (a deploy); without it such a page is left as it is (exit 1)"},
 	{"watch", Bool, "false", "status: keep refreshing every --interval"},
 	{"min-in-rotation", String, "0", "disruption budget: refuse (exit 5) to take the server out when fewer than `N` other servers of its pool would stay in rotation, as the load balancer reports them (0 = no budget)"},
 	{"wait-turn", Duration, "0s", "with --min-in-rotation: wait up to this long for the budget to allow the change instead of refusing at once"},
+	{"pool", String, "", "the pool as the load balancer sees it, read only, never changed: `TYPE:TARGET` naming this server, e.g. haproxy:/run/haproxy/admin.sock#web/app1; what --min-in-rotation counts and in --wait-healthy waits on when the rotation method cannot read its pool (a keep-alive page)"},
 	{"lock", List, "", "etcd v3 for the pool across machines, `etcd:URL` (client URLs, comma-separated or repeated): run and out with --min-in-rotation lock the pool there and record who took the server out; in (and a run put back) removes that record"},
 }
 

@@ -114,12 +114,48 @@ func (p *Plan) poolers() []rotation.Method {
 }
 
 // CanSeeHealth says whether in --wait-healthy has a balancer to ask.
-func (p *Plan) CanSeeHealth() bool { return len(p.poolers()) > 0 }
+func (p *Plan) CanSeeHealth() bool { return len(p.poolers()) > 0 || len(p.PoolViews) > 0 }
 
-// selfHealth reads where a pool's balancer has this server: ok when it is
-// admin-enabled and not down by the balancer's checks (no checks: up as
-// far as the balancer can tell); what says how it stands.
-func selfHealth(pool rotation.Pool) (ok bool, what string) {
+// balancerView is one balancer's view of the pool to wait on, and its name
+// for messages.
+type balancerView struct {
+	name string
+	pool rotation.Pooler
+}
+
+// balancerViews are the rotation methods' own pool views, then the pools
+// named on their own (--pool).
+func (p *Plan) balancerViews() []balancerView {
+	var out []balancerView
+	for _, m := range p.poolers() {
+		out = append(out, balancerView{rotation.Key(m), m.(rotation.Pooler)})
+	}
+	for _, v := range p.PoolViews {
+		out = append(out, balancerView{v.Target(), v})
+	}
+	return out
+}
+
+// DefaultCheckInterval is HAProxy's default check interval (inter 2s): the
+// least time a balancer is taken to check a server again when --lb-grace
+// (the balancer's detection time) is not set or is shorter.
+const DefaultCheckInterval = 2 * time.Second
+
+// freshAfter is how long the balancer must keep reporting the server up,
+// without a change, before drain trusts that a check made after the in
+// says so: half as long again as its check takes to notice (--lb-grace, at
+// least DefaultCheckInterval), so that at least one check has run.
+func (p *Plan) freshAfter() time.Duration {
+	return max(p.LBGrace, DefaultCheckInterval) * 3 / 2
+}
+
+// selfState reads where a pool's balancer has this server: up when it is
+// admin-enabled, not down by the balancer's checks, not failing them (UP
+// 1/3), and given traffic (nothing like a weight of 0 keeps it out; a
+// backup server counts as up); checked when the balancer runs health checks
+// on it; failed when its checks say down or failing; what says how it
+// stands.
+func selfState(pool rotation.Pool) (up, checked, failed bool, what string) {
 	for _, m := range pool.Members {
 		if !m.Self {
 			continue
@@ -128,29 +164,58 @@ func selfHealth(pool rotation.Pool) (ok bool, what string) {
 		if m.Detail != "" {
 			what += " (" + m.Detail + ")"
 		}
-		return m.Admin == rotation.AdminEnabled && m.Health != rotation.HealthDown, what
+		if m.Why != "" {
+			what += "; " + m.Why
+		}
+		if m.Failing {
+			what += "; its checks have begun to fail"
+		}
+		failed = m.Health == rotation.HealthDown || m.Failing
+		return m.Admin == rotation.AdminEnabled && !failed && m.Why == "", m.Health != rotation.HealthUnknown, failed, what
 	}
-	return false, fmt.Sprintf("not in pool %s", pool.Name)
+	return false, false, false, fmt.Sprintf("not in pool %s", pool.Name)
 }
 
-// waitBalancers polls each pool-viewing method until its balancer reports
-// the server up, until ctx ends; the error says which did not and how it
-// last stood.
+// waitBalancers polls each balancer's view until it reports the server up
+// and in rotation from a check made after the in, until ctx ends; the
+// error says which did not and how it last stood.
+//
+// A balancer's "up" may be stale: a restart faster than its check interval
+// leaves the checks made before it standing (and HAProxy counts a server
+// put back from drain as up at once). So only a check after the in counts:
+// the server read down or failing (UP 1/3) by its checks since the in and
+// up again, which only a passing check can do; or up with no check seen
+// failing for freshAfter since the in, longer than the balancer takes to
+// check again (a check that fails in that time shows as failing or down).
+// A server the balancer does not check is up as far as it can tell.
 func (p *run) waitBalancers(ctx context.Context) error {
 	start := time.Now()
-	for _, m := range p.poolers() {
-		pl := m.(rotation.Pooler)
-		name := rotation.Key(m)
+	fresh := p.freshAfter()
+	for _, v := range p.balancerViews() {
 		last := "not read yet"
+		sawDown := false // checks read failing since the in: a later up is a passing check's
 		for {
-			pool, err := pl.Pool(ctx)
+			pool, err := v.pool.Pool(ctx)
 			if err != nil && ctx.Err() == nil {
 				last = "pool unreadable: " + err.Error()
 			} else if err == nil {
-				ok, what := selfHealth(pool)
+				up, checked, failed, what := selfState(pool)
 				last = what
-				if ok {
-					p.emit(Event{Event: EvHealthy, Target: name, Message: "the load balancer reports the server up: " + what, Elapsed: secs(time.Since(start))})
+				sawDown = sawDown || failed
+				why := ""
+				switch {
+				case !up:
+				case !checked:
+					why = "no health checks to wait for"
+				case sawDown:
+					why = "a check after the in brought it up"
+				case time.Since(start) >= fresh:
+					why = fmt.Sprintf("no check failed in the %s since the in, longer than a check takes", time.Since(start).Round(100*time.Millisecond))
+				default:
+					last += "; no check since the in has changed it yet (up from checks made before?)"
+				}
+				if why != "" {
+					p.emit(Event{Event: EvHealthy, Target: v.name, Message: "the load balancer reports the server up: " + what + "; " + why, Elapsed: secs(time.Since(start))})
 					break
 				}
 			}
@@ -158,7 +223,7 @@ func (p *run) waitBalancers(ctx context.Context) error {
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return fmt.Errorf("%s: the load balancer does not report the server up after %s (last: %s): %w", name, time.Since(start).Round(time.Second), strings.TrimSpace(last), ctx.Err())
+				return fmt.Errorf("%s: the load balancer does not report the server up after %s (last: %s): %w", v.name, time.Since(start).Round(time.Second), strings.TrimSpace(last), ctx.Err())
 			case <-t.C:
 			}
 		}

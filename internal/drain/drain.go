@@ -58,6 +58,10 @@ type Plan struct {
 	// Gate, when set, is asked before the server leaves rotation (the
 	// disruption budget and the pool lock); nil: no budget.
 	Gate Gate
+	// PoolViews are pools named on their own (--pool), only read: in
+	// --wait-healthy waits until each has the server up (backin.go), as it
+	// does for rotation methods that read their pool.
+	PoolViews []rotation.PoolView
 
 	Sources []Watch
 	// AllowUnread are sources (by Watch.Name) that may be unreadable

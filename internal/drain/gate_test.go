@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/drain-cli/drain/internal/action"
 
 	"github.com/drain-cli/drain/internal/rotation"
 )
@@ -19,6 +22,18 @@ type gate struct {
 	lostAfter  error // and on its second (just after)
 	calls      int
 	left       []bool
+	confirms   []error // Confirm's answers, one per call (nil after)
+	confirmed  int
+}
+
+func (g *gate) Confirm(context.Context) error {
+	g.confirmed++
+	if len(g.confirms) == 0 {
+		return nil
+	}
+	err := g.confirms[0]
+	g.confirms = g.confirms[1:]
+	return err
 }
 
 func (g *gate) Enter(context.Context, func(Event)) (Turn, error) {
@@ -108,5 +123,59 @@ func TestGateLostDuringOut(t *testing.T) {
 	}
 	if len(g.left) != 1 || !g.left[0] {
 		t.Errorf("Leave calls %v, want one, changed", g.left)
+	}
+}
+
+// The pool read back after the change is below the budget (this run was
+// paused past its lease and another drain went meanwhile): the server goes
+// back in with the record's undo, the action never runs, refused with the
+// server IN and no record left.
+func TestGateConfirmBrokenPutsBack(t *testing.T) {
+	p, page, rec := newPlan(t, &scripted{})
+	ran := filepath.Join(t.TempDir(), "ran")
+	p.Action = &action.Exec{Argv: []string{"touch", ran}}
+	g := &gate{confirms: []error{hinted{fmt.Errorf("the pool fell below the budget: %w", ErrRefused)}}}
+	p.Gate = g
+	oc := p.Run(context.Background(), rec.emit)
+	if oc.Result != ResultRefused || oc.Rotation != rotation.In || !exists(page) || exists(ran) {
+		t.Fatalf("outcome %+v, page there %v, action ran %v", oc, exists(page), exists(ran))
+	}
+	if r, err := rotation.LoadRecord(p.Store, p.Rotator); err != nil || r != nil {
+		t.Errorf("record left: %+v %v", r, err)
+	}
+	if len(g.left) != 1 || g.left[0] {
+		t.Errorf("Leave calls %v, want one, not changed", g.left)
+	}
+	if _, ok := rec.find(EvIn); !ok {
+		t.Error("no event says the server was put back")
+	}
+}
+
+// Confirm says the budget broke but time is left to wait: put back, a new
+// turn, out again; the run goes on.
+func TestGateConfirmTurnAgain(t *testing.T) {
+	p, page, rec := newPlan(t, &scripted{})
+	g := &gate{confirms: []error{fmt.Errorf("below the budget: %w", errors.Join(ErrRefused, ErrTurnAgain))}}
+	p.Gate = g
+	oc := p.Out(context.Background(), rec.emit)
+	if oc.Result != ResultOK || oc.Rotation != rotation.Out || exists(page) {
+		t.Fatalf("outcome %+v", oc)
+	}
+	if g.confirmed != 2 || len(g.left) != 2 || g.left[0] || !g.left[1] {
+		t.Errorf("confirms %d, Leave calls %v", g.confirmed, g.left)
+	}
+}
+
+// A change that never lands is not confirmed: nothing to read back.
+func TestGateNoConfirmWithoutChange(t *testing.T) {
+	p, _, rec := newPlan(t, &scripted{})
+	g := &gate{enterErr: nil}
+	p.Gate = g
+	if oc := p.Out(context.Background(), rec.emit); oc.Result != ResultOK {
+		t.Fatalf("%+v", oc)
+	}
+	// out again: already out by a record, no turn at all
+	if oc := p.Out(context.Background(), rec.emit); oc.Result != ResultOK || g.confirmed != 1 {
+		t.Fatalf("%+v confirmed %d", oc, g.confirmed)
 	}
 }

@@ -33,33 +33,57 @@ func (p *run) out(ctx context.Context, command string) (*state.Record, bool, *Ou
 	if err != nil {
 		return nil, false, &Outcome{Result: ResultError, Rotation: p.status(ctx), Err: err}
 	}
-	var again *state.Record // a record the balancer undid: carried into the new one
+	var carried *state.Record // a record the balancer undid: carried into the new one
 	if prev != nil {
 		keep, oc := p.outAgain(ctx, prev, command)
 		if oc != nil || keep {
 			return prev, false, oc
 		}
-		again = prev
+		carried = prev
 	}
 	if oc := p.checkVerifyBefore(ctx); oc != nil {
 		return nil, false, oc
 	}
-	var turn Turn
-	if p.Gate != nil {
-		t, oc := p.enter(ctx)
+	gctx := WithWaitStart(ctx, time.Now())
+	var rec *state.Record
+	var changed bool
+	st := rotation.Unknown
+	for attempt := 1; ; attempt++ {
+		var turn Turn
+		if p.Gate != nil {
+			t, oc := p.enter(gctx)
+			if oc != nil {
+				return nil, false, oc
+			}
+			turn = t
+		}
+		rec = &state.Record{Reason: p.Reason, By: state.Who(), PID: os.Getpid(), Since: time.Now().UTC(), Phase: state.PhaseOut, Command: command}
+		// Only the first try carries the old record: a try the budget undid
+		// put every method back in, the carried ones too.
+		carry(rec, carried)
+		carried = nil
+		changed, err = p.Rotator.Out(ctx, rec, func(r *state.Record) error { return rotation.SaveRecord(p.Store, r) })
+		st = rotation.Unknown
+		if err != nil {
+			// A change the balancer applied but answered late is OUT; read
+			// even after an interrupt, which may be what ended the change.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			st = p.status(sctx)
+			cancel()
+		}
+		if turn == nil {
+			break
+		}
+		landed := changed && err == nil || err != nil && st == rotation.Out
+		oc, again := p.confirm(ctx, turn, rec, landed, err == nil && changed || err != nil && st != rotation.In, attempt)
 		if oc != nil {
 			return nil, false, oc
 		}
-		turn = t
-	}
-	rec := &state.Record{Reason: p.Reason, By: state.Who(), PID: os.Getpid(), Since: time.Now().UTC(), Phase: state.PhaseOut, Command: command}
-	carry(rec, again)
-	changed, err := p.Rotator.Out(ctx, rec, func(r *state.Record) error { return rotation.SaveRecord(p.Store, r) })
-	if turn != nil {
-		p.leave(turn, changed && err == nil)
+		if !again {
+			break
+		}
 	}
 	if err != nil {
-		st := p.status(ctx)
 		if st == rotation.In {
 			_ = rotation.DeleteRecord(p.Store, p.Rotator, rec) // only the record was written
 		}
@@ -151,12 +175,12 @@ func (p *run) live(ctx context.Context, rec *state.Record) (rotation.Status, err
 // carry puts the entries of a record the balancer undid into the new one,
 // so that a method still out keeps what in needs to restore the original
 // (rotation.Set.Out), and the old record's files are replaced.
-func carry(rec, again *state.Record) {
-	if again == nil {
+func carry(rec, prev *state.Record) {
+	if prev == nil {
 		return
 	}
-	rec.Entries = append([]state.Entry(nil), again.Entries...)
-	rec.Files = again.Files
+	rec.Entries = append([]state.Entry(nil), prev.Entries...)
+	rec.Files = prev.Files
 }
 
 func statusWord(st rotation.Status, err error) string {

@@ -3,7 +3,9 @@ package etcdlock
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -201,5 +203,139 @@ func TestRecordPutListDelete(t *testing.T) {
 	}
 	if _, ok, _ := c.Get(ctx, k); ok {
 		t.Fatal("deleted key still there")
+	}
+}
+
+// silentEndpoint takes connections and never answers (a paused member, a
+// host that drops packets after the handshake).
+func silentEndpoint(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// A first endpoint that never answers: every call still ends within the
+// client's one timeout through the live one, which is asked first from
+// then on; the lock is taken, held past its TTL and confirmed.
+func TestDeadFirstEndpoint(t *testing.T) {
+	e := startEtcd(t)
+	c := &Client{Endpoints: []string{silentEndpoint(t), e.URL}, Timeout: 5 * time.Second}
+	start := time.Now()
+	l, err := c.Acquire(context.Background(), LockKey("p"), "A", 2*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("Acquire took %s", took)
+	}
+	start = time.Now()
+	if _, _, err := c.Get(context.Background(), "/x"); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Errorf("a read after the live endpoint answered took %s: it asked the dead one first", took)
+	}
+	time.Sleep(5 * time.Second) // more than twice the TTL
+	if err := l.Lost(); err != nil {
+		t.Fatalf("lock lost with a live endpoint: %v", err)
+	}
+	if l.Remaining() <= 0 {
+		t.Fatalf("remaining %s", l.Remaining())
+	}
+}
+
+// Every endpoint silent: one error naming each, after one timeout (not
+// one per endpoint).
+func TestAllEndpointsSilent(t *testing.T) {
+	a, b := silentEndpoint(t), silentEndpoint(t)
+	c := &Client{Endpoints: []string{a, b}, Timeout: 2 * time.Second}
+	start := time.Now()
+	_, _, err := c.Get(context.Background(), "/x")
+	var ue *UnreachableError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), a) || !strings.Contains(err.Error(), b) {
+		t.Fatalf("err %v", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("took %s, want about the one 2s timeout", took)
+	}
+}
+
+// A waiter behind a holder that stopped renewing (paused, stuck) keeps its
+// own lease alive while waiting, gets the lock when the holder's lease
+// expires, and holds it with a fresh TTL.
+func TestWaiterOutlivesItsLease(t *testing.T) {
+	e := startEtcd(t)
+	c := &Client{Endpoints: []string{e.URL}, Timeout: 2 * time.Second}
+	ctx := context.Background()
+	key := LockKey("p")
+	var g struct{ ID string }
+	if err := c.call(ctx, "/v3/lease/grant", map[string]any{"TTL": 6}, &g); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.call(ctx, "/v3/kv/put", map[string]any{"key": b64(key), "value": b64("stuck"), "lease": g.ID}, nil); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	l, err := c.Acquire(ctx, key, "B", 2*time.Second, nil)
+	if err != nil {
+		t.Fatalf("after %s: %v", time.Since(start), err)
+	}
+	defer l.Release()
+	if took := time.Since(start); took < 3*time.Second {
+		t.Fatalf("got the lock after %s, while the stuck holder's lease lived", took)
+	}
+	if err := l.Lost(); err != nil {
+		t.Fatal(err)
+	}
+	if left := l.Remaining(); left < time.Second {
+		t.Errorf("lock acquired with %s of its lease left", left)
+	}
+}
+
+// A lease etcd no longer has is called that, not a wrong URL.
+func TestExpiredLeaseNamed(t *testing.T) {
+	e := startEtcd(t)
+	c := &Client{Endpoints: []string{e.URL}, Timeout: 2 * time.Second}
+	l, err := c.Acquire(context.Background(), LockKey("p"), "A", 10*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	id, _ := strconv.ParseInt(l.leaseID(), 10, 64)
+	if err := c.call(context.Background(), "/v3/lease/revoke", map[string]any{"ID": id}, nil); err != nil {
+		t.Fatal(err)
+	}
+	err = l.Lost()
+	if !errors.Is(err, ErrLeaseExpired) || strings.Contains(err.Error(), "URL") {
+		t.Fatalf("Lost: %v", err)
+	}
+	_, _, err = l.try(context.Background())
+	if !errors.Is(err, ErrLeaseExpired) {
+		t.Fatalf("a put with the revoked lease: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,6 +52,9 @@ type haMember struct {
 	opState       int    // srv_op_state: 0 stopped, 1 starting, 2 running, 3 stopping
 	backup        bool
 	scur, qcur    *float64
+	weight        *float64 // show stat's weight: the effective weight
+	tracks        string   // show stat's tracked: the server it tracks, BACKEND/SERVER
+	leavesWith    []string // servers of this backend it tracks, directly or not
 }
 
 // Pool implements Pooler: the backend's servers, from `show servers state`
@@ -139,9 +143,21 @@ func haToMember(m haMember) Member {
 	default:
 		out.Health = HealthUp
 	}
+	// UP 1/3: a check failed, and two more take it down.
+	out.Failing = out.Health == HealthUp && strings.HasPrefix(m.status, "UP ") && strings.Contains(m.status, "/")
 	out.InRotation = out.Admin == AdminEnabled && out.Health != HealthDown && !m.backup
 	if m.backup {
 		out.Detail += " (backup: used only when every active server is down)"
+	}
+	if out.InRotation && m.weight != nil && *m.weight == 0 {
+		// set server B/S weight 0, weight 0 in the configuration, an agent
+		// answering 0%: UP and enabled, and sent no new traffic.
+		out.InRotation = false
+		out.Why = "weight 0: HAProxy sends it no new traffic"
+	}
+	if m.tracks != "" {
+		out.Detail += " (tracks " + m.tracks + ")"
+		out.LeavesWith = m.leavesWith
 	}
 	return out
 }
@@ -158,6 +174,15 @@ func mergeMember(cur *Member, o Member, where string) {
 		cur.Health = o.Health
 	}
 	cur.InRotation = cur.InRotation && o.InRotation
+	cur.Failing = cur.Failing || o.Failing
+	if o.Why != "" && !strings.Contains(cur.Why, o.Why) {
+		cur.Why = strings.TrimPrefix(cur.Why+"; "+o.Why+" on "+where, "; ")
+	}
+	for _, w := range o.LeavesWith {
+		if !slices.Contains(cur.LeavesWith, w) {
+			cur.LeavesWith = append(cur.LeavesWith, w)
+		}
+	}
 	cur.Sessions = addPtr(cur.Sessions, o.Sessions)
 	cur.Queue = addPtr(cur.Queue, o.Queue)
 	if o.Detail != "" && !strings.Contains(cur.Detail, o.Detail) {
@@ -256,7 +281,10 @@ func serversState(out, backend string) ([]haMember, error) {
 	return ms, nil
 }
 
-// addStat adds status, scur, qcur and bck from a `show stat` CSV answer.
+// addStat adds status, scur, qcur, bck, weight and tracked from a `show
+// stat` CSV answer. Tracking is followed through every backend the answer
+// lists: a server that tracks a server of another backend that tracks one
+// of this backend leaves rotation with it too.
 func addStat(ms []haMember, out, backend string) error {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) == 0 || !strings.HasPrefix(lines[0], "# ") {
@@ -283,6 +311,14 @@ func addStat(ms []haMember, out, backend string) error {
 		}
 		return &v
 	}
+	tracked := map[string]string{} // BACKEND/SERVER: the server it tracks
+	if it, ok := col["tracked"]; ok {
+		for _, l := range lines[1:] {
+			if f := strings.Split(l, ","); len(f) > max(ip, is, it) && f[it] != "" {
+				tracked[f[ip]+"/"+f[is]] = f[it]
+			}
+		}
+	}
 	for _, l := range lines[1:] {
 		f := strings.Split(l, ",")
 		if len(f) <= max(ip, is, ist) || f[ip] != backend {
@@ -298,7 +334,25 @@ func addStat(ms []haMember, out, backend string) error {
 			if b := num(f, "bck"); b != nil && *b != 0 {
 				ms[k].backup = true
 			}
+			ms[k].weight = num(f, "weight")
+			ms[k].tracks = tracked[backend+"/"+f[is]]
+			ms[k].leavesWith = trackChain(tracked, backend, f[is])
 		}
 	}
 	return nil
+}
+
+// trackChain follows what backend/server tracks, and what that tracks, and
+// returns the servers of backend on the way (HAProxy forbids loops; a loop
+// read anyway ends the walk).
+func trackChain(tracked map[string]string, backend, server string) []string {
+	var out []string
+	seen := map[string]bool{backend + "/" + server: true}
+	for t := tracked[backend+"/"+server]; t != "" && !seen[t]; t = tracked[t] {
+		seen[t] = true
+		if be, sv, ok := strings.Cut(t, "/"); ok && be == backend {
+			out = append(out, sv)
+		}
+	}
+	return out
 }

@@ -92,13 +92,25 @@ type Member struct {
 	Admin string `json:"admin"`
 	// Health is the balancer's own check: up, down or unknown (no checks).
 	Health string `json:"health"`
-	// InRotation: admin enabled and not down by the balancer's checks.
+	// InRotation: admin enabled, not down by the balancer's checks, and
+	// given new traffic (HAProxy: weight above 0).
 	InRotation bool `json:"in_rotation"`
 	// Self marks the member this method's target names.
 	Self     bool     `json:"self,omitempty"`
 	Sessions *float64 `json:"sessions,omitempty"` // current, when the balancer counts them
 	Queue    *float64 `json:"queue,omitempty"`
 	Detail   string   `json:"detail,omitempty"`
+	// Why says why the member is not in rotation when its admin state and
+	// health do not (HAProxy: an effective weight of 0, so no new traffic).
+	Why string `json:"why,omitempty"`
+	// LeavesWith names the members of this pool whose leaving rotation
+	// takes this one out too (HAProxy: it tracks them, directly or through
+	// other trackers): a budget counts it as leaving with any of them.
+	LeavesWith []string `json:"leaves_with,omitempty"`
+	// Failing says the balancer's checks have begun to fail, not yet often
+	// enough to call it down (HAProxy: UP 1/3, going down): still in
+	// rotation, and not up by a passing check.
+	Failing bool `json:"failing,omitempty"`
 }
 
 // Admin and health words of a Member.
