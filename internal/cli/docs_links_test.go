@@ -120,3 +120,29 @@ func TestDocLinksResolve(t *testing.T) {
 		t.Errorf("only %d relative links checked: the link pattern is broken", checked)
 	}
 }
+// TestReadmeIsShortAndLinksEveryPage (issue 19): the README stays a few
+// screens long and links every page under docs/ (the CLI reference through
+// its index).
+func TestReadmeIsShortAndLinksEveryPage(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	if n := strings.Count(readme, "\n"); n > 260 {
+		t.Errorf("README.md has %d lines; keep it under about 250 and move the rest to docs/", n)
+	}
+	pages, err := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) < 8 {
+		t.Fatalf("only %d pages under docs/", len(pages))
+	}
+	for _, p := range append(pages, filepath.Join(repoRoot, "docs", "cli", "drain.md")) {
+		rel := "docs/" + filepath.ToSlash(strings.TrimPrefix(p, filepath.Join(repoRoot, "docs")+string(filepath.Separator)))
+		if !strings.Contains(readme, "("+rel+")") && !strings.Contains(readme, "("+rel+"#") {
+			t.Errorf("README.md does not link %s", rel)
+		}
+	}
+}

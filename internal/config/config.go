@@ -476,7 +476,7 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	}
 	for _, s := range c.Rotate {
 		if _, _, err := rotation.ParseSpec(s); err != nil {
-			return usage("the README's Rotation table lists every type and its target, e.g. --rotate keepalive:/var/www/keepalive.htm", "%s", strings.TrimPrefix(err.Error(), rotation.ErrConfig.Error()+": "))
+			return usage("docs/balancers.md lists every type and its target, e.g. --rotate keepalive:/var/www/keepalive.htm", "%s", strings.TrimPrefix(err.Error(), rotation.ErrConfig.Error()+": "))
 		}
 	}
 	for _, s := range lists["source"] {

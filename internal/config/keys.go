@@ -58,7 +58,7 @@ var Keys = []Key{
 	{"insecure", Bool, "false", "do not verify https certificates of sources, load-balancer APIs, the verify URL and warm-up URLs (self-signed test servers only)"},
 	{"bearer-token-file", String, "", "send the token in `FILE` as a bearer token to HTTP sources (or env DRAIN_BEARER_TOKEN)"},
 	{"basic-auth-file", String, "", "send user:password from `FILE` as basic auth to HTTP sources (or env DRAIN_BASIC_AUTH)"},
-	{"state-dir", String, "", "`DIR` for records of changes and locks (default: machine-wide for administrators, else per-user; see README)"},
+	{"state-dir", String, "", "`DIR` for records of changes and locks (default: machine-wide for administrators, else per-user; see docs/state-and-security.md)"},
 	{"wait-healthy", Bool, "false", "in: wait until --verify-url answers 2xx and the load balancer itself reports the server up and in rotation from a check made after the in (rotation methods with a pool view, --pool, an haproxy: source: HAProxy's check UP, weight above 0)"},
 	{"warm-up", List, "", "in: request `URL` until it answers 2xx --warm-up-count times, before the server goes back into rotation (repeatable; not warm within --timeout: exit 3, left out)"},
 	{"warm-up-count", String, "1", "in: 2xx answers each --warm-up URL must give (`N`)"},
