@@ -120,6 +120,7 @@ func TestDocLinksResolve(t *testing.T) {
 		t.Errorf("only %d relative links checked: the link pattern is broken", checked)
 	}
 }
+
 // TestReadmeIsShortAndLinksEveryPage (issue 19): the README stays a few
 // screens long and links every page under docs/ (the CLI reference through
 // its index).
