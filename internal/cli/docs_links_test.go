@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/drain-cli/drain/internal/config"
 )
 
 // repoRoot is the repository, from this package's directory.
@@ -144,6 +146,24 @@ func TestReadmeIsShortAndLinksEveryPage(t *testing.T) {
 		rel := "docs/" + filepath.ToSlash(strings.TrimPrefix(p, filepath.Join(repoRoot, "docs")+string(filepath.Separator)))
 		if !strings.Contains(readme, "("+rel+")") && !strings.Contains(readme, "("+rel+"#") {
 			t.Errorf("README.md does not link %s", rel)
+		}
+	}
+}
+
+// TestConfigDocListsEveryKey: every setting (config.Keys) has a row in the
+// table of docs/configuration.md, and the table names no key that does not
+// exist.
+func TestConfigDocListsEveryKey(t *testing.T) {
+	rows := tableTypes(docSection(t, "docs/configuration.md", "## Configuration"))
+	for _, k := range config.Keys {
+		if !rows[k.Name] {
+			t.Errorf("setting %s has no row in the table of docs/configuration.md", k.Name)
+		}
+		delete(rows, k.Name)
+	}
+	for name := range rows {
+		if name != config.RotationKey {
+			t.Errorf("docs/configuration.md has a row for %s, which is no setting", name)
 		}
 	}
 }
