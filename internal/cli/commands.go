@@ -73,9 +73,15 @@ HAProxy's check UP, weight above 0), up to --timeout; exit 3 if not, the
 server IN. Running it twice is fine. A keep-alive page in content mode that
 no longer holds the down content (a deploy rewrote it) is left as it is
 (exit 1) unless --force-restore.
+
+Without rotation flags it puts back the server drain has a record of on
+this machine (drain status lists them), saying what it undoes; when there
+are several it lists them and changes nothing (exit 2): name one, or give
+--all to undo every one. It never prompts.
 ` + exitStatusHelp,
 		Args: noArgs,
 	}
+	cmd.Flags().Bool("all", false, "without rotation flags: put back every server drain has a record of on this machine")
 	return drainCmd(f, cmd, inOptions(), rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "warm-up", "warm-up-count", "force-restore", "lock", "pool", "lb-grace"}, outputKeys)
 }
 

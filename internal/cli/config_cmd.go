@@ -3,22 +3,29 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/drain-cli/drain/internal/config"
-	"github.com/drain-cli/drain/internal/iostreams"
+	"github.com/drain-cli/drain/internal/redact"
 )
 
-func newConfigCmd(ios *iostreams.IOStreams) *cobra.Command {
+func newConfigCmd(f *Factory) *cobra.Command {
+	ios := f.IOStreams
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Check a config file, or show the effective settings and where each came from",
 		Long: `Settings come from flags, then DRAIN_* environment variables (DRAIN_LB_GRACE
 for --lb-grace; several sources in DRAIN_SOURCE one per line), then the YAML
-config file given by --config or DRAIN_CONFIG, then defaults.
+config file given by --config or DRAIN_CONFIG, then the machine's config
+file when it exists (/etc/drain/drain.yaml; on Windows
+%ProgramData%\drain\drain.yaml), then defaults. 'config show' names the
+files read, the state directory records and locks go to, and the rotation:
+settings.
 
 Config file keys are the flag names:
 
@@ -36,8 +43,7 @@ Config file keys are the flag names:
 		all = append(all, k.Name)
 	}
 	load := func(c *cobra.Command, args []string) (*config.Config, error) {
-		configFile, _ := c.Flags().GetString("config")
-		return config.Load(c.Flags(), args, configFile, nil)
+		return f.loadConfig(c, args)
 	}
 	validate := &cobra.Command{
 		Use:   "validate [flags] [-- ACTION ARGS...]",
@@ -66,16 +72,46 @@ Config file keys are the flag names:
 			if err != nil {
 				return err
 			}
+			files, stateDir := showWhere(f, cfg)
 			if cfg.JSON {
-				out := map[string]config.Origin{}
+				out := map[string]any{}
 				for _, k := range config.Keys {
 					out[k.Name] = cfg.Origins[k.Name]
 				}
 				if o, ok := cfg.Origins["authorization"]; ok {
 					out["credentials"] = o
 				}
+				out["config_files"] = files
+				out["state_dir_resolved"] = stateDir
+				if len(cfg.RotationSettings) > 0 {
+					out[config.RotationKey] = cfg.RotationSettings
+				}
 				return json.NewEncoder(ios.Out).Encode(out)
 			}
+			fmt.Fprintln(ios.Out, "config files:")
+			for _, fl := range files {
+				fmt.Fprintf(ios.Out, "  %s\n", fl)
+			}
+			fmt.Fprintf(ios.Out, "state directory: %s (%s)\n", stateDir.Dir, stateDir.From)
+			for _, d := range stateDir.Old {
+				fmt.Fprintf(ios.Out, "  also read: %s\n", d)
+			}
+			if stateDir.Error != "" {
+				fmt.Fprintf(ios.Out, "  error: %s\n", stateDir.Error)
+			}
+			if len(cfg.RotationSettings) > 0 {
+				fmt.Fprintln(ios.Out, "rotation:")
+				types := make([]string, 0, len(cfg.RotationSettings))
+				for t := range cfg.RotationSettings {
+					types = append(types, t)
+				}
+				sort.Strings(types)
+				for _, t := range types {
+					b, _ := json.Marshal(cfg.RotationSettings[t])
+					fmt.Fprintf(ios.Out, "  %s: %s\n", t, sanitize(redact.String(string(b))))
+				}
+			}
+			fmt.Fprintln(ios.Out)
 			tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "KEY\tVALUE\tFROM")
 			for _, k := range config.Keys {
@@ -97,4 +133,51 @@ Config file keys are the flag names:
 	}
 	cmd.AddCommand(validate, show)
 	return cmd
+}
+
+// resolvedStateDir is where records and locks go with these settings.
+type resolvedStateDir struct {
+	Dir   string   `json:"dir"`
+	From  string   `json:"from"`          // --state-dir (where it came from), machine-wide, per-user
+	Old   []string `json:"old,omitempty"` // also read by status and in
+	Error string   `json:"error,omitempty"`
+}
+
+// showWhere is what config show says of where settings and state live: the
+// config files (each read, or looked for and absent) and the state
+// directory.
+func showWhere(f *Factory, cfg *config.Config) ([]string, resolvedStateDir) {
+	var files []string
+	if f.SystemConfig != "" && !slices.Contains(cfg.Files, f.SystemConfig) {
+		files = append(files, f.SystemConfig+" (machine; not present)")
+	}
+	for _, fl := range cfg.Files {
+		what := "user, --config or DRAIN_CONFIG"
+		if fl == f.SystemConfig && fl != cfg.File {
+			what = "machine"
+		}
+		files = append(files, fmt.Sprintf("%s (%s)", fl, what))
+	}
+	if cfg.File == "" {
+		files = append(files, "no user file (--config FILE or DRAIN_CONFIG)")
+	}
+	var sd resolvedStateDir
+	if cfg.StateDir != "" {
+		sd.Dir, sd.From = cfg.StateDir, cfg.Origins["state-dir"].From
+		return files, sd
+	}
+	store, dirs, err := recordStore(cfg)
+	if err != nil {
+		sd.Error = redact.String(err.Error())
+	}
+	sd.Dir, sd.From = store.Dir, "per-user"
+	if store.Machine {
+		sd.From = "machine-wide"
+	}
+	for _, d := range dirs {
+		if d != store.Dir {
+			sd.Old = append(sd.Old, d)
+		}
+	}
+	return files, sd
 }

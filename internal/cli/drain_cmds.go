@@ -110,12 +110,21 @@ func noArgs(c *cobra.Command, args []string) error {
 // runDrain loads the settings, builds the plan, picks the sinks, takes the
 // lock and runs the command; the sinks say how it ended.
 func runDrain(f *Factory, c *cobra.Command, args []string, opts drainOptions) error {
-	ios := f.IOStreams
-	configFile, _ := c.Flags().GetString("config")
-	cfg, err := config.Load(c.Flags(), args, configFile, nil)
+	cfg, err := f.loadConfig(c, args)
 	if err != nil {
 		return err
 	}
+	if opts.Name == "in" {
+		if all, _ := c.Flags().GetBool("all"); all || len(cfg.Rotation) == 0 {
+			return runInHeld(f, c, cfg, all)
+		}
+	}
+	return runLoaded(f, c, cfg, opts)
+}
+
+// runLoaded runs a command whose settings are loaded.
+func runLoaded(f *Factory, c *cobra.Command, cfg *config.Config, opts drainOptions) error {
+	ios := f.IOStreams
 	plan, err := buildPlan(ios, cfg, opts)
 	if err != nil {
 		return err
@@ -126,6 +135,7 @@ func runDrain(f *Factory, c *cobra.Command, args []string, opts drainOptions) er
 		return err
 	}
 	r := f.newRenderer(cfg.JSON, c.Name())
+	r.quiet = cfg.Quiet
 	r.view = sink.TerminalOptions{LBGrace: cfg.LBGrace, Settle: cfg.Settle, Timeout: cfg.Timeout}
 	if ci := ciSinks(cfg, plan.ActionOut, f.Getenv); ci != nil {
 		r.extra = append(r.extra, ci)

@@ -15,6 +15,7 @@ import (
 //	3   timeout: not drained (or not healthy) in time
 //	4   the action failed
 //	5   refused by the disruption budget, nothing was changed
+//	6   drain status without rotation flags: a server is OUT of rotation (exitOut)
 //	130 interrupted
 
 // outcomeCode maps how drain run/out/in/wait ended to its exit code.

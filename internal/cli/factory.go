@@ -3,6 +3,7 @@ package cli
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -10,11 +11,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/drain-cli/drain/internal/auditlog"
 	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/iostreams"
+	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/source/pdh"
 )
 
@@ -30,13 +33,64 @@ type Factory struct {
 	OpenAudit func() (auditlog.Log, string)
 	// PerfNames loads the localized-to-English counter names (Windows).
 	PerfNames func() (*pdh.Names, error)
+	// SystemConfig is the machine's config file, read before the user's
+	// when it exists (config.SystemFile: /etc/drain/drain.yaml,
+	// %ProgramData%\drain\drain.yaml; tests point it elsewhere).
+	SystemConfig string
 
 	args []string // the command line, for errors before flags are parsed
 }
 
 // NewFactory returns the factory of a real process on ios.
 func NewFactory(ios *iostreams.IOStreams) *Factory {
-	return &Factory{IOStreams: ios, Now: time.Now, Getenv: os.Getenv, OpenAudit: auditlog.Open, PerfNames: loadPerfNames}
+	return &Factory{IOStreams: ios, Now: time.Now, Getenv: os.Getenv, OpenAudit: auditlog.Open, PerfNames: loadPerfNames, SystemConfig: config.SystemFile(os.Getenv)}
+}
+
+// loadConfig resolves a command's settings: its flags, the environment, the
+// user's config file (--config, DRAIN_CONFIG) over the machine's, defaults.
+func (f *Factory) loadConfig(c *cobra.Command, args []string) (*config.Config, error) {
+	configFile, _ := c.Flags().GetString("config")
+	cfg, err := config.LoadWithSystem(c.Flags(), args, configFile, f.SystemConfig, nil)
+	if err == nil && cfg.Verbose {
+		cfg.VerboseLog = &lockedWriter{w: f.IOStreams.ErrOut}
+	}
+	return cfg, err
+}
+
+// lockedWriter serializes writes from the requests running at once.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// verboseTransport logs each request drain makes (--verbose): method, URL
+// with its user info masked (redact), status or error, time taken; never a
+// header or a body (credentials travel there).
+type verboseTransport struct {
+	next http.RoundTripper
+	w    io.Writer
+	now  func() time.Time
+}
+
+func (v verboseTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := v.next.RoundTrip(req)
+	what := ""
+	switch {
+	case err != nil:
+		what = "error: " + err.Error()
+	default:
+		what = resp.Status
+	}
+	line := fmt.Sprintf("%s http %s %s -> %s (%s)", v.now().Format("15:04:05"), req.Method, req.URL.String(), what, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintln(v.w, sanitize(redact.String(line)))
+	return resp, err
 }
 
 // newRenderer returns the event renderer of one command.
@@ -93,7 +147,11 @@ func httpClient(cfg *config.Config) (*http.Client, error) {
 	// One idle connection per source, plus the verify URL, the warm-up,
 	// the balancer's API and etcd, which may share a host with them.
 	idle := len(cfg.Sources) + 4
-	return &http.Client{Timeout: cfg.ReadTimeout, Transport: sharedTransport(key, pool, idle)}, nil
+	var rt http.RoundTripper = sharedTransport(key, pool, idle)
+	if cfg.VerboseLog != nil {
+		rt = verboseTransport{next: rt, w: cfg.VerboseLog, now: time.Now}
+	}
+	return &http.Client{Timeout: cfg.ReadTimeout, Transport: rt}, nil
 }
 
 // transportKey tells transports with different https settings apart.

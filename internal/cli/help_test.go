@@ -14,18 +14,18 @@ import (
 	"github.com/drain-cli/drain/internal/source"
 )
 
-// readmeSection is the README's text from the heading head to the next
-// heading of any level.
-func readmeSection(t *testing.T, head string) string {
+// docSection is the text of the page file (docs/sources.md, relative to
+// the repository) from the heading head to the next heading of any level.
+func docSection(t *testing.T, file, head string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	b, err := os.ReadFile(filepath.Join("..", "..", filepath.FromSlash(file)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := strings.ReplaceAll(string(b), "\r\n", "\n")
 	start := strings.Index(text, "\n"+head+"\n")
 	if start < 0 {
-		t.Fatalf("README has no %s", head)
+		t.Fatalf("%s has no %s", file, head)
 	}
 	section := text[start+len(head)+2:]
 	if end := strings.Index(section, "\n#"); end >= 0 {
@@ -70,13 +70,13 @@ func docsRun(t *testing.T) string {
 }
 
 // TestHelpNamesEverySourceType: every registered source type is in the
-// --source help, in docs/cli and in a row of the README's Sources tables,
+// --source help, in docs/cli and in a row of the Sources tables (docs/sources.md),
 // and those tables name no type that is not registered.
 func TestHelpNamesEverySourceType(t *testing.T) {
 	_, run := runCmdForHelp(t)
 	help := run.Flags().Lookup("source").Usage
 	docs := docsRun(t)
-	rows := tableTypes(readmeSection(t, "### Sources"))
+	rows := tableTypes(docSection(t, "docs/sources.md", "## Sources"))
 	if len(source.All()) < 10 {
 		t.Fatalf("only %d source types registered", len(source.All()))
 	}
@@ -88,17 +88,17 @@ func TestHelpNamesEverySourceType(t *testing.T) {
 			t.Errorf("docs/cli/drain_run.md does not list %s: run go test ./internal/cli -run CLIReference -update", ty.Spec())
 		}
 		if !rows[ty.Name] {
-			t.Errorf("source type %s is registered but has no row in the README's Sources tables", ty.Name)
+			t.Errorf("source type %s is registered but has no row in the Sources tables of docs/sources.md", ty.Name)
 		}
 		delete(rows, ty.Name)
 	}
 	for name := range rows {
-		t.Errorf("the README's Sources tables have %s, which is not a registered source type", name)
+		t.Errorf("the Sources tables of docs/sources.md have %s, which is not a registered source type", name)
 	}
 }
 
 // TestHelpNamesEveryRotationType: every rotation method is in the --rotate
-// help, the root and out help and docs/cli (the README's table is
+// help, the root and out help and docs/cli (docs/balancers.md's table is
 // rotation.TestReadmeRotationTableMatchesRegistry).
 func TestHelpNamesEveryRotationType(t *testing.T) {
 	root, run := runCmdForHelp(t)
@@ -125,12 +125,12 @@ func TestHelpNamesEveryRotationType(t *testing.T) {
 }
 
 // TestHelpNamesEveryBuiltin: every built-in action, as it is written, is in
-// the --action help, the run help, docs/cli and the README's Actions.
+// the --action help, the run help, docs/cli and docs/usage.md's Actions.
 func TestHelpNamesEveryBuiltin(t *testing.T) {
 	_, run := runCmdForHelp(t)
 	help := run.Flags().Lookup("action").Usage
 	docs := docsRun(t)
-	readme := readmeSection(t, "### Actions")
+	readme := docSection(t, "docs/usage.md", "## Actions")
 	if len(action.BuiltinUsages()) < 6 {
 		t.Fatalf("only %d built-ins registered", len(action.BuiltinUsages()))
 	}
@@ -140,7 +140,7 @@ func TestHelpNamesEveryBuiltin(t *testing.T) {
 		}
 	}
 	for _, b := range action.BuiltinUsages() {
-		for what, text := range map[string]string{"--action help": help, "run help": run.Long, "docs/cli/drain_run.md": docs, "README Actions": readme} {
+		for what, text := range map[string]string{"--action help": help, "run help": run.Long, "docs/cli/drain_run.md": docs, "docs/usage.md Actions": readme} {
 			if !strings.Contains(text, b) {
 				t.Errorf("%s does not name the built-in %q", what, b)
 			}

@@ -35,6 +35,7 @@ type renderer struct {
 	command string
 	now     func() time.Time
 	view    sink.TerminalOptions // the windows the live view shows progress against
+	quiet   bool                 // --quiet: only the errors and the final line
 	audit   auditlog.Log         // the Windows Event Log, or nil
 	extra   []sink.Sink          // further sinks (a CI system's), given events with control characters escaped
 
@@ -56,10 +57,12 @@ func (r *renderer) out() sink.Multi {
 		switch {
 		case r.json:
 			r.sinks = append(r.sinks, sink.NewNDJSON(r.ios.Out, r.ios.ErrOut))
-		case r.ios.CanRedraw():
+		case r.ios.CanRedraw() && !r.quiet:
 			r.sinks = append(r.sinks, sink.NewTerminal(r.ios, r.command, r.view))
 		default:
-			r.sinks = append(r.sinks, sink.NewLines(r.ios, r.command, func() time.Time { return r.now() }))
+			// --quiet: plain lines that keep only the errors and the final
+			// line, on a terminal too (no live view).
+			r.sinks = append(r.sinks, sink.NewLinesWith(r.ios, r.command, sink.LinesOptions{Now: func() time.Time { return r.now() }, Quiet: r.quiet}))
 		}
 	})
 	return r.sinks

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,10 +20,18 @@ import (
 	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/sink"
+	"github.com/drain-cli/drain/internal/suggest"
 )
 
-// version is set at release time with -ldflags "-X ...cli.version=v1.2.3".
-var version = ""
+// version, commit and buildDate are set at release time with -ldflags
+// "-X ...cli.version=v1.2.3" (.goreleaser.yaml); a plain go build takes
+// what the Go toolchain recorded (the module version, vcs.revision,
+// vcs.time).
+var (
+	version   = ""
+	commit    = ""
+	buildDate = ""
+)
 
 const exitStatusHelp = `
 EXIT STATUS
@@ -79,7 +89,7 @@ func Main() int {
 	case f.outputJSON():
 		// Bad flags or config in a pipeline reading NDJSON: it still gets
 		// its result event.
-		resultOnlyJSON(ios, err, code, drainCmd, name != "wait")
+		resultOnlyJSON(ios, err, code, drainCmd, name != "wait" && name != root.Name())
 	case name == "wait":
 		fmt.Fprintln(ios.Out, bad("failed: nothing was changed; rotation not changed by drain wait"))
 	case drainCmd:
@@ -143,11 +153,26 @@ command, and later puts the server back.
 Rotation methods (--rotate TYPE:TARGET): ` + rotationTypeList() + `.
 
 Settings come from flags, DRAIN_* environment variables (DRAIN_SETTLE=10s),
-a YAML config file (--config or DRAIN_CONFIG), then defaults, in that order.
+a YAML config file (--config or DRAIN_CONFIG), the machine's config file
+(/etc/drain/drain.yaml; %ProgramData%\drain\drain.yaml on Windows) when it
+exists, then defaults, in that order.
 ` + exitStatusHelp,
 		Version:       versionString(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		// A word that is no command (drain rn) is a usage error, exit 2,
+		// like every other; without one, the help.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return c.Help()
+			}
+			hint := "see 'drain --help' for the commands"
+			if s := suggest.Similar(args[0], commandNames(c), 2); len(s) > 0 {
+				hint = "did you mean " + strings.Join(s, " or ") + "? (" + hint + ")"
+			}
+			return usageErr(hint, "unknown command %q for drain", args[0])
+		},
 	}
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
@@ -155,16 +180,16 @@ a YAML config file (--config or DRAIN_CONFIG), then defaults, in that order.
 		return &config.UsageError{Msg: err.Error(), Hint: fmt.Sprintf("see '%s --help'", c.CommandPath())}
 	})
 	root.PersistentFlags().String("config", "", "YAML config `FILE` (or DRAIN_CONFIG)")
-	config.AddFlags(root.PersistentFlags(), "output")
+	config.AddFlags(root.PersistentFlags(), "output", "quiet", "verbose")
 	root.AddCommand(
 		newRunCmd(f),
 		newOutCmd(f),
 		newInCmd(f),
 		newWaitCmd(f),
-		newStatusCmd(ios),
-		newConfigCmd(ios),
+		newStatusCmd(f),
+		newConfigCmd(f),
 		newCountersCmd(f),
-		newVersionCmd(ios),
+		newVersionCmd(f),
 		newReportCmd(ios),
 	)
 	root.SetVersionTemplate("drain {{.Version}}\n")
@@ -181,15 +206,81 @@ func versionString() string {
 	return "dev"
 }
 
-func newVersionCmd(ios *iostreams.IOStreams) *cobra.Command {
+// buildInfo is what `drain version` says.
+type buildInfo struct {
+	Version   string `json:"version"`
+	Commit    string `json:"commit"`
+	BuildDate string `json:"build_date"`
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+}
+
+func currentBuild() buildInfo {
+	b := buildInfo{Version: versionString(), Commit: commit, BuildDate: buildDate, GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		dirty := false
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision" && commit == "":
+				b.Commit = s.Value
+			case s.Key == "vcs.time" && buildDate == "":
+				b.BuildDate = s.Value
+			case s.Key == "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if dirty && commit == "" && b.Commit != "" {
+			b.Commit += "-dirty"
+		}
+		if bi.GoVersion != "" {
+			b.GoVersion = bi.GoVersion
+		}
+	}
+	if b.Commit == "" {
+		b.Commit = "unknown"
+	}
+	if b.BuildDate == "" {
+		b.BuildDate = "unknown"
+	}
+	return b
+}
+
+func newVersionCmd(f *Factory) *cobra.Command {
+	ios := f.IOStreams
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		Run: func(*cobra.Command, []string) {
-			fmt.Fprintf(ios.Out, "drain %s\n", versionString())
+		Short: "Print the version, commit, build date, Go version and OS/arch",
+		Long: `Print the version, the commit and date it was built from, the Go version
+and the OS/architecture. --output json prints them as one JSON object.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			out := f.Getenv("DRAIN_OUTPUT")
+			if fl := c.Flags().Lookup("output"); fl != nil && fl.Changed {
+				out = fl.Value.String()
+			}
+			b := currentBuild()
+			switch strings.ToLower(out) {
+			case "json":
+				return sink.WriteJSON(ios.Out, b)
+			case "", "text":
+				fmt.Fprintf(ios.Out, "drain %s\ncommit %s\nbuilt %s\n%s %s/%s\n", b.Version, b.Commit, b.BuildDate, b.GoVersion, b.OS, b.Arch)
+				return nil
+			}
+			return usageErr("use --output text or --output json", "--output %q is not text or json", out)
 		},
 	}
+}
+
+// commandNames are the names of root's commands, for a did-you-mean.
+func commandNames(root *cobra.Command) []string {
+	var names []string
+	for _, c := range root.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	return names
 }
 
 func usageErr(hint, format string, a ...any) error {

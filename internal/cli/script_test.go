@@ -87,6 +87,9 @@ func TestScripts(t *testing.T) {
 			if p, err := exec.LookPath("powershell"); err == nil {
 				env.Setenv("DRAIN_POWERSHELL", p)
 			}
+			// Never the real /etc/drain/drain.yaml: a script writes this one
+			// to test the machine's config file.
+			env.Setenv("DRAIN_SYSTEM_CONFIG", filepath.Join(env.WorkDir, ".etc", "drain.yaml"))
 			return nil
 		},
 		// [limited]: a limited token is at hand for exec-limited (Windows)
@@ -100,6 +103,7 @@ func TestScripts(t *testing.T) {
 			"signal":      cmdSignal,
 			"waitfile":    cmdWaitFile,
 			"when-exists": cmdWhenExists,
+			"chown-other": cmdChownOther,
 			// F5 and AWS ELB stand-ins (script_lb2_test.go)
 			"f5serve":  cmdF5Serve,
 			"f5set":    cmdF5Set,
@@ -346,4 +350,25 @@ func cmdWhenExists(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}()
 	ts.Defer(func() { close(stop); <-done })
+}
+
+// chown-other GLOB... gives the files that match to another account (uid
+// and gid 65534, nobody), as if a plain user had written them; the script
+// needs root (guard it with [!root] skip).
+func cmdChownOther(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: chown-other GLOB...")
+	}
+	n := 0
+	for _, g := range args {
+		files, err := filepath.Glob(ts.MkAbs(g))
+		ts.Check(err)
+		for _, f := range files {
+			ts.Check(os.Lchown(f, 65534, 65534))
+			n++
+		}
+	}
+	if n == 0 {
+		ts.Fatalf("chown-other: no file matches %v", args)
+	}
 }

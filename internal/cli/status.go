@@ -42,13 +42,22 @@ type statusReport struct {
 	OldRecordFile string `json:"old_record_file,omitempty"`
 }
 
-func newStatusCmd(ios *iostreams.IOStreams) *cobra.Command {
+func newStatusCmd(f *Factory) *cobra.Command {
+	ios := f.IOStreams
 	cmd := &cobra.Command{
 		Use:   "status [flags]",
 		Short: "Show rotation state, who changed it and why, and current source values",
 		Long: `Show whether the server is IN or OUT of rotation, the record of the change
 (who, when, why, and how far a run got, even one that crashed), and one read
 of every --source. --watch refreshes every --interval until interrupted.
+
+Without rotation flags or --source it lists every record drain holds on this
+machine (this account's state directory, the machine-wide one and the
+per-user ones older drains used), one row per run: the live state read from
+its balancer next to what the record says, method, target, since when, by
+whom, why and how far the run got, with a warning where the two disagree.
+It exits 6 when a server is OUT of rotation (drain status && deploy), 1
+when one could not be read, 0 when every one is IN or there is no record.
 
 With --pool TYPE:TARGET it shows every server of a load balancer's pool
 instead: rotation, admin state, health, sessions and queue as the balancer
@@ -60,8 +69,7 @@ records); a balancer that cannot be read is exit 1.
 	config.AddFlags(cmd.Flags(), append(append([]string{}, rotationKeys...), "source", "interval", "read-timeout", "ca-file", "insecure", "bearer-token-file", "basic-auth-file", "watch", "output")...)
 	addPoolFlag(cmd)
 	cmd.RunE = func(c *cobra.Command, _ []string) error {
-		configFile, _ := c.Flags().GetString("config")
-		cfg, err := config.Load(c.Flags(), nil, configFile, nil)
+		cfg, err := f.loadConfig(c, nil)
 		if err != nil {
 			return err
 		}
@@ -72,7 +80,7 @@ records); a balancer that cannot be read is exit 1.
 			return err
 		}
 		if len(cfg.Rotation) == 0 && len(cfg.Sources) == 0 {
-			return usageErr("set --keepalive PATH, --haproxy ADDR#BACKEND/SERVER, --rotate TYPE:TARGET and/or --source SPEC", "nothing to show")
+			return runStatusHeld(c.Context(), ios, cfg)
 		}
 		plan := &drain.Plan{}
 		if len(cfg.Rotation) > 0 {

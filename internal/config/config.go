@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"sort"
@@ -78,6 +79,10 @@ type Config struct {
 	WarmUpCount      int
 	ForceRestore     bool
 	Watch            bool
+	Quiet            bool // text output: only the errors and the final line
+	Verbose          bool // log every HTTP request on stderr
+	// VerboseLog is where --verbose writes (the CLI sets it; not a setting).
+	VerboseLog io.Writer
 	// MinInRotation is the disruption budget: other servers of the pool
 	// that must stay in rotation (0: no budget). WaitTurn is how long to
 	// wait for it; Lock the etcd:URL pool locks.
@@ -105,8 +110,11 @@ type Config struct {
 	// Origins says where each key's value came from, and the value as given
 	// with URL user info redacted (for config show).
 	Origins map[string]Origin
-	// File is the config file read, if any.
+	// File is the user's config file (--config, DRAIN_CONFIG), if any.
 	File string
+	// Files are the config files read, in order: the machine's (when it
+	// exists), then the user's.
+	Files []string
 }
 
 // Origin is where a value came from and the raw text.
@@ -128,7 +136,15 @@ func EnvName(key string) string {
 // (redact.String): they are for showing. So is Reason, which is recorded and
 // shown but never used.
 func Load(fs *pflag.FlagSet, args []string, configFile string, getenv func(string) string) (*Config, error) {
-	c, err := load(fs, args, configFile, getenv)
+	return LoadWithSystem(fs, args, configFile, "", getenv)
+}
+
+// LoadWithSystem is Load with the machine's config file systemFile (see
+// SystemFile) read first when it exists: the user's file (--config,
+// DRAIN_CONFIG) overrides it key by key (and rotation: type by type), the
+// environment and the flags override both. "" reads none.
+func LoadWithSystem(fs *pflag.FlagSet, args []string, configFile, systemFile string, getenv func(string) string) (*Config, error) {
+	c, err := load(fs, args, configFile, systemFile, getenv)
 	if err != nil {
 		var ue *UsageError
 		if errors.As(err, &ue) {
@@ -144,7 +160,7 @@ func Load(fs *pflag.FlagSet, args []string, configFile string, getenv func(strin
 	return c, nil
 }
 
-func load(fs *pflag.FlagSet, args []string, configFile string, getenv func(string) string) (*Config, error) {
+func load(fs *pflag.FlagSet, args []string, configFile, systemFile string, getenv func(string) string) (*Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -152,11 +168,40 @@ func load(fs *pflag.FlagSet, args []string, configFile string, getenv func(strin
 		configFile = getenv("DRAIN_CONFIG")
 	}
 	file := map[string]fileValue{}
+	var files []string
+	if systemFile != "" {
+		if _, err := os.Stat(systemFile); err == nil || !errors.Is(err, os.ErrNotExist) {
+			sys, err := readFile(systemFile)
+			if err != nil {
+				return nil, err
+			}
+			for k, v := range sys {
+				v.path = systemFile
+				file[k] = v
+			}
+			files = append(files, systemFile)
+		}
+	}
 	if configFile != "" {
-		var err error
-		if file, err = readFile(configFile); err != nil {
+		user, err := readFile(configFile)
+		if err != nil {
 			return nil, err
 		}
+		for k, v := range user {
+			v.path = configFile
+			if k == RotationKey && file[k].settings != nil {
+				merged := map[string]map[string]any{}
+				for t, set := range file[k].settings {
+					merged[t] = set
+				}
+				for t, set := range v.settings {
+					merged[t] = set
+				}
+				v.settings = merged
+			}
+			file[k] = v
+		}
+		files = append(files, configFile)
 	}
 
 	raw := map[string]Origin{}
@@ -169,7 +214,7 @@ func load(fs *pflag.FlagSet, args []string, configFile string, getenv func(strin
 		raw[k.Name] = o
 		lists[k.Name] = list
 	}
-	c := &Config{Origins: raw, File: configFile, RotationSettings: file[RotationKey].settings}
+	c := &Config{Origins: raw, File: configFile, Files: files, RotationSettings: file[RotationKey].settings}
 	if err := c.fill(raw, lists); err != nil {
 		return nil, err
 	}
@@ -245,6 +290,9 @@ func resolve(k Key, fs *pflag.FlagSet, args []string, file map[string]fileValue,
 		return o, nil, nil
 	}
 	if v, ok := file[k.Name]; ok {
+		if v.path != "" {
+			path = v.path
+		}
 		o := Origin{"file " + path, v.text}
 		if k.Kind != List {
 			return o, nil, nil
@@ -341,6 +389,8 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	}
 	c.ForceRestore = boolean("force-restore")
 	c.Watch = boolean("watch")
+	c.Quiet = boolean("quiet")
+	c.Verbose = boolean("verbose")
 	c.WaitTurn = dur("wait-turn")
 	c.Lock = lists["lock"]
 	c.CAFile = str("ca-file")
@@ -576,7 +626,7 @@ func (v *listValue) Replace(s []string) error {
 // ParseRotation parses every rotation method once, the shorthands folded
 // in: --keepalive PATH is keepalive:PATH, --haproxy X is haproxy:X.
 func (c *Config) ParseRotation() error {
-	hint := "the README's Rotation table lists every type and its target, e.g. --rotate keepalive:/var/www/keepalive.htm"
+	hint := "docs/balancers.md lists every type and its target, e.g. --rotate keepalive:/var/www/keepalive.htm"
 	c.Rotation = nil
 	add := func(flag, raw string) error {
 		s, err := rotation.Parse(flag, raw)

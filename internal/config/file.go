@@ -23,6 +23,7 @@ type fileValue struct {
 	list   []string // a sequence's items, as written
 	isList bool
 	line   int
+	path   string // the file it was read from (the user's or the machine's)
 	// settings is the rotation: section (per rotation type, settings that
 	// have no flag), decoded as YAML gives it.
 	settings map[string]map[string]any

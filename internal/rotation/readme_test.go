@@ -7,18 +7,19 @@ import (
 	"testing"
 )
 
-// Every registered method type has a row in the README's Rotation table,
+// Every registered method type has a row in the Rotation table (moved from
+// the README to docs/balancers.md, issue 19),
 // with its target syntax, and the table names no type that is not
 // registered: adding a method means documenting it.
 func TestReadmeRotationTableMatchesRegistry(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "balancers.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := strings.ReplaceAll(string(b), "\r\n", "\n")
-	start := strings.Index(text, "\n### Rotation\n")
+	start := strings.Index(text, "\n## Rotation\n")
 	if start < 0 {
-		t.Fatal("README has no ### Rotation section")
+		t.Fatal("docs/balancers.md has no ## Rotation section")
 	}
 	section := text[start+1:]
 	if end := strings.Index(section[1:], "\n#"); end >= 0 {
@@ -38,15 +39,15 @@ func TestReadmeRotationTableMatchesRegistry(t *testing.T) {
 	for _, ty := range Types() {
 		target, ok := rows[ty.Name]
 		if !ok {
-			t.Errorf("type %s is registered but has no row in the README's Rotation table", ty.Name)
+			t.Errorf("type %s is registered but has no row in the Rotation table of docs/balancers.md", ty.Name)
 			continue
 		}
 		if !strings.Contains(target, "`"+ty.Syntax+"`") {
-			t.Errorf("README row of %s: target %q does not show its syntax `%s`", ty.Name, strings.TrimSpace(target), ty.Syntax)
+			t.Errorf("docs/balancers.md row of %s: target %q does not show its syntax `%s`", ty.Name, strings.TrimSpace(target), ty.Syntax)
 		}
 		delete(rows, ty.Name)
 	}
 	for name := range rows {
-		t.Errorf("README's Rotation table has %s, which is not a registered type", name)
+		t.Errorf("the Rotation table of docs/balancers.md has %s, which is not a registered type", name)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/drain-cli/drain/internal/redact"
+	"github.com/drain-cli/drain/internal/suggest"
 )
 
 // Source is something that can be polled for an in-flight count.
@@ -194,6 +195,21 @@ func isBare(typ string) bool {
 	return ok && t.Bare
 }
 
+// similarType is the registered type closest to a mistyped one: a few
+// edits away, or one it starts with (prometheus: prom).
+func similarType(typ string) string {
+	if s := suggest.Similar(typ, Types(), 1); len(s) > 0 {
+		return s[0]
+	}
+	best := ""
+	for _, t := range Types() {
+		if len(t) >= 3 && strings.HasPrefix(typ, t) && len(t) > len(best) {
+			best = t
+		}
+	}
+	return best
+}
+
 // Spec is a parsed --source value: TYPE:TARGET[<=N].
 type Spec struct {
 	// Name is the name given with NAME=TYPE:TARGET, or empty (see Names).
@@ -239,7 +255,11 @@ func ParseSpec(raw string) (Spec, error) {
 	}
 	typ = strings.ToLower(strings.TrimSpace(typ))
 	if _, known := Lookup(typ); !known {
-		return Spec{}, fmt.Errorf("%w %q: unknown type %q (types: %s)", ErrSpec, shown, typ, strings.Join(Types(), ", "))
+		msg := fmt.Sprintf("unknown type %q (types: %s)", typ, strings.Join(Types(), ", "))
+		if s := similarType(typ); s != "" {
+			msg += "; did you mean " + s + "?"
+		}
+		return Spec{}, fmt.Errorf("%w %q: %s", ErrSpec, shown, msg)
 	}
 	spec := Spec{Name: name, Type: typ, Raw: raw}
 	if i := strings.LastIndex(target, "<="); i >= 0 {
