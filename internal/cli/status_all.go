@@ -261,8 +261,12 @@ func liveRow(ctx context.Context, cfg *config.Config, h heldRun) heldRow {
 		return row
 	}
 	c := *cfg
-	c.Keepalive, c.HAProxy, c.Rotate = "", nil, row.Methods
-	set, _, err := buildRotation(&c)
+	c.Keepalive, c.HAProxy, c.Rotate, c.Rotation = "", nil, row.Methods, nil
+	err := c.ParseRotation()
+	var set *rotation.Set
+	if err == nil {
+		set, _, err = buildRotation(&c)
+	}
 	if err != nil {
 		row.LiveError = "not read: " + err.Error()
 		return row
