@@ -57,22 +57,26 @@ type Config struct {
 	Sources          []source.Spec
 	Interval         time.Duration
 	Settle           time.Duration
-	Timeout          time.Duration
-	ReadTimeout      time.Duration
-	Force            bool // on-timeout force
-	KeepOut          bool
-	Action           []string
-	ActionTimeout    time.Duration
-	Shell            bool
-	DryRun           bool
-	JSON             bool
-	CI               string // auto, github, azure or off
-	StateDir         string
-	WaitHealthy      bool
-	WarmUp           []string
-	WarmUpCount      int
-	ForceRestore     bool
-	Watch            bool
+	// IntervalAuto and SettleAuto: --interval, --settle not given (the
+	// defaults follow the situation: timing.go).
+	IntervalAuto  bool
+	SettleAuto    bool
+	Timeout       time.Duration
+	ReadTimeout   time.Duration
+	Force         bool // on-timeout force
+	KeepOut       bool
+	Action        []string
+	ActionTimeout time.Duration
+	Shell         bool
+	DryRun        bool
+	JSON          bool
+	CI            string // auto, github, azure or off
+	StateDir      string
+	WaitHealthy   bool
+	WarmUp        []string
+	WarmUpCount   int
+	ForceRestore  bool
+	Watch         bool
 	// MinInRotation is the disruption budget: other servers of the pool
 	// that must stay in rotation (0: no budget). WaitTurn is how long to
 	// wait for it; Lock the etcd:URL pool locks.
@@ -315,6 +319,8 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	c.LBGrace = dur("lb-grace")
 	c.Interval = dur("interval")
 	c.Settle = dur("settle")
+	c.IntervalAuto = raw["interval"].From == "default"
+	c.SettleAuto = raw["settle"].From == "default"
 	c.Timeout = dur("timeout")
 	c.ReadTimeout = dur("read-timeout")
 	c.KeepOut = boolean("keep-out")
