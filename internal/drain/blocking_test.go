@@ -60,10 +60,10 @@ func TestBlocking(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var waiting []string
-		if c.verifying != "" {
-			waiting = []string{c.verifying}
-		}
-		got, q := blocking(c.readings, c.totals, waiting, c.now, t0, c.quietSince, c.grace, c.settle)
+			if c.verifying != "" {
+				waiting = []string{c.verifying}
+			}
+			got, q := blocking(c.readings, c.totals, waiting, c.now, t0, c.quietSince, c.grace, c.settle)
 			if !slices.Equal(got, c.want) || !q.Equal(c.wantQuiet) {
 				t.Errorf("blocking = %q, quiet since %v; want %q, %v", got, q, c.want, c.wantQuiet)
 			}

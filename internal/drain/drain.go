@@ -347,7 +347,10 @@ func (p *run) wait(ctx context.Context, outAt time.Time, gateOnLB bool) (bool, s
 			listedAt = now
 		}
 		ev := Event{Event: EvPoll, Sources: readings, Blocking: blocks, Elapsed: secs(now.Sub(outAt)), Requests: reqs, RequestCount: nReqs,
-			Settle: secsPtr(tm.Settle), Rule: tm.Rule}
+			Settle: secsPtr(tm.Settle)}
+		if p.SettleAuto {
+			ev.Rule = tm.Rule
+		}
 		if !deadline.IsZero() {
 			ev.Remaining = secsPtr(max(deadline.Sub(now), 0))
 		}
@@ -360,7 +363,7 @@ func (p *run) wait(ctx context.Context, outAt time.Time, gateOnLB bool) (bool, s
 			if p.SettleAuto && tm.Rule != "" {
 				msg += "; " + tm.Rule
 			}
-			p.emit(Event{Event: EvDrained, Elapsed: secs(now.Sub(outAt)), Message: msg, Sources: readings, Settle: secsPtr(tm.Settle), Rule: tm.Rule})
+			p.emit(Event{Event: EvDrained, Elapsed: secs(now.Sub(outAt)), Message: msg, Sources: readings, Settle: secsPtr(tm.Settle), Rule: ev.Rule})
 			return true, "", nil
 		}
 		if timedOut {
