@@ -87,5 +87,13 @@ func waitViews(p *drain.Plan, cfg *config.Config) error {
 			p.PoolViews = append(p.PoolViews, v)
 		}
 	}
+	// An haproxy: source on the runtime API is its own balancer's view (one
+	// of those just added): its balancer is seen. A stats page URL or
+	// another balancer-side type is not, and keeps the windows.
+	for i, sp := range cfg.Sources {
+		if i < len(p.Sources) && len(sourceViews(&config.Config{Sources: cfg.Sources[i : i+1], ReadTimeout: cfg.ReadTimeout}, nil)) == 1 {
+			p.Sources[i].Seen = sp.Type == rotation.MethodHAProxy
+		}
+	}
 	return nil
 }

@@ -152,7 +152,8 @@ type timingInput struct {
 	// Arrivals: a balancer-side total was read now and at the poll before;
 	// Still: none moved.
 	Arrivals, Still bool
-	HaveLBSide      bool // some source counts at the balancer
+	HaveLBSide      bool   // some source counts at the balancer
+	Unseen          string // a balancer-side source whose balancer's view is not read ("" for none)
 }
 
 // decide chooses the windows of one poll:
@@ -167,9 +168,11 @@ type timingInput struct {
 func decide(in timingInput) timing {
 	t := timing{Grace: in.Grace, Settle: in.Settle}
 	if in.Now.Views > 0 {
-		if in.Now.Stopped {
-			t.Grace = 0
-		} else if in.GateOnLB {
+		switch {
+		case in.Now.Stopped && in.Unseen == "":
+			t.Grace = 0 // it has noticed, and it is the only balancer in view
+		case in.Now.Stopped: // another balancer may not have: the grace stays
+		case in.GateOnLB:
 			w := "the load balancer still sends it new requests (" + in.Now.What + ")"
 			if in.Now.Failing {
 				w = "the load balancer has not yet marked it down (" + in.Now.What + ")"
@@ -177,12 +180,14 @@ func decide(in timingInput) timing {
 			t.WaitLB = w
 		}
 	}
-	t.Authoritative = in.Now.Views > 0 && in.Now.Stopped && in.PrevSeen.Views > 0 && in.PrevSeen.Stopped && in.Still
+	t.Authoritative = in.Now.Views > 0 && in.Now.Stopped && in.PrevSeen.Views > 0 && in.PrevSeen.Stopped && in.Still && in.Unseen == ""
 	if !in.SettleAuto {
 		t.Rule = fmt.Sprintf("--settle %s as given", in.Settle)
 		return t
 	}
 	switch {
+	case in.Unseen != "":
+		t.Rule = fmt.Sprintf("settle %s (default): %s counts at a balancer whose own view drain does not read (another balancer may still be sending); its runtime API socket instead of a stats page URL would remove the guess", in.Settle, in.Unseen)
 	case t.Authoritative:
 		t.Settle = 0
 		t.Rule = "no settle window: the load balancer stopped sending (" + in.Now.What + ") and its arrivals counter did not move"
@@ -233,6 +238,17 @@ func near(readings []Reading, s sight, graceLeft, settleLeft time.Duration, quie
 		}
 	}
 	return true
+}
+
+// unseen names the first balancer-side source whose balancer's view is not
+// read, "" for none.
+func (p *Plan) unseen() string {
+	for _, w := range p.Sources {
+		if b, ok := w.Source.(source.BalancerSide); ok && b.BalancerSide() && !w.Seen {
+			return w.Name
+		}
+	}
+	return ""
 }
 
 // lbSide are the sources (by Watch.Name) that count at the balancer.

@@ -105,7 +105,7 @@ func runVirtual(t *testing.T, sc *script, gate bool, fill func(p *Plan)) virtual
 		src = lbScript{sc}
 	}
 	p := &Plan{Clock: sc.clk, Interval: time.Second, IntervalAuto: true, Settle: 5 * time.Second, SettleAuto: true}
-	p.Sources = []Watch{{Name: "haproxy:fake#web/a", Label: "web/a", Source: src}}
+	p.Sources = []Watch{{Name: "haproxy:fake#web/a", Label: "web/a", Source: src, Seen: sc.member != nil}}
 	if sc.member != nil {
 		p.PoolViews = []rotation.PoolView{viewScript{sc}}
 	}
@@ -282,6 +282,7 @@ func TestDecide(t *testing.T) {
 		{"still sending blocks a run", timingInput{Grace: g6, Settle: s5, SettleAuto: true, GateOnLB: true, Now: sending, Arrivals: true, HaveLBSide: true}, g6, s5, "still sends it new requests", "until the load balancer reports"},
 		{"failing: not yet marked down", timingInput{Settle: s5, SettleAuto: true, GateOnLB: true, Now: goingDown, HaveLBSide: true, Arrivals: true}, 0, s5, "has not yet marked it down", ""},
 		{"still sending does not block drain wait", timingInput{Settle: s5, SettleAuto: true, Now: sending}, 0, s5, "", ""},
+		{"another balancer not seen: grace and window stay", timingInput{Grace: g6, Settle: s5, SettleAuto: true, GateOnLB: true, Now: stopped, PrevSeen: stopped, Arrivals: true, Still: true, HaveLBSide: true, Unseen: "haproxy:http://lb2/stats;csv#web/a"}, g6, s5, "", "does not read"},
 		{"given settle stays", timingInput{Settle: s5, Now: stopped, PrevSeen: stopped, Arrivals: true, Still: true, HaveLBSide: true}, 0, s5, "", "--settle 5s as given"},
 		{"given settle 0 stays 0", timingInput{Now: sending}, 0, 0, "", "as given"},
 	}

@@ -40,6 +40,11 @@ type Watch struct {
 	Label     string // the short name, each reading's name
 	Source    source.Source
 	Threshold float64
+	// Seen says the balancer this source counts at (a source.BalancerSide)
+	// is among the views the run reads (an haproxy: source on the runtime
+	// API is its own view). A balancer-side source not seen is another
+	// balancer, maybe still sending: the grace and the settle window stay.
+	Seen bool
 }
 
 // Plan is everything a run needs, as settings only: a run never changes it,
@@ -325,7 +330,7 @@ func (p *run) wait(ctx context.Context, outAt time.Time, gateOnLB bool) (bool, s
 		visible, still := lbArrivals(readings, totals, lbSide)
 		tm := decide(timingInput{
 			Grace: p.LBGrace, Settle: p.Settle, SettleAuto: p.SettleAuto, GateOnLB: gateOnLB,
-			Now: seen, PrevSeen: prevSight, Arrivals: visible, Still: still, HaveLBSide: len(lbSide) > 0,
+			Now: seen, PrevSeen: prevSight, Arrivals: visible, Still: still, HaveLBSide: len(lbSide) > 0, Unseen: p.unseen(),
 		})
 		prevSight = seen
 		if tm.WaitLB != "" {
