@@ -79,11 +79,15 @@ func waitViews(p *drain.Plan, cfg *config.Config) error {
 	have := map[string]bool{}
 	if p.Rotator != nil {
 		for _, m := range p.Rotator.Methods() {
-			have[rotation.Key(m)] = true
+			have[sameView(rotation.Key(m))] = true
 		}
 	}
 	for _, v := range sourceViews(cfg, p.PoolViews) {
-		if !have[v.Target()] {
+		key := v.Target()
+		if hp, ok := v.(*rotation.HAProxyPool); ok {
+			key += "/" + hp.Self // the server's method key: its rotation method reads the same view
+		}
+		if !have[sameView(key)] {
 			p.PoolViews = append(p.PoolViews, v)
 		}
 	}
@@ -96,4 +100,10 @@ func waitViews(p *drain.Plan, cfg *config.Config) error {
 		}
 	}
 	return nil
+}
+
+// sameView makes a method key and a pool view's key of one HAProxy server
+// compare equal: a socket path is unix:PATH in one and PATH in the other.
+func sameView(key string) string {
+	return strings.Replace(key, rotation.MethodHAProxy+":unix:", rotation.MethodHAProxy+":", 1)
 }
