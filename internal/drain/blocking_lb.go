@@ -24,7 +24,7 @@ import (
 // window ends within NearWindow.
 const FastInterval = 100 * time.Millisecond
 
-// NearWindow: a grace or settle window that ends within it counts as near.
+// NearWindow is how soon a grace or settle window must end to count as near.
 const NearWindow = time.Second
 
 // nearLoad: a source at most this much above its threshold counts as low.

@@ -198,7 +198,8 @@ func TestWaitArrivalsKeepTheWindow(t *testing.T) {
 // 2.6 s); the app reads 0 all along, --lb-grace 10s: drained soon after
 // 4.6 s, neither before (a premature stop) nor at 10 s.
 func TestWaitProbedEndsWhenTheBalancerSays(t *testing.T) {
-	sc := &script{inFlight: step(0, 0, 0), total: step(4.6, 100, 100), lbSide: true,
+	sc := &script{
+		inFlight: step(0, 0, 0), total: step(4.6, 100, 100), lbSide: true,
 		member: func(s float64) rotation.Member {
 			switch {
 			case s < 2.6:
@@ -207,7 +208,8 @@ func TestWaitProbedEndsWhenTheBalancerSays(t *testing.T) {
 				return failing
 			}
 			return down
-		}}
+		},
+	}
 	got := runVirtual(t, sc, true, func(p *Plan) { p.LBGrace = 10 * time.Second; p.Probed = true })
 	if got.drained < 4.6 || got.drained > 4.6+3*FastInterval.Seconds() {
 		t.Fatalf("drained at %.2fs, want just after the balancer marked it down at 4.6s (polls %v)", got.drained, got.polls)
@@ -350,7 +352,10 @@ func TestStoppedBy(t *testing.T) {
 		m    rotation.Member
 		want bool
 	}{
-		{upMember, false}, {failing, false}, {maint, true}, {down, true},
+		{upMember, false},
+		{failing, false},
+		{maint, true},
+		{down, true},
 		{rotation.Member{Admin: rotation.AdminDrain, Health: rotation.HealthUp}, true},
 		{rotation.Member{Admin: rotation.AdminEnabled, Health: rotation.HealthUp, InRotation: false, Why: "weight 0"}, true},
 		{rotation.Member{Admin: rotation.AdminEnabled, Health: rotation.HealthUnknown, InRotation: true}, false},

@@ -351,8 +351,10 @@ func (p *run) wait(ctx context.Context, outAt time.Time, gateOnLB bool) (bool, s
 			reqs, nReqs = p.listInFlight(ctx)
 			listedAt = now
 		}
-		ev := Event{Event: EvPoll, Sources: readings, Blocking: blocks, Elapsed: secs(now.Sub(outAt)), Requests: reqs, RequestCount: nReqs,
-			Settle: secsPtr(tm.Settle)}
+		ev := Event{
+			Event: EvPoll, Sources: readings, Blocking: blocks, Elapsed: secs(now.Sub(outAt)), Requests: reqs, RequestCount: nReqs,
+			Settle: secsPtr(tm.Settle),
+		}
 		if p.SettleAuto {
 			ev.Rule = tm.Rule
 		}

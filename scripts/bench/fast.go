@@ -32,23 +32,31 @@ type fastCase struct {
 var rareLB = testbed.Check{Inter: 2 * time.Second, Fall: 3, Rise: 2}
 
 var fastCases = []fastCase{
-	{"runtime API + haproxy source", "--haproxy SOCKET#web/a --source haproxy:SOCKET#web/a; LB checks every 200 ms, busy load", fastLB,
+	{
+		"runtime API + haproxy source", "--haproxy SOCKET#web/a --source haproxy:SOCKET#web/a; LB checks every 200 ms, busy load", fastLB,
 		func(b *bench, a *testbed.Nginx) []string {
 			return []string{"--haproxy", b.lb.Server(a), "--source", "haproxy:" + b.lb.Server(a)}
-		}, nil},
-	{"keep-alive page + haproxy source", "--keepalive PAGE --source haproxy:SOCKET#web/a; LB checks every 200 ms fall 2, busy load", fastLB,
+		}, nil,
+	},
+	{
+		"keep-alive page + haproxy source", "--keepalive PAGE --source haproxy:SOCKET#web/a; LB checks every 200 ms fall 2, busy load", fastLB,
 		func(b *bench, a *testbed.Nginx) []string {
 			return []string{"--keepalive", a.Keepalive(), "--source", "haproxy:" + b.lb.Server(a)}
-		}, nil},
-	{"keep-alive page + haproxy source, rare checks", "the same, LB checks `inter 2s fall 3 rise 2`; the old binary also gets the README's --lb-grace 6s (without it, it is not safe there)",
+		}, nil,
+	},
+	{
+		"keep-alive page + haproxy source, rare checks", "the same, LB checks `inter 2s fall 3 rise 2`; the old binary also gets the README's --lb-grace 6s (without it, it is not safe there)",
 		scenario{check: rareLB, clients: 6, shape: testbed.BusyShape, minLoad: rareLB.Detection() + 2*time.Second, watch: true},
 		func(b *bench, a *testbed.Nginx) []string {
 			return []string{"--keepalive", a.Keepalive(), "--source", "haproxy:" + b.lb.Server(a)}
-		}, func(sc scenario) []string { return []string{"--lb-grace", sc.check.Detection().String()} }},
-	{"keep-alive page + nginx stub_status only", "--keepalive PAGE --verify-url URL --lb-grace 1s --source nginx:stub_status (app-side only: the quiet window must stay); LB checks every 200 ms", fastLB,
+		}, func(sc scenario) []string { return []string{"--lb-grace", sc.check.Detection().String()} },
+	},
+	{
+		"keep-alive page + nginx stub_status only", "--keepalive PAGE --verify-url URL --lb-grace 1s --source nginx:stub_status (app-side only: the quiet window must stay); LB checks every 200 ms", fastLB,
 		func(_ *bench, a *testbed.Nginx) []string {
 			return []string{"--keepalive", a.Keepalive(), "--verify-url", a.URL("/keepalive.htm"), "--lb-grace", "1s", "--source", "nginx:" + a.URL("/nginx_status")}
-		}, nil},
+		}, nil,
+	},
 }
 
 // drainRunBin runs bin's drain run on A with args (no timing flag) and
