@@ -27,6 +27,10 @@ const FastInterval = 100 * time.Millisecond
 // NearWindow is how soon a grace or settle window must end to count as near.
 const NearWindow = time.Second
 
+// LookEvery is how often the balancer's view is read while some source is
+// busy (it is read at every poll once they are all low).
+const LookEvery = time.Second
+
 // nearLoad: a source at most this much above its threshold counts as low.
 const nearLoad = 2
 
@@ -47,8 +51,27 @@ func stoppedBy(m rotation.Member) bool {
 		m.Health == rotation.HealthDown || m.Why != "" || !m.InRotation
 }
 
-// look reads every balancer view at once (before the sources of the same
-// poll, so that a view read stopped comes before the totals read with it).
+// viewMatters says whether the balancer's view can change what this wait
+// does: it gates a run that took the server out, ends the grace, or chooses
+// the default settle window. A drain wait with --settle given and no grace
+// never reads it (its cost is one more read of the balancer per poll).
+func (p *Plan) viewMatters(gateOnLB bool) bool {
+	return len(p.balancerViews()) > 0 && (gateOnLB || p.SettleAuto || p.LBGrace > 0)
+}
+
+// lowLoad says whether every source was read and is at most nearLoad above
+// its threshold: only then can the balancer's view end the wait at this
+// poll, so only then is it read.
+func lowLoad(readings []Reading) bool {
+	for _, r := range readings {
+		if r.Value == nil || *r.Value > r.Threshold+nearLoad {
+			return false
+		}
+	}
+	return true
+}
+
+// look reads every balancer view at once.
 func (p *run) look(ctx context.Context) sight {
 	views := p.balancerViews()
 	if len(views) == 0 {
@@ -232,12 +255,7 @@ func near(readings []Reading, s sight, graceLeft, settleLeft time.Duration, quie
 		left := max(graceLeft, settleLeft)
 		return left <= NearWindow
 	}
-	for _, r := range readings {
-		if r.Value == nil || *r.Value > r.Threshold+nearLoad {
-			return false
-		}
-	}
-	return true
+	return lowLoad(readings)
 }
 
 // unseen names the first balancer-side source whose balancer's view is not

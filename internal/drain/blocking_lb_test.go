@@ -48,6 +48,7 @@ type script struct {
 	mu       sync.Mutex
 	last     float64
 	hasTotal bool
+	looks    []float64 // when the view was read
 }
 
 func (s *script) at() float64 { return s.clk.Now().Sub(s.t0).Seconds() }
@@ -71,6 +72,9 @@ func (l lbScript) BalancerSide() bool { return true }
 type viewScript struct{ s *script }
 
 func (v viewScript) Pool(context.Context) (rotation.Pool, error) {
+	v.s.mu.Lock()
+	v.s.looks = append(v.s.looks, v.s.at())
+	v.s.mu.Unlock()
 	m := v.s.member(v.s.at())
 	m.Self, m.Name = true, "a"
 	return rotation.Pool{Name: "web", Members: []rotation.Member{m, {Name: "b", Admin: rotation.AdminEnabled, Health: rotation.HealthUp, InRotation: true}}}, nil
@@ -382,5 +386,27 @@ func TestLBArrivals(t *testing.T) {
 	}
 	if v, _ := lbArrivals(r(10), map[string]float64{"hap": 10}, map[string]bool{}); v {
 		t.Error("no LB-side source: not visible")
+	}
+}
+
+// TestWaitReadsTheViewOnlyWhenItMatters: the balancer's view costs one more
+// read per poll, so a drain wait with --settle given and no grace never
+// reads it, and while a source is busy it is read at most every LookEvery.
+func TestWaitReadsTheViewOnlyWhenItMatters(t *testing.T) {
+	sc := &script{inFlight: step(3, 0, 0), total: step(0, 5, 5), member: memberAt(0, maint, maint), lbSide: true}
+	runVirtual(t, sc, false, func(p *Plan) { p.SettleAuto = false; p.Settle = 3 * time.Second })
+	if len(sc.looks) != 0 {
+		t.Fatalf("drain wait with --settle given read the view %d times", len(sc.looks))
+	}
+	sc = &script{inFlight: step(10, 30, 0), total: step(0, 5, 5), member: memberAt(0, maint, maint), lbSide: true}
+	got := runVirtual(t, sc, true, func(*Plan) {})
+	busyLooks := 0
+	for _, at := range sc.looks {
+		if at < 10 {
+			busyLooks++
+		}
+	}
+	if busyLooks > 11 || got.drained < 10 || got.drained > 10.3 {
+		t.Fatalf("%d reads of the view in 10 busy seconds (want about one a second), drained at %.2fs (polls %v)", busyLooks, got.drained, got.polls)
 	}
 }

@@ -300,12 +300,23 @@ func (p *run) wait(ctx context.Context, outAt time.Time, gateOnLB bool) (bool, s
 	verified := p.Verify == nil
 	canList := len(p.listers()) > 0
 	lbSide := p.lbSide()
-	var prevSight sight
+	var prevSight, lastSight sight
+	var lookedAt time.Time
 	step := FastInterval
 	for {
 		readCtx, cancelRead := readContext(ctx, deadline)
-		seen := p.look(readCtx) // before the sources: a stop it sees precedes their totals
 		readings := p.poll(readCtx)
+		seen := lastSight
+		if p.viewMatters(gateOnLB) && (lowLoad(readings) || clk.Now().Sub(lookedAt) >= LookEvery) {
+			// The balancer's view: at every poll when it can end the wait
+			// now (every source read and low), else every LookEvery (what
+			// it said stands meanwhile: a server out stays out). A stop
+			// it sees after this poll's totals is safe to build on: a
+			// request the balancer sent between those reads and the stop
+			// shows as an arrival at the next poll.
+			seen, lookedAt = p.look(readCtx), clk.Now()
+			lastSight = seen
+		}
 		if ctx.Err() != nil {
 			cancelRead()
 			return false, "", ctx.Err()

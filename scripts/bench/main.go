@@ -48,7 +48,7 @@ func main() {
 	if err != nil {
 		fatal("go build: %v\n%s", err, out)
 	}
-	b := &bench{root: root, bin: bin}
+	b := &bench{root: root, bin: bin, old: *old}
 	if strings.Contains(*only, "recipes") {
 		b.recipes(*runs)
 	}
@@ -71,6 +71,7 @@ func main() {
 
 type bench struct {
 	root, bin string
+	old       string // an older binary to compare with (-old), "" for none
 	n         int
 	lb        *testbed.HAProxy // the current run's load balancer
 }
@@ -488,23 +489,29 @@ func (b *bench) overhead(dur time.Duration) {
 	}
 	sources[len(sources)-1] = "exec:echo 0"
 	type job struct {
-		src, iv string
-		cmd     *exec.Cmd
-		out     *bytes.Buffer
+		src, iv, bin string
+		cmd          *exec.Cmd
+		out          *bytes.Buffer
 	}
 	var jobs []job
-	for _, iv := range []string{"1s", "100ms", ""} { // "": --interval not given (adaptive)
-		for _, s := range sources {
-			// settle longer than the timeout: it polls until the timeout.
-			args := []string{"wait", "--output", "json", "--settle", "1h", "--timeout", dur.String(), "--source", s}
-			if iv != "" {
-				args = append(args, "--interval", iv)
+	bins := []struct{ name, path string }{{"", b.bin}}
+	if b.old != "" {
+		bins = append(bins, struct{ name, path string }{"before", b.old})
+	}
+	for _, bin := range bins {
+		for _, iv := range []string{"1s", "100ms", ""} { // "": --interval not given (adaptive)
+			for _, s := range sources {
+				// settle longer than the timeout: it polls until the timeout.
+				args := []string{"wait", "--output", "json", "--settle", "1h", "--timeout", dur.String(), "--source", s}
+				if iv != "" {
+					args = append(args, "--interval", iv)
+				}
+				cmd := exec.Command(bin.path, args...)
+				out := &bytes.Buffer{}
+				cmd.Stdout = out
+				check(cmd.Start())
+				jobs = append(jobs, job{s, iv, bin.name, cmd, out})
 			}
-			cmd := exec.Command(b.bin, args...)
-			out := &bytes.Buffer{}
-			cmd.Stdout = out
-			check(cmd.Start())
-			jobs = append(jobs, job{s, iv, cmd, out})
 		}
 	}
 	fmt.Println("## 3. Polling overhead")
@@ -523,6 +530,9 @@ func (b *bench) overhead(dur time.Duration) {
 		iv := j.iv
 		if iv == "" {
 			iv = "default"
+		}
+		if j.bin != "" {
+			iv += " (" + j.bin + ")"
 		}
 		typ, _, _ := strings.Cut(j.src, ":")
 		if strings.Contains(j.src, ";csv") {
