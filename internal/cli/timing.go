@@ -54,8 +54,10 @@ func balancerSeen(cfg *config.Config) string {
 	if cfg.Pool != "" {
 		return cfg.Pool
 	}
-	if v := sourceViews(cfg, nil); len(v) > 0 {
-		return v[0].Target()
+	for i, sp := range cfg.Sources {
+		if len(sourceViews(&config.Config{Sources: cfg.Sources[i : i+1], ReadTimeout: cfg.ReadTimeout}, nil)) == 1 {
+			return "the balancer of " + sp.Type + ":" + sp.Target
+		}
 	}
 	return ""
 }
