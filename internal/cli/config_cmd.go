@@ -74,12 +74,19 @@ Config file keys are the flag names:
 			}
 			files, stateDir := showWhere(f, cfg)
 			if cfg.JSON {
+				// Rule: which rule chooses a default that follows the
+				// situation (settle, interval).
+				type shown struct {
+					From, Value string
+					Rule        string `json:",omitempty"`
+				}
 				out := map[string]any{}
 				for _, k := range config.Keys {
-					out[k.Name] = cfg.Origins[k.Name]
+					o := cfg.Origins[k.Name]
+					out[k.Name] = shown{o.From, o.Value, timingRule(cfg, k.Name)}
 				}
 				if o, ok := cfg.Origins["authorization"]; ok {
-					out["credentials"] = o
+					out["credentials"] = shown{From: o.From, Value: o.Value}
 				}
 				out["config_files"] = files
 				out["state_dir_resolved"] = stateDir
@@ -120,7 +127,11 @@ Config file keys are the flag names:
 				if v == "" {
 					v = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Name, v, o.From)
+				from := o.From
+				if r := timingRule(cfg, k.Name); r != "" {
+					from += " (" + r + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Name, v, from)
 			}
 			if o, ok := cfg.Origins["authorization"]; ok {
 				fmt.Fprintf(tw, "credentials\t(hidden)\t%s\n", o.From)

@@ -243,6 +243,7 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, opts drainOptions) 
 		Reason: cfg.Reason, Interval: cfg.Interval, Settle: cfg.Settle, Timeout: cfg.Timeout,
 		LBGrace: cfg.LBGrace, Force: cfg.Force, KeepOut: cfg.KeepOut, DryRun: cfg.DryRun,
 		ActionOut: ios.Out, ActionErr: ios.ErrOut,
+		IntervalAuto: cfg.IntervalAuto, SettleAuto: cfg.SettleAuto,
 	}
 	actionOutTTY := ios.IsStdoutTTY()
 	if cfg.JSON {
@@ -298,6 +299,9 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, opts drainOptions) 
 			return nil, err
 		}
 		if p.AllowUnread, err = allowUnread(cfg); err != nil {
+			return nil, err
+		}
+		if err := waitViews(p, cfg); err != nil {
 			return nil, err
 		}
 	}

@@ -63,24 +63,28 @@ type Config struct {
 	Sources          []source.Spec
 	Interval         time.Duration
 	Settle           time.Duration
-	Timeout          time.Duration
-	ReadTimeout      time.Duration
-	Force            bool // on-timeout force
-	KeepOut          bool
-	Action           []string
-	ActionTimeout    time.Duration
-	Shell            bool
-	DryRun           bool
-	JSON             bool
-	CI               string // auto, github, azure or off
-	StateDir         string
-	WaitHealthy      bool
-	WarmUp           []string
-	WarmUpCount      int
-	ForceRestore     bool
-	Watch            bool
-	Quiet            bool // text output: only the errors and the final line
-	Verbose          bool // log every HTTP request on stderr
+	// IntervalAuto and SettleAuto: --interval, --settle not given (the
+	// defaults follow the situation: timing.go).
+	IntervalAuto  bool
+	SettleAuto    bool
+	Timeout       time.Duration
+	ReadTimeout   time.Duration
+	Force         bool // on-timeout force
+	KeepOut       bool
+	Action        []string
+	ActionTimeout time.Duration
+	Shell         bool
+	DryRun        bool
+	JSON          bool
+	CI            string // auto, github, azure or off
+	StateDir      string
+	WaitHealthy   bool
+	WarmUp        []string
+	WarmUpCount   int
+	ForceRestore  bool
+	Watch         bool
+	Quiet         bool // text output: only the errors and the final line
+	Verbose       bool // log every HTTP request on stderr
 	// VerboseLog is where --verbose writes (the CLI sets it; not a setting).
 	VerboseLog io.Writer
 	// MinInRotation is the disruption budget: other servers of the pool
@@ -371,6 +375,8 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	c.LBGrace = dur("lb-grace")
 	c.Interval = dur("interval")
 	c.Settle = dur("settle")
+	c.IntervalAuto = raw["interval"].From == "default"
+	c.SettleAuto = raw["settle"].From == "default"
 	c.Timeout = dur("timeout")
 	c.ReadTimeout = dur("read-timeout")
 	c.KeepOut = boolean("keep-out")

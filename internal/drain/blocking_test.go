@@ -59,7 +59,11 @@ func TestBlocking(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, q := blocking(c.readings, c.totals, c.verifying, c.now, t0, c.quietSince, c.grace, c.settle)
+			var waiting []string
+			if c.verifying != "" {
+				waiting = []string{c.verifying}
+			}
+			got, q := blocking(c.readings, c.totals, waiting, c.now, t0, c.quietSince, c.grace, c.settle)
 			if !slices.Equal(got, c.want) || !q.Equal(c.wantQuiet) {
 				t.Errorf("blocking = %q, quiet since %v; want %q, %v", got, q, c.want, c.wantQuiet)
 			}

@@ -40,6 +40,11 @@ type Watch struct {
 	Label     string // the short name, each reading's name
 	Source    source.Source
 	Threshold float64
+	// Seen says the balancer this source counts at (a source.BalancerSide)
+	// is among the views the run reads (an haproxy: source on the runtime
+	// API is its own view). A balancer-side source not seen is another
+	// balancer, maybe still sending: the grace and the settle window stay.
+	Seen bool
 }
 
 // Plan is everything a run needs, as settings only: a run never changes it,
@@ -72,8 +77,17 @@ type Plan struct {
 
 	Interval time.Duration // poll period
 	Settle   time.Duration // every source quiet this long, continuously
-	Timeout  time.Duration // 0: no limit
-	LBGrace  time.Duration // minimum time out of rotation
+	// IntervalAuto: --interval was not given, so Interval is the slowest
+	// poll period: near the end the wait polls every FastInterval.
+	IntervalAuto bool
+	// SettleAuto: --settle was not given, so Settle is the window used
+	// where drain cannot see the balancer stop sending: 0 where it can
+	// (blocking_lb.go).
+	SettleAuto bool
+	// Clock is the time of the wait loop; nil: the real clock.
+	Clock   Clock
+	Timeout time.Duration // 0: no limit
+	LBGrace time.Duration // minimum time out of rotation
 
 	// Probed says the load balancer learns of the change only by probing
 	// (a keep-alive page), not at once (HAProxy's runtime API).
@@ -133,7 +147,7 @@ type Outcome struct {
 
 func (p *run) emit(e Event) {
 	if e.Time.IsZero() {
-		e.Time = time.Now()
+		e.Time = p.clock().Now()
 	}
 	if p.emitFn != nil {
 		p.emitFn(e)
@@ -162,13 +176,13 @@ func (p *run) run(ctx context.Context) Outcome {
 	if oc != nil {
 		return *oc
 	}
-	outAt := time.Now()
+	outAt := p.clock().Now()
 	p.setPhase(rec, state.PhaseWaiting, "")
-	if changed && p.Probed && p.LBGrace == 0 && p.Verify == nil {
+	if changed && p.Probed && p.LBGrace == 0 && p.Verify == nil && len(p.balancerViews()) == 0 {
 		p.emit(Event{Event: EvWarning, Message: "--lb-grace is 0 and there is no --verify-url: the load balancer sends requests until its probe has failed (interval x fall, e.g. 6s for HAProxy inter 2s fall 3), so a zero counter before then proves nothing; set --lb-grace to that time, or --verify-url to the URL it probes"})
 	}
 
-	drained, why, err := p.wait(ctx, outAt)
+	drained, why, err := p.wait(ctx, outAt, true)
 	switch {
 	case errors.Is(err, context.Canceled):
 		return p.restore(rec, changed, Outcome{Result: ResultInterrupted, Err: interrupted(ctx, "while waiting")})
@@ -279,7 +293,8 @@ func (p *run) readBefore(ctx context.Context) *Outcome {
 // Wait waits until drained without changing rotation (drain wait), sending
 // its events to emit.
 func (p *Plan) Wait(ctx context.Context, emit func(Event)) Outcome {
-	drained, why, err := p.start(emit).wait(ctx, time.Now())
+	r := p.start(emit)
+	drained, why, err := r.wait(ctx, r.clock().Now(), false)
 	switch {
 	case errors.Is(err, context.Canceled):
 		return Outcome{Result: ResultInterrupted, Err: interrupted(ctx, "while waiting")}
@@ -293,8 +308,12 @@ func (p *Plan) Wait(ctx context.Context, emit func(Event)) Outcome {
 
 // wait polls until the drain condition holds (true), the timeout passes
 // (false, with the timeout message saying what still blocked) or ctx ends
-// (its error). What still blocks at each poll is blocking's answer.
-func (p *run) wait(ctx context.Context, outAt time.Time) (bool, string, error) {
+// (its error). What still blocks at each poll is blocking's answer, with
+// the windows decide chooses from what the balancer's view says (gateOnLB:
+// this run took the server out, so a balancer that still sends it requests
+// blocks).
+func (p *run) wait(ctx context.Context, outAt time.Time, gateOnLB bool) (bool, string, error) {
+	clk := p.clock()
 	var deadline time.Time
 	if p.Timeout > 0 {
 		deadline = outAt.Add(p.Timeout)
@@ -303,32 +322,56 @@ func (p *run) wait(ctx context.Context, outAt time.Time) (bool, string, error) {
 	totals := map[string]float64{} // each source's last known total
 	verified := p.Verify == nil
 	canList := len(p.listers()) > 0
+	lbSide := p.lbSide()
+	var prevSight, lastSight sight
+	var lookedAt time.Time
+	step := FastInterval
 	for {
 		readCtx, cancelRead := readContext(ctx, deadline)
 		readings := p.poll(readCtx)
+		seen := lastSight
+		if p.viewMatters(gateOnLB) && (lowLoad(readings) || clk.Now().Sub(lookedAt) >= LookEvery) {
+			// The balancer's view: at every poll when it can end the wait
+			// now (every source read and low), else every LookEvery (what
+			// it said stands meanwhile: a server out stays out). A stop
+			// it sees after this poll's totals is safe to build on: a
+			// request the balancer sent between those reads and the stop
+			// shows as an arrival at the next poll.
+			seen, lookedAt = p.look(readCtx), clk.Now()
+			lastSight = seen
+		}
 		if ctx.Err() != nil {
 			cancelRead()
 			return false, "", ctx.Err()
 		}
-		var verifying string // why the verify URL still blocks
+		var waiting []string // what blocks before the sources: the balancer, the verify URL
 		if !verified {
 			ok, why := p.Verify.Gone(readCtx)
 			if ok {
 				verified = true
 				p.emit(Event{Event: EvVerify, Message: why})
 			} else {
-				verifying = why
+				waiting = append(waiting, why)
 			}
 		}
 		cancelRead()
-		now := time.Now() // after the reads: they may have taken a while
-		var blocks []string
+		now := clk.Now() // after the reads: they may have taken a while
 		for i := range readings {
 			if n, ok := arrived(readings[i], totals); ok {
 				readings[i].Arrived = &n
 			}
 		}
-		blocks, quietSince = blocking(readings, totals, verifying, now, outAt, quietSince, p.LBGrace, p.Settle)
+		visible, still := lbArrivals(readings, totals, lbSide)
+		tm := decide(timingInput{
+			Grace: p.LBGrace, Settle: p.Settle, SettleAuto: p.SettleAuto, GateOnLB: gateOnLB,
+			Now: seen, PrevSeen: prevSight, Arrivals: visible, Still: still, HaveLBSide: len(lbSide) > 0, Unseen: p.unseen(),
+		})
+		prevSight = seen
+		if tm.WaitLB != "" {
+			waiting = append([]string{tm.WaitLB}, waiting...)
+		}
+		var blocks []string
+		blocks, quietSince = blocking(readings, totals, waiting, now, outAt, quietSince, tm.Grace, tm.Settle)
 		for _, r := range readings {
 			if r.Total != nil {
 				totals[r.Source] = *r.Total
@@ -342,7 +385,13 @@ func (p *run) wait(ctx context.Context, outAt time.Time) (bool, string, error) {
 			reqs, nReqs = p.listInFlight(ctx)
 			listedAt = now
 		}
-		ev := Event{Event: EvPoll, Sources: readings, Blocking: blocks, Elapsed: secs(now.Sub(outAt)), Requests: reqs, RequestCount: nReqs}
+		ev := Event{
+			Event: EvPoll, Sources: readings, Blocking: blocks, Elapsed: secs(now.Sub(outAt)), Requests: reqs, RequestCount: nReqs,
+			Settle: secsPtr(tm.Settle),
+		}
+		if p.SettleAuto {
+			ev.Rule = tm.Rule
+		}
 		if !deadline.IsZero() {
 			ev.Remaining = secsPtr(max(deadline.Sub(now), 0))
 		}
@@ -351,7 +400,11 @@ func (p *run) wait(ctx context.Context, outAt time.Time) (bool, string, error) {
 		}
 		p.emit(ev)
 		if len(blocks) == 0 {
-			p.emit(Event{Event: EvDrained, Elapsed: secs(now.Sub(outAt)), Message: "every source quiet", Sources: readings})
+			msg := "every source quiet"
+			if p.SettleAuto && tm.Rule != "" {
+				msg += "; " + tm.Rule
+			}
+			p.emit(Event{Event: EvDrained, Elapsed: secs(now.Sub(outAt)), Message: msg, Sources: readings, Settle: secsPtr(tm.Settle), Rule: ev.Rule})
 			return true, "", nil
 		}
 		if timedOut {
@@ -362,11 +415,13 @@ func (p *run) wait(ctx context.Context, outAt time.Time) (bool, string, error) {
 			})
 			return false, why, nil
 		}
-		// Poll again after one interval, or sooner when the grace or settle
-		// window ends first, so the action starts as soon as it may.
-		next := now.Add(p.Interval)
+		// Poll again after one step (the interval, or adaptive: fast near
+		// the end, backing off while far), or sooner when the grace or
+		// settle window ends first, so the action starts as soon as it may.
+		graceLeft, settleLeft := windowsLeft(now, outAt, quietSince, tm.Grace, tm.Settle)
+		step = nextPoll(!p.IntervalAuto, p.Interval, step, near(readings, seen, graceLeft, settleLeft, !quietSince.IsZero()))
+		next := now.Add(step)
 		if !quietSince.IsZero() {
-			graceLeft, settleLeft := windowsLeft(now, outAt, quietSince, p.LBGrace, p.Settle)
 			if t := now.Add(max(graceLeft, settleLeft)); t.Before(next) {
 				next = t
 			}
@@ -374,20 +429,21 @@ func (p *run) wait(ctx context.Context, outAt time.Time) (bool, string, error) {
 		if !deadline.IsZero() && deadline.Before(next) {
 			next = deadline
 		}
-		t := time.NewTimer(time.Until(next))
+		t := clk.NewTimer(next.Sub(clk.Now()))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return false, "", ctx.Err()
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }
 
 // blocking says what still stops the drain at now, a pure function of one
-// poll, the totals of the polls before and the clock: verifying is why the
-// verify URL still blocks ("" once it stopped answering 2xx, or without
-// one), then every source unknown or above its threshold, then every source
+// poll, the totals of the polls before and the clock: waiting is what
+// blocks before any source (the load balancer that still sends it requests,
+// the verify URL that still answers 2xx; empty when nothing does), then
+// every source unknown or above its threshold, then every source
 // whose total (requests counted in all) rose by more than its threshold
 // since the last poll (lastTotals, by source: short requests that started
 // and ended between two polls are seen only so), then, once those are
@@ -395,11 +451,8 @@ func (p *run) wait(ctx context.Context, outAt time.Time) (bool, string, error) {
 // window since quietSince. It returns the new quietSince: when every source
 // (and the verify URL) first read quiet, zero while any does not. Drained
 // means the answer is empty.
-func blocking(readings []Reading, lastTotals map[string]float64, verifying string, now, outAt, quietSince time.Time, grace, settle time.Duration) ([]string, time.Time) {
-	var blocks []string
-	if verifying != "" {
-		blocks = append(blocks, verifying)
-	}
+func blocking(readings []Reading, lastTotals map[string]float64, waiting []string, now, outAt, quietSince time.Time, grace, settle time.Duration) ([]string, time.Time) {
+	blocks := slices.Clone(waiting)
 	for _, r := range readings {
 		if !r.OK {
 			blocks = append(blocks, r.Source)

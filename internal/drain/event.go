@@ -50,6 +50,12 @@ type Event struct {
 	Elapsed   Seconds  `json:"elapsed_s,omitempty"`
 	Remaining *Seconds `json:"remaining_s,omitempty"` // nil: no timeout
 	QuietFor  *Seconds `json:"quiet_s,omitempty"`     // how long all sources were quiet
+	// Settle is the settle window that applied at this poll and Rule which
+	// rule chose it (--settle as given, or the default's: 0 once the
+	// balancer stopped sending and its arrivals stayed still, else a window
+	// and what drain assumed).
+	Settle *Seconds `json:"settle_s,omitempty"`
+	Rule   string   `json:"settle_rule,omitempty"`
 
 	// The longest requests still executing (IIS), on slow polls and at timeout.
 	Requests     []Request `json:"requests,omitempty"`

@@ -207,8 +207,8 @@ func (t *Terminal) view(e drain.Event, height int) [][]seg {
 		nw = min(nw, 24)
 		out = append(out, []seg{{fmt.Sprintf("  %-*s %8s %6s  %-7s %6s", nw, "SOURCE", "VALUE", "LIMIT", "STATE", "QUIET"), c.Muted}})
 		// Room for the rows: the head, the column heads, the progress,
-		// the blockers, and one line free for the cursor.
-		room := max(1, height-5)
+		// the rule, the blockers, and one line free for the cursor.
+		room := max(1, height-6)
 		for i, rd := range e.Sources {
 			if i == room-1 && len(e.Sources) > room {
 				out = append(out, []seg{{fmt.Sprintf("  … %d more", len(e.Sources)-i), c.Muted}})
@@ -219,6 +219,9 @@ func (t *Terminal) view(e drain.Event, height int) [][]seg {
 	}
 	if p := t.progress(e); p != "" {
 		out = append(out, []seg{{"  " + p, c.Muted}})
+	}
+	if e.Rule != "" { // --settle not given: which rule chose the window
+		out = append(out, []seg{{"  " + e.Rule, c.Muted}})
 	}
 	if b := Blocking(e, true); len(b) > 0 {
 		out = append(out, []seg{{"  waiting on: ", nil}, {joinComma(b), c.Warn}})
@@ -268,7 +271,11 @@ func (t *Terminal) progress(e drain.Event) string {
 	if g := t.opt.LBGrace; g > 0 {
 		parts = append(parts, fmt.Sprintf("lb-grace %s/%s", dur(min(el, g)), dur(g)))
 	}
-	if s := t.opt.Settle; s > 0 {
+	s := t.opt.Settle
+	if e.Settle != nil { // the window that applied at this poll (--settle not given: it follows the balancer)
+		s = time.Duration(float64(*e.Settle) * float64(time.Second))
+	}
+	if s > 0 {
 		q := time.Duration(0)
 		if e.QuietFor != nil {
 			q = min(time.Duration(float64(*e.QuietFor)*float64(time.Second)), s)

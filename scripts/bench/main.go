@@ -31,9 +31,10 @@ import (
 func main() {
 	runs := flag.Int("runs", 5, "runs per recipe and per lag interval")
 	overhead := flag.Duration("overhead", 60*time.Second, "how long each drain wait runs for the overhead measurement")
-	only := flag.String("only", "recipes,slowlb,totals,lag,overhead", "parts to run: recipes, slowlb, totals, lag, overhead, scale")
+	only := flag.String("only", "recipes,slowlb,totals,lag,overhead", "parts to run: recipes, slowlb, totals, lag, overhead, scale, fast")
 	oldRev := flag.String("old-rev", "46da2de", "scale: the older revision to compare with (built from git archive)")
 	sizes := flag.String("sizes", "1000,5000,10000", "scale: backend sizes (servers)")
+	old := flag.String("old", "", "fast: an older drain binary to compare with, interleaved (scripts/bench/fast.sh builds one)")
 	probe := flag.String("probe", "2s:3", "slowlb: the LB's health check, INTER:FALL[:RISE] (rise defaults to 2)")
 	flag.Parse()
 	lbCheck, err := parseProbe(*probe)
@@ -49,7 +50,7 @@ func main() {
 	if err != nil {
 		fatal("go build: %v\n%s", err, out)
 	}
-	b := &bench{root: root, bin: bin}
+	b := &bench{root: root, bin: bin, old: *old}
 	if strings.Contains(*only, "recipes") {
 		b.recipes(*runs)
 	}
@@ -76,10 +77,14 @@ func main() {
 		}
 		b.scale(*runs, *oldRev, ns)
 	}
+	if strings.Contains(*only, "fast") {
+		b.fast(*runs, *old)
+	}
 }
 
 type bench struct {
 	root, bin string
+	old       string // an older binary to compare with (-old), "" for none
 	n         int
 	lb        *testbed.HAProxy // the current run's load balancer
 }
@@ -497,38 +502,58 @@ func (b *bench) overhead(dur time.Duration) {
 	}
 	sources[len(sources)-1] = "exec:echo 0"
 	type job struct {
-		src, iv string
-		cmd     *exec.Cmd
+		src, iv, bin string
+		cmd          *exec.Cmd
+		out          *bytes.Buffer
 	}
 	var jobs []job
-	for _, iv := range []string{"1s", "100ms"} {
-		for _, s := range sources {
-			// settle longer than the timeout: it polls until the timeout.
-			cmd := exec.Command(b.bin, "wait", "--output", "json", "--interval", iv, "--settle", "1h",
-				"--timeout", dur.String(), "--source", s)
-			cmd.Stdout = nil
-			check(cmd.Start())
-			jobs = append(jobs, job{s, iv, cmd})
+	bins := []struct{ name, path string }{{"", b.bin}}
+	if b.old != "" {
+		bins = append(bins, struct{ name, path string }{"before", b.old})
+	}
+	for _, bin := range bins {
+		for _, iv := range []string{"1s", "100ms", ""} { // "": --interval not given (adaptive)
+			for _, s := range sources {
+				// settle longer than the timeout: it polls until the timeout.
+				args := []string{"wait", "--output", "json", "--settle", "1h", "--timeout", dur.String(), "--source", s}
+				if iv != "" {
+					args = append(args, "--interval", iv)
+				}
+				cmd := exec.Command(bin.path, args...)
+				out := &bytes.Buffer{}
+				cmd.Stdout = out
+				check(cmd.Start())
+				jobs = append(jobs, job{s, iv, bin.name, cmd, out})
+			}
 		}
 	}
 	fmt.Println("## 3. Polling overhead")
 	fmt.Println()
-	fmt.Printf("`drain wait` polling one source for %s (it never drains: --settle 1h, --timeout %s), all %d processes at once on the 2 shared cores. CPU = user + system time of the drain process (an exec source's children are included: the kernel adds waited-for children). The servers' side (nginx, HAProxy answering) is not included.\n\n", dur, dur, len(jobs))
+	fmt.Printf("`drain wait` polling one source for %s (it never drains: --settle 1h, --timeout %s; `default` is --interval not given: 100 ms near the end, backing off to 1 s while far, as here), all %d processes at once on the 2 shared cores. CPU = user + system time of the drain process (an exec source's children are included: the kernel adds waited-for children). The servers' side (nginx, HAProxy answering) is not included.\n\n", dur, dur, len(jobs))
 	fmt.Println("| source | --interval | polls | CPU (ms) | CPU per poll (ms) | CPU share of one core | peak RSS (MiB) |")
 	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, j := range jobs {
 		_ = j.cmd.Wait() // exit 3: timed out, as intended
 		ru := j.cmd.ProcessState.SysUsage().(*syscall.Rusage)
 		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		ivd, _ := time.ParseDuration(j.iv)
-		polls := int(dur/ivd) + 1
+		polls := bytes.Count(j.out.Bytes(), []byte(`"event":"poll"`)) // counted, not computed
+		if polls == 0 {
+			polls = 1
+		}
+		iv := j.iv
+		if iv == "" {
+			iv = "default"
+		}
+		if j.bin != "" {
+			iv += " (" + j.bin + ")"
+		}
 		typ, _, _ := strings.Cut(j.src, ":")
 		if strings.Contains(j.src, ";csv") {
 			typ += " (CSV URL)"
 		} else if typ == "haproxy" {
 			typ += " (socket)"
 		}
-		fmt.Printf("| %s | %s | ~%d | %d | %.2f | %.2f%% | %.1f |\n", typ, j.iv, polls, cpu.Milliseconds(),
+		fmt.Printf("| %s | %s | %d | %d | %.2f | %.2f%% | %.1f |\n", typ, iv, polls, cpu.Milliseconds(),
 			float64(cpu.Microseconds())/1000/float64(polls), 100*cpu.Seconds()/dur.Seconds(), float64(ru.Maxrss)/1024)
 	}
 	fmt.Println()
