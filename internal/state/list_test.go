@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/drain-cli/drain/internal/testutil"
 )
 
 // TestListReadsEveryDirectory (issue 19): List finds the records of the
@@ -13,7 +15,7 @@ import (
 // temporary files and locks, and refuses a record saved under another
 // record's name, as Find does.
 func TestListReadsEveryDirectory(t *testing.T) {
-	tmp := t.TempDir()
+	tmp := testutil.TempDir(t) // Wine: t.TempDir's cleanup fails on a directory with files
 	s := Store{Dir: filepath.Join(tmp, "machine"), Old: []string{filepath.Join(tmp, "user")}}
 	extra := filepath.Join(tmp, "extra")
 	now := time.Now()
@@ -26,9 +28,11 @@ func TestListReadsEveryDirectory(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(s.Dir, ".x.json.tmp1"), []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Lock("keepalive:/srv/lock", Holder{PID: 1}); err != nil {
+	lk, _, err := s.Lock("keepalive:/srv/lock", Holder{PID: 1})
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer lk.Release() // an open lock file cannot be removed on Windows
 	found, err := s.List(extra, "", s.Dir)
 	if err != nil {
 		t.Fatal(err)
