@@ -185,6 +185,7 @@ exists, then defaults, in that order.
 		newReportCmd(ios),
 	)
 	root.SetVersionTemplate("drain {{.Version}}\n")
+	registerCompletions(f, root)
 	return root
 }
 
