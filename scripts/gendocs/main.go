@@ -4,7 +4,7 @@
 //
 //	go run ./scripts/gendocs -out .tmp/release -version v1.2.3 -date 2026-11-29T12:00:00Z
 //
-// It writes OUT/man/*.1.gz and OUT/completions/{drain.bash,_drain,drain.fish},
+// It writes OUT/man/*.1.gz and OUT/completions/{drain.bash,_drain,drain.fish,drain.ps1},
 // after removing whatever an earlier run left in OUT.
 package main
 
@@ -75,6 +75,9 @@ func run(out, version string, when time.Time) error {
 		"drain.bash": func(b *bytes.Buffer) error { return root.GenBashCompletionV2(b, true) },
 		"_drain":     func(b *bytes.Buffer) error { return root.GenZshCompletion(b) },
 		"drain.fish": func(b *bytes.Buffer) error { return root.GenFishCompletion(b, true) },
+		// PowerShell's, for the Windows zip: . .\completions\drain.ps1 in
+		// the profile.
+		"drain.ps1": func(b *bytes.Buffer) error { return root.GenPowerShellCompletionWithDesc(b) },
 	} {
 		var b bytes.Buffer
 		if err := gen(&b); err != nil {

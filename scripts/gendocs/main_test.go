@@ -53,6 +53,7 @@ func TestWritesWhatThePackagesShip(t *testing.T) {
 		"drain.bash": "# bash completion V2 for drain",
 		"_drain":     "#compdef drain",
 		"drain.fish": "# fish completion for drain",
+		"drain.ps1":  "# powershell completion for drain",
 	} {
 		b, err := os.ReadFile(filepath.Join(out, "completions", name))
 		if err != nil {
