@@ -162,17 +162,20 @@ func heldSpecs(f *Factory, c *cobra.Command, toComplete string) []cobra.Completi
 	return out
 }
 
-// shellSafe: printable, no space, nothing a shell expands or splits on.
+// shellSafe: printable ASCII, no space, nothing a shell expands, quotes or
+// splits on (a Windows page's backslashes excepted).
 func shellSafe(s string) bool {
-	if s == "" {
-		return false
-	}
+	winPath := isWindowsPath(s)
 	for _, r := range s {
-		if r <= ' ' || r == 0x7f || r > 0x7e || strings.ContainsRune("\"'`$\\;&|<>(){}*?!~%^", r) && !(r == '\\' && isWindowsPath(s)) {
+		switch {
+		case r <= ' ' || r >= 0x7f:
+			return false
+		case r == '\\' && winPath:
+		case strings.ContainsRune("\"'`$\\;&|<>(){}*?!~%^", r):
 			return false
 		}
 	}
-	return true
+	return s != ""
 }
 
 // isWindowsPath: a record of a Windows page, keepalive:C:\inetpub\...

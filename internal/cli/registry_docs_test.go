@@ -116,3 +116,24 @@ func TestCompletionNamesEveryType(t *testing.T) {
 		}
 	}
 }
+
+// TestShellSafe: a record's target offered by completion is one plain word.
+func TestShellSafe(t *testing.T) {
+	for s, want := range map[string]bool{
+		"keepalive:/var/www/html/keepalive.htm":      true,
+		`keepalive:C:\inetpub\wwwroot\keepalive.htm`: true,
+		"haproxy:/run/haproxy/admin.sock#web/app1":   true,
+		"keepalive:/var/www/a;rm -rf x":              false,
+		"keepalive:/var/www/$(id)":                   false,
+		"keepalive:/var/www/a b":                     false,
+		"keepalive:/var/www/a\nb":                    false,
+		"keepalive:/var/www/\x1b[2J":                 false,
+		`keepalive:/var/www/a\b`:                     false, // a backslash outside a Windows path
+		"keepalive:/var/www/é":                       false,
+		"":                                           false,
+	} {
+		if got := shellSafe(s); got != want {
+			t.Errorf("shellSafe(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
