@@ -91,3 +91,24 @@ func TestEveryExitCodeIsSomeonesCode(t *testing.T) {
 		t.Errorf("exit %d is returned by a command but not in drain --help", c)
 	}
 }
+
+// TestNoBacktickInFlagUsage: cobra's completion descriptions (zsh, fish,
+// PowerShell) show a flag's usage as written, where --help takes a
+// `NAME` out of its backticks: no usage of any command holds one.
+func TestNoBacktickInFlagUsage(t *testing.T) {
+	ios, _, _ := iostreams.Test()
+	root := NewRootCmd(NewFactory(ios))
+	root.InitDefaultCompletionCmd()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(fl *pflag.Flag) {
+			if strings.Contains(fl.Usage, "`") {
+				t.Errorf("drain %s --%s: usage has a backtick: %s", specPath(c), fl.Name, fl.Usage)
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
