@@ -74,6 +74,9 @@ server IN. Running it twice is fine. A keep-alive page in content mode that
 no longer holds the down content (a deploy rewrote it) is left as it is
 (exit 1) unless --force-restore.
 
+Rotation methods (--rotate TYPE:TARGET): ` + rotationTypeList() + `; the
+shorthands --keepalive PATH and --haproxy ADDR#BACKEND/SERVER.
+
 Without rotation flags it puts back the server drain has a record of on
 this machine (drain status lists them), saying what it undoes; when there
 are several it lists them and changes nothing (exit 2): name one, or give
