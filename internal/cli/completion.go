@@ -13,7 +13,7 @@ import (
 
 // Shell completion of flag values (drain completion bash|zsh|fish|powershell
 // ask `drain __complete ...`): the fixed words of --output, --on-timeout
-// and --ci, the TYPE: prefixes of --source, --rotate, --pool and --lock from
+// and --ci, files by extension (--config, --report, report's), the TYPE: prefixes of --source, --rotate, --pool and --lock from
 // the registries, the built-in actions, and for in and status the
 // TYPE:TARGET of every record drain holds on this machine.
 
@@ -60,6 +60,22 @@ func registerCompletions(f *Factory, root *cobra.Command) {
 		reg("state-dir", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			return nil, cobra.ShellCompDirectiveFilterDirs
 		})
+		exts := func(e ...string) cobra.CompletionFunc {
+			return func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				return e, cobra.ShellCompDirectiveFilterFileExt
+			}
+		}
+		reg(configFlag, exts("yaml", "yml"))
+		reg("report", exts("svg", "html", "md"))
+		if path == "report" {
+			reg("out", exts("svg", "html", "md"))
+			c.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				if len(args) > 0 {
+					return nil, cobra.ShellCompDirectiveNoFileComp
+				}
+				return []cobra.Completion{"ndjson", "json"}, cobra.ShellCompDirectiveFilterFileExt
+			}
+		}
 		if path == "run" {
 			// The first word after --: a built-in, or a program.
 			c.ValidArgsFunction = func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
