@@ -108,8 +108,8 @@ for attempt in $(seq 60); do # another apt or dpkg run may hold the lock
   sleep 5
 done
 installed=1
-got=$(/usr/bin/drain version)
-[ "$got" = "drain $version" ] || fail "/usr/bin/drain version says '$got', want 'drain $version'"
+got=$(/usr/bin/drain --version)
+[ "$got" = "drain $version" ] || fail "/usr/bin/drain --version says '$got', want 'drain $version'"
 dpkg -L drain | grep -qx /usr/share/man/man1/drain.1.gz || fail "dpkg -L drain lists no man page"
 if grep -rqs '^path-exclude.*/usr/share/man' /etc/dpkg/dpkg.cfg.d/; then
   # A minimized image (Docker's) keeps dpkg from writing man pages: read the
@@ -144,6 +144,8 @@ unzip -q "dist/drain_${version}_windows_amd64.zip" -d "$work/win"
 exe=$work/win/drain.exe
 [ -f "$exe" ] || fail "the Windows zip has no drain.exe at its top"
 if [ ! -f "$work/win/man/drain.1.gz" ] || [ ! -f "$work/win/completions/_drain" ]; then fail "the zip lacks man/ or completions/"; fi
+# PowerShell's completion, the one a Windows user loads (. .\completions\drain.ps1).
+grep -q '^# powershell completion for drain' "$work/win/completions/drain.ps1" 2>/dev/null || fail "the Windows zip has no completions/drain.ps1"
 go run ./scripts/releasecheck pe "$exe" "$version"
 osslsigncode verify -CAfile "$DRAIN_SIGN_CERT" -in "$exe" >"$work/verify.log" 2>&1 || {
   cat "$work/verify.log"
@@ -165,8 +167,8 @@ say "ok drain.exe (amd64, arm64): Authenticode signature verifies"
 # removes its prefix after its Wine step but leaves WINEPREFIX set).
 if [ -z "${WINEPREFIX:-}" ] || [ ! -d "$WINEPREFIX" ]; then own_wine=1; fi
 eval "$(scripts/wine/setup.sh)"
-got=$(wine "$exe" version </dev/null | tr -d '\r')
-[ "$got" = "drain $version" ] || fail "drain.exe version under Wine says '$got', want 'drain $version'"
+got=$(wine "$exe" --version </dev/null | tr -d '\r')
+[ "$got" = "drain $version" ] || fail "drain.exe --version under Wine says '$got', want 'drain $version'"
 say "ok drain.exe under Wine: '$got'"
 
 # --- Package manager manifests and SBOMs.

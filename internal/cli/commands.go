@@ -21,7 +21,7 @@ The action can also be a built-in that checks the current state first
 If the wait fails or is interrupted before the action runs, the server is put
 back into rotation unless --keep-out. Once the action has run (or failed) the
 server stays OUT; 'drain in' puts it back. The last line says where it stands.
-` + exitStatusHelp,
+` + exitStatus("run"),
 		Example: `  drain run --keepalive /var/www/keepalive.htm \
     --verify-url http://127.0.0.1/keepalive.htm --lb-grace 6s \
     --source 'nginx:http://127.0.0.1/nginx_status' -- systemctl stop myapp
@@ -34,7 +34,7 @@ server stays OUT; 'drain in' puts it back. The last line says where it stands.
 			return nil
 		},
 	}
-	drainCmd(f, cmd, runOptions(), rotationKeys, sourceKeys, []string{"allow-unread-source"}, connKeys, actionKeys, budgetKeys, outputKeys)
+	drainCmd(f, cmd, runOptions())
 	addReportFlag(cmd)
 	return cmd
 }
@@ -51,10 +51,10 @@ answering 2xx (up to --timeout). Running it twice is fine.
 
 Rotation methods (--rotate TYPE:TARGET): ` + rotationTypeList() + `; the
 shorthands --keepalive PATH and --haproxy ADDR#BACKEND/SERVER.
-` + exitStatusHelp,
+` + exitStatus("out"),
 		Args: noArgs,
 	}
-	return drainCmd(f, cmd, outOptions(), rotationKeys, connKeys, []string{"timeout", "interval", "keep-out"}, budgetKeys, outputKeys)
+	return drainCmd(f, cmd, outOptions())
 }
 
 func newInCmd(f *Factory) *cobra.Command {
@@ -74,15 +74,18 @@ server IN. Running it twice is fine. A keep-alive page in content mode that
 no longer holds the down content (a deploy rewrote it) is left as it is
 (exit 1) unless --force-restore.
 
+Rotation methods (--rotate TYPE:TARGET): ` + rotationTypeList() + `; the
+shorthands --keepalive PATH and --haproxy ADDR#BACKEND/SERVER.
+
 Without rotation flags it puts back the server drain has a record of on
 this machine (drain status lists them), saying what it undoes; when there
 are several it lists them and changes nothing (exit 2): name one, or give
 --all to undo every one. It never prompts.
-` + exitStatusHelp,
+` + exitStatus("in"),
 		Args: noArgs,
 	}
 	cmd.Flags().Bool("all", false, "without rotation flags: put back every server drain has a record of on this machine")
-	return drainCmd(f, cmd, inOptions(), rotationKeys, connKeys, []string{"timeout", "interval", "wait-healthy", "warm-up", "warm-up-count", "force-restore", "lock", "pool", "lb-grace"}, outputKeys)
+	return drainCmd(f, cmd, inOptions())
 }
 
 func newWaitCmd(f *Factory) *cobra.Command {
@@ -91,8 +94,8 @@ func newWaitCmd(f *Factory) *cobra.Command {
 		Short: "Wait until drained; no rotation change, no action",
 		Long: `Wait until every source has stayed at or below its threshold for --settle and
 at least --lb-grace has passed. Nothing is changed.
-` + exitStatusHelp,
+` + exitStatus("wait"),
 		Args: noArgs,
 	}
-	return drainCmd(f, cmd, waitOptions(), []string{"verify-url"}, sourceKeys, connKeys, []string{"ci"})
+	return drainCmd(f, cmd, waitOptions())
 }

@@ -36,11 +36,7 @@ Config file keys are the flag names:
   source:
     - prom:http://127.0.0.1:9182/metrics#windows_iis_worker_current_requests{app="Default"}
   action: [iisreset, /stop]
-`,
-	}
-	var all []string
-	for _, k := range config.Keys {
-		all = append(all, k.Name)
+` + exitStatus("config"),
 	}
 	load := func(c *cobra.Command, args []string) (*config.Config, error) {
 		return f.loadConfig(c, args)
@@ -48,6 +44,10 @@ Config file keys are the flag names:
 	validate := &cobra.Command{
 		Use:   "validate [flags] [-- ACTION ARGS...]",
 		Short: "Check the config file and settings; exit 2 with the first problem",
+		Long: `Check the config file and the settings (flags, DRAIN_* variables, the
+machine's and the user's config files) as run, out, in and wait would load
+them, and every --source; print FILE: ok, or the first problem (exit 2).
+` + exitStatus("config validate"),
 		RunE: func(c *cobra.Command, args []string) error {
 			cfg, err := load(c, args)
 			if err != nil {
@@ -67,6 +67,10 @@ Config file keys are the flag names:
 	show := &cobra.Command{
 		Use:   "show [flags] [-- ACTION ARGS...]",
 		Short: "Show every effective setting and where it came from",
+		Long: `Show the config files read, the state directory, the rotation: settings
+and every effective setting with where it came from (flag, DRAIN_*
+variable, file, default). --output json prints them as one object.
+` + exitStatus("config show"),
 		RunE: func(c *cobra.Command, args []string) error {
 			cfg, err := load(c, args)
 			if err != nil {
@@ -139,9 +143,8 @@ Config file keys are the flag names:
 			return tw.Flush()
 		},
 	}
-	for _, c := range []*cobra.Command{validate, show} {
-		config.AddFlags(c.Flags(), all...)
-	}
+	addSpecFlags(validate, "config validate")
+	addSpecFlags(show, "config show")
 	cmd.AddCommand(validate, show)
 	return cmd
 }

@@ -26,7 +26,7 @@ site, state-server if the ASP.NET State Service runs here).
 
 With --url (any OS): the metric names on that Prometheus page that contain
 FILTER, as prom: specs.
-` + exitStatusHelp,
+` + exitStatus("counters"),
 		Example: `  drain counters w3svc
   drain counters "ASP.NET"
   drain counters --url http://127.0.0.1:9182/metrics iis`,
@@ -42,7 +42,7 @@ FILTER, as prom: specs.
 			return listCounters(f, filter)
 		},
 	}
-	cmd.Flags().StringVar(&url, "url", "", "list the metrics of the Prometheus page at `URL` instead")
+	cmd.Flags().Var(&metaString{p: &url, meta: "URL"}, "url", "list the metrics of the Prometheus page at URL instead")
 	return cmd
 }
 

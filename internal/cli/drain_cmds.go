@@ -77,24 +77,10 @@ func waitOptions() drainOptions {
 	}
 }
 
-var (
-	rotationKeys = []string{"rotate", "keepalive", "haproxy", "disabled-name", "down-content", "verify-url", "reason", "state-dir"}
-	sourceKeys   = []string{"source", "interval", "settle", "timeout", "lb-grace", "bearer-token-file", "basic-auth-file"}
-	// connKeys reach sources and load-balancer APIs alike (f5, aws-elb,
-	// apache, haproxy over TCP): out and in talk to the balancer too.
-	connKeys   = []string{"read-timeout", "ca-file", "insecure"}
-	actionKeys = []string{"on-timeout", "keep-out", "action", "action-timeout", "shell"}
-	outputKeys = []string{"dry-run", "ci"} // --output is the root's, for every command
-	// budgetKeys: run and out, the disruption budget.
-	budgetKeys = []string{"min-in-rotation", "wait-turn", "lock", "pool"}
-)
-
 // drainCmd is what the four drain commands share: their flags and one way
 // to run. The commands themselves (commands.go) say what they do.
-func drainCmd(f *Factory, cmd *cobra.Command, opts drainOptions, groups ...[]string) *cobra.Command {
-	for _, g := range groups {
-		config.AddFlags(cmd.Flags(), g...)
-	}
+func drainCmd(f *Factory, cmd *cobra.Command, opts drainOptions) *cobra.Command {
+	addSpecFlags(cmd, opts.Name)
 	cmd.RunE = func(c *cobra.Command, args []string) error { return runDrain(f, c, args, opts) }
 	return cmd
 }

@@ -49,7 +49,7 @@ func NewFactory(ios *iostreams.IOStreams) *Factory {
 // loadConfig resolves a command's settings: its flags, the environment, the
 // user's config file (--config, DRAIN_CONFIG) over the machine's, defaults.
 func (f *Factory) loadConfig(c *cobra.Command, args []string) (*config.Config, error) {
-	configFile, _ := c.Flags().GetString("config")
+	configFile := flagString(c, configFlag)
 	cfg, err := config.LoadWithSystem(c.Flags(), args, configFile, f.SystemConfig, nil)
 	if err == nil && cfg.Verbose {
 		cfg.VerboseLog = &lockedWriter{w: f.IOStreams.ErrOut}

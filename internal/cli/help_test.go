@@ -98,11 +98,15 @@ func TestHelpNamesEverySourceType(t *testing.T) {
 }
 
 // TestHelpNamesEveryRotationType: every rotation method is in the --rotate
-// help, the root and out help and docs/cli (docs/balancers.md's table is
+// help, the root, out and in help and docs/cli (docs/balancers.md's table is
 // rotation.TestReadmeRotationTableMatchesRegistry).
 func TestHelpNamesEveryRotationType(t *testing.T) {
 	root, run := runCmdForHelp(t)
 	out, _, err := root.Find([]string{"out"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _, err := root.Find([]string{"in"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +120,7 @@ func TestHelpNamesEveryRotationType(t *testing.T) {
 		if !strings.Contains(docs, spec) {
 			t.Errorf("docs/cli/drain_run.md does not list %s: run go test ./internal/cli -run CLIReference -update", spec)
 		}
-		for _, c := range []*cobra.Command{root, out} {
+		for _, c := range []*cobra.Command{root, out, in} {
 			if !strings.Contains(c.Long, ty.Name) {
 				t.Errorf("the help of %s does not name %s", c.CommandPath(), ty.Name)
 			}

@@ -60,11 +60,11 @@ type poolChange struct {
 const poolFlagHelp = "show every server of a load balancer's pool instead: TYPE:TARGET, the rotation target without the server (haproxy:ADDR#BACKEND), or a method target whose balancer lists its pool"
 
 func addPoolFlag(cmd *cobra.Command) {
-	cmd.Flags().String("pool", "", poolFlagHelp)
-	// The same key as run/out --lock (a list: repeatable, DRAIN_LOCK, lock:
-	// in the config file): with --pool, who took each server out on any
-	// machine is read from the pool locks' records in etcd.
-	config.AddFlags(cmd.Flags(), "lock")
+	// status --pool is not the key pool (a budget's pool view, run's and
+	// out's): the flag is its own. Its --lock is the key lock
+	// (commandSpecs): with --pool, who took each server out on any machine
+	// is read from the pool locks' records in etcd.
+	cmd.Flags().Var(&metaString{meta: "TYPE:TARGET"}, "pool", poolFlagHelp)
 }
 
 // lockNeedsPool refuses status --lock without --pool. A lock from the
@@ -78,8 +78,7 @@ func lockNeedsPool(c *cobra.Command) error {
 
 // poolSpec is --pool, or "" when not given.
 func poolSpec(c *cobra.Command) string {
-	s, _ := c.Flags().GetString("pool")
-	return strings.TrimSpace(s)
+	return strings.TrimSpace(flagString(c, "pool"))
 }
 
 // runStatusPool is 'drain status --pool'. A pool that cannot be read is

@@ -40,7 +40,7 @@ standard input. 'drain run --report FILE' writes the same at the end of a run.
 The lb-grace window is in the events only while it was the last thing
 holding the drain back; when it ended while sources were still busy, give
 --lb-grace to draw it.
-` + exitStatusHelp,
+` + exitStatus("report"),
 		Example: `  drain run --output json ... > events.ndjson
   drain report events.ndjson -o timeline.svg
   drain run --output json ... | drain report - -o timeline.html`,
@@ -78,7 +78,7 @@ holding the drain back; when it ended while sources were still busy, give
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "out", "o", "", "write the picture to `FILE` (.svg, .html or .md)")
+	cmd.Flags().VarP(&metaString{p: &out, meta: "FILE"}, "out", "o", "write the picture to FILE (.svg, .html or .md)")
 	cmd.Flags().DurationVar(&grace, "lb-grace", 0, "draw the lb-grace window this long from out when the events do not show it")
 	return cmd
 }
@@ -127,7 +127,7 @@ type runReport struct {
 }
 
 func addReportFlag(cmd *cobra.Command) {
-	cmd.Flags().String("report", "", "at the end, draw the run's timeline into `FILE` (.svg, .html or .md; see drain report)")
+	cmd.Flags().Var(&metaString{meta: "FILE"}, "report", "at the end, draw the run's timeline into FILE (.svg, .html or .md; see drain report)")
 }
 
 // newRunReport checks --report before anything changes.

@@ -33,20 +33,6 @@ var (
 	buildDate = ""
 )
 
-const exitStatusHelp = `
-EXIT STATUS
-  0    done (drained and the action succeeded, or the command did its job)
-  1    runtime error (a change failed, the state could not be read, ...)
-  2    usage or config error: nothing was changed
-  3    not drained before --timeout (or not healthy before it, for in --wait-healthy)
-  4    the action ran and failed; the server stays OUT of rotation
-  5    refused by the disruption budget (--min-in-rotation; after --wait-turn
-       if given): nothing was changed
-  130  interrupted (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT; on Windows also Ctrl-Break,
-       closing the console): put back unless the action started or
-       --keep-out
-`
-
 // exitError carries an exit code; reported means the message was already shown.
 type exitError struct {
 	code     int
@@ -156,7 +142,7 @@ Settings come from flags, DRAIN_* environment variables (DRAIN_SETTLE=10s),
 a YAML config file (--config or DRAIN_CONFIG), the machine's config file
 (/etc/drain/drain.yaml; %ProgramData%\drain\drain.yaml on Windows) when it
 exists, then defaults, in that order.
-` + exitStatusHelp,
+` + exitStatus(""),
 		Version:       versionString(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -179,8 +165,14 @@ exists, then defaults, in that order.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &config.UsageError{Msg: err.Error(), Hint: fmt.Sprintf("see '%s --help'", c.CommandPath())}
 	})
-	root.PersistentFlags().String("config", "", "YAML config `FILE` (or DRAIN_CONFIG)")
-	config.AddFlags(root.PersistentFlags(), "output", "quiet", "verbose")
+	// The global flags are each command's own (commandSpecs: only where it
+	// reads them). The root knows them too, hidden, so that one given
+	// before the command (drain --quiet run ...) is not taken for its
+	// name; the command then accepts it or refuses it.
+	addKeyFlags(root.Flags(), globalKeys)
+	for _, k := range globalKeys {
+		_ = root.Flags().MarkHidden(k)
+	}
 	root.AddCommand(
 		newRunCmd(f),
 		newOutCmd(f),
@@ -193,6 +185,7 @@ exists, then defaults, in that order.
 		newReportCmd(ios),
 	)
 	root.SetVersionTemplate("drain {{.Version}}\n")
+	registerCompletions(f, root)
 	return root
 }
 
@@ -248,11 +241,12 @@ func currentBuild() buildInfo {
 
 func newVersionCmd(f *Factory) *cobra.Command {
 	ios := f.IOStreams
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit, build date, Go version and OS/arch",
 		Long: `Print the version, the commit and date it was built from, the Go version
-and the OS/architecture. --output json prints them as one JSON object.`,
+and the OS/architecture. --output json prints them as one JSON object.
+` + exitStatus("version"),
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			out := f.Getenv("DRAIN_OUTPUT")
@@ -270,6 +264,8 @@ and the OS/architecture. --output json prints them as one JSON object.`,
 			return usageErr("use --output text or --output json", "--output %q is not text or json", out)
 		},
 	}
+	addSpecFlags(cmd, "version")
+	return cmd
 }
 
 // commandNames are the names of root's commands, for a did-you-mean.

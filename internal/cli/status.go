@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/iostreams"
 	"github.com/drain-cli/drain/internal/rotation"
@@ -63,10 +62,10 @@ With --pool TYPE:TARGET it shows every server of a load balancer's pool
 instead: rotation, admin state, health, sessions and queue as the balancer
 reports them, and who took each out with drain, when and why (the local
 records); a balancer that cannot be read is exit 1.
-` + exitStatusHelp,
+` + exitStatus("status"),
 		Args: cobra.NoArgs,
 	}
-	config.AddFlags(cmd.Flags(), append(append([]string{}, rotationKeys...), "source", "interval", "read-timeout", "ca-file", "insecure", "bearer-token-file", "basic-auth-file", "watch", "output")...)
+	addSpecFlags(cmd, "status")
 	addPoolFlag(cmd)
 	cmd.RunE = func(c *cobra.Command, _ []string) error {
 		cfg, err := f.loadConfig(c, nil)

@@ -568,7 +568,10 @@ func AddFlags(fs *pflag.FlagSet, names ...string) {
 		if !ok {
 			panic("config: unknown key " + n)
 		}
-		usage := k.Help()
+		usage, meta := unquoteUsage(k.Help())
+		if meta == "" {
+			meta = typeNames[k.Name]
+		}
 		if k.Default != "" && k.Default != "false" && k.Kind != Bool {
 			usage += " (default " + k.Default + ")"
 		}
@@ -576,13 +579,29 @@ func AddFlags(fs *pflag.FlagSet, names ...string) {
 		case Bool:
 			fs.Bool(k.Name, false, usage)
 		case List:
-			fs.Var(&listValue{typ: typeNames[k.Name]}, k.Name, usage)
+			fs.Var(&listValue{typ: meta}, k.Name, usage)
 		case Duration:
 			fs.Var(&textValue{typ: "duration"}, k.Name, usage)
 		default:
-			fs.Var(&textValue{typ: typeNames[k.Name]}, k.Name, usage)
+			fs.Var(&textValue{typ: meta}, k.Name, usage)
 		}
 	}
+}
+
+// unquoteUsage takes the value's name out of its backticks, as pflag's
+// --help does ("the `PATH` to" is "--keepalive PATH   the PATH to"), so that
+// the usage carries none: shell completions show a usage as it is written.
+func unquoteUsage(usage string) (plain, name string) {
+	i := strings.IndexByte(usage, '`')
+	if i < 0 {
+		return usage, ""
+	}
+	j := strings.IndexByte(usage[i+1:], '`')
+	if j < 0 {
+		return usage, ""
+	}
+	name = usage[i+1 : i+1+j]
+	return usage[:i] + name + usage[i+2+j:], name
 }
 
 // typeNames are the value names --help shows where a usage string has none.

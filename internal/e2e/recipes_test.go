@@ -38,6 +38,13 @@ func TestRollingRecipes(t *testing.T) {
 		}
 		found[section] = true
 		if section == "GitHub Actions" {
+			// The recipe is shipped as a file to copy, with the actionlint
+			// config its runner labels need beside it.
+			shipped, err := os.ReadFile("../../examples/github-actions/roll.yml")
+			must(t, err)
+			if strings.ReplaceAll(string(shipped), "\r\n", "\n") != m[3] {
+				t.Errorf("docs/rolling.md's GitHub Actions recipe is not examples/github-actions/roll.yml")
+			}
 			actionlint(t, m[3])
 		}
 	}
@@ -61,14 +68,18 @@ func actionlint(t *testing.T, workflow string) {
 			t.Skip("actionlint not installed (scripts/test.sh installs it)")
 		}
 	}
+	// As a user copies it: the workflow into .github/workflows, the
+	// shipped actionlint.yaml (the self-hosted runners' labels, one per
+	// server) into .github, where a plain `actionlint` finds it.
 	dir := t.TempDir()
 	wf := filepath.Join(dir, ".github", "workflows", "roll.yml")
 	must(t, os.MkdirAll(filepath.Dir(wf), 0o755))
 	must(t, os.WriteFile(wf, []byte(workflow), 0o644))
-	// The recipe's runners are self-hosted, one label per server.
-	must(t, os.WriteFile(filepath.Join(dir, ".github", "actionlint.yaml"),
-		[]byte("self-hosted-runner:\n  labels: [web1, web2, web3]\n"), 0o644))
-	cmd := exec.Command(bin, "-config-file", filepath.Join(".github", "actionlint.yaml"), filepath.Join(".github", "workflows", "roll.yml"))
+	conf, err := os.ReadFile("../../examples/github-actions/actionlint.yaml")
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(dir, ".github", "actionlint.yaml"), conf, 0o644))
+	must(t, exec.Command("git", "init", "-q", dir).Run()) // actionlint finds .github from the repository's root
+	cmd := exec.Command(bin)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("actionlint: %v\n%s", err, out)

@@ -4,7 +4,7 @@
 //
 //	go run ./scripts/gendocs -out .tmp/release -version v1.2.3 -date 2026-11-29T12:00:00Z
 //
-// It writes OUT/man/*.1.gz and OUT/completions/{drain.bash,_drain,drain.fish},
+// It writes OUT/man/*.1.gz and OUT/completions/{drain.bash,_drain,drain.fish,drain.ps1},
 // after removing whatever an earlier run left in OUT.
 package main
 
@@ -75,6 +75,9 @@ func run(out, version string, when time.Time) error {
 		"drain.bash": func(b *bytes.Buffer) error { return root.GenBashCompletionV2(b, true) },
 		"_drain":     func(b *bytes.Buffer) error { return root.GenZshCompletion(b) },
 		"drain.fish": func(b *bytes.Buffer) error { return root.GenFishCompletion(b, true) },
+		// PowerShell's, for the Windows zip: . .\completions\drain.ps1 in
+		// the profile.
+		"drain.ps1": func(b *bytes.Buffer) error { return root.GenPowerShellCompletionWithDesc(b) },
 	} {
 		var b bytes.Buffer
 		if err := gen(&b); err != nil {
@@ -88,13 +91,11 @@ func run(out, version string, when time.Time) error {
 }
 
 // manPages writes one gzipped page per command (drain.1.gz, drain-run.1.gz, ...),
-// as Debian and RPM systems keep them under /usr/share/man/man1.
+// as Debian and RPM systems keep them under /usr/share/man/man1. Each has
+// its EXIT STATUS (from the commands' table, taken out of the DESCRIPTION
+// where --help shows it) and, for drain(1) and the commands that read
+// settings, ENVIRONMENT and FILES.
 func manPages(root *cobra.Command, dir, version string, when time.Time) error {
-	tmp, err := os.MkdirTemp("", "drain-man")
-	if err != nil {
-		return err
-	}
-	defer func() { _ = os.RemoveAll(tmp) }()
 	header := &doc.GenManHeader{
 		Title:   "DRAIN",
 		Section: "1",
@@ -102,39 +103,100 @@ func manPages(root *cobra.Command, dir, version string, when time.Time) error {
 		Source:  "drain " + version,
 		Manual:  "drain manual",
 	}
-	if err := doc.GenManTree(root, header, tmp); err != nil {
-		return err
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	pages, err := os.ReadDir(tmp)
-	if err != nil {
-		return err
-	}
-	for _, p := range pages {
-		if !strings.HasSuffix(p.Name(), ".1") {
-			continue
+	var cmds []*cobra.Command
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		// Those GenManTree leaves out: help, hidden ones (__complete).
+		if !c.IsAvailableCommand() && c.HasParent() || c.IsAdditionalHelpTopicCommand() {
+			return
 		}
-		src, err := os.ReadFile(filepath.Join(tmp, p.Name()))
-		if err != nil {
+		cmds = append(cmds, c)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	// Every page first without its EXIT STATUS in the description: SEE
+	// ALSO shows the parent's and children's short lines only.
+	longs := map[*cobra.Command]string{}
+	for _, c := range cmds {
+		longs[c] = c.Long
+		if i := strings.Index(c.Long, "\n"+cli.ExitStatusHeading+"\n"); i >= 0 {
+			c.Long = strings.TrimRight(c.Long[:i], "\n") + "\n"
+		}
+	}
+	defer func() {
+		for c, l := range longs {
+			c.Long = l
+		}
+	}()
+	for _, c := range cmds {
+		var page bytes.Buffer
+		if err := doc.GenMan(c, header, &page); err != nil {
 			return err
 		}
+		src := withSections(page.String(), manSections(c))
 		var b bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
 		zw.ModTime = when // the same bytes for the same commit
-		if _, err := zw.Write(src); err != nil {
+		if _, err := zw.Write([]byte(src)); err != nil {
 			return err
 		}
 		if err := zw.Close(); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, p.Name()+".gz"), b.Bytes(), 0o644); err != nil {
+		name := strings.ReplaceAll(c.CommandPath(), " ", "-") + ".1.gz"
+		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
 			return err
 		}
 	}
-	if len(pages) == 0 {
+	if len(cmds) == 0 {
 		return fmt.Errorf("no man pages generated")
 	}
 	return nil
+}
+
+// manSections are the roff sections of c's page that cobra does not make.
+func manSections(c *cobra.Command) string {
+	var b strings.Builder
+	if codes := cli.ExitCodes(c); len(codes) > 0 {
+		b.WriteString(".SH EXIT STATUS\n")
+		for _, e := range codes {
+			fmt.Fprintf(&b, ".TP\n.B %d\n%s\n", e.Code, roff(strings.Join(strings.Fields(e.Meaning), " ")))
+		}
+	}
+	if c.HasParent() && c.Flags().Lookup("config") == nil {
+		return b.String() // reads no settings
+	}
+	b.WriteString(".SH ENVIRONMENT\n")
+	for _, e := range cli.Environment() {
+		fmt.Fprintf(&b, ".TP\n.B %s\n%s\n", roff(e.Name), roff(e.Text))
+	}
+	b.WriteString(".SH FILES\n")
+	for _, e := range cli.Files() {
+		fmt.Fprintf(&b, ".TP\n.I %s\n%s\n", roff(e.Name), roff(e.Text))
+	}
+	return b.String()
+}
+
+// withSections puts sections before SEE ALSO (man-pages(7)'s order: EXIT
+// STATUS, ENVIRONMENT, FILES come before it), or at the end.
+func withSections(page, sections string) string {
+	if i := strings.Index(page, ".SH SEE ALSO\n"); i >= 0 {
+		return page[:i] + sections + page[i:]
+	}
+	return page + sections
+}
+
+// roff escapes text for a man page: backslashes, and a dot or quote that
+// would start a line.
+func roff(s string) string {
+	s = strings.ReplaceAll(s, "\\", "\\e")
+	if strings.HasPrefix(s, ".") || strings.HasPrefix(s, "'") {
+		s = "\\&" + s
+	}
+	return s
 }
