@@ -279,7 +279,7 @@ var RestoreTimeout = 3 * time.Second
 
 // restore ends a run that did not reach its action: the server goes back into
 // rotation if this run took it out, unless KeepOut says otherwise.
-func (p *run) restore(rec *state.Record, changed bool, oc Outcome) Outcome {
+func (p *run) restore(ctx context.Context, rec *state.Record, changed bool, oc Outcome) Outcome {
 	oc.Rotation = rotation.Out
 	switch {
 	case !changed:
@@ -299,11 +299,12 @@ func (p *run) restore(rec *state.Record, changed bool, oc Outcome) Outcome {
 	if oc.Result == ResultInterrupted {
 		limit = RestoreTimeout
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	// WithoutCancel: not the cancel, but the values (--verbose's log).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
 	defer cancel()
 	if err := p.putIn(ctx, rec); err != nil {
 		p.emit(Event{Event: EvWarning, Message: "could not put the server back: " + err.Error()})
-		sctx, scancel := context.WithTimeout(context.Background(), time.Second)
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer scancel()
 		oc.Rotation = p.status(sctx)
 		oc.RestoreFailed = true
@@ -393,7 +394,7 @@ func (p *run) outOnly(ctx context.Context) Outcome {
 	}
 	if p.Verify != nil {
 		if err := p.Verify.WaitFor(ctx, false, p.Interval, p.Timeout, p.emit); err != nil {
-			return p.restore(rec, changed, verifyOutcome(ctx, err))
+			return p.restore(ctx, rec, changed, verifyOutcome(ctx, err))
 		}
 	}
 	return Outcome{Result: ResultOK, Rotation: rotation.Out}
