@@ -95,7 +95,7 @@ func (p *run) out(ctx context.Context, command string) (*state.Record, bool, *Ou
 		msg = "already out of rotation; left as it was"
 		rec = nil // out by hand: there is nothing of ours to record
 	}
-	p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(changed), Message: msg})
+	p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(changed), Message: msg, Reason: p.Reason})
 	return rec, changed, nil
 }
 
@@ -128,7 +128,7 @@ func (p *run) outAgain(ctx context.Context, prev *state.Record, command string) 
 		if prev.Phase == PhaseIn { // an in that stopped before its change
 			p.setPhase(prev, state.PhaseOut, "")
 		}
-		p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(false), Message: "already out of rotation; left as it was (" + since + ")"})
+		p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(false), Message: "already out of rotation; left as it was (" + since + ")", Reason: p.Reason})
 		if command == "run" {
 			prev.PID = os.Getpid() // this run now carries the record's phases
 		}
