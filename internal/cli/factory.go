@@ -36,6 +36,9 @@ type Factory struct {
 	// when it exists (config.SystemFile: /etc/drain/drain.yaml,
 	// %ProgramData%\drain\drain.yaml; tests point it elsewhere).
 	SystemConfig string
+	// Heartbeat is the longest a wait in plain mode stays silent (0:
+	// sink.DefaultHeartbeat, 30 s; tests shorten it).
+	Heartbeat time.Duration
 
 	args []string // the command line, for errors before flags are parsed
 }
@@ -100,6 +103,7 @@ func (v verboseTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 func (f *Factory) newRenderer(asJSON bool, command string) *renderer {
 	r := newRenderer(f.IOStreams, asJSON, command)
 	r.now = f.Now
+	r.heartbeat = f.Heartbeat
 	return r
 }
 
