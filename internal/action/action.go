@@ -17,6 +17,7 @@ import (
 
 	"github.com/drain-cli/drain/internal/proctree"
 	"github.com/drain-cli/drain/internal/redact"
+	"github.com/drain-cli/drain/internal/trace"
 )
 
 // ErrNotFound marks an action whose program cannot be found (a usage error:
@@ -179,10 +180,12 @@ func (e *Exec) Run(ctx context.Context, stdout, stderr io.Writer) (Result, error
 	}
 
 	start := time.Now()
+	traced := trace.Start(ctx, "exec", trace.Argv(e.Argv))
 	err = cmd.Start()
 	out.started()
 	if err != nil {
 		out.detach()
+		traced(trace.Exit(err))
 		return Result{ExitCode: -1}, fmt.Errorf("%w: start %s: %w", ErrFailed, e.Argv[0], err)
 	}
 	tree := proctree.Attach(cmd)
@@ -212,6 +215,7 @@ func (e *Exec) Run(ctx context.Context, stdout, stderr io.Writer) (Result, error
 	tree.Close()
 
 	res := Result{ExitCode: cmd.ProcessState.ExitCode(), Duration: time.Since(start), Tail: tail.String()}
+	traced(trace.Exit(err))
 	switch {
 	case errors.Is(runCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
 		res.TimedOut = true

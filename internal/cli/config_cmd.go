@@ -78,16 +78,18 @@ variable, file, default). --output json prints them as one object.
 			}
 			files, stateDir := showWhere(f, cfg)
 			if cfg.JSON {
-				// Rule: which rule chooses a default that follows the
-				// situation (settle, interval).
+				// Keys in snake_case, as the events of --output json
+				// (lb_grace, from, value). Rule: which rule chooses a
+				// default that follows the situation (settle, interval).
 				type shown struct {
-					From, Value string
-					Rule        string `json:",omitempty"`
+					From  string `json:"from"`
+					Value string `json:"value"`
+					Rule  string `json:"rule,omitempty"`
 				}
 				out := map[string]any{}
 				for _, k := range config.Keys {
 					o := cfg.Origins[k.Name]
-					out[k.Name] = shown{o.From, o.Value, timingRule(cfg, k.Name)}
+					out[strings.ReplaceAll(k.Name, "-", "_")] = shown{o.From, o.Value, timingRule(cfg, k.Name)}
 				}
 				if o, ok := cfg.Origins["authorization"]; ok {
 					out["credentials"] = shown{From: o.From, Value: o.Value}

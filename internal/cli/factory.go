@@ -3,7 +3,6 @@ package cli
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -17,8 +16,8 @@ import (
 	"github.com/drain-cli/drain/internal/auditlog"
 	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/iostreams"
-	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/source/pdh"
+	"github.com/drain-cli/drain/internal/trace"
 )
 
 // Factory is what every command is built from (like gh's cmdutil.Factory):
@@ -37,6 +36,9 @@ type Factory struct {
 	// when it exists (config.SystemFile: /etc/drain/drain.yaml,
 	// %ProgramData%\drain\drain.yaml; tests point it elsewhere).
 	SystemConfig string
+	// Heartbeat is the longest a wait in plain mode stays silent (0:
+	// sink.DefaultHeartbeat, 30 s; tests shorten it).
+	Heartbeat time.Duration
 
 	args []string // the command line, for errors before flags are parsed
 }
@@ -53,6 +55,10 @@ func (f *Factory) loadConfig(c *cobra.Command, args []string) (*config.Config, e
 	cfg, err := config.LoadWithSystem(c.Flags(), args, configFile, f.SystemConfig, nil)
 	if err == nil && cfg.Verbose {
 		cfg.VerboseLog = &lockedWriter{w: f.IOStreams.ErrOut}
+		// The rest of what drain asks of other servers and programs
+		// (HAProxy's runtime API, programs, PowerShell) is logged by the
+		// packages that do it, through the command's context.
+		c.SetContext(trace.With(c.Context(), trace.New(cfg.VerboseLog, f.Now)))
 	}
 	return cfg, err
 }
@@ -88,8 +94,8 @@ func (v verboseTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	default:
 		what = resp.Status
 	}
-	line := fmt.Sprintf("%s http %s %s -> %s (%s)", v.now().Format("15:04:05"), req.Method, req.URL.String(), what, time.Since(start).Round(time.Millisecond))
-	fmt.Fprintln(v.w, sanitize(redact.String(line)))
+	// trace.Line masks the URL's user info and escapes what the server said.
+	trace.New(v.w, v.now).Line("http", req.Method+" "+req.URL.String(), what, time.Since(start))
 	return resp, err
 }
 
@@ -97,6 +103,7 @@ func (v verboseTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 func (f *Factory) newRenderer(asJSON bool, command string) *renderer {
 	r := newRenderer(f.IOStreams, asJSON, command)
 	r.now = f.Now
+	r.heartbeat = f.Heartbeat
 	return r
 }
 

@@ -14,6 +14,7 @@ import (
 func redactEvent(e drain.Event) drain.Event {
 	e.Target = redact.String(e.Target)
 	e.Message = redact.String(e.Message)
+	e.Reason = redact.String(e.Reason)
 	e.Action = redact.String(e.Action)
 	e.Error = redact.String(e.Error)
 	e.Hint = redact.String(e.Hint)

@@ -36,8 +36,10 @@ type renderer struct {
 	now     func() time.Time
 	view    sink.TerminalOptions // the windows the live view shows progress against
 	quiet   bool                 // --quiet: only the errors and the final line
-	audit   auditlog.Log         // the Windows Event Log, or nil
-	extra   []sink.Sink          // further sinks (a CI system's), given events with control characters escaped
+	// heartbeat: the longest a wait in plain lines stays silent (0: the default)
+	heartbeat time.Duration
+	audit     auditlog.Log // the Windows Event Log, or nil
+	extra     []sink.Sink  // further sinks (a CI system's), given events with control characters escaped
 
 	once  sync.Once
 	mu    sync.Mutex // the drain and the signal handling may emit at once
@@ -62,7 +64,7 @@ func (r *renderer) out() sink.Multi {
 		default:
 			// --quiet: plain lines that keep only the errors and the final
 			// line, on a terminal too (no live view).
-			r.sinks = append(r.sinks, sink.NewLinesWith(r.ios, r.command, sink.LinesOptions{Now: func() time.Time { return r.now() }, Quiet: r.quiet}))
+			r.sinks = append(r.sinks, sink.NewLinesWith(r.ios, r.command, sink.LinesOptions{Now: func() time.Time { return r.now() }, Quiet: r.quiet, Heartbeat: r.heartbeat}))
 		}
 	})
 	return r.sinks

@@ -51,10 +51,17 @@ func (e *exitError) Error() string {
 func (e *exitError) Unwrap() error { return e.err }
 
 // Main runs drain with the process arguments and returns the exit code.
-func Main() int {
+func Main() int { return mainWith(nil) }
+
+// mainWith is Main with the factory changed by tune first (tests: a
+// shorter heartbeat); nil changes nothing.
+func mainWith(tune func(*Factory)) int {
 	ios := iostreams.System()
 	f := NewFactory(ios)
 	f.args = os.Args[1:]
+	if tune != nil {
+		tune(f)
+	}
 	ctx, done, stop := notifySignals(context.Background(), ios.ErrOut)
 	defer stop()
 	root := NewRootCmd(f)

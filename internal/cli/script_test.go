@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 	}
 	testscript.Main(m, map[string]func(){
 		"drain": func() { os.Exit(Main()) },
+		// drain-beat is drain with a heartbeat of 300 ms instead of 30 s
+		// (heartbeat.txtar): the real command line, sinks and pipe.
+		"drain-beat": func() { os.Exit(mainWith(func(f *Factory) { f.Heartbeat = 300 * time.Millisecond })) },
 		// The scripts' actions and exec sources use these Unix commands;
 		// built in, they exist on Windows too (the suite runs under Wine).
 		"true":  func() { os.Exit(0) },

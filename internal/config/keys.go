@@ -52,7 +52,7 @@ var Keys = []Key{
 	{"dry-run", Bool, "false", "read every source once, show what would change, change nothing"},
 	{"output", String, "text", "text, or json for newline-delimited events on stdout"},
 	{"quiet", Bool, "false", "text output: only the errors and the final line (no live view, no progress lines, no heartbeat)"},
-	{"verbose", Bool, "false", "also log every HTTP request drain makes (sources, load-balancer APIs, the verify and warm-up URLs, etcd) on stderr: method, URL (credentials masked), status, time"},
+	{"verbose", Bool, "false", "also log every call drain makes on stderr: HTTP requests (sources, load-balancer APIs, the verify and warm-up URLs, etcd), HAProxy runtime API commands, programs and PowerShell scripts it runs; what was asked (credentials masked), how it ended, time"},
 	{"ci", String, "auto", "CI-native output: auto (GitHub Actions or Azure Pipelines, from GITHUB_ACTIONS/TF_BUILD), github, azure or off"},
 	{"ca-file", String, "", "trust the CA certificates in `FILE` (PEM) for https sources, load-balancer APIs, the verify URL and warm-up URLs, besides the system ones"},
 	{"insecure", Bool, "false", "do not verify https certificates of sources, load-balancer APIs, the verify URL and warm-up URLs (self-signed test servers only)"},

@@ -185,11 +185,11 @@ func (p *run) run(ctx context.Context) Outcome {
 	drained, why, err := p.wait(ctx, outAt, true)
 	switch {
 	case errors.Is(err, context.Canceled):
-		return p.restore(rec, changed, Outcome{Result: ResultInterrupted, Err: interrupted(ctx, "while waiting")})
+		return p.restore(ctx, rec, changed, Outcome{Result: ResultInterrupted, Err: interrupted(ctx, "while waiting")})
 	case err != nil:
-		return p.restore(rec, changed, Outcome{Result: ResultError, Err: err})
+		return p.restore(ctx, rec, changed, Outcome{Result: ResultError, Err: err})
 	case !drained && !p.Force:
-		return p.restore(rec, changed, Outcome{Result: ResultTimeout, Err: errors.New(why)})
+		return p.restore(ctx, rec, changed, Outcome{Result: ResultTimeout, Err: errors.New(why)})
 	}
 	result := ResultDrained
 	if !drained {
@@ -197,7 +197,7 @@ func (p *run) run(ctx context.Context) Outcome {
 		p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("NOT DRAINED after %s: running the action anyway (--on-timeout force); in-flight requests may be cut", p.Timeout)})
 	}
 	if ctx.Err() != nil { // a signal between the last poll and now
-		return p.restore(rec, changed, Outcome{Result: ResultInterrupted, Err: interrupted(ctx, "before the action")})
+		return p.restore(ctx, rec, changed, Outcome{Result: ResultInterrupted, Err: interrupted(ctx, "before the action")})
 	}
 	if oc := p.stillOut(ctx, rec); oc != nil {
 		return *oc

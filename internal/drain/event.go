@@ -43,6 +43,9 @@ type Event struct {
 	Rotation string `json:"rotation,omitempty"` // IN | OUT | UNKNOWN after this event
 	Changed  *bool  `json:"changed,omitempty"`  // out/in: whether anything changed
 	Message  string `json:"message,omitempty"`
+	// Reason is --reason, on the out event (text from outside: shown
+	// through the sinks' sanitizing).
+	Reason string `json:"reason,omitempty"`
 
 	Sources  []Reading `json:"sources,omitempty"`
 	Blocking []string  `json:"blocking,omitempty"` // what still stops the drain

@@ -95,7 +95,7 @@ func (p *run) out(ctx context.Context, command string) (*state.Record, bool, *Ou
 		msg = "already out of rotation; left as it was"
 		rec = nil // out by hand: there is nothing of ours to record
 	}
-	p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(changed), Message: msg})
+	p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(changed), Message: msg, Reason: p.Reason})
 	return rec, changed, nil
 }
 
@@ -128,7 +128,7 @@ func (p *run) outAgain(ctx context.Context, prev *state.Record, command string) 
 		if prev.Phase == PhaseIn { // an in that stopped before its change
 			p.setPhase(prev, state.PhaseOut, "")
 		}
-		p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(false), Message: "already out of rotation; left as it was (" + since + ")"})
+		p.emit(Event{Event: EvOut, Target: target, Rotation: string(rotation.Out), Changed: boolPtr(false), Message: "already out of rotation; left as it was (" + since + ")", Reason: p.Reason})
 		if command == "run" {
 			prev.PID = os.Getpid() // this run now carries the record's phases
 		}
@@ -279,7 +279,7 @@ var RestoreTimeout = 3 * time.Second
 
 // restore ends a run that did not reach its action: the server goes back into
 // rotation if this run took it out, unless KeepOut says otherwise.
-func (p *run) restore(rec *state.Record, changed bool, oc Outcome) Outcome {
+func (p *run) restore(ctx context.Context, rec *state.Record, changed bool, oc Outcome) Outcome {
 	oc.Rotation = rotation.Out
 	switch {
 	case !changed:
@@ -299,11 +299,12 @@ func (p *run) restore(rec *state.Record, changed bool, oc Outcome) Outcome {
 	if oc.Result == ResultInterrupted {
 		limit = RestoreTimeout
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	// WithoutCancel: not the cancel, but the values (--verbose's log).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
 	defer cancel()
 	if err := p.putIn(ctx, rec); err != nil {
 		p.emit(Event{Event: EvWarning, Message: "could not put the server back: " + err.Error()})
-		sctx, scancel := context.WithTimeout(context.Background(), time.Second)
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer scancel()
 		oc.Rotation = p.status(sctx)
 		oc.RestoreFailed = true
@@ -393,7 +394,7 @@ func (p *run) outOnly(ctx context.Context) Outcome {
 	}
 	if p.Verify != nil {
 		if err := p.Verify.WaitFor(ctx, false, p.Interval, p.Timeout, p.emit); err != nil {
-			return p.restore(rec, changed, verifyOutcome(ctx, err))
+			return p.restore(ctx, rec, changed, verifyOutcome(ctx, err))
 		}
 	}
 	return Outcome{Result: ResultOK, Rotation: rotation.Out}

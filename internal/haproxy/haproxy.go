@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/drain-cli/drain/internal/trace"
 )
 
 // DefaultTimeout bounds one command when the context has no deadline.
@@ -68,7 +70,15 @@ func tcpAddr(raw, hp string) (Addr, error) {
 
 // Command sends one command and returns the whole answer. The runtime API
 // closes the connection after answering a command in non-interactive mode.
-func Command(ctx context.Context, a Addr, cmd string) (string, error) {
+func Command(ctx context.Context, a Addr, cmd string) (answer string, err error) {
+	done := trace.Start(ctx, "haproxy", a.String()+": "+cmd)
+	defer func() {
+		if err != nil {
+			done("error: " + err.Error())
+			return
+		}
+		done(trace.Answer(answer))
+	}()
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)

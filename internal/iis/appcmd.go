@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/drain-cli/drain/internal/source"
+	"github.com/drain-cli/drain/internal/trace"
 )
 
 // appcmd.exe: running it, reading its /xml answers, and the requests in
@@ -40,7 +41,9 @@ func runAppcmd(ctx context.Context, args ...string) ([]byte, error) {
 	var out, errOut bytes.Buffer
 	cmd := exec.CommandContext(ctx, appcmdPath(), args...)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
+	done := trace.Start(ctx, "exec", trace.Argv(append([]string{appcmdPath()}, args...)))
 	err := cmd.Run()
+	done(trace.Exit(err))
 	if err == nil {
 		return out.Bytes(), nil
 	}

@@ -76,6 +76,15 @@ type Run struct {
 	Marks    []Mark
 	Warnings []string
 
+	// What the run was about: the server it took out (the rotation
+	// target; "" for drain wait), --reason, and the action with how it
+	// ended (text from outside: escaped by each format).
+	Target     string
+	Reason     string
+	Action     string
+	ActionExit *int
+	ActionErr  string
+
 	Result   string // drained, timeout, ... ("" when the run did not finish)
 	ExitCode *int
 	Rotation string // IN | OUT | UNKNOWN after the run
@@ -205,6 +214,9 @@ func Build(evs []drain.Event, opt Options) *Run {
 	for _, e := range evs {
 		t := at(e)
 		run.End = max(run.End, t)
+		if run.Target == "" && (e.Event == drain.EvOut || e.Event == drain.EvIn) {
+			run.Target = e.Target
+		}
 		switch e.Event {
 		case drain.EvPoll:
 			polls = append(polls, e)
@@ -234,6 +246,9 @@ func Build(evs []drain.Event, opt Options) *Run {
 			}
 		case drain.EvOut:
 			run.Marks = append(run.Marks, Mark{Kind: "out", T: t, Label: "out"})
+			if e.Reason != "" {
+				run.Reason = e.Reason
+			}
 		case drain.EvVerify:
 			run.Marks = append(run.Marks, Mark{Kind: "verify", T: t, Label: "verify"})
 		case drain.EvDrained:
@@ -242,6 +257,15 @@ func Build(evs []drain.Event, opt Options) *Run {
 		case drain.EvTimeout:
 			run.Marks = append(run.Marks, Mark{Kind: "timeout", T: t, Label: "timeout"})
 		case drain.EvAction:
+			if e.Action != "" {
+				run.Action = e.Action
+			}
+			if e.ActionExit != nil {
+				run.ActionExit = e.ActionExit
+			}
+			if e.Error != "" {
+				run.ActionErr = e.Error
+			}
 			switch {
 			case e.Error != "":
 				run.Marks = append(run.Marks, Mark{Kind: "action-failed", T: t, Label: "action failed"})
@@ -392,6 +416,34 @@ func (r *Run) Title() string {
 		s += "; server OUT of rotation"
 	case "UNKNOWN":
 		s += "; rotation state UNKNOWN"
+	}
+	return s
+}
+
+// Subject says what the run was about, one item each: the server, the
+// reason, the action and how it ended. Items without a value are left out
+// (drain wait has no server; a run may have no reason or no action).
+func (r *Run) Subject() []string {
+	var s []string
+	if r.Target != "" {
+		s = append(s, "server: "+r.Target)
+	}
+	if r.Reason != "" {
+		s = append(s, "reason: "+r.Reason)
+	}
+	if r.Action != "" {
+		a := "action: " + r.Action
+		switch {
+		case r.Result == drain.ResultDryRun:
+			a += " (dry run: not run)"
+		case r.ActionErr != "":
+			a += " (failed: " + r.ActionErr + ")"
+		case r.ActionExit != nil:
+			a += fmt.Sprintf(" (exit %d)", *r.ActionExit)
+		default:
+			a += " (started, not finished)"
+		}
+		s = append(s, a)
 	}
 	return s
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drain-cli/drain/internal/drain"
 )
 
 // svgElems parses the SVG as XML (failing on any syntax error) and counts
@@ -195,4 +197,53 @@ func TestWriteFileIsAtomicAndChecksTheFormat(t *testing.T) {
 	}
 	b, _ := os.ReadFile(out)
 	svgElems(t, b)
+}
+
+// TestReportNamesServerReasonAction (issue 19): every format says which
+// server the run took out, why (--reason) and what the action was and how
+// it ended; a reason from outside cannot become Markdown, HTML or a CI
+// command.
+func TestReportNamesServerReasonAction(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 16, 0, 0, 0, time.UTC)
+	exit := 0
+	evs := []drain.Event{
+		{Time: t0, Event: drain.EvOut, Target: "web1:80", Rotation: "OUT", Reason: "deploy | <b>42</b>\n::error::x"},
+		{Time: t0.Add(time.Second), Event: drain.EvDrained, Elapsed: 1},
+		{Time: t0.Add(time.Second), Event: drain.EvAction, Action: "systemctl stop app", Message: "started"},
+		{Time: t0.Add(2 * time.Second), Event: drain.EvAction, Action: "systemctl stop app", ActionExit: &exit},
+		{Time: t0.Add(2 * time.Second), Event: drain.EvResult, Result: drain.ResultDrained, ExitCode: &exit, Rotation: "OUT"},
+	}
+	r := Build(evs, Options{})
+	want := []string{"server: web1:80", "reason: deploy | <b>42</b>\n::error::x", "action: systemctl stop app (exit 0)"}
+	if got := r.Subject(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("Subject() = %q, want %q", got, want)
+	}
+	var md, html, svg bytes.Buffer
+	for _, w := range []struct {
+		f   func(io.Writer, *Run) error
+		buf *bytes.Buffer
+	}{{Markdown, &md}, {HTML, &html}, {SVG, &svg}} {
+		if err := w.f(w.buf, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, line := range []string{"- server: web1:80", `- reason: deploy \| &lt;b&gt;42&lt;/b&gt; ::error::x`, "- action: systemctl stop app (exit 0)"} {
+		if !strings.Contains(md.String(), line+"\n") {
+			t.Errorf("Markdown lacks %q:\n%s", line, md.String())
+		}
+	}
+	for what, doc := range map[string]string{"HTML": html.String(), "SVG": svg.String()} {
+		if !strings.Contains(doc, "server: web1:80") || !strings.Contains(doc, "action: systemctl stop app (exit 0)") || !strings.Contains(doc, "deploy | &lt;b&gt;42&lt;/b&gt;") {
+			t.Errorf("%s does not name the server, the reason and the action:\n%s", what, doc)
+		}
+		if strings.Contains(doc, "<b>42") {
+			t.Errorf("%s: the reason is markup", what)
+		}
+	}
+	svgElems(t, svg.Bytes()) // still well-formed
+	for _, l := range strings.Split(md.String()+html.String()+svg.String(), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "::") {
+			t.Errorf("a CI command line: %q", l)
+		}
+	}
 }

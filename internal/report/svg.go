@@ -16,6 +16,7 @@ const (
 	left      = 64  // room for the value axis
 	right     = 24  //
 	titleH    = 34  // the title line
+	subjectH  = 16  // the line under it: server, reason, action
 	labelRowH = 15  // one row of mark labels
 	panelH    = 112 // one source
 	panelGap  = 36  // room for the source's name above its panel
@@ -40,6 +41,7 @@ func SVG(w io.Writer, r *Run) error {
 type canvas struct {
 	*strings.Builder
 	r          *Run
+	head       float64 // the title, and the subject line when there is one
 	x0, x1     float64 // plot area, horizontally
 	tMax       float64
 	rows       int // rows of mark labels
@@ -55,10 +57,14 @@ func (c *canvas) f(format string, a ...any) { fmt.Fprintf(c, format, a...) }
 func esc(s string) string { return html.EscapeString(untrusted.Text(s)) }
 
 func writeSVG(b *strings.Builder, r *Run) {
-	c := &canvas{Builder: b, r: r, x0: left, x1: width - right}
+	c := &canvas{Builder: b, r: r, x0: left, x1: width - right, head: titleH}
+	subject := strings.Join(r.Subject(), " · ")
+	if subject != "" {
+		c.head += subjectH
+	}
 	c.tMax = math.Max(r.End*1.02, 1)
 	labels := c.placeLabels()
-	c.plotTop = titleH + float64(c.rows)*labelRowH + 8
+	c.plotTop = c.head + float64(c.rows)*labelRowH + 8
 	panels := max(len(r.Sources), 1)
 	c.plotBottom = c.plotTop + float64(panels)*(panelH+panelGap)
 	height := c.plotBottom + axisH + legendH
@@ -72,6 +78,9 @@ func writeSVG(b *strings.Builder, r *Run) {
 		titleColor = "#166534"
 	}
 	c.f(`<text x="%d" y="22" font-size="16" font-weight="bold" fill="%s">%s</text>`+"\n", left, titleColor, esc(r.Title()))
+	if subject != "" {
+		c.f(`<text class="subject" x="%d" y="%d" fill="#374151">%s</text>`+"\n", left, titleH+4, esc(clip(subject, 140)))
+	}
 
 	// Windows behind everything: lb-grace, then the quiet stretches.
 	top, bottom := c.plotTop, c.plotBottom
@@ -103,7 +112,7 @@ func writeSVG(b *strings.Builder, r *Run) {
 	for i, m := range r.Marks {
 		col := markColor[m.Kind]
 		x := c.x(m.T)
-		ly := titleH + float64(labels[i]+1)*labelRowH
+		ly := c.head + float64(labels[i]+1)*labelRowH
 		c.f(`<line class="mark mark-%s" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="1.5" stroke-dasharray="4 3"/>`+"\n", m.Kind, x, ly+3, x, bottom, col)
 		if lw := labelWidth(m.Label); x+2+lw > width-2 { // keep it inside the picture
 			c.f(`<text x="%.1f" y="%.1f" fill="%s" font-weight="bold" text-anchor="end">%s</text>`+"\n", x-3, ly, col, esc(m.Label))

@@ -82,6 +82,13 @@ h2 { font-size: 18px; margin-top: 24px; }
 <body>
 `)
 	writeSVG(&b, r)
+	if sub := r.Subject(); len(sub) > 0 {
+		b.WriteString("<ul>\n")
+		for _, s := range sub {
+			fmt.Fprintf(&b, "<li>%s</li>\n", esc(s))
+		}
+		b.WriteString("</ul>\n")
+	}
 	if r.Error != "" || len(r.Warnings) > 0 || r.Earlier > 0 {
 		b.WriteString("<ul>\n")
 		if r.Earlier > 0 {
@@ -110,11 +117,26 @@ h2 { font-size: 18px; margin-top: 24px; }
 	return err
 }
 
-// Markdown writes a summary: the result, the windows and marks as a
-// timeline table, and one row per source.
+// Markdown writes a summary: the result, what the run was about (server,
+// reason, action), the windows and marks as a timeline table, and one row
+// per source.
 func Markdown(w io.Writer, r *Run) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# drain: %s\n\n", mdEsc(r.Title()))
+	for _, s := range r.Subject() {
+		fmt.Fprintf(&b, "- %s\n", mdEsc(s))
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	return MarkdownBody(w, r)
+}
+
+// MarkdownBody is Markdown without the title and the subject (a CI
+// summary that says them its own way): the times, the warnings, the
+// timeline and the sources.
+func MarkdownBody(w io.Writer, r *Run) error {
+	var b strings.Builder
 	fmt.Fprintf(&b, "- started (out): %s\n", r.Start.UTC().Format("2006-01-02 15:04:05.000 MST"))
 	fmt.Fprintf(&b, "- events: %d, polls: %d, last event at %s\n", r.Events, r.Polls, fmtSecs(r.End))
 	if r.Earlier > 0 {

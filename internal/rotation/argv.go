@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/drain-cli/drain/internal/redact"
+	"github.com/drain-cli/drain/internal/trace"
 )
 
 // Commands run as argv, without a shell, by the methods built on the
@@ -36,7 +37,9 @@ func runArgvOutput(ctx context.Context, timeout time.Duration, what string, argv
 	cmd.WaitDelay = time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	done := trace.Start(ctx, "exec", trace.Argv(argv))
 	err := cmd.Run()
+	done(trace.Exit(err))
 	if err == nil {
 		return stdout.String(), nil
 	}

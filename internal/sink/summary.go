@@ -315,6 +315,11 @@ type facts struct {
 	InFlight  []drain.Request
 	InFlightN int
 	Error     string
+
+	Reason     string // --reason
+	Action     string // the action's command line; "" when none ran
+	ActionExit *int   // its exit code, when it finished
+	ActionErr  string // why it failed, when it did
 }
 
 type blocked struct {
@@ -340,6 +345,19 @@ func (s *summary) facts() facts {
 		case drain.EvOut:
 			if e.Rotation == "OUT" && outAt.IsZero() {
 				outAt = e.Time
+			}
+			if e.Reason != "" {
+				f.Reason = e.Reason
+			}
+		case drain.EvAction:
+			if e.Action != "" {
+				f.Action = e.Action
+			}
+			if e.ActionExit != nil {
+				f.ActionExit = e.ActionExit
+			}
+			if e.Error != "" {
+				f.ActionErr = e.Error
 			}
 		case drain.EvIn:
 			if e.Rotation == "IN" {
@@ -379,6 +397,23 @@ func (s *summary) facts() facts {
 	return f
 }
 
+// actionCell says what the action was and how it ended.
+func actionCell(f facts) string {
+	if f.Action == "" {
+		return "none ran"
+	}
+	c := mdCode(f.Action)
+	switch {
+	case f.Result == drain.ResultDryRun:
+		return c + " (dry run: not run)"
+	case f.ActionErr != "":
+		return c + " failed: " + mdText(f.ActionErr)
+	case f.ActionExit != nil:
+		return fmt.Sprintf("%s (exit %d)", c, *f.ActionExit)
+	}
+	return c + " (started, not finished)"
+}
+
 func orUnknown(s string) string {
 	if s == "" {
 		return "UNKNOWN"
@@ -404,6 +439,16 @@ func (s *summary) markdown(picture bool) string {
 	fmt.Fprintf(&b, "### %s: %s\n\n", mdText(head), mdText(run.Title()))
 	b.WriteString("| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| result | **%s** |\n", mdText(orDash(f.Result)))
+	if target != "" {
+		fmt.Fprintf(&b, "| server | %s |\n", mdCode(target))
+	}
+	switch {
+	case f.Reason != "":
+		fmt.Fprintf(&b, "| reason | %s |\n", mdText(f.Reason))
+	case target != "":
+		b.WriteString("| reason | none given (--reason) |\n")
+	}
+	fmt.Fprintf(&b, "| action | %s |\n", actionCell(f))
 	switch f.Rotation {
 	case "":
 		b.WriteString("| rotation | not changed (drain wait) |\n")
@@ -449,15 +494,13 @@ func (s *summary) markdown(picture bool) string {
 	}
 
 	// The timeline and the per-source table (first, last, max) are the
-	// report's own Markdown form, its headings one level down.
+	// report's own Markdown form (its title and subject are in the table
+	// above), its headings one level down.
 	var md bytes.Buffer
-	if err := report.Markdown(&md, run); err == nil {
-		lines := strings.Split(md.String(), "\n")
-		for i, l := range lines {
-			switch {
-			case i == 0 && strings.HasPrefix(l, "# "):
-				continue // the title is already above
-			case strings.HasPrefix(l, "## "):
+	if err := report.MarkdownBody(&md, run); err == nil {
+		b.WriteString("\n")
+		for l := range strings.SplitSeq(md.String(), "\n") {
+			if strings.HasPrefix(l, "## ") {
 				l = "#### " + l[3:]
 			}
 			b.WriteString(l + "\n")
@@ -473,47 +516,104 @@ const (
 
 // chart draws one source over time as a Mermaid xychart: its value and its
 // threshold, sampled at even steps (a value holds until the next poll).
+//
+// Where the source was unknown no value is drawn: Mermaid's xychart has no
+// gap in a line (mermaid-js/mermaid#5293: every point needs a number), so a
+// source with an unknown stretch is drawn as bars, and each column that
+// was unknown at any moment since the previous one gets a light full-height
+// bar behind, the shading of drain report's SVG; a column unknown at its
+// own moment has no value bar (0 high) in front of it. Without an unknown
+// stretch the value is a line, as before.
 func chart(sr *report.Series) string {
-	var known []report.Point
+	known := false
 	for _, p := range sr.Points {
-		if p.V != nil {
-			known = append(known, p)
-		}
+		known = known || p.V != nil
 	}
-	if len(known) == 0 {
+	if !known {
 		return ""
 	}
 	last := sr.Points[len(sr.Points)-1].T
 	n := min(max(len(sr.Points), 2), maxPoints)
 	labels := make([]string, n)
-	vals := make([]string, n)
-	thr := make([]string, n)
+	vals := make([]*float64, n)
+	shade := make([]bool, n)
+	gaps := false
 	top := sr.Threshold
+	prev := math.Inf(-1)
 	for i := range n {
 		t := last * float64(i) / float64(n-1)
-		v := *known[0].V
-		for _, p := range known {
-			if p.T <= t+1e-9 {
-				v = *p.V
+		vals[i] = valueAt(sr, t)
+		for _, u := range sr.Unknown {
+			if u.From <= t && u.To > prev { // unknown at some moment in (prev, t]
+				shade[i] = true
 			}
 		}
-		top = max(top, v)
+		gaps = gaps || shade[i]
+		if vals[i] != nil {
+			top = max(top, *vals[i])
+		}
 		labels[i] = strconv.Quote(strconv.FormatFloat(t, 'f', 1, 64))
-		vals[i] = num(v)
-		thr[i] = num(sr.Threshold)
+		prev = t
 	}
 	top = math.Ceil(top*1.1 + 1)
+	series := func(f func(i int) float64) string {
+		s := make([]string, n)
+		for i := range n {
+			s[i] = num(f(i))
+		}
+		return strings.Join(s, ", ")
+	}
+	value := func(i int) float64 {
+		if vals[i] == nil {
+			return 0 // no bar: the shading behind says unknown
+		}
+		return *vals[i]
+	}
 	var b strings.Builder
 	// The value in red, the threshold in grey (the default palette draws the
-	// first line too pale to see on white).
-	b.WriteString("```mermaid\n%%{init: {\"themeVariables\": {\"xyChart\": {\"plotColorPalette\": \"#d62728, #7f7f7f\"}}}}%%\nxychart-beta\n")
-	fmt.Fprintf(&b, "    title %s\n", strconv.Quote(mermaidText(clip(sr.Name, 48)+": value, threshold "+num(sr.Threshold))))
+	// first line too pale to see on white), an unknown stretch light grey.
+	palette, title := "#d62728, #7f7f7f", ": value, threshold "+num(sr.Threshold)
+	if gaps {
+		palette, title = "#d1d5db, #d62728, #7f7f7f", ": value (bars), threshold "+num(sr.Threshold)+" (line), unknown (grey columns)"
+	}
+	b.WriteString("```mermaid\n%%{init: {\"themeVariables\": {\"xyChart\": {\"plotColorPalette\": \"" + palette + "\"}}}}%%\nxychart-beta\n")
+	fmt.Fprintf(&b, "    title %s\n", strconv.Quote(mermaidText(clip(sr.Name, 48)+title)))
 	fmt.Fprintf(&b, "    x-axis \"seconds since out\" [%s]\n", strings.Join(labels, ", "))
 	fmt.Fprintf(&b, "    y-axis \"value\" 0 --> %s\n", num(top))
-	fmt.Fprintf(&b, "    line [%s]\n", strings.Join(vals, ", "))
-	fmt.Fprintf(&b, "    line [%s]\n", strings.Join(thr, ", "))
+	if gaps {
+		fmt.Fprintf(&b, "    %%%% unknown\n    bar [%s]\n", series(func(i int) float64 {
+			if shade[i] {
+				return top
+			}
+			return 0
+		}))
+		fmt.Fprintf(&b, "    %%%% value\n    bar [%s]\n", series(value))
+	} else {
+		fmt.Fprintf(&b, "    %%%% value\n    line [%s]\n", series(value))
+	}
+	fmt.Fprintf(&b, "    %%%% threshold\n    line [%s]\n", series(func(int) float64 { return sr.Threshold }))
 	b.WriteString("```\n")
 	return b.String()
+}
+
+// valueAt is the source's value at t: the last poll's at or before t (the
+// first poll's before it), nil when that poll could not read it or t is
+// in a stretch the source was unknown (a thinned series may have dropped
+// the unknown poll itself).
+func valueAt(sr *report.Series, t float64) *float64 {
+	for _, u := range sr.Unknown {
+		if u.From <= t+1e-9 && t < u.To {
+			return nil
+		}
+	}
+	v := sr.Points[0].V
+	for _, p := range sr.Points {
+		if p.T > t+1e-9 {
+			break
+		}
+		v = p.V
+	}
+	return v
 }
 
 func clip(s string, n int) string {

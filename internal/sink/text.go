@@ -217,7 +217,7 @@ func SanitizeEvent(e drain.Event) drain.Event {
 		msg = Sanitize
 	}
 	e.Target, e.Message, e.Error, e.Action, e.Hint = SanitizeLine(e.Target), msg(e.Message), Sanitize(e.Error), SanitizeLine(e.Action), Sanitize(e.Hint)
-	e.Rule = SanitizeLine(e.Rule)
+	e.Rule, e.Reason = SanitizeLine(e.Rule), SanitizeLine(e.Reason)
 	if e.Blocking != nil {
 		b := make([]string, len(e.Blocking))
 		for i, s := range e.Blocking {

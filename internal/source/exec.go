@@ -17,6 +17,7 @@ import (
 	"github.com/kballard/go-shellquote"
 
 	"github.com/drain-cli/drain/internal/proctree"
+	"github.com/drain-cli/drain/internal/trace"
 )
 
 func init() {
@@ -112,7 +113,9 @@ func (s *execSource) Read(ctx context.Context) (float64, error) {
 	defer cancel()
 	stdout := &cappedBuffer{limit: maxExecOutput, failOnOverflow: true}
 	stderr := &cappedBuffer{limit: 4 << 10}
+	done := trace.Start(ctx, "exec", trace.Argv(append([]string{s.path}, s.args...)))
 	err := runTree(runCtx, s.path, s.args, stdout, stderr)
+	done(trace.Exit(err))
 	switch {
 	case stdout.overflow:
 		return 0, fmt.Errorf("output larger than %d bytes", maxExecOutput)

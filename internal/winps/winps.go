@@ -23,8 +23,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/drain-cli/drain/internal/trace"
 )
 
 // Exe is the PowerShell program run: DRAIN_POWERSHELL, else Windows
@@ -93,7 +96,9 @@ func Run(ctx context.Context, script string, params map[string]string) ([]byte, 
 	cmd.Env = env
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
+	done := trace.Start(ctx, "powershell", exe+" -EncodedCommand "+scriptName(script)+paramList(params))
 	err := cmd.Run()
+	done(trace.Exit(err))
 	if err == nil {
 		// A console output encoding with a preamble ([Text.Encoding]::UTF8
 		// in Windows PowerShell) writes a UTF-8 BOM before the first
@@ -130,4 +135,34 @@ func firstLine(s string) string {
 		}
 	}
 	return ""
+}
+
+// scriptName names a script in --verbose's log by its first line that is
+// not blank or a comment ("(script: function Get-X {...)").
+func scriptName(script string) string {
+	for l := range strings.SplitSeq(script, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			if r := []rune(l); len(r) > 60 {
+				l = string(r[:59]) + "…"
+			}
+			return "(script: " + l + ")"
+		}
+	}
+	return "(empty script)"
+}
+
+// paramList shows a script's parameters, sorted: the names and values of
+// the servers, farms and clusters it acts on (never a credential: drain
+// passes none to a script).
+func paramList(params map[string]string) string {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, " DRAIN_PS_%s=%q", k, params[k])
+	}
+	return b.String()
 }
