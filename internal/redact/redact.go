@@ -1,5 +1,7 @@
 // Package redact hides credentials in text before drain shows, logs or
-// records it: the user info of every URL (scheme://USER:PASSWORD@host).
+// records it: the user info of every URL (scheme://USER:PASSWORD@host) and
+// the value of every query parameter whose name says it is a secret
+// (?token=, ?api_key=, a presigned URL's X-Amz-Signature).
 //
 // It works on the text, not through url.Parse, so that it also hides the
 // password of a URL that does not parse: one with a space in it, an
@@ -14,11 +16,20 @@ import "strings"
 // Mask replaces the whole user info: a user name alone can be a token.
 const Mask = "xxxxx"
 
-// String returns s with the user info of every URL in it replaced by Mask:
-// "http://user:p@ss@host/x" becomes "http://xxxxx@host/x". Text without
-// "://" and "@" is returned as is. String is idempotent.
+// String returns s with the user info of every URL in it replaced by Mask,
+// and the values of its secret query parameters too:
+// "http://user:p@ss@host/x?token=t" becomes "http://xxxxx@host/x?token=xxxxx".
+// Text without "://" is returned as is. String is idempotent.
 func String(s string) string {
-	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	return querySecrets(userinfo(s))
+}
+
+// userinfo masks the user info of every URL in s.
+func userinfo(s string) string {
+	if !strings.Contains(s, "@") {
 		return s
 	}
 	var b strings.Builder
@@ -96,4 +107,81 @@ func isPort(s string) bool {
 		}
 	}
 	return true
+}
+
+// querySecrets masks the value of each query parameter of a URL in s whose
+// name says it holds a secret (secretName). A URL's query runs from its
+// first '?' to a blank, a quote, '<', '>', a '#' or the next "://".
+func querySecrets(s string) string {
+	var b strings.Builder
+	rest, changed := s, false
+	for {
+		i := strings.Index(rest, "://")
+		if i < 0 {
+			break
+		}
+		b.WriteString(rest[:i+3])
+		rest = rest[i+3:]
+		end := strings.IndexAny(rest, " \t\r\n\"'<>#`")
+		if end < 0 {
+			end = len(rest)
+		}
+		if j := strings.Index(rest[:end], "://"); j >= 0 {
+			end = j
+		}
+		q := strings.IndexByte(rest[:end], '?')
+		if q < 0 {
+			continue
+		}
+		b.WriteString(rest[:q+1])
+		masked, ch := maskParams(rest[q+1 : end])
+		b.WriteString(masked)
+		changed = changed || ch
+		rest = rest[end:]
+	}
+	if !changed {
+		return s
+	}
+	b.WriteString(rest)
+	return b.String()
+}
+
+// maskParams masks the secret values of a query ("a=1&token=t;b=2").
+func maskParams(q string) (string, bool) {
+	var b strings.Builder
+	changed := false
+	for len(q) > 0 {
+		n := strings.IndexAny(q, "&;")
+		if n < 0 {
+			n = len(q)
+		}
+		param := q[:n]
+		if k, v, ok := strings.Cut(param, "="); ok && v != Mask && secretName(k) {
+			param = k + "=" + Mask
+			changed = true
+		}
+		b.WriteString(param)
+		if n < len(q) {
+			b.WriteByte(q[n])
+			n++
+		}
+		q = q[n:]
+	}
+	return b.String(), changed
+}
+
+// secretName reports whether a query parameter's name says it holds a
+// credential.
+func secretName(k string) bool {
+	k = strings.ToLower(k)
+	switch k {
+	case "key", "sig", "auth", "pass", "pwd", "code":
+		return true
+	}
+	for _, w := range []string{"token", "secret", "password", "passwd", "apikey", "api_key", "api-key", "access_key", "signature", "credential", "authorization", "session"} {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
 }

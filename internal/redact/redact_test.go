@@ -43,3 +43,27 @@ func TestString(t *testing.T) {
 		}
 	}
 }
+
+// A token in a URL's query is a credential too: exporters and balancer
+// APIs take ?token=, ?api_key=, a presigned URL's X-Amz-Signature.
+func TestStringQuerySecrets(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"http://h/metrics?token=s3cr3t", "http://h/metrics?token=xxxxx"},
+		{"http://h/m?a=1&access_token=abc&b=2", "http://h/m?a=1&access_token=xxxxx&b=2"},
+		{`Get "http://h/m?api_key=k3y": connection refused`, `Get "http://h/m?api_key=xxxxx": connection refused`},
+		{"https://b/x?X-Amz-Credential=AK%2F1&X-Amz-Signature=ab12&X-Amz-Date=1", "https://b/x?X-Amz-Credential=xxxxx&X-Amz-Signature=xxxxx&X-Amz-Date=1"},
+		{"GET http://h/m?Password=p;user=u -> 200", "GET http://h/m?Password=xxxxx;user=u -> 200"},
+		{"http://u:p@h/m?secret=z#frag", "http://xxxxx@h/m?secret=xxxxx#frag"},
+		// Not secrets: left as they are.
+		{"http://h/m?name=web1&limit=5", "http://h/m?name=web1&limit=5"},
+		{"http://h/m?monkey=1", "http://h/m?monkey=1"},
+		{"no url ?token=abc", "no url ?token=abc"},
+		// Already redacted stays as is.
+		{"http://h/m?token=xxxxx", "http://h/m?token=xxxxx"},
+	}
+	for _, c := range cases {
+		if got := String(c.in); got != c.want {
+			t.Errorf("String(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
