@@ -434,7 +434,7 @@ func (p *run) in(ctx context.Context, healthy bool) Outcome {
 		}
 		err := error(nil)
 		if p.Verify != nil {
-			err = p.Verify.WaitFor(hctx, true, p.Interval, 0, p.emit)
+			err = p.Verify.WaitFor(hctx, true, p.backInPoll(), 0, p.emit)
 		}
 		if err == nil {
 			err = p.waitBalancers(hctx)
