@@ -121,23 +121,7 @@ func haproxyBed(t *testing.T) *bed {
 }
 
 // haproxyView is the server's row of `show servers state web`, by column.
-// in puts a checked server back through NOLB (srv_op_state 3: HAProxy waits
-// for a check made after the in, rotation/haproxy.go awaitCheck), which the
-// next check (every 100 ms here) ends: a ready server in it is read again
-// until it is over, within 5 s.
 func haproxyView(t *testing.T, lb *testbed.HAProxy, server string) map[string]string {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		v := haproxyRow(t, lb, server)
-		if v["srv_op_state"] != "3" || v["srv_admin_state"] != "0" || time.Now().After(deadline) {
-			return v
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func haproxyRow(t *testing.T, lb *testbed.HAProxy, server string) map[string]string {
 	t.Helper()
 	out, err := lb.Cmd("show servers state web")
 	must(t, err)

@@ -458,7 +458,7 @@ func (h *HAProxy) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 			h.left = append(h.left, fmt.Sprintf("%s left in %s: it was already %s before out, so drain did not change it", s.name(), st, b.Before))
 			continue
 		}
-		if st == haDrain {
+		if st == haDrain && awaitsCheck(ctx) {
 			h.awaitCheck(ctx, s)
 		}
 		if err := h.set(ctx, s, haReady); err != nil {
