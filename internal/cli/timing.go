@@ -44,7 +44,7 @@ func timingRule(cfg *config.Config, key string) string {
 var arrivalsCounter = map[string]string{
 	rotation.MethodHAProxy: "stot",
 	"apache-balancer":      "Elected count",
-	"f5":                   "totRequests",
+	"f5":                   "serverside.totConns + totRequests",
 	"arr":                  "totalRequests",
 }
 

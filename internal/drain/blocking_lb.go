@@ -219,7 +219,7 @@ func decide(in timingInput) timing {
 	case in.Now.Views > 0 && !in.HaveLBSide:
 		t.Rule = fmt.Sprintf("settle %s (default): the balancer's view is read but no source counts at the balancer, so a request on its way is not seen; add an LB-side source with an arrivals counter (haproxy:SOCKET#BACKEND/SERVER, apache-balancer:, f5:, arr:) to remove the guess", in.Settle)
 	case in.Now.Views > 0 && !in.Arrivals:
-		t.Rule = fmt.Sprintf("settle %s (default): the balancer-side sources have no arrivals counter (HAProxy's stot, Apache's Elected, F5's totRequests, ARR's totalRequests; AWS ELB has none per target); such a source without #total=off would remove the guess", in.Settle)
+		t.Rule = fmt.Sprintf("settle %s (default): the balancer-side sources have no arrivals counter (HAProxy's stot, Apache's Elected, F5's serverside.totConns + totRequests, ARR's totalRequests; AWS ELB has none per target); such a source without #total=off would remove the guess", in.Settle)
 	case in.Now.Views > 0:
 		t.Rule = fmt.Sprintf("settle %s (default) until the load balancer reports it stopped sending", in.Settle)
 	case in.Now.Unread != "":
