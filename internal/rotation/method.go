@@ -290,7 +290,8 @@ func Key(m Method) string { return m.Type() + ":" + m.Target() }
 type awaitCheckKey struct{}
 
 // AwaitCheck marks ctx for an In after which the server may have been
-// restarted since out (drain in: a deploy ran in between), so that the
+// restarted since out (drain in --wait-healthy: a deploy ran in between,
+// and the caller waits for the balancer's own check), so that the
 // balancer's health from checks made before the in is stale: a method
 // that can make its balancer wait for a check made after the in, before
 // it sends the server new requests, does so (HAProxy: NOLB until its next
