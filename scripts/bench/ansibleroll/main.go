@@ -40,6 +40,7 @@ type outcome struct {
 	idle             []time.Duration // per host: last request to the stop
 	decided          []time.Duration // per host: last request to the tool's decision (drain: the stop; the module: MAINT set)
 	step             []time.Duration // per host: the tool's decision to the stop (the orchestrator's step; 0 for drain)
+	sinceOut         []time.Duration // per host: from the later of its last request and its leaving rotation to the stop
 	next             []time.Duration // per host but the last: HAProxy has it UP again to the next host leaving rotation
 	err              string
 }
@@ -79,14 +80,14 @@ func main() {
 		for i, v := range variants {
 			fmt.Fprintf(os.Stderr, "run %d/%d: %s (load average %s)\n", r+1, *runs, v.name, loadAvg())
 			o := roll(examples, *drain, *hosts, v)
-			fmt.Fprintf(os.Stderr, "  exit %d, roll %s, %d/%d failed, idle %v, own wait %v, step %v, UP to next out %v %s\n", o.code, o.roll.Round(10*time.Millisecond), o.failed, o.requests, o.idle, o.decided, o.step, o.next, o.err)
+			fmt.Fprintf(os.Stderr, "  exit %d, roll %s, %d/%d failed, idle %v, own wait %v, step %v, UP to next out %v, since out %v %s\n", o.code, o.roll.Round(10*time.Millisecond), o.failed, o.requests, o.idle, o.decided, o.step, o.next, o.sinceOut, o.err)
 			results[i] = append(results[i], o)
 		}
 	}
-	fmt.Printf("| Roll (%d hosts, serial 1, under load) | Runs | Exit | Roll time | Requests | Failed | Idle per host, last request to stop: median (min-max) | of which the tool's own wait (to its stop, or MAINT) | and the orchestrator's step to the stop | HAProxy has a host UP again to the next host leaving |\n", *hosts)
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Printf("| Roll (%d hosts, serial 1, under load) | Runs | Exit | Roll time | Requests | Failed | Idle per host, last request to stop: median (min-max) | of which the tool's own wait (to its stop, or MAINT) | and the orchestrator's step to the stop | HAProxy has a host UP again to the next host leaving | Idle from the later of the last request and leaving rotation, to the stop |\n", *hosts)
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	for i, v := range variants {
-		var rolls, idle, decided, step, next []time.Duration
+		var rolls, idle, decided, step, next, sinceOut []time.Duration
 		codes := map[int]int{}
 		req, failed := 0, 0
 		for _, o := range results[i] {
@@ -95,11 +96,12 @@ func main() {
 			decided = append(decided, o.decided...)
 			step = append(step, o.step...)
 			next = append(next, o.next...)
+			sinceOut = append(sinceOut, o.sinceOut...)
 			codes[o.code]++
 			req += o.requests
 			failed += o.failed
 		}
-		fmt.Printf("| %s | %d | %s | %s | %d | %d | %s | %s | %s | %s |\n", v.name, len(results[i]), fmtCodes(codes), spread(rolls), req, failed, spread(idle), spread(decided), spread(step), spread(next))
+		fmt.Printf("| %s | %d | %s | %s | %d | %d | %s | %s | %s | %s | %s |\n", v.name, len(results[i]), fmtCodes(codes), spread(rolls), req, failed, spread(idle), spread(decided), spread(step), spread(next), spread(sinceOut))
 	}
 }
 
@@ -163,6 +165,20 @@ func roll(examples, drain string, hosts int, v variant) outcome {
 		}
 		o.decided = append(o.decided, decided.Sub(last))
 		o.step = append(o.step, stops[0].Sub(decided))
+		// A host may have served its last request before its turn began
+		// (the balancer sent it nothing for a while): that time is not the
+		// tool's. From when it left rotation (HAProxy no longer UP), if
+		// later, is.
+		from := last
+		for _, s := range samples {
+			if s.At.After(pb.Start) && s.Servers[h].Status != "UP" {
+				if s.At.After(from) {
+					from = s.At
+				}
+				break
+			}
+		}
+		o.sinceOut = append(o.sinceOut, stops[0].Sub(from))
 	}
 	// Back in and on: from HAProxy having a host UP again (after its stop)
 	// to the next host leaving rotation (DRAIN, MAINT, a failing check).
