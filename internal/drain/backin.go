@@ -203,42 +203,65 @@ func (p *run) waitBalancers(ctx context.Context) error {
 	clk := p.clock()
 	start := clk.Now()
 	fresh := p.freshAfter()
-	for _, v := range p.balancerViews() {
-		last := "not read yet"
-		sawDown := false // checks read failing since the in: a later up is a passing check's
-		for {
+	// Every view is read at every poll, so that two views of one balancer
+	// (the rotation method's and --pool naming the same server) both see
+	// the check that brings it up.
+	views := p.balancerViews()
+	type seen struct {
+		last    string
+		sawDown bool // checks read failing since the in: a later up is a passing check's
+		done    bool
+	}
+	st := make([]seen, len(views))
+	for i := range st {
+		st[i].last = "not read yet"
+	}
+	for {
+		pending := -1
+		for i, v := range views {
+			s := &st[i]
+			if s.done {
+				continue
+			}
 			pool, err := v.pool.Pool(ctx)
 			if err != nil && ctx.Err() == nil {
-				last = "pool unreadable: " + err.Error()
+				s.last = "pool unreadable: " + err.Error()
 			} else if err == nil {
 				up, checked, failed, what := selfState(pool)
-				last = what
-				sawDown = sawDown || failed
+				s.last = what
+				s.sawDown = s.sawDown || failed
 				why := ""
 				switch {
 				case !up:
 				case !checked:
 					why = "no health checks to wait for"
-				case sawDown:
+				case s.sawDown:
 					why = "a check after the in brought it up"
 				case clk.Now().Sub(start) >= fresh:
 					why = fmt.Sprintf("no check failed in the %s since the in, longer than a check takes", clk.Now().Sub(start).Round(100*time.Millisecond))
 				default:
-					last += "; no check since the in has changed it yet (up from checks made before?)"
+					s.last += "; no check since the in has changed it yet (up from checks made before?)"
 				}
 				if why != "" {
 					p.emit(Event{Event: EvHealthy, Target: v.name, Message: "the load balancer reports the server up: " + what + "; " + why, Elapsed: secs(clk.Now().Sub(start))})
-					break
+					s.done = true
+					continue
 				}
 			}
-			t := clk.NewTimer(p.backInPoll())
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return fmt.Errorf("%s: the load balancer does not report the server up after %s (last: %s): %w", v.name, clk.Now().Sub(start).Round(time.Second), strings.TrimSpace(last), ctx.Err())
-			case <-t.C():
+			if pending < 0 {
+				pending = i
 			}
 		}
+		if pending < 0 {
+			return nil
+		}
+		t := clk.NewTimer(p.backInPoll())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			v := views[pending]
+			return fmt.Errorf("%s: the load balancer does not report the server up after %s (last: %s): %w", v.name, clk.Now().Sub(start).Round(time.Second), strings.TrimSpace(st[pending].last), ctx.Err())
+		case <-t.C():
+		}
 	}
-	return nil
 }

@@ -59,3 +59,33 @@ func TestWaitHealthyPollsFastByDefault(t *testing.T) {
 		})
 	}
 }
+
+// Two views of one balancer (the rotation method's own and --pool naming
+// the same server, as examples/ansible's in gives them) see the same check
+// bring the server up: in returns at that check, not after the fixed wait
+// for the view that was read only once it was already up. Virtual time:
+// down (NOLB, waiting for a check after the in) until 0.35 s, then up.
+func TestWaitHealthyTwoViewsOfOneBalancer(t *testing.T) {
+	sc := &script{clk: &fakeClock{t: time.Now()}}
+	sc.t0 = sc.clk.Now()
+	sc.member = func(s float64) rotation.Member {
+		if s < 0.35 {
+			return down
+		}
+		return upMember
+	}
+	p := &Plan{Clock: sc.clk, Interval: time.Second, IntervalAuto: true, PoolViews: []rotation.PoolView{viewScript{sc}, viewScript{sc}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var healthy int
+	if err := p.start(func(e Event) {
+		if e.Event == EvHealthy {
+			healthy++
+		}
+	}).waitBalancers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if end := sc.clk.Now().Sub(sc.t0).Seconds(); end > 0.35+FastInterval.Seconds()+0.001 || healthy != 2 {
+		t.Errorf("returned at %.3f s after the in with %d healthy events, want by %.3f s and 2 (reads at %v)", end, healthy, 0.35+FastInterval.Seconds(), sc.looks)
+	}
+}
