@@ -66,6 +66,11 @@ type Guard struct {
 	Min      int           // --min-in-rotation: others that must stay in rotation
 	WaitTurn time.Duration // 0: refuse at once
 	Interval time.Duration // between checks while waiting (1 s when 0)
+	// Peek, when set, is how often a wait for a turn reads the pool
+	// between checks, without the locks: once the count would allow the
+	// change, the check under the locks comes at once, not at the next
+	// Interval (a roll moves on as soon as the budget allows).
+	Peek time.Duration
 	// LockWait bounds waiting for a lock another drain holds when WaitTurn
 	// is shorter (a holder keeps it only for a check and a change).
 	LockWait time.Duration
@@ -365,10 +370,40 @@ func (g *Guard) Enter(ctx context.Context, emit func(drain.Event)) (drain.Turn, 
 			emit(drain.Event{Event: drain.EvTurn, Message: msg, Elapsed: drain.Seconds(time.Since(start).Seconds()), Remaining: secsPtr(left)})
 			lastMsg = msg
 		}
+		if err := g.pause(ctx, min(interval, max(time.Until(deadline), 0)+time.Millisecond)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// pause waits d before the next check of a wait for a turn; with Peek it
+// reads the pool every Peek meanwhile (no locks: only a hint) and ends as
+// soon as the count would allow the change. A read that fails is left to
+// the next check to report.
+func (g *Guard) pause(ctx context.Context, d time.Duration) error {
+	end := time.Now().Add(d)
+	for {
+		step := time.Until(end)
+		if g.Peek > 0 {
+			step = min(step, g.Peek)
+		}
+		if step <= 0 {
+			return nil
+		}
+		t := time.NewTimer(step)
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(min(interval, max(time.Until(deadline), 0)+time.Millisecond)):
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		if g.Peek <= 0 || !time.Now().Before(end) {
+			return nil
+		}
+		if p, err := g.Pooler.Pool(ctx); err == nil {
+			if c, err := CountPool(p); err == nil && (!c.SelfIn || c.Others >= g.Min) {
+				return nil
+			}
 		}
 	}
 }

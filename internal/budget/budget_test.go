@@ -282,3 +282,30 @@ func TestEnterRetriesLostLock(t *testing.T) {
 		t.Errorf("always lost: %v, locks %d released %d", err, f.locks, f.released)
 	}
 }
+
+// A roll moves on as soon as the budget allows: while it waits for a turn,
+// the guard reads the pool (without the locks) every Peek, and checks
+// under the locks as soon as the count would allow, not only every
+// Interval. Here Interval is 3 s and c comes back 0.5 s into the wait.
+func TestWaitTurnPeeksPromptly(t *testing.T) {
+	lb := haproxytest.New(t, "web/a", "web/b", "web/c")
+	lb.Set("web/c", haproxytest.Server{Admin: 0x08})
+	g := guard(t, lb, "a", 2, 30*time.Second)
+	g.Interval, g.Peek = 3*time.Second, 100*time.Millisecond
+	var ev events
+	back := make(chan time.Time, 1)
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		lb.Set("web/c", haproxytest.Server{})
+		back <- time.Now()
+	}()
+	turn, err := g.Enter(context.Background(), ev.emit)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, ev.text())
+	}
+	at := time.Now()
+	turn.Leave(false)
+	if lag := at.Sub(<-back); lag > 1500*time.Millisecond {
+		t.Errorf("the turn came %s after the pool allowed it, want well within the 3 s Interval\n%s", lag.Round(time.Millisecond), ev.text())
+	}
+}

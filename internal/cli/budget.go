@@ -49,6 +49,12 @@ func budgetGate(cfg *config.Config, rot *rotation.Set, store state.Store, client
 	}
 	g.Record.Host, _ = os.Hostname()
 	g.Hold = holdPauses
+	if cfg.IntervalAuto {
+		// A waiting roll reads the pool every 100 ms and takes its turn as
+		// soon as the count allows; the locks are still taken every
+		// --interval at most.
+		g.Peek = drain.FastInterval
+	}
 	me := budget.Me(command, rot.Target(), cfg.Reason)
 	g.Locks = append(g.Locks, &budget.Local{Store: store, Me: me})
 	if len(cfg.Lock) > 0 {

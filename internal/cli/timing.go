@@ -22,20 +22,30 @@ func timingRule(cfg *config.Config, key string) string {
 		return ""
 	}
 	view := balancerSeen(cfg)
-	arrivals := ""
+	arrivals, counter := "", ""
 	for _, sp := range cfg.Sources {
-		if sp.Type == rotation.MethodHAProxy && !strings.Contains(sp.Target, "#total=off") {
-			arrivals = sp.Type + ":" + sp.Target
+		if c, ok := arrivalsCounter[sp.Type]; ok && !strings.Contains(sp.Target, "#total=off") {
+			arrivals, counter = sp.Type+":"+sp.Target, c
 			break
 		}
 	}
 	switch {
 	case view != "" && arrivals != "":
-		return fmt.Sprintf("rule: 0 once %s says it stopped sending and the stot of %s stays still, else %s", view, arrivals, cfg.Settle)
+		return fmt.Sprintf("rule: 0 once %s says it stopped sending and the %s of %s stays still, else %s", view, counter, arrivals, cfg.Settle)
 	case view != "":
-		return fmt.Sprintf("rule: %s; %s is read but no source has the balancer's arrivals counter: an haproxy:SOCKET#BACKEND/SERVER source would make it 0", cfg.Settle, view)
+		return fmt.Sprintf("rule: %s; %s is read but no source has the balancer's arrivals counter (aws-elb has none per target): an haproxy:SOCKET#BACKEND/SERVER, apache-balancer:, f5: or arr: source would make it 0", cfg.Settle, view)
 	}
 	return fmt.Sprintf("rule: %s: drain cannot see the load balancer; --pool haproxy:SOCKET#BACKEND/SERVER, --rotate haproxy:... or an haproxy: source on the runtime socket would make it 0", cfg.Settle)
+}
+
+// arrivalsCounter names each balancer-side source type's arrivals counter
+// (its Totaler total): the requests the balancer sent the server. ELBv2 has
+// none per target (its metrics are per target group, in CloudWatch).
+var arrivalsCounter = map[string]string{
+	rotation.MethodHAProxy: "stot",
+	"apache-balancer":      "Elected count",
+	"f5":                   "serverside.totConns + totRequests",
+	"arr":                  "totalRequests",
 }
 
 // balancerSeen names the first balancer view a run would read: a rotation
@@ -54,8 +64,8 @@ func balancerSeen(cfg *config.Config) string {
 	if cfg.Pool != "" {
 		return cfg.Pool
 	}
-	for i, sp := range cfg.Sources {
-		if len(sourceViews(&config.Config{Sources: cfg.Sources[i : i+1], ReadTimeout: cfg.ReadTimeout}, nil)) == 1 {
+	for _, sp := range cfg.Sources {
+		if sourceView(cfg, sp.Type, sp.Target, nil) != nil {
 			return "the balancer of " + sp.Type + ":" + sp.Target
 		}
 	}
@@ -67,11 +77,11 @@ func balancerSeen(cfg *config.Config) string {
 // (the rotation methods' pool views are read through the plan's Rotator).
 // With it drain sees the balancer stop sending (drain/blocking_lb.go).
 func waitViews(p *drain.Plan, cfg *config.Config) error {
+	client, err := httpClient(cfg)
+	if err != nil {
+		return err
+	}
 	if cfg.Pool != "" {
-		client, err := httpClient(cfg)
-		if err != nil {
-			return err
-		}
 		v, err := poolView(cfg, client)
 		if err != nil {
 			return err
@@ -84,7 +94,7 @@ func waitViews(p *drain.Plan, cfg *config.Config) error {
 			have[sameView(rotation.Key(m))] = true
 		}
 	}
-	for _, v := range sourceViews(cfg, p.PoolViews) {
+	for _, v := range sourceViews(cfg, p.PoolViews, client) {
 		key := v.Target()
 		if hp, ok := v.(*rotation.HAProxyPool); ok {
 			key += "/" + hp.Self // the server's method key: its rotation method reads the same view
@@ -93,12 +103,13 @@ func waitViews(p *drain.Plan, cfg *config.Config) error {
 			p.PoolViews = append(p.PoolViews, v)
 		}
 	}
-	// An haproxy: source on the runtime API is its own balancer's view (one
-	// of those just added): its balancer is seen. A stats page URL or
-	// another balancer-side type is not, and keeps the windows.
+	// A balancer-side source whose target names its balancer's view (an
+	// haproxy: source on the runtime API, apache-balancer, f5, arr,
+	// aws-elb: one of those just added, or a rotation method's) has its
+	// balancer seen. An HAProxy stats page URL is not, and keeps the windows.
 	for i, sp := range cfg.Sources {
-		if i < len(p.Sources) && len(sourceViews(&config.Config{Sources: cfg.Sources[i : i+1], ReadTimeout: cfg.ReadTimeout}, nil)) == 1 {
-			p.Sources[i].Seen = sp.Type == rotation.MethodHAProxy
+		if i < len(p.Sources) {
+			p.Sources[i].Seen = sourceView(cfg, sp.Type, sp.Target, client) != nil
 		}
 	}
 	return nil

@@ -136,6 +136,17 @@ func (p *Plan) balancerViews() []balancerView {
 	return out
 }
 
+// backInPoll is how often in --wait-healthy reads the verify URL and the
+// balancer's view: --interval when given, else FastInterval, so that it
+// returns within a poll of the balancer marking the server up (a read of a
+// view or a URL costs about a millisecond of CPU; the wait is short).
+func (p *Plan) backInPoll() time.Duration {
+	if p.IntervalAuto || p.Interval <= 0 {
+		return FastInterval
+	}
+	return p.Interval
+}
+
 // DefaultCheckInterval is HAProxy's default check interval (inter 2s): the
 // least time a balancer is taken to check a server again when --lb-grace
 // (the balancer's detection time) is not set or is shorter.
@@ -189,44 +200,68 @@ func selfState(pool rotation.Pool) (up, checked, failed bool, what string) {
 // check again (a check that fails in that time shows as failing or down).
 // A server the balancer does not check is up as far as it can tell.
 func (p *run) waitBalancers(ctx context.Context) error {
-	start := time.Now()
+	clk := p.clock()
+	start := clk.Now()
 	fresh := p.freshAfter()
-	for _, v := range p.balancerViews() {
-		last := "not read yet"
-		sawDown := false // checks read failing since the in: a later up is a passing check's
-		for {
+	// Every view is read at every poll, so that two views of one balancer
+	// (the rotation method's and --pool naming the same server) both see
+	// the check that brings it up.
+	views := p.balancerViews()
+	type seen struct {
+		last    string
+		sawDown bool // checks read failing since the in: a later up is a passing check's
+		done    bool
+	}
+	st := make([]seen, len(views))
+	for i := range st {
+		st[i].last = "not read yet"
+	}
+	for {
+		pending := -1
+		for i, v := range views {
+			s := &st[i]
+			if s.done {
+				continue
+			}
 			pool, err := v.pool.Pool(ctx)
 			if err != nil && ctx.Err() == nil {
-				last = "pool unreadable: " + err.Error()
+				s.last = "pool unreadable: " + err.Error()
 			} else if err == nil {
 				up, checked, failed, what := selfState(pool)
-				last = what
-				sawDown = sawDown || failed
+				s.last = what
+				s.sawDown = s.sawDown || failed
 				why := ""
 				switch {
 				case !up:
 				case !checked:
 					why = "no health checks to wait for"
-				case sawDown:
+				case s.sawDown:
 					why = "a check after the in brought it up"
-				case time.Since(start) >= fresh:
-					why = fmt.Sprintf("no check failed in the %s since the in, longer than a check takes", time.Since(start).Round(100*time.Millisecond))
+				case clk.Now().Sub(start) >= fresh:
+					why = fmt.Sprintf("no check failed in the %s since the in, longer than a check takes", clk.Now().Sub(start).Round(100*time.Millisecond))
 				default:
-					last += "; no check since the in has changed it yet (up from checks made before?)"
+					s.last += "; no check since the in has changed it yet (up from checks made before?)"
 				}
 				if why != "" {
-					p.emit(Event{Event: EvHealthy, Target: v.name, Message: "the load balancer reports the server up: " + what + "; " + why, Elapsed: secs(time.Since(start))})
-					break
+					p.emit(Event{Event: EvHealthy, Target: v.name, Message: "the load balancer reports the server up: " + what + "; " + why, Elapsed: secs(clk.Now().Sub(start))})
+					s.done = true
+					continue
 				}
 			}
-			t := time.NewTimer(p.Interval)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return fmt.Errorf("%s: the load balancer does not report the server up after %s (last: %s): %w", v.name, time.Since(start).Round(time.Second), strings.TrimSpace(last), ctx.Err())
-			case <-t.C:
+			if pending < 0 {
+				pending = i
 			}
 		}
+		if pending < 0 {
+			return nil
+		}
+		t := clk.NewTimer(p.backInPoll())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			v := views[pending]
+			return fmt.Errorf("%s: the load balancer does not report the server up after %s (last: %s): %w", v.name, clk.Now().Sub(start).Round(time.Second), strings.TrimSpace(st[pending].last), ctx.Err())
+		case <-t.C():
+		}
 	}
-	return nil
 }

@@ -210,16 +210,16 @@ func decide(in timingInput) timing {
 	}
 	switch {
 	case in.Unseen != "":
-		t.Rule = fmt.Sprintf("settle %s (default): %s counts at a balancer whose own view drain does not read (another balancer may still be sending); its runtime API socket instead of a stats page URL would remove the guess", in.Settle, in.Unseen)
+		t.Rule = fmt.Sprintf("settle %s (default): %s counts at a balancer whose own view drain does not read (another balancer may still be sending); an HAProxy runtime API socket instead of its stats page URL would remove the guess", in.Settle, in.Unseen)
 	case t.Authoritative:
 		t.Settle = 0
 		t.Rule = "no settle window: the load balancer stopped sending (" + in.Now.What + ") and its arrivals counter did not move"
 	case in.Now.Views > 0 && in.Now.Stopped && in.Arrivals:
 		t.Rule = fmt.Sprintf("settle 0 once the balancer's arrivals counter is seen still for one poll (until then %s)", in.Settle)
 	case in.Now.Views > 0 && !in.HaveLBSide:
-		t.Rule = fmt.Sprintf("settle %s (default): the balancer's view is read but no source counts at the balancer, so a request on its way is not seen; add an LB-side source with an arrivals counter (haproxy:SOCKET#BACKEND/SERVER) to remove the guess", in.Settle)
+		t.Rule = fmt.Sprintf("settle %s (default): the balancer's view is read but no source counts at the balancer, so a request on its way is not seen; add an LB-side source with an arrivals counter (haproxy:SOCKET#BACKEND/SERVER, apache-balancer:, f5:, arr:) to remove the guess", in.Settle)
 	case in.Now.Views > 0 && !in.Arrivals:
-		t.Rule = fmt.Sprintf("settle %s (default): the balancer-side sources have no arrivals counter (only HAProxy's stot is read); an haproxy: source without #total=off would remove the guess", in.Settle)
+		t.Rule = fmt.Sprintf("settle %s (default): the balancer-side sources have no arrivals counter (HAProxy's stot, Apache's Elected, F5's serverside.totConns + totRequests, ARR's totalRequests; AWS ELB has none per target); such a source without #total=off would remove the guess", in.Settle)
 	case in.Now.Views > 0:
 		t.Rule = fmt.Sprintf("settle %s (default) until the load balancer reports it stopped sending", in.Settle)
 	case in.Now.Unread != "":

@@ -422,7 +422,17 @@ func (p *run) in(ctx context.Context, healthy bool) Outcome {
 	if rec != nil && rec.PID != os.Getpid() && leftByRun(rec) {
 		p.emit(Event{Event: EvWarning, Message: fmt.Sprintf("a run (pid %d) left this server in phase %q; undoing what it changed", rec.PID, rec.Phase)})
 	}
-	if err := p.putIn(ctx, rec); err != nil {
+	// drain in --wait-healthy: the server may have been restarted since out
+	// (a deploy), so a balancer that can be made to wait for a check made
+	// after the in does (rotation.AwaitCheck), and the wait below returns
+	// at that check. A plain in (the caller does not wait) and a put-back
+	// within a run, before anything ran, go back at once, as before: the
+	// server counts as in rotation for the next drain's budget right away.
+	ictx := ctx
+	if healthy {
+		ictx = rotation.AwaitCheck(ctx)
+	}
+	if err := p.putIn(ictx, rec); err != nil {
 		return Outcome{Result: ResultError, Usage: errors.Is(err, rotation.ErrConfig), Rotation: p.status(ctx), Err: err, Hint: hintOf(err)}
 	}
 	if healthy {
@@ -435,7 +445,7 @@ func (p *run) in(ctx context.Context, healthy bool) Outcome {
 		}
 		err := error(nil)
 		if p.Verify != nil {
-			err = p.Verify.WaitFor(hctx, true, p.Interval, 0, p.emit)
+			err = p.Verify.WaitFor(hctx, true, p.backInPoll(), 0, p.emit)
 		}
 		if err == nil {
 			err = p.waitBalancers(hctx)

@@ -299,3 +299,55 @@ func TestInWaitHealthyStaleChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestInWaitHealthyWithinOneCheck: the app restarted faster than HAProxy's
+// check (inter 4s, rise 2), so HAProxy's UP is from checks made before the
+// in, and the app is healthy again. Through the runtime API, in
+// --wait-healthy, with no timing flag, must return only once a check made
+// after the in has passed (never on the stale UP alone: inter 4s is longer
+// than any fixed wait drain could guess), and within one check of it: before
+// HAProxy's second check after the in.
+func TestInWaitHealthyWithinOneCheck(t *testing.T) {
+	requireServers(t, "haproxy")
+	a, addrA := startChecked(t)
+	_, addrB := startChecked(t)
+	const inter = 4 * time.Second
+	lb, err := testbed.StartHAProxyCheck(t.TempDir(), testbed.Check{Inter: inter, Fall: 2, Rise: 2},
+		&testbed.Nginx{Name: "a", Addr: addrA}, &testbed.Nginx{Name: "b", Addr: addrB})
+	must(t, err)
+	t.Cleanup(lb.Kill)
+	f := &farm{lb: lb, drain: buildDrain(t), state: filepath.Join(t.TempDir(), "state")}
+	rot := []string{"--rotate", "haproxy:" + lb.Sock + "#web/a"}
+	waitFor(t, func() bool { return f.status(t, "a") == "UP" })
+
+	// Just after a check: out, a restart HAProxy never sees, in.
+	a.waitNextCheck(t)
+	if _, e, code := f.run(t, append([]string{"out"}, rot...)...); code != 0 {
+		t.Fatalf("out: exit %d %s", code, e)
+	}
+	inAt := time.Now()
+	out, e, code := f.run(t, append(append([]string{"in"}, rot...), "--wait-healthy", "--timeout", "30s", "--output", "json")...)
+	endAt := time.Now()
+	if code != 0 {
+		t.Fatalf("in --wait-healthy: exit %d\n%s\n%s", code, out, e)
+	}
+	var after []time.Time // HAProxy's checks after the in
+	for _, c := range a.checks() {
+		if c.at.After(inAt) {
+			after = append(after, c.at)
+		}
+	}
+	if len(after) == 0 || !after[0].Before(endAt) {
+		t.Fatalf("in returned %s after the in, before any check of HAProxy's made after it (checks after the in: %v)", endAt.Sub(inAt).Round(time.Millisecond), after)
+	}
+	if len(after) > 1 && after[1].Before(endAt) {
+		t.Errorf("in returned %s after the first check made after the in: after the second too (more than one check)", endAt.Sub(after[0]).Round(time.Millisecond))
+	}
+	if k, last := kinds(t, out); indexOf(k, "healthy") < 0 || last.Rotation != "IN" {
+		t.Errorf("events %v, last %+v", k, last)
+	}
+	if st := f.status(t, "a"); st != "UP" {
+		t.Errorf("HAProxy has a %s after in --wait-healthy", st)
+	}
+	t.Logf("in returned %s after the in, %s after the first check made after it", endAt.Sub(inAt).Round(time.Millisecond), endAt.Sub(after[0]).Round(time.Millisecond))
+}

@@ -74,14 +74,19 @@ func (r *rotateBed) cmd(t *testing.T, args ...string) (string, string, int) {
 // action starts.
 func (r *rotateBed) runUnderLoad(t *testing.T, lbURL string, extra ...string) {
 	t.Helper()
+	r.runUnderLoadTimed(t, lbURL, []string{"--settle", "500ms", "--interval", "100ms"}, extra...)
+}
+
+// runUnderLoadTimed is runUnderLoad with the timing flags given (none:
+// drain's defaults); it returns drain's NDJSON events.
+func (r *rotateBed) runUnderLoadTimed(t *testing.T, lbURL string, timing []string, extra ...string) string {
+	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	load := testbed.StartLoad(ctx, []string{lbURL}, 6, 40)
 	time.Sleep(1500 * time.Millisecond) // slow downloads in flight on A
-	args := append([]string{
-		"run", "--output", "json", "--source", "nginx:" + r.a.URL("/nginx_status"),
-		"--settle", "500ms", "--interval", "100ms", "--timeout", "60s",
-	}, extra...)
+	args := append([]string{"run", "--output", "json", "--source", "nginx:" + r.a.URL("/nginx_status"), "--timeout", "60s"}, timing...)
+	args = append(args, extra...)
 	args = append(args, "--", "kill", "-TERM", fmt.Sprint(r.a.Pid()))
 	out, stderr, code := r.cmd(t, args...)
 	if code != 0 {
@@ -124,6 +129,8 @@ func (r *rotateBed) runUnderLoad(t *testing.T, lbURL string, extra ...string) {
 	if !actionStart.After(lastA) {
 		t.Errorf("action started at %s, before A's last request ended at %s", actionStart.Format(time.StampMilli), lastA.Format(time.StampMilli))
 	}
+	t.Logf("A's last request ended %s before the action", actionStart.Sub(lastA).Round(time.Millisecond))
+	return out
 }
 
 func (r *rotateBed) status(t *testing.T, rot ...string) string {
@@ -175,6 +182,29 @@ func TestApacheRotateRun(t *testing.T) {
 	}
 	if st := r.status(t, rot...); st != "IN" {
 		t.Errorf("drain status: %s, want IN", st)
+	}
+}
+
+// TestApacheFastDefaults: a real Apache balancer as the rotation (drain
+// mode) and as the balancer-side source (its Busy count for A, and its
+// Elected count, the requests it sent A, as the arrivals counter), under
+// load, with no timing flag: 0 failed or cut requests, A stopped after its
+// last request, and no settle window (Apache shows A drained and its
+// Elected count stays still).
+func TestApacheFastDefaults(t *testing.T) {
+	r := startRotateBed(t, "apache2")
+	ap := apachetest.Start(t, "", apachetest.Member{URL: r.a.URL("")}, apachetest.Member{URL: r.b.URL("")})
+	target := ap.Manager() + "#web/" + r.a.URL("")
+	out := r.runUnderLoadTimed(t, ap.URL(""), nil, "--rotate", "apache:"+target, "--source", "apache-balancer:"+target)
+	var drained fastEvent
+	for _, l := range strings.Split(out, "\n") {
+		var e fastEvent
+		if json.Unmarshal([]byte(l), &e) == nil && e.Event == "drained" {
+			drained = e
+		}
+	}
+	if drained.Settle == nil || *drained.Settle != 0 || !strings.Contains(drained.Rule, "no settle window") {
+		t.Errorf("drained %+v, want no settle window (Apache's Elected count still)", drained)
 	}
 }
 

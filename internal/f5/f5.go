@@ -18,7 +18,12 @@
 //     Disable-PoolMember.ps1 and Enable-PoolMember.ps1 send
 //   - GET   .../members/~PARTITION~MEMBER/stats                nested stats:
 //     {"entries":{"https://localhost/...":{"nestedStats":{"entries":
-//     {"serverside.curConns":{"value":3},...}}}}}
+//     {"serverside.curConns":{"value":3},"serverside.totConns":{"value":
+//     812},"totRequests":{"value":1650},...}}}}} (curConns: connections
+//     open to the member now; totConns, totRequests: counters that only
+//     grow, connections opened to it and HTTP requests sent to it: the
+//     arrivals counter; "ltm pool members stats" in the iControl REST
+//     reference, the same names tmsh show ltm pool members lists)
 //   - POST  /mgmt/shared/authn/login {"username","password",
 //     "loginProviderName":"tmos"} -> {"token":{"token":"...","timeout":1200}};
 //     later requests send X-F5-Auth-Token. An expired token is a 401 whose
@@ -359,11 +364,40 @@ func (c *Client) Patch(ctx context.Context, t Target, fields map[string]string) 
 
 // CurConns reads the member's serverside.curConns from its stats.
 func (c *Client) CurConns(ctx context.Context, t Target) (float64, error) {
+	st, err := c.MemberStats(ctx, t)
+	return st.CurConns, err
+}
+
+// Stats is what drain reads of a member's statistics.
+type Stats struct {
+	CurConns float64 // serverside.curConns
+	// Arrivals is serverside.totConns + totRequests, the BIG-IP's own count
+	// of what it sent the member (a sum: with OneConnect a request may
+	// reuse a connection, without an HTTP profile totRequests stays 0);
+	// HasArrivals is false when the answer has neither.
+	Arrivals    float64
+	HasArrivals bool
+}
+
+// MemberStats reads the member's serverside.curConns and its arrivals
+// counters from its stats.
+func (c *Client) MemberStats(ctx context.Context, t Target) (Stats, error) {
 	var raw map[string]json.RawMessage
 	if err := c.Do(ctx, http.MethodGet, t.memberURL()+"/stats", nil, &raw); err != nil {
-		return 0, err
+		return Stats{}, err
 	}
-	return curConns(raw)
+	cur, err := curConns(raw)
+	if err != nil {
+		return Stats{}, err
+	}
+	st := Stats{CurConns: cur}
+	for _, name := range []string{"serverside.totConns", "totRequests"} {
+		if v, err := statOf(raw, name); err == nil && v >= 0 {
+			st.Arrivals += v
+			st.HasArrivals = true
+		}
+	}
+	return st, nil
 }
 
 // PoolConns reads serverside.curConns of every member of the pool from
@@ -405,12 +439,17 @@ type statValue struct {
 // either directly (older releases) or in the one nested entry (the
 // nestedStats shape of 11.5 and later).
 func curConns(raw map[string]json.RawMessage) (float64, error) {
+	return statOf(raw, "serverside.curConns")
+}
+
+// statOf finds the statistic name in a stats answer, as curConns does.
+func statOf(raw map[string]json.RawMessage, name string) (float64, error) {
 	var entries map[string]json.RawMessage
 	if err := json.Unmarshal(raw["entries"], &entries); err != nil || entries == nil {
 		return 0, errors.New("stats answer has no entries")
 	}
-	if v, ok := entries["serverside.curConns"]; ok {
-		return value(v)
+	if v, ok := entries[name]; ok {
+		return value(v, name)
 	}
 	var found []float64
 	for _, e := range entries {
@@ -422,8 +461,8 @@ func curConns(raw map[string]json.RawMessage) (float64, error) {
 		if json.Unmarshal(e, &n) != nil {
 			continue
 		}
-		if v, ok := n.NestedStats.Entries["serverside.curConns"]; ok {
-			f, err := value(v)
+		if v, ok := n.NestedStats.Entries[name]; ok {
+			f, err := value(v, name)
 			if err != nil {
 				return 0, err
 			}
@@ -432,17 +471,17 @@ func curConns(raw map[string]json.RawMessage) (float64, error) {
 	}
 	switch len(found) {
 	case 0:
-		return 0, errors.New("stats answer has no serverside.curConns")
+		return 0, fmt.Errorf("stats answer has no %s", name)
 	case 1:
 		return found[0], nil
 	}
-	return 0, fmt.Errorf("stats answer has %d serverside.curConns entries, want one", len(found))
+	return 0, fmt.Errorf("stats answer has %d %s entries, want one", len(found), name)
 }
 
-func value(b json.RawMessage) (float64, error) {
+func value(b json.RawMessage, name string) (float64, error) {
 	var v statValue
 	if err := json.Unmarshal(b, &v); err != nil || v.Value == nil {
-		return 0, errors.New("serverside.curConns has no numeric value")
+		return 0, fmt.Errorf("%s has no numeric value", name)
 	}
 	return *v.Value, nil
 }

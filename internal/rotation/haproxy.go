@@ -458,6 +458,9 @@ func (h *HAProxy) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 			h.left = append(h.left, fmt.Sprintf("%s left in %s: it was already %s before out, so drain did not change it", s.name(), st, b.Before))
 			continue
 		}
+		if st == haDrain && awaitsCheck(ctx) {
+			h.awaitCheck(ctx, s)
+		}
 		if err := h.set(ctx, s, haReady); err != nil {
 			failed = append(failed, err.Error())
 			continue
@@ -468,6 +471,55 @@ func (h *HAProxy) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 		return changed, errors.New(strings.Join(failed, "; "))
 	}
 	return changed, nil
+}
+
+// awaitCheck makes HAProxy wait for a check made after the in before it
+// sends the server new requests again: a server put back from drain is UP
+// at once, on checks that may all predate a restart (HAProxy's show stat
+// and show servers state show nothing that moves on a passing check: no
+// check counter, no check time). While the server is still drained, UP and
+// passing every check (status "DRAIN", no "n/m"), health checked and not
+// tracking another server, `set server B/S health stopping` puts it in
+// NOLB: no new traffic, and HAProxy's next passing check sets it running
+// again (a failing one takes it down, fall checks later, as before). So
+// HAProxy itself, and in --wait-healthy reading its view, trust only that
+// check, which comes within one check interval. A server down or failing
+// is left as it is: its rise checks bring it up. An HAProxy that refuses
+// the command changes nothing; in --wait-healthy then falls back to its
+// fixed wait.
+func (h *HAProxy) awaitCheck(ctx context.Context, s LBServer) {
+	out, err := h.cmd(ctx, s, "show stat "+s.Backend+" 4 -1")
+	if err != nil {
+		return
+	}
+	row, ok := statRow(out, s.Backend, s.Server)
+	if !ok || row["status"] != "DRAIN" || row["check_status"] == "" || row["tracked"] != "" {
+		return
+	}
+	_, _ = h.cmd(ctx, s, fmt.Sprintf("set server %s/%s health stopping", s.Backend, s.Server))
+}
+
+// statRow is the server's row of a `show stat` CSV answer, by column.
+func statRow(out, backend, server string) (map[string]string, bool) {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "# ") {
+		return nil, false
+	}
+	cols := strings.Split(strings.TrimPrefix(lines[0], "# "), ",")
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		if len(f) < 2 || f[0] != backend || f[1] != server {
+			continue
+		}
+		row := make(map[string]string, len(cols))
+		for i, c := range cols {
+			if i < len(f) {
+				row[c] = f[i]
+			}
+		}
+		return row, true
+	}
+	return nil, false
 }
 
 // Notes implements Noter: the instances the last In left as they were.

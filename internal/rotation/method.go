@@ -286,3 +286,23 @@ func NewMethod(spec string, opts Options) (Method, error) {
 
 // Key is the record and lock key of a method: TYPE:TARGET.
 func Key(m Method) string { return m.Type() + ":" + m.Target() }
+
+type awaitCheckKey struct{}
+
+// AwaitCheck marks ctx for an In after which the server may have been
+// restarted since out (drain in --wait-healthy: a deploy ran in between,
+// and the caller waits for the balancer's own check), so that the
+// balancer's health from checks made before the in is stale: a method
+// that can make its balancer wait for a check made after the in, before
+// it sends the server new requests, does so (HAProxy: NOLB until its next
+// check passes). A put-back within a run, before anything ran, has no such
+// mark: the server was never stopped, and goes back at once.
+func AwaitCheck(ctx context.Context) context.Context {
+	return context.WithValue(ctx, awaitCheckKey{}, true)
+}
+
+// awaitsCheck says whether ctx carries AwaitCheck's mark.
+func awaitsCheck(ctx context.Context) bool {
+	v, _ := ctx.Value(awaitCheckKey{}).(bool)
+	return v
+}

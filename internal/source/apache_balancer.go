@@ -13,7 +13,7 @@ import (
 func init() {
 	Register(Type{
 		Name: "apache-balancer", Syntax: "URL#BALANCER/WORKER_URL", Example: "apache-balancer:http://lb/balancer-manager#web/http://10.0.0.5:8080",
-		Summary: "the worker's Busy column on Apache's balancer-manager page: requests the balancer still has in flight to it",
+		Summary: "the worker's Busy column on Apache's balancer-manager page: requests the balancer still has in flight to it (its Elected count, the requests it sent the worker, is the arrivals counter; #total=off: not read)",
 		New:     newApacheBalancer,
 	})
 }
@@ -21,13 +21,22 @@ func init() {
 // apacheBalancerSource reads, from Apache's balancer-manager page, how many
 // requests the load balancer still has in flight to one worker (its Busy
 // column): the balancer's own view of what it still sends to the server.
+// Its Elected column (how many times the balancer chose the worker for a
+// request) is the source's total: the balancer's arrivals counter, as
+// HAProxy's stot is.
 type apacheBalancerSource struct {
 	url, balancer, worker string
 	opts                  Options
+	noTotal               bool // #total=off: Elected not read
+	lastTotal
 }
 
 func newApacheBalancer(target string, opts Options) (Source, error) {
 	const example = "http://lb/balancer-manager#web/http://10.0.0.5:8080"
+	target, what, has := cutTotal(target)
+	if has && what != "elected" && what != "off" {
+		return nil, fmt.Errorf("#total=%s: an apache-balancer source's total is elected (the default) or off", what)
+	}
 	raw, rest, err := splitTarget(target, "BALANCER/WORKER_URL", example)
 	if err != nil {
 		return nil, err
@@ -43,7 +52,7 @@ func newApacheBalancer(target string, opts Options) (Source, error) {
 			opts.Authorization = "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+os.Getenv("DRAIN_APACHE_PASSWORD")))
 		}
 	}
-	return &apacheBalancerSource{url: raw, balancer: bal, worker: strings.TrimSpace(worker), opts: opts}, nil
+	return &apacheBalancerSource{url: raw, balancer: bal, worker: strings.TrimSpace(worker), opts: opts, noTotal: what == "off"}, nil
 }
 
 // Read returns the worker's Busy count. A worker or balancer the page does
@@ -71,7 +80,19 @@ func (s *apacheBalancerSource) Read(ctx context.Context) (float64, error) {
 		if w.Busy == nil {
 			return 0, fmt.Errorf("balancer-manager shows no Busy count for %s (an older Apache?)", w.URL)
 		}
+		if !s.noTotal {
+			s.set(elected(w.Elected))
+		}
 		return finite(*w.Busy)
 	}
 	return 0, fmt.Errorf("no balancer %q on the page (it has: %s)", s.balancer, strings.Join(names, ", "))
+}
+
+// elected is the worker's Elected count as a total: none when the page has
+// no such column or shows something that is not a count.
+func elected(v *float64) (float64, bool) {
+	if v == nil || *v < 0 || *v != *v || *v > 1e18 {
+		return 0, false
+	}
+	return *v, true
 }

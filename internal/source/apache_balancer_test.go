@@ -99,3 +99,70 @@ func TestApacheBalancerBusy(t *testing.T) {
 		}
 	}
 }
+
+// TestApacheBalancerElectedIsTotal: the source's total is the worker's
+// Elected count on a real Apache (the requests the balancer sent it: its
+// arrivals counter), up by one per request; #total=off reads none, and any
+// other #total= is refused.
+func TestApacheBalancerElectedIsTotal(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Debian's apache2 runs on Linux")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	other := httptest.NewServer(http.NotFoundHandler())
+	defer other.Close()
+	ap := apachetest.Start(t, "", apachetest.Member{URL: srv.URL}, apachetest.Member{URL: other.URL, Params: "lbset=1"})
+	open := func(target string) Source {
+		t.Helper()
+		spec, err := ParseSpec("apache-balancer:" + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := New(spec, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	target := ap.Manager() + "#web/" + srv.URL
+	src := open(target)
+	total := func() float64 {
+		t.Helper()
+		if _, err := src.Read(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		v, ok := src.(Totaler).Total()
+		if !ok {
+			t.Fatal("no total after a read")
+		}
+		return v
+	}
+	before := total()
+	const n = 4
+	for range n {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, ap.URL("/x"), http.NoBody)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+	}
+	if after := total(); after != before+n {
+		t.Errorf("Elected total %v after %d requests, %v before", after, n, before)
+	}
+	off := open(target + "#total=off")
+	if _, err := off.Read(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := off.(Totaler).Total(); ok {
+		t.Errorf("#total=off: total %v", v)
+	}
+	spec, err := ParseSpec("apache-balancer:" + target + "#total=stot")
+	if err == nil {
+		_, err = New(spec, Options{})
+	}
+	if err == nil || !strings.Contains(err.Error(), "elected (the default) or off") {
+		t.Errorf("#total=stot: %v", err)
+	}
+}

@@ -13,7 +13,7 @@ import (
 func init() {
 	Register(Type{
 		Name: "arr", Syntax: "[ARR_HOST/]FARM#SERVER", Example: "arr:web#10.0.0.5",
-		Summary: "IIS ARR's currentRequests for a web farm server (Windows)",
+		Summary: "IIS ARR's currentRequests for a web farm server (Windows; its totalRequests is the arrivals counter, #total=off: not read)",
 		OS:      "windows", New: newARR,
 	})
 }
@@ -28,12 +28,19 @@ var arrNeedsWindows = runtime.GOOS != "windows"
 // PowerShell script the arr rotation method uses (no configuration write).
 // That is the balancer's view: what it still sends, not what the server
 // counts.
+// Its total is the server's totalRequests, ARR's arrivals counter.
 type arrSource struct {
 	host, farm, server string
 	timeout            time.Duration
+	noTotal            bool // #total=off
+	lastTotal
 }
 
 func newARR(target string, opts Options) (Source, error) {
+	target, what, has := cutTotal(target)
+	if has && what != "totalrequests" && what != "off" {
+		return nil, fmt.Errorf("#total=%s: an arr source's total is totalrequests (the default) or off", what)
+	}
 	host, farm, server, err := winps.ParseARRTarget(target)
 	if err != nil {
 		return nil, err
@@ -43,7 +50,7 @@ func newARR(target string, opts Options) (Source, error) {
 	}
 	// PowerShell and the IIS configuration system take seconds to load:
 	// more than an HTTP read.
-	return &arrSource{host: host, farm: farm, server: server, timeout: max(opts.ReadTimeout, 30*time.Second)}, nil
+	return &arrSource{host: host, farm: farm, server: server, timeout: max(opts.ReadTimeout, 30*time.Second), noTotal: what == "off"}, nil
 }
 
 // Read implements Source: the server's currentRequests. An unknown farm or
@@ -64,6 +71,9 @@ func (s *arrSource) Read(ctx context.Context) (float64, error) {
 		var addrs []string
 		for _, sv := range f.Servers {
 			if strings.EqualFold(sv.Address, s.server) {
+				if !s.noTotal {
+					s.set(float64(sv.TotalRequests), sv.TotalRequests >= 0)
+				}
 				return finite(float64(sv.CurrentRequests))
 			}
 			addrs = append(addrs, sv.Address)

@@ -87,3 +87,59 @@ func TestARRSourceSpec(t *testing.T) {
 		t.Errorf("%v", err)
 	}
 }
+
+// The arr source's total is the server's totalRequests (ARR's counters
+// element, served by the stand-in powershell): the balancer's arrivals
+// counter; #total=off reads none.
+func TestARRSourceArrivals(t *testing.T) {
+	a := arrNeedsWindows
+	arrNeedsWindows = false
+	defer func() { arrNeedsWindows = a }()
+	path := winpstest.Install(t, winpstest.State{ARR: winpstest.ARR{Farms: []winps.ARRFarm{
+		{Name: "web", Servers: []winps.ARRServer{{Address: "10.0.0.5", State: 1, IsHealthy: true, CurrentRequests: 1, TotalRequests: 500}}},
+	}}})
+	open := func(spec string) Source {
+		t.Helper()
+		sp, err := ParseSpec(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := New(sp, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	src := open("arr:web#10.0.0.5")
+	total := func() float64 {
+		t.Helper()
+		if v, err := src.Read(context.Background()); v != 1 || err != nil {
+			t.Fatalf("read %v %v", v, err)
+		}
+		v, ok := src.(Totaler).Total()
+		if !ok {
+			t.Fatal("no total")
+		}
+		return v
+	}
+	if v := total(); v != 500 {
+		t.Errorf("total %v, want totalRequests 500", v)
+	}
+	st := winpstest.Load(t, path)
+	st.ARR.Farms[0].Servers[0].TotalRequests = 503
+	winpstest.Save(t, path, st)
+	if v := total(); v != 503 {
+		t.Errorf("total %v, want 503", v)
+	}
+	off := open("arr:web#10.0.0.5#total=off")
+	if _, err := off.Read(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := off.(Totaler).Total(); ok {
+		t.Errorf("#total=off: total %v", v)
+	}
+	sp, _ := ParseSpec("arr:web#10.0.0.5#total=stot")
+	if _, err := New(sp, Options{}); err == nil || !strings.Contains(err.Error(), "totalrequests") {
+		t.Errorf("#total=stot: %v", err)
+	}
+}

@@ -11,7 +11,7 @@ import (
 func init() {
 	Register(Type{
 		Name: "aws-elb", Syntax: "TARGET_GROUP_ARN#TARGET_ID[:PORT]", Example: "aws-elb:arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef#i-0abc1234",
-		Summary: "1 while the target is registered or draining in its ALB/NLB target group, 0 once unused",
+		Summary: "1 while the target is registered or draining in its ALB/NLB target group, 0 once unused (no arrivals counter: ELBv2 has none per target, so the quiet window stays)",
 		New:     newAWSELB,
 	})
 }

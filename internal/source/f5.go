@@ -10,7 +10,7 @@ import (
 func init() {
 	Register(Type{
 		Name: "f5", Syntax: "https://HOST#/PARTITION/POOL/MEMBER", Example: "f5:https://bigip.example#/Common/web/web01:80",
-		Summary: "an F5 BIG-IP pool member's serverside.curConns: connections the balancer still has open to it",
+		Summary: "an F5 BIG-IP pool member's serverside.curConns: connections the balancer still has open to it (serverside.totConns + totRequests is the arrivals counter; #total=off: not read)",
 		New:     newF5,
 	})
 }
@@ -20,13 +20,20 @@ func init() {
 // REST's stats endpoint: f5:https://HOST#/PARTITION/POOL/MEMBER, with the
 // credentials of the f5 rotation method (DRAIN_F5_USER/DRAIN_F5_PASSWORD,
 // DRAIN_F5_TOKEN or DRAIN_F5_CREDENTIALS_FILE).
+// Its total (the arrivals counter) is serverside.totConns + totRequests.
 type f5Source struct {
-	t      f5.Target
-	client *f5.Client
-	opts   Options
+	t       f5.Target
+	client  *f5.Client
+	opts    Options
+	noTotal bool // #total=off
+	lastTotal
 }
 
 func newF5(target string, opts Options) (Source, error) {
+	target, what, has := cutTotal(target)
+	if has && what != "arrivals" && what != "off" {
+		return nil, fmt.Errorf("#total=%s: an f5 source's total is arrivals (serverside.totConns + totRequests, the default) or off", what)
+	}
 	t, err := f5.ParseTarget(target)
 	if err != nil {
 		return nil, err
@@ -35,7 +42,7 @@ func newF5(target string, opts Options) (Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &f5Source{t: t, client: &f5.Client{HTTP: opts.Client, Creds: creds}, opts: opts}, nil
+	return &f5Source{t: t, client: &f5.Client{HTTP: opts.Client, Creds: creds}, opts: opts, noTotal: what == "off"}, nil
 }
 
 // Read returns serverside.curConns; an unreadable member is an error
@@ -46,9 +53,12 @@ func (s *f5Source) Read(ctx context.Context) (float64, error) {
 		ctx, cancel = context.WithTimeout(ctx, s.opts.ReadTimeout)
 		defer cancel()
 	}
-	v, err := s.client.CurConns(ctx, s.t)
+	st, err := s.client.MemberStats(ctx, s.t)
 	if err != nil {
 		return 0, fmt.Errorf("f5 %s/%s: %w", s.t.PoolPath(), s.t.Member, err)
 	}
-	return finite(v)
+	if !s.noTotal {
+		s.set(st.Arrivals, st.HasArrivals)
+	}
+	return finite(st.CurConns)
 }

@@ -62,3 +62,58 @@ func TestF5Source(t *testing.T) {
 		t.Fatalf("no credentials: %v", err)
 	}
 }
+
+// The f5 source's total is the member's serverside.totConns + totRequests
+// (F5's documented stats entries, served by the stand-in): the BIG-IP's
+// arrivals counter; #total=off reads none.
+func TestF5SourceArrivals(t *testing.T) {
+	s := f5test.New("admin", "pw-f5-tot")
+	defer s.Close()
+	s.AddPool("/Common/web_pool",
+		f5test.Member{Name: "web01:80", Address: "10.0.0.5", Session: "user-disabled", State: "up", CurConns: 2, TotConns: 40, TotRequests: 100})
+	t.Setenv("DRAIN_F5_USER", "admin")
+	t.Setenv("DRAIN_F5_PASSWORD", "pw-f5-tot")
+	open := func(target string) Source {
+		t.Helper()
+		spec, err := ParseSpec("f5:" + s.URL + "#/Common/web_pool/" + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := New(spec, Options{Client: s.Client()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	ctx := context.Background()
+	src := open("web01:80")
+	total := func() float64 {
+		t.Helper()
+		if v, err := src.Read(ctx); err != nil || v != 2 {
+			t.Fatalf("read %v %v, want 2", v, err)
+		}
+		v, ok := src.(Totaler).Total()
+		if !ok {
+			t.Fatal("no total")
+		}
+		return v
+	}
+	if v := total(); v != 140 {
+		t.Errorf("total %v, want 140 (totConns 40 + totRequests 100)", v)
+	}
+	s.Set("/Common/web_pool", "web01:80", func(m *f5test.Member) { m.TotRequests++ })
+	if v := total(); v != 141 {
+		t.Errorf("total %v after one more request, want 141", v)
+	}
+	off := open("web01:80#total=off")
+	if _, err := off.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := off.(Totaler).Total(); ok {
+		t.Errorf("#total=off: total %v", v)
+	}
+	spec, _ := ParseSpec("f5:" + s.URL + "#/Common/web_pool/web01:80#total=stot")
+	if _, err := New(spec, Options{Client: s.Client()}); err == nil || !strings.Contains(err.Error(), "arrivals") {
+		t.Errorf("#total=stot: %v", err)
+	}
+}

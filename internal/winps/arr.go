@@ -102,7 +102,8 @@ try {
       $c = $arr.GetChildElement('counters')
       $servers += @{ address = [string]$s.GetAttributeValue('address'); enabled = [bool]$s.GetAttributeValue('enabled');
         httpPort = [int]$arr.GetAttributeValue('httpPort'); state = [int]$c.GetAttributeValue('state');
-        isHealthy = [bool]$c.GetAttributeValue('isHealthy'); currentRequests = [long]$c.GetAttributeValue('currentRequests') }
+        isHealthy = [bool]$c.GetAttributeValue('isHealthy'); currentRequests = [long]$c.GetAttributeValue('currentRequests');
+        totalRequests = [long]$c.GetAttributeValue('totalRequests') }
     }
     $list += @{ name = [string]$f.GetAttributeValue('name'); servers = $servers }
   }
@@ -137,6 +138,11 @@ type ARRServer struct {
 	State           int    `json:"state"`
 	IsHealthy       bool   `json:"isHealthy"`
 	CurrentRequests int64  `json:"currentRequests"`
+	// TotalRequests is the counters element's totalRequests: the requests
+	// ARR has sent the server in all, a counter that only grows (what IIS
+	// Manager's "Monitoring and Management" shows as Total Requests): the
+	// balancer's arrivals counter.
+	TotalRequests int64 `json:"totalRequests"`
 }
 
 // ARRFarm is one web farm.

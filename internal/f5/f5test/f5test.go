@@ -43,6 +43,10 @@ type Member struct {
 	Session  string // monitor-enabled, user-disabled, ...
 	State    string // up, down, user-down, unchecked
 	CurConns float64
+	// TotConns and TotRequests are the member's serverside.totConns and
+	// totRequests: counters that only grow (connections the BIG-IP opened
+	// to it, HTTP requests it sent it).
+	TotConns, TotRequests float64
 }
 
 // Server is the stand-in. Set fields before the first request or under
@@ -188,6 +192,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				"addr":                map[string]any{"description": m.Address},
 				"nodeName":            map[string]any{"description": "/" + partition + "/" + m.Address},
 				"serverside.curConns": map[string]any{"value": m.CurConns},
+				"serverside.totConns": map[string]any{"value": m.TotConns},
+				"totRequests":         map[string]any{"value": m.TotRequests},
 			}}}
 		}
 		writeJSON(w, 200, map[string]any{"kind": "tm:ltm:pool:members:membersstats", "entries": entries})
@@ -216,7 +222,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				"entries": map[string]any{self + "/stats": map[string]any{"nestedStats": map[string]any{"entries": map[string]any{
 					"addr":                     map[string]any{"description": m.Address},
 					"serverside.curConns":      map[string]any{"value": m.CurConns},
-					"serverside.totConns":      map[string]any{"value": 1234},
+					"serverside.totConns":      map[string]any{"value": m.TotConns},
+					"totRequests":              map[string]any{"value": m.TotRequests},
 					"status.availabilityState": map[string]any{"description": "available"},
 					"status.enabledState":      map[string]any{"description": map[bool]string{true: "disabled", false: "enabled"}[m.Session == "user-disabled"]},
 				}}}},
