@@ -194,12 +194,13 @@ func collectPool(ctx context.Context, src poolSources) poolReport {
 			rep.Error = redact.String(err.Error())
 		}
 	}
+	listed := store.Listed() // the directories read once, not a file opened per member
 	for _, m := range p.Members {
 		row := poolRow{Member: m}
 		if m.InRotation {
 			rep.InRotation++
 		}
-		if key := view.MemberKey(m); key != "" {
+		if key := view.MemberKey(m); key != "" && listed(key) {
 			if r, err := store.Load(key); err == nil && r != nil {
 				row.Drain = changeOf(r, key)
 			}
