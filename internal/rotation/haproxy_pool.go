@@ -307,12 +307,11 @@ func addStat(ms []haMember, out, backend string) error {
 	if !ok1 || !ok2 || !ok3 {
 		return errors.New("show stat: no pxname, svname or status column")
 	}
-	num := func(f []string, name string) *float64 {
-		i, ok := col[name]
-		if !ok || i >= len(f) || f[i] == "" {
+	num := func(f string) *float64 {
+		if f == "" {
 			return nil
 		}
-		v, err := strconv.ParseFloat(f[i], 64)
+		v, err := strconv.ParseFloat(f, 64)
 		if err != nil {
 			return nil
 		}
@@ -345,18 +344,32 @@ func addStat(ms []haMember, out, backend string) error {
 			mine = append(mine, l)
 		}
 	}
+	// This backend's lines: the fields of a member cut out the same way
+	// (a column the answer lacks reads as empty, as past a line's end).
+	want = []int{is, ist}
+	for _, name := range []string{"scur", "qcur", "bck", "weight"} {
+		i, ok := col[name]
+		if !ok {
+			i = -1
+		}
+		want = append(want, i)
+	}
+	got = make([]string, len(want))
 	for _, l := range mine {
-		f := strings.Split(l, ",")
-		for _, k := range at[f[is]] {
-			ms[k].status = f[ist]
-			ms[k].scur = num(f, "scur")
-			ms[k].qcur = num(f, "qcur")
-			if b := num(f, "bck"); b != nil && *b != 0 {
+		csvFields(l, want, got)
+		sv := got[0]
+		for _, k := range at[sv] {
+			ms[k].status = got[1]
+			ms[k].scur = num(got[2])
+			ms[k].qcur = num(got[3])
+			if b := num(got[4]); b != nil && *b != 0 {
 				ms[k].backup = true
 			}
-			ms[k].weight = num(f, "weight")
-			ms[k].tracks = tracked[backend+"/"+f[is]]
-			ms[k].leavesWith = trackChain(tracked, backend, f[is])
+			ms[k].weight = num(got[5])
+			if len(tracked) > 0 { // most pools track nothing: no key built
+				ms[k].tracks = tracked[backend+"/"+sv]
+				ms[k].leavesWith = trackChain(tracked, backend, sv)
+			}
 		}
 	}
 	return nil
@@ -365,6 +378,7 @@ func addStat(ms []haMember, out, backend string) error {
 // csvFields puts the fields at the indexes in want (any order) of a
 // comma-separated line into got ("" past the line's end), without
 // splitting the whole line, and returns how many fields it went through.
+// An index below 0 (a column the answer lacks) reads as "".
 func csvFields(line string, want []int, got []string) int {
 	top := 0
 	for _, i := range want {
