@@ -81,6 +81,10 @@ func (h *HAProxy) Pool(ctx context.Context) (Pool, error) {
 		if err != nil {
 			return Pool{}, err
 		}
+		if i == 0 {
+			merged = make(map[string]*Member, len(ms))
+			order = make([]string, 0, len(ms))
+		}
 		for _, m := range ms {
 			one := haToMember(m)
 			one.Self = self[m.name]
@@ -110,7 +114,7 @@ func (h *HAProxy) Pool(ctx context.Context) (Pool, error) {
 			}
 		}
 	}
-	p := Pool{Name: be}
+	p := Pool{Name: be, Members: make([]Member, 0, len(order))}
 	for _, name := range order {
 		p.Members = append(p.Members, *merged[name])
 	}
@@ -253,31 +257,38 @@ func serversState(out, backend string) ([]haMember, error) {
 	}
 	iaddr, hasAddr := col["srv_addr"]
 	iport, hasPort := col["srv_port"]
-	var ms []haMember
+	if !hasAddr || !hasPort {
+		iaddr, iport = -1, -1
+	}
+	// The six fields cut out of each line (strings.Fields made a slice of
+	// every field of every server: 5000 at a time).
+	want := []int{ib, is, ia, io, iaddr, iport}
+	f := make([]string, len(want))
+	ms := make([]haMember, 0, len(lines)-2)
 	for _, l := range lines[2:] {
-		f := strings.Fields(l)
-		if len(f) <= max(ib, is, ia, io) || f[ib] != backend {
+		n := spaceFields(l, want, f)
+		if n <= max(ib, is, ia, io) || f[0] != backend {
 			continue
 		}
-		adm, err := strconv.ParseUint(f[ia], 10, 32)
+		adm, err := strconv.ParseUint(f[2], 10, 32)
 		if err != nil {
-			return nil, fmt.Errorf("srv_admin_state %q is not a number", f[ia])
+			return nil, fmt.Errorf("srv_admin_state %q is not a number", f[2])
 		}
-		op, err := strconv.Atoi(f[io])
+		op, err := strconv.Atoi(f[3])
 		if err != nil {
-			return nil, fmt.Errorf("srv_op_state %q is not a number", f[io])
+			return nil, fmt.Errorf("srv_op_state %q is not a number", f[3])
 		}
-		m := haMember{name: f[is], admin: haReady, opState: op}
+		m := haMember{name: f[1], admin: haReady, opState: op}
 		switch {
 		case adm&admMaint != 0:
 			m.admin = haMaint
 		case adm&admDrain != 0:
 			m.admin = haDrain
 		}
-		if hasAddr && hasPort && len(f) > max(iaddr, iport) && f[iport] != "0" && f[iport] != "-" {
-			m.addr = f[iaddr] + ":" + f[iport]
-			if strings.Contains(f[iaddr], ":") {
-				m.addr = "[" + f[iaddr] + "]:" + f[iport]
+		if addr, port := f[4], f[5]; iaddr >= 0 && n > max(iaddr, iport) && port != "0" && port != "-" {
+			m.addr = addr + ":" + port
+			if strings.Contains(addr, ":") {
+				m.addr = "[" + addr + "]:" + port
 			}
 		}
 		ms = append(ms, m)
@@ -404,6 +415,43 @@ func csvFields(line string, want []int, got []string) int {
 			break
 		}
 		line = line[end+1:]
+	}
+	return i
+}
+
+// spaceFields is csvFields for a line of fields separated by runs of
+// spaces and tabs (as strings.Fields reads `show servers state`): the
+// fields at the indexes in want into got, "" for an index below 0 or past
+// the line's end; it returns how many fields it went through.
+func spaceFields(line string, want []int, got []string) int {
+	top := 0
+	for _, i := range want {
+		top = max(top, i)
+	}
+	for j := range got {
+		got[j] = ""
+	}
+	i := 0
+	for i <= top {
+		line = strings.TrimLeft(line, " \t\r")
+		if line == "" {
+			break
+		}
+		end := strings.IndexAny(line, " \t\r")
+		field := line
+		if end >= 0 {
+			field = line[:end]
+		}
+		for j, w := range want {
+			if w == i {
+				got[j] = field
+			}
+		}
+		i++
+		if end < 0 {
+			break
+		}
+		line = line[end:]
 	}
 	return i
 }
