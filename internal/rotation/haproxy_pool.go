@@ -431,30 +431,29 @@ func spaceFields(line string, want []int, got []string) int {
 	for j := range got {
 		got[j] = ""
 	}
-	i := 0
+	i, k := 0, 0
 	for i <= top {
-		line = strings.TrimLeft(line, " \t\r")
-		if line == "" {
+		for k < len(line) && isFieldSpace(line[k]) {
+			k++
+		}
+		if k == len(line) {
 			break
 		}
-		end := strings.IndexAny(line, " \t\r")
-		field := line
-		if end >= 0 {
-			field = line[:end]
+		start := k
+		for k < len(line) && !isFieldSpace(line[k]) {
+			k++
 		}
 		for j, w := range want {
 			if w == i {
-				got[j] = field
+				got[j] = line[start:k]
 			}
 		}
 		i++
-		if end < 0 {
-			break
-		}
-		line = line[end:]
 	}
 	return i
 }
+
+func isFieldSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' }
 
 // trackChain follows what backend/server tracks, and what that tracks, and
 // returns the servers of backend on the way (HAProxy forbids loops; a loop
