@@ -58,7 +58,7 @@ func TestBodyOfUnknownLengthReadInOneCopy(t *testing.T) {
 	if !bytes.Equal(body, page) {
 		t.Fatalf("read %d bytes, not the page's %d", len(body), len(page))
 	}
-	if limit := uint64(len(page))*5/2 + 1<<20; allocated > limit {
+	if limit := uint64(len(page))*5/2 + 1<<20; allocated > limit && !raceEnabled {
 		t.Errorf("reading a %d MB page of unknown length allocated %d MB, want at most %d MB", len(page)>>20, allocated>>20, limit>>20)
 	}
 	t.Logf("%d MB page: %d MB allocated", len(page)>>20, allocated>>20)
