@@ -18,8 +18,8 @@ import (
 // twice its size allocated, and the bytes read are the page's. A guard:
 // the issue measured 80 ms of CPU and 200 MiB of RSS for this read at
 // 500 000 series with a buffer regrown by a quarter at a time; Go 1.26's
-// io.ReadAll reads into growing chunks and copies once (2.4 times the
-// page here); a reader that regrows one buffer fails it (bytes.Buffer:
+// io.ReadAll reads into growing chunks and copies once (2.2-2.4 times the
+// page); a reader that regrows one buffer fails it (bytes.Buffer:
 // 32 MB for this 9.6 MB page).
 func TestBodyOfUnknownLengthReadInOneCopy(t *testing.T) {
 	page := []byte(strings.Repeat("app_metric_1{instance=\"i1\",path=\"/some/path/1\"} 1\n", 200_000)) // 10 MB
