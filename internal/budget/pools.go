@@ -49,7 +49,7 @@ func (p *Pools) IDs() []string {
 // name.
 func (p *Pools) Pool(ctx context.Context) (rotation.Pool, error) {
 	var out rotation.Pool
-	idx := map[string]int{}
+	var idx map[string]int
 	for i, m := range p.methods {
 		pl, err := m.(rotation.Pooler).Pool(ctx)
 		if err != nil {
@@ -57,10 +57,17 @@ func (p *Pools) Pool(ctx context.Context) (rotation.Pool, error) {
 		}
 		if i == 0 {
 			out.Name = pl.Name
+			out.Members = make([]rotation.Member, 0, len(pl.Members))
+			idx = make(map[string]int, len(pl.Members))
 		}
-		seen := map[string]bool{}
+		var seen map[string]bool // the first view sees every member it names
+		if i > 0 {
+			seen = make(map[string]bool, len(pl.Members))
+		}
 		for _, mem := range pl.Members {
-			seen[mem.Name] = true
+			if seen != nil {
+				seen[mem.Name] = true
+			}
 			j, ok := idx[mem.Name]
 			if !ok {
 				if i > 0 {
@@ -86,7 +93,7 @@ func (p *Pools) Pool(ctx context.Context) (rotation.Pool, error) {
 			}
 		}
 		for name, j := range idx {
-			if !seen[name] {
+			if seen != nil && !seen[name] {
 				out.Members[j].InRotation = false
 			}
 		}

@@ -81,6 +81,10 @@ func (h *HAProxy) Pool(ctx context.Context) (Pool, error) {
 		if err != nil {
 			return Pool{}, err
 		}
+		if i == 0 {
+			merged = make(map[string]*Member, len(ms))
+			order = make([]string, 0, len(ms))
+		}
 		for _, m := range ms {
 			one := haToMember(m)
 			one.Self = self[m.name]
@@ -110,7 +114,7 @@ func (h *HAProxy) Pool(ctx context.Context) (Pool, error) {
 			}
 		}
 	}
-	p := Pool{Name: be}
+	p := Pool{Name: be, Members: make([]Member, 0, len(order))}
 	for _, name := range order {
 		p.Members = append(p.Members, *merged[name])
 	}
@@ -253,31 +257,38 @@ func serversState(out, backend string) ([]haMember, error) {
 	}
 	iaddr, hasAddr := col["srv_addr"]
 	iport, hasPort := col["srv_port"]
-	var ms []haMember
+	if !hasAddr || !hasPort {
+		iaddr, iport = -1, -1
+	}
+	// The six fields cut out of each line (strings.Fields made a slice of
+	// every field of every server: 5000 at a time).
+	want := []int{ib, is, ia, io, iaddr, iport}
+	f := make([]string, len(want))
+	ms := make([]haMember, 0, len(lines)-2)
 	for _, l := range lines[2:] {
-		f := strings.Fields(l)
-		if len(f) <= max(ib, is, ia, io) || f[ib] != backend {
+		n := spaceFields(l, want, f)
+		if n <= max(ib, is, ia, io) || f[0] != backend {
 			continue
 		}
-		adm, err := strconv.ParseUint(f[ia], 10, 32)
+		adm, err := strconv.ParseUint(f[2], 10, 32)
 		if err != nil {
-			return nil, fmt.Errorf("srv_admin_state %q is not a number", f[ia])
+			return nil, fmt.Errorf("srv_admin_state %q is not a number", f[2])
 		}
-		op, err := strconv.Atoi(f[io])
+		op, err := strconv.Atoi(f[3])
 		if err != nil {
-			return nil, fmt.Errorf("srv_op_state %q is not a number", f[io])
+			return nil, fmt.Errorf("srv_op_state %q is not a number", f[3])
 		}
-		m := haMember{name: f[is], admin: haReady, opState: op}
+		m := haMember{name: f[1], admin: haReady, opState: op}
 		switch {
 		case adm&admMaint != 0:
 			m.admin = haMaint
 		case adm&admDrain != 0:
 			m.admin = haDrain
 		}
-		if hasAddr && hasPort && len(f) > max(iaddr, iport) && f[iport] != "0" && f[iport] != "-" {
-			m.addr = f[iaddr] + ":" + f[iport]
-			if strings.Contains(f[iaddr], ":") {
-				m.addr = "[" + f[iaddr] + "]:" + f[iport]
+		if addr, port := f[4], f[5]; iaddr >= 0 && n > max(iaddr, iport) && port != "0" && port != "-" {
+			m.addr = addr + ":" + port
+			if strings.Contains(addr, ":") {
+				m.addr = "[" + addr + "]:" + port
 			}
 		}
 		ms = append(ms, m)
@@ -307,12 +318,11 @@ func addStat(ms []haMember, out, backend string) error {
 	if !ok1 || !ok2 || !ok3 {
 		return errors.New("show stat: no pxname, svname or status column")
 	}
-	num := func(f []string, name string) *float64 {
-		i, ok := col[name]
-		if !ok || i >= len(f) || f[i] == "" {
+	num := func(f string) *float64 {
+		if f == "" {
 			return nil
 		}
-		v, err := strconv.ParseFloat(f[i], 64)
+		v, err := strconv.ParseFloat(f, 64)
 		if err != nil {
 			return nil
 		}
@@ -345,18 +355,32 @@ func addStat(ms []haMember, out, backend string) error {
 			mine = append(mine, l)
 		}
 	}
+	// This backend's lines: the fields of a member cut out the same way
+	// (a column the answer lacks reads as empty, as past a line's end).
+	want = []int{is, ist}
+	for _, name := range []string{"scur", "qcur", "bck", "weight"} {
+		i, ok := col[name]
+		if !ok {
+			i = -1
+		}
+		want = append(want, i)
+	}
+	got = make([]string, len(want))
 	for _, l := range mine {
-		f := strings.Split(l, ",")
-		for _, k := range at[f[is]] {
-			ms[k].status = f[ist]
-			ms[k].scur = num(f, "scur")
-			ms[k].qcur = num(f, "qcur")
-			if b := num(f, "bck"); b != nil && *b != 0 {
+		csvFields(l, want, got)
+		sv := got[0]
+		for _, k := range at[sv] {
+			ms[k].status = got[1]
+			ms[k].scur = num(got[2])
+			ms[k].qcur = num(got[3])
+			if b := num(got[4]); b != nil && *b != 0 {
 				ms[k].backup = true
 			}
-			ms[k].weight = num(f, "weight")
-			ms[k].tracks = tracked[backend+"/"+f[is]]
-			ms[k].leavesWith = trackChain(tracked, backend, f[is])
+			ms[k].weight = num(got[5])
+			if len(tracked) > 0 { // most pools track nothing: no key built
+				ms[k].tracks = tracked[backend+"/"+sv]
+				ms[k].leavesWith = trackChain(tracked, backend, sv)
+			}
 		}
 	}
 	return nil
@@ -365,6 +389,7 @@ func addStat(ms []haMember, out, backend string) error {
 // csvFields puts the fields at the indexes in want (any order) of a
 // comma-separated line into got ("" past the line's end), without
 // splitting the whole line, and returns how many fields it went through.
+// An index below 0 (a column the answer lacks) reads as "".
 func csvFields(line string, want []int, got []string) int {
 	top := 0
 	for _, i := range want {
@@ -393,6 +418,42 @@ func csvFields(line string, want []int, got []string) int {
 	}
 	return i
 }
+
+// spaceFields is csvFields for a line of fields separated by runs of
+// spaces and tabs (as strings.Fields reads `show servers state`): the
+// fields at the indexes in want into got, "" for an index below 0 or past
+// the line's end; it returns how many fields it went through.
+func spaceFields(line string, want []int, got []string) int {
+	top := 0
+	for _, i := range want {
+		top = max(top, i)
+	}
+	for j := range got {
+		got[j] = ""
+	}
+	i, k := 0, 0
+	for i <= top {
+		for k < len(line) && isFieldSpace(line[k]) {
+			k++
+		}
+		if k == len(line) {
+			break
+		}
+		start := k
+		for k < len(line) && !isFieldSpace(line[k]) {
+			k++
+		}
+		for j, w := range want {
+			if w == i {
+				got[j] = line[start:k]
+			}
+		}
+		i++
+	}
+	return i
+}
+
+func isFieldSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' }
 
 // trackChain follows what backend/server tracks, and what that tracks, and
 // returns the servers of backend on the way (HAProxy forbids loops; a loop

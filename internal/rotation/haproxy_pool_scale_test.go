@@ -72,3 +72,30 @@ func TestCSVFields(t *testing.T) {
 		t.Errorf("short line: %d %q", n, got)
 	}
 }
+
+// TestSpaceFields: the fields strings.Fields would give at those indexes.
+func TestSpaceFields(t *testing.T) {
+	for _, line := range []string{
+		"3 web 1 s1 127.0.0.1 2 0 1 1 4 15 3 2 0 6 0 0 0 - 8080 -",
+		"  3  web\t1 s1   127.0.0.1 2 0 1\r",
+		"3 web",
+		"",
+	} {
+		want := []int{1, 3, 0, 19, -1, 7}
+		got := make([]string, len(want))
+		n := spaceFields(line, want, got)
+		all := strings.Fields(line)
+		for j, w := range want {
+			exp := ""
+			if w >= 0 && w < len(all) {
+				exp = all[w]
+			}
+			if got[j] != exp {
+				t.Errorf("%q: field %d = %q, want %q", line, w, got[j], exp)
+			}
+		}
+		if exp := min(len(all), 20); n != exp {
+			t.Errorf("%q: went through %d fields, want %d", line, n, exp)
+		}
+	}
+}

@@ -96,3 +96,41 @@ func readListed(path string) (Found, bool) {
 	r.Files = []string{path}
 	return Found{File: path, Record: &r, Err: err}, true
 }
+
+// Listed lists the store's directories (Dir, then the old ones) once and
+// returns whether target may have a record in them: false only when no
+// directory lists its file, so Find would find none. For reading the
+// records of many targets (a pool of thousands of servers) without opening
+// one file per target. A directory that cannot be listed, other than a
+// missing one, answers true for every target: Find then says what is wrong.
+func (s Store) Listed() func(target string) bool {
+	names := map[string]bool{}
+	unlisted := false
+	for _, dir := range s.Dirs() {
+		if dir == "" {
+			continue
+		}
+		ents, err := os.ReadDir(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			unlisted = true
+			break
+		}
+		for _, e := range ents {
+			names[filepath.Join(filepath.Clean(dir), e.Name())] = true
+		}
+	}
+	return func(target string) bool {
+		if unlisted {
+			return true
+		}
+		for _, dir := range s.Dirs() {
+			if dir != "" && names[filepath.Clean(Store{Dir: dir}.file(target))] {
+				return true
+			}
+		}
+		return false
+	}
+}

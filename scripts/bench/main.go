@@ -31,9 +31,12 @@ import (
 func main() {
 	runs := flag.Int("runs", 5, "runs per recipe and per lag interval")
 	overhead := flag.Duration("overhead", 60*time.Second, "how long each drain wait runs for the overhead measurement")
-	only := flag.String("only", "recipes,slowlb,totals,lag,overhead", "parts to run: recipes, slowlb, totals, lag, overhead, scale, fast")
+	only := flag.String("only", "recipes,slowlb,totals,lag,overhead", "parts to run: recipes, slowlb, totals, lag, overhead, scale, series, ciwait, fast")
 	oldRev := flag.String("old-rev", "46da2de", "scale: the older revision to compare with (built from git archive)")
 	sizes := flag.String("sizes", "1000,5000,10000", "scale: backend sizes (servers)")
+	seriesSizes := flag.String("series", "1000,10000,100000,500000", "series: page sizes (series)")
+	ciTotal := flag.Duration("ciwait", 3*time.Minute, "ciwait: how long each wait runs (at -ciwait-interval: 3m at 30ms is 6000 polls, as 10m at 100ms)")
+	ciInterval := flag.Duration("ciwait-interval", 30*time.Millisecond, "ciwait: the waits' --interval")
 	old := flag.String("old", "", "fast: an older drain binary to compare with, interleaved (scripts/bench/fast.sh builds one)")
 	probe := flag.String("probe", "2s:3", "slowlb: the LB's health check, INTER:FALL[:RISE] (rise defaults to 2)")
 	flag.Parse()
@@ -67,19 +70,30 @@ func main() {
 		b.overhead(*overhead)
 	}
 	if strings.Contains(*only, "scale") {
-		var ns []int
-		for _, f := range strings.Split(*sizes, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n < 2 {
-				fatal("-sizes: %q is not a size", f)
-			}
-			ns = append(ns, n)
-		}
-		b.scale(*runs, *oldRev, ns)
+		b.scale(*runs, *oldRev, atois("-sizes", *sizes))
+	}
+	if strings.Contains(*only, "series") {
+		b.series(*runs, *oldRev, atois("-series", *seriesSizes))
+	}
+	if strings.Contains(*only, "ciwait") {
+		b.ciWait(*oldRev, *ciTotal, 50, *ciInterval)
 	}
 	if strings.Contains(*only, "fast") {
 		b.fast(*runs, *old)
 	}
+}
+
+// atois reads a comma-separated list of sizes.
+func atois(flagName, list string) []int {
+	var ns []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 2 {
+			fatal("%s: %q is not a size", flagName, f)
+		}
+		ns = append(ns, n)
+	}
+	return ns
 }
 
 type bench struct {
