@@ -27,7 +27,13 @@ $packageArgs = @{
   checksum64     = $checksum
   checksumType64 = 'sha256'
 }
-Install-ChocolateyZipPackage @packageArgs
+try {
+  Install-ChocolateyZipPackage @packageArgs
+} catch {
+  # A failed download or checksum: the drain that was there stays.
+  if (Test-Path -LiteralPath "$exe.old") { Move-Item -LiteralPath "$exe.old" -Destination $exe -Force }
+  throw
+}
 Remove-Item -LiteralPath "$exe.old" -Force -ErrorAction SilentlyContinue
 
 $installed = & $exe version
