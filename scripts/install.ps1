@@ -10,7 +10,8 @@ to its checksums.txt), verifies its SHA-256, and puts drain.exe in -Dir.
   -Scope Machine  (default) for servers and pipeline agents that run as a
                   service account: -Dir defaults to %ProgramFiles%\drain, it
                   goes on the machine PATH, and PowerShell completion is
-                  registered for all users (the AllUsersAllHosts profile).
+                  registered for all users (the AllUsersAllHosts profile of
+                  Windows PowerShell and of PowerShell 7).
                   Needs an administrator.
   -Scope Path     only install into -Dir (the setup action adds it to PATH).
 
@@ -113,13 +114,19 @@ try {
       [Environment]::SetEnvironmentVariable('Path', ($path.TrimEnd(';') + ';' + $Dir), 'Machine')
     }
     # Completion for every user's PowerShell: the AllUsersAllHosts profile
-    # dot-sources the script drain writes.
+    # of Windows PowerShell, of PowerShell 7 when it is installed, and of
+    # the PowerShell running this script, dot-sources the script drain
+    # writes (run from Windows PowerShell, $PROFILE alone would miss pwsh).
     $completion = Join-Path $Dir 'drain-completion.ps1'
     & $exe completion powershell | Set-Content -LiteralPath $completion -Encoding UTF8
-    $profilePath = $PROFILE.AllUsersAllHosts
     $line = ". '$completion'"
-    if (-not (Test-Path -LiteralPath $profilePath) -or -not (Select-String -LiteralPath $profilePath -SimpleMatch $line -Quiet)) {
-      Add-Content -LiteralPath $profilePath -Value $line
+    $profiles = @($PROFILE.AllUsersAllHosts, (Join-Path $env:windir 'System32\WindowsPowerShell\v1.0\profile.ps1'))
+    $pwsh = Get-Command pwsh.exe -ErrorAction SilentlyContinue
+    if ($pwsh) { $profiles += Join-Path (Split-Path -Parent $pwsh.Source) 'profile.ps1' }
+    foreach ($profilePath in ($profiles | Where-Object { $_ } | Select-Object -Unique)) {
+      if (-not (Test-Path -LiteralPath $profilePath) -or -not (Select-String -LiteralPath $profilePath -SimpleMatch $line -Quiet)) {
+        Add-Content -LiteralPath $profilePath -Value $line
+      }
     }
   }
   Write-Output "install: $installed in $Dir, SHA-256 $got"

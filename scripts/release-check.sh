@@ -11,7 +11,9 @@
 #     resource, and its Authenticode signature verifies against the throwaway
 #     certificate it was signed with (and not against another one);
 #   - the winget manifests validate against Microsoft's schemas, the Scoop
-#     manifest parses and its hashes match; the SBOMs are CycloneDX.
+#     manifest parses and its hashes match; the SBOMs are CycloneDX;
+#   - the Chocolatey package (scripts/chocolatey) has a well-formed nuspec and
+#     the zips' checksums, and its scripts parse (scripts/pscheck).
 #
 # Needs Go and network access to the Go module proxy and Debian's packages
 # only; it installs goreleaser, cyclonedx-gomod, osslsigncode, Wine. Runs as
@@ -174,6 +176,13 @@ say "ok drain.exe under Wine: '$got'"
 # --- Package manager manifests and SBOMs.
 go run ./scripts/releasecheck winget dist/winget packaging/winget/schema "$version" dist/checksums.txt
 go run ./scripts/releasecheck scoop dist/scoop/drain.json dist/checksums.txt "$version"
+# The Chocolatey package as the release workflow writes it: checksums filled
+# in from checksums.txt and equal to the zips'; its scripts parse.
+go run ./scripts/chocolatey -version "$version" -checksums dist/checksums.txt -out dist/chocolatey
+go run ./scripts/releasecheck chocolatey dist/chocolatey dist/checksums.txt "$version"
+if [ -d scripts/pscheck/node_modules/web-tree-sitter ] && command -v node >/dev/null; then
+  node scripts/pscheck/parse.cjs dist/chocolatey/tools/*.ps1 || fail "the Chocolatey package's scripts do not parse"
+fi
 sboms=(dist/*.cdx.json)
 [ "${#sboms[@]}" = 6 ] || fail "want 6 SBOMs (one per binary), found ${#sboms[@]}"
 go run ./scripts/releasecheck sbom "${sboms[@]}"

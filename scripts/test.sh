@@ -28,6 +28,11 @@ command -v ansible-playbook >/dev/null 2>&1 || need+=(ansible)
 # The drain_cli.drain collection's sanity test runs validate-modules and
 # pycodestyle with Debian's packages (ansible-test would fetch them with pip).
 /usr/bin/python3 -c 'import voluptuous, pycodestyle' >/dev/null 2>&1 || need+=(python3-voluptuous python3-pycodestyle)
+# skopeo publishes the container image and docker-registry (the CNCF
+# distribution) is the real registry it is published to in the test
+# (scripts/publish-image.sh, internal/e2e TestImage).
+command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 # Node runs tree-sitter's PowerShell grammar, the parse check of the
 # Windows scripts (scripts/pscheck, internal/e2e).
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)

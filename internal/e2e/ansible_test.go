@@ -94,6 +94,7 @@ type ansibleHost struct {
 	ExitCode        *int     `json:"exit_code"`
 	RotationChanged bool     `json:"rotation_changed"`
 	ActionRan       bool     `json:"action_ran"`
+	ActionExitCode  *int     `json:"action_exit_code"`
 	WouldChange     *bool    `json:"would_change"`
 	Cmd             []string `json:"cmd"`
 }
@@ -301,6 +302,9 @@ func testAnsibleRoll(t *testing.T, env ansibleEnv) {
 		if rc, _ := r.rc(taskDrain, h); rc != 0 {
 			t.Errorf("%s: drain run exit %d", h, rc)
 		}
+		if res, _ := r.host(taskDrain, h); !res.Changed || !res.RotationChanged || !res.ActionRan {
+			t.Errorf("%s: drained from IN reports changed=%v rotation_changed=%v action_ran=%v, want all true", h, res.Changed, res.RotationChanged, res.ActionRan)
+		}
 	}
 	for _, s := range samples {
 		if n := s.InRotation(); n < 2 {
@@ -339,6 +343,10 @@ func testAnsibleRollStopsOnDrainTimeout(t *testing.T, env ansibleEnv) {
 	}
 	if !strings.Contains(out, "IN") {
 		t.Errorf("web2: drain's output does not say the server is IN:\n%s", out)
+	}
+	// Out, then put back in by drain itself: where it stood before.
+	if h, _ := r.host(taskDrain, "web2"); h.Changed || h.RotationChanged || h.Rotation != "IN" {
+		t.Errorf("web2: the timed-out drain reports changed=%v rotation_changed=%v rotation=%q; want unchanged, IN (out and back in)", h.Changed, h.RotationChanged, h.Rotation)
 	}
 	// web2: back in rotation, never stopped, old version.
 	if _, err := os.Stat(f.Keepalive("web2")); err != nil {
@@ -602,6 +610,7 @@ func testAnsibleModuleRotation(t *testing.T, env ansibleEnv) {
 		}
 	}
 	step("out", false, false, "OUT", "OUT")
+	drainedWhenOut(t, env, f, ctx)
 	step("in", true, true, "OUT", "OUT")
 	step("in", false, true, "IN", "IN")
 	if st, err := f.Status(); err != nil || !st["web2"].InRotation() {
@@ -626,6 +635,74 @@ func testAnsibleModuleRotation(t *testing.T, env ansibleEnv) {
 	if got := keepaliveState(f, "web2"); got != "IN" {
 		t.Errorf("after the failed out web2's page is %s, want IN", got)
 	}
+}
+
+// drainedWhenOut: state=drained on a host already out (web2) waits until
+// it is quiet and runs the action, and reports changed=false, as
+// community.general.haproxy reports a server already in the state asked
+// for: changed is the rotation's, the action is action_ran (its exit code
+// action_exit_code). In check mode it would change nothing either. The
+// rotation stays OUT.
+func drainedWhenOut(t *testing.T, env ansibleEnv, f *testbed.Farm, ctx context.Context) {
+	t.Helper()
+	marker := filepath.Join(t.TempDir(), "action-ran")
+	play := filepath.Join(t.TempDir(), "drained.yml")
+	must(t, os.WriteFile(play, []byte(`- name: Drained
+  hosts: web
+  gather_facts: false
+  vars_files: [`+filepath.Join(env.examples, "vars.yml")+`]
+  tasks:
+    - name: Drained
+      drain_cli.drain.drain:
+        state: drained
+        binary: "{{ drain }}"
+        rotate: "{{ drain_rotate }}"
+        verify_url: "{{ drain_verify_url }}"
+        sources: ["nginx:{{ base_url }}/nginx_status", "haproxy:{{ haproxy_socket }}#web/{{ inventory_hostname }}"]
+        lb_grace: "{{ drain_lb_grace }}"
+        settle: "{{ drain_settle }}"
+        interval: "{{ drain_interval }}"
+        timeout: "{{ drain_timeout }}"
+        state_dir: "{{ drain_state_dir }}"
+        action: [touch, "`+marker+`"]
+`), 0o644))
+	for _, check := range []bool{true, false} {
+		args := []string{"-l", "web2", "-e", "drain=" + env.drain}
+		if check {
+			args = append(args, "--check")
+		}
+		pb := f.PlaybookCmd(ctx, play, nil, args...)
+		pb.Cmd.Env = append(pb.Cmd.Env, "ANSIBLE_COLLECTIONS_PATH="+env.collections, "ANSIBLE_COLLECTIONS_PATHS="+env.collections)
+		code, err := pb.Run()
+		r := parseAnsible(t, pb)
+		h, ok := r.host("Drained", "web2")
+		if code != 0 || !ok {
+			t.Fatalf("drained on a host already out (check %v): ansible-playbook exit %d (%v)\n%s\n%s", check, code, err, pb.Stdout.String(), pb.Stderr.String())
+		}
+		_, statErr := os.Stat(marker)
+		if check {
+			if h.Changed || h.WouldChange == nil || *h.WouldChange || h.ActionRan || statErr == nil {
+				t.Errorf("drained --check on a host already out: changed=%v would_change=%s action_ran=%v (action's file: %v); want nothing changed, nothing would, no action",
+					h.Changed, show(h.WouldChange), h.ActionRan, statErr)
+			}
+			continue
+		}
+		if h.Changed || h.RotationChanged || !h.ActionRan || h.ActionExitCode == nil || *h.ActionExitCode != 0 || h.Rotation != "OUT" || statErr != nil {
+			t.Errorf("drained on a host already out: changed=%v rotation_changed=%v action_ran=%v action_exit_code=%s rotation=%q (action's file: %v); want changed false, the action run (exit 0), OUT",
+				h.Changed, h.RotationChanged, h.ActionRan, show(h.ActionExitCode), h.Rotation, statErr)
+		}
+	}
+	if got := keepaliveState(f, "web2"); got != "OUT" {
+		t.Errorf("after drained web2's page is %s, want OUT", got)
+	}
+}
+
+// show is a pointer's value, or "absent".
+func show[T any](p *T) string {
+	if p == nil {
+		return "absent"
+	}
+	return fmt.Sprint(*p)
 }
 
 // testAnsibleRollCheckMode: roll.yml with --check runs drain with

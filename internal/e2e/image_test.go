@@ -8,7 +8,9 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/drain-cli/drain/internal/testbed"
 )
 
 // ociDescriptor, ociIndex, ociManifest and ociConfig are the parts of the
@@ -160,6 +165,7 @@ func TestImage(t *testing.T) {
 			checkImageFS(t, unpacked, cfg)
 		}
 	}
+	publishImage(t, root, layout, top.Manifests[0].Digest, idx)
 	if unpacked == "" {
 		t.Skipf("no linux/%s image to run here", runtime.GOARCH)
 	}
@@ -239,5 +245,121 @@ func checkImageFS(t *testing.T, rootfs string, cfg ociConfig) {
 	}
 	if out, err := exec.Command(filepath.Join(shared, "drain"), "version").CombinedOutput(); err != nil || !strings.Contains(string(out), "9.8.7") {
 		t.Errorf("drain copied by the image's cp: %v %q", err, out)
+	}
+}
+
+// startRegistry starts a real container registry (Debian's docker-registry,
+// the CNCF distribution) on 127.0.0.1 with its storage in a temporary
+// directory, and returns its address.
+func startRegistry(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		if os.Getenv("DRAIN_E2E") == "require" {
+			t.Fatal("docker-registry not found and DRAIN_E2E=require: apt-get install docker-registry")
+		}
+		t.Skip("docker-registry not installed (scripts/test.sh installs it)")
+	}
+	addr, err := testbed.FreeAddr()
+	must(t, err)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yml")
+	must(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: %s
+http:
+  addr: %s
+`, filepath.Join(dir, "data"), addr)), 0o644))
+	cmd := exec.Command(bin, "serve", cfg)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	must(t, cmd.Start())
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	c := &http.Client{Timeout: 2 * time.Second}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if resp, err := c.Get("http://" + addr + "/v2/"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return addr
+			}
+		}
+		select {
+		case <-exited:
+			t.Fatalf("docker-registry exited at start:\n%s", logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("docker-registry not answering on %s after 30s:\n%s", addr, logs.String())
+		}
+	}
+}
+
+// publishImage runs scripts/publish-image.sh, the release workflow's publish
+// step, against a real registry: the image index and both platforms'
+// manifests are then served, read over the registry API (not by skopeo), by
+// the digests the layout gave them, under the version and latest; bad
+// input is refused with exit 2 and nothing published.
+func publishImage(t *testing.T, root, layout, indexDigest string, idx ociIndex) {
+	t.Helper()
+	if _, err := exec.LookPath("skopeo"); err != nil {
+		if os.Getenv("DRAIN_E2E") == "require" {
+			t.Fatal("skopeo not found and DRAIN_E2E=require: apt-get install skopeo")
+		}
+		t.Skip("skopeo not installed (scripts/test.sh installs it)")
+	}
+	addr := startRegistry(t)
+	image := addr + "/drain-cli/drain"
+	publish := func(args ...string) (int, string) {
+		cmd := exec.Command("bash", append([]string{filepath.Join(root, "scripts", "publish-image.sh")}, args...)...)
+		// skopeo keeps its auth file under XDG_RUNTIME_DIR or HOME: a temporary one.
+		cmd.Env = append(os.Environ(), "DRAIN_REGISTRY_TLS_VERIFY=false", "HOME="+t.TempDir(), "XDG_RUNTIME_DIR="+t.TempDir())
+		out, _ := cmd.CombinedOutput()
+		return cmd.ProcessState.ExitCode(), string(out)
+	}
+	for _, bad := range [][]string{
+		{layout, "9.8.7", addr + "/Drain-CLI/drain"}, // upper case: not an image name
+		{layout, "9.8.7; rm -rf /", image},
+		{layout, "1.0.0", image}, // the layout has no image tagged 1.0.0
+		{t.TempDir(), "9.8.7", image},
+	} {
+		if code, out := publish(bad...); code != 2 || strings.Count(strings.TrimSpace(out), "\n") != 0 || !strings.Contains(out, "publish-image: ") {
+			t.Errorf("publish-image.sh %q: exit %d, want 2 and one line\n%s", bad, code, out)
+		}
+	}
+	c := &http.Client{Timeout: 10 * time.Second}
+	get := func(ref, accept string) (int, []byte) {
+		req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/v2/drain-cli/drain/manifests/"+ref, nil)
+		must(t, err)
+		req.Header.Set("Accept", accept)
+		resp, err := c.Do(req)
+		must(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		must(t, err)
+		return resp.StatusCode, b
+	}
+	if code, _ := get("9.8.7", "application/vnd.oci.image.index.v1+json"); code != http.StatusNotFound {
+		t.Fatalf("the refused publishes left 9.8.7 in the registry (HTTP %d)", code)
+	}
+
+	if code, out := publish(layout, "9.8.7", image, "latest"); code != 0 {
+		t.Fatalf("publish-image.sh: exit %d\n%s", code, out)
+	}
+	for _, tag := range []string{"9.8.7", "latest", indexDigest} {
+		code, b := get(tag, "application/vnd.oci.image.index.v1+json")
+		if sum := sha256.Sum256(b); code != http.StatusOK || "sha256:"+hex.EncodeToString(sum[:]) != indexDigest {
+			t.Errorf("the registry serves %s as HTTP %d, digest sha256:%x; want the layout's index %s", tag, code, sum, indexDigest)
+		}
+	}
+	for _, m := range idx.Manifests {
+		code, b := get(m.Digest, m.MediaType)
+		if code != http.StatusOK || !bytes.Equal(b, readBlob(t, layout, m)) {
+			t.Errorf("the registry's %s/%s manifest %s: HTTP %d, not the layout's bytes", m.Platform.OS, m.Platform.Architecture, m.Digest, code)
+		}
 	}
 }

@@ -85,3 +85,55 @@ func actionlint(t *testing.T, workflow string) {
 		t.Errorf("actionlint: %v\n%s", err, out)
 	}
 }
+
+// TestWorkflows runs actionlint (with shellcheck on the run: scripts when it
+// is installed) on this repository's own workflows, reading action.yml for
+// their `uses: ./` steps, and checks the two artefact jobs are there: the
+// linux workflow uses the setup action with its inputs, as the recipe does,
+// and the release workflow builds the image with scripts/image.sh and
+// publishes it with scripts/publish-image.sh (TestImage runs both).
+func TestWorkflows(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	must(t, err)
+	files, err := filepath.Glob(filepath.Join(root, ".github", "workflows", "*.yml"))
+	must(t, err)
+	if len(files) < 3 {
+		t.Fatalf("found %d workflows in .github/workflows", len(files))
+	}
+	cmd := exec.Command(actionlintBin(t), files...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("actionlint .github/workflows: %v\n%s", err, out)
+	}
+
+	type step struct {
+		Uses string            `yaml:"uses"`
+		With map[string]string `yaml:"with"`
+		Run  string            `yaml:"run"`
+	}
+	var wf struct {
+		Jobs map[string]struct {
+			Steps []step `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	must(t, yaml.Unmarshal(mustRead(t, filepath.Join(root, ".github", "workflows", "linux.yml")), &wf))
+	uses := false
+	for _, s := range wf.Jobs["setup-action"].Steps {
+		if s.Uses == "./" && s.With["version"] != "" && s.With["base-url"] != "" && strings.TrimSpace(s.With["run"]) == "version" {
+			uses = true
+		}
+	}
+	if !uses {
+		t.Errorf("linux.yml: no setup-action job step `uses: ./` with version, base-url and run")
+	}
+	must(t, yaml.Unmarshal(mustRead(t, filepath.Join(root, ".github", "workflows", "release.yml")), &wf))
+	var script strings.Builder
+	for _, s := range wf.Jobs["image"].Steps {
+		script.WriteString(s.Run)
+	}
+	for _, want := range []string{"scripts/image.sh", "scripts/publish-image.sh", "skopeo login ghcr.io"} {
+		if !strings.Contains(script.String(), want) {
+			t.Errorf("release.yml: the image job does not run %s", want)
+		}
+	}
+}

@@ -6,6 +6,7 @@
 //	releasecheck winget DIR SCHEMADIR VERSION CHECKSUMS  winget manifests against their JSON schemas, hashes against checksums.txt
 //	releasecheck scoop  FILE.json CHECKSUMS VERSION the Scoop manifest, hashes against checksums.txt
 //	releasecheck sbom   FILE.cdx.json...           CycloneDX SBOMs name drain's modules
+//	releasecheck chocolatey DIR CHECKSUMS VERSION  the Chocolatey package scripts/chocolatey wrote
 package main
 
 import (
@@ -40,6 +41,11 @@ func main() {
 			usage()
 		}
 		err = checkSBOMs(args)
+	case "chocolatey":
+		if len(args) != 3 {
+			usage()
+		}
+		err = checkChocolatey(args[0], args[1], args[2])
 	default:
 		usage()
 	}
@@ -53,6 +59,7 @@ func usage() {
 	fmt.Fprintln(os.Stderr, `usage: releasecheck pe FILE.exe VERSION
        releasecheck winget DIR SCHEMADIR VERSION CHECKSUMS
        releasecheck scoop FILE.json CHECKSUMS VERSION
-       releasecheck sbom FILE.cdx.json...`)
+       releasecheck sbom FILE.cdx.json...
+       releasecheck chocolatey DIR CHECKSUMS VERSION`)
 	os.Exit(2)
 }

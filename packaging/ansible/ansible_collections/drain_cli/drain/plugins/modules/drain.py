@@ -17,10 +17,14 @@ description:
   - C(state=out) takes the server out of rotation (C(drain out)); C(state=in) puts it back (C(drain in));
     C(state=drained) takes it out, waits until every source stays quiet, then runs the I(action) if one
     is given (C(drain run)). A run that fails before the action puts the server back in rotation itself.
-  - C(changed) is true only when the rotation changed (or, for C(state=drained), when the action ran);
-    a server already out reports C(changed=false) for C(state=out), one already in for C(state=in).
+  - C(changed) is true only when the rotation changed, whatever the state, as C(community.general.haproxy)
+    reports it. A server already out reports C(changed=false) for C(state=out) and for C(state=drained), even
+    though the action ran (see I(action_ran) and I(action_exit_code); register the result as C(r) and set
+    C(changed_when) to C(r.changed or r.action_ran) where a handler must follow the action). One already in
+    reports C(changed=false) for C(state=in). A run that took the server out and put it back in itself (a
+    timeout, an interrupt) leaves the rotation where it was, C(changed=false).
   - In check mode the module runs drain with C(--dry-run), which reads the rotation and every source once and
-    changes nothing, and reports C(changed=true) when the run would change the rotation (or run the action).
+    changes nothing, and reports C(changed=true) when the run would change the rotation.
   - On failure the module fails with drain's exit code as C(rc) and drain's final line as C(msg), with the
     server's rotation state as C(rotation), one of C(IN), C(OUT) or C(UNKNOWN).
   - Options are named after drain's long flags, with underscores; each is passed only to the states whose
@@ -289,7 +293,8 @@ error:
   type: str
   sample: "not drained within 1m0s: still waiting on nginx:http://127.0.0.1/nginx_status=2 (threshold 0)"
 rotation_changed:
-  description: Whether drain changed the rotation (an out or in event with changed true). Always false in check mode.
+  description: Whether the rotation is not where it was before the run (a target drain took out or put in, and
+    did not change back). The same as C(changed) outside check mode; always false in check mode.
   returned: always
   type: bool
   sample: true
@@ -304,7 +309,7 @@ action_exit_code:
   type: int
   sample: 0
 would_change:
-  description: In check mode, whether the run would change the rotation or run the action.
+  description: In check mode, whether the run would change the rotation (the action does not count).
   returned: in check mode
   type: bool
   sample: true
@@ -505,13 +510,26 @@ def final_line(command, rc, result, stderr):
     return 'drain %s exited %d without a result event' % (command, rc)
 
 
-def would_change(state, rotation, params):
-    """Check mode: whether the run would change the rotation or run the action."""
+def would_change(state, rotation):
+    """Check mode: whether the run would change the rotation (the action does not count)."""
     if state == 'in':
         return rotation != 'IN'
-    if state == 'drained' and params.get('action'):
-        return True
     return rotation != 'OUT'
+
+
+def net_rotation_change(events):
+    """Whether a target's rotation is not where it was before the run.
+
+    Each out or in event with changed true moved one target; a target's moves
+    alternate (out, in, out ...), so an odd count leaves it changed and an even
+    one (out, then put back in by drain after a timeout) where it was.
+    """
+    moves = {}
+    for ev in events:
+        if ev.get('event') in ('out', 'in') and ev.get('changed') is True:
+            target = ev.get('target', '')
+            moves[target] = moves.get(target, 0) + 1
+    return any(n % 2 == 1 for n in moves.values())
 
 
 def main():
@@ -537,7 +555,7 @@ def main():
         if ev.get('event') == 'result':
             result = ev
 
-    rotation_changed = any(ev.get('event') in ('out', 'in') and ev.get('changed') is True for ev in events)
+    rotation_changed = net_rotation_change(events)
     action_exits = [ev['action_exit_code'] for ev in events
                     if ev.get('event') == 'action' and isinstance(ev.get('action_exit_code'), int)]
 
@@ -563,15 +581,15 @@ def main():
 
     if rc != 0 or result is None:
         # A failed run may still have changed the rotation (an out that
-        # stayed out, a restore): changed says so.
-        out['changed'] = out['rotation_changed'] or out['action_ran']
+        # stayed out with keep_out, an in before a failed wait): changed says so.
+        out['changed'] = out['rotation_changed']
         module.fail_json(msg=final_line(command, rc, result, stderr), **out)
 
     if module.check_mode:
-        out['would_change'] = would_change(state, result.get('rotation'), params)
+        out['would_change'] = would_change(state, result.get('rotation'))
         out['changed'] = out['would_change']
     else:
-        out['changed'] = out['rotation_changed'] or out['action_ran']
+        out['changed'] = out['rotation_changed']
     module.exit_json(**out)
 
 
