@@ -74,5 +74,5 @@ func WithTimeout(ctx context.Context, c Clock, d time.Duration) (context.Context
 		case <-cctx.Done():
 		}
 	}()
-	return cctx, func() { cancel(context.Canceled) }
+	return cctx, func() { t.Stop(); cancel(context.Canceled) }
 }
