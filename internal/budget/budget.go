@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drain-cli/drain/internal/clock"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/rotation"
 )
@@ -81,6 +82,9 @@ type Guard struct {
 	// terminal's Ctrl-Z (SIGTSTP) over that span, so that a stop does not
 	// outlast the lock's lease between the check and the change.
 	Hold func() (release func())
+	// Clock is the time of the wait for a turn and for a lock (the real
+	// clock when nil; a fake one in tests).
+	Clock clock.Clock
 }
 
 // RefusedError is the budget's no: taking Server out would leave Left of
@@ -206,7 +210,7 @@ func (t *turn) Confirm(ctx context.Context) error {
 		return nil
 	}
 	e := &BrokenError{Server: c.Self, Left: c.Others, Total: c.Total, Min: t.g.Min, Out: c.NotInNames, Lost: lost}
-	if t.g.WaitTurn > 0 && time.Now().Before(t.start.Add(t.g.WaitTurn)) {
+	if t.g.WaitTurn > 0 && t.g.clock().Now().Before(t.start.Add(t.g.WaitTurn)) {
 		e.Again = true
 	}
 	return e
@@ -277,7 +281,7 @@ func (t *turn) record() {
 	if rec.Server == "" {
 		rec.Server = t.rec.Server
 	}
-	rec.Since = time.Now().UTC()
+	rec.Since = t.g.clock().Now().UTC()
 	t.rec = rec
 	for _, h := range t.held {
 		r, ok := h.(Recorder)
@@ -305,7 +309,8 @@ func release(held []Held) {
 // (locks held until Leave), refuse, or let go of the locks and check again
 // after Interval until WaitTurn has passed.
 func (g *Guard) Enter(ctx context.Context, emit func(drain.Event)) (drain.Turn, error) {
-	start := drain.WaitStart(ctx)
+	clk := g.clock()
+	start := drain.WaitStartOn(ctx, clk)
 	interval := g.Interval
 	if interval <= 0 {
 		interval = time.Second
@@ -353,7 +358,7 @@ func (g *Guard) Enter(ctx context.Context, emit func(drain.Event)) (drain.Turn, 
 		release(held)
 		unhold()
 		ref := &RefusedError{Server: c.Self, Left: c.Others, Total: c.Total, Min: g.Min, Out: c.NotInNames}
-		now := time.Now()
+		now := clk.Now()
 		if deadline.IsZero() {
 			return nil, ref
 		}
@@ -366,11 +371,10 @@ func (g *Guard) Enter(ctx context.Context, emit func(drain.Event)) (drain.Turn, 
 			msg += "; not in rotation: " + strings.Join(c.NotInNames, ", ")
 		}
 		if msg != lastMsg {
-			left := time.Until(deadline)
-			emit(drain.Event{Event: drain.EvTurn, Message: msg, Elapsed: drain.Seconds(time.Since(start).Seconds()), Remaining: secsPtr(left)})
+			emit(drain.Event{Event: drain.EvTurn, Message: msg, Elapsed: drain.Seconds(now.Sub(start).Seconds()), Remaining: secsPtr(deadline.Sub(now))})
 			lastMsg = msg
 		}
-		if err := g.pause(ctx, min(interval, max(time.Until(deadline), 0)+time.Millisecond)); err != nil {
+		if err := g.pause(ctx, clk, min(interval, max(deadline.Sub(clk.Now()), 0)+time.Millisecond)); err != nil {
 			return nil, err
 		}
 	}
@@ -380,24 +384,20 @@ func (g *Guard) Enter(ctx context.Context, emit func(drain.Event)) (drain.Turn, 
 // reads the pool every Peek meanwhile (no locks: only a hint) and ends as
 // soon as the count would allow the change. A read that fails is left to
 // the next check to report.
-func (g *Guard) pause(ctx context.Context, d time.Duration) error {
-	end := time.Now().Add(d)
+func (g *Guard) pause(ctx context.Context, clk clock.Clock, d time.Duration) error {
+	end := clk.Now().Add(d)
 	for {
-		step := time.Until(end)
+		step := end.Sub(clk.Now())
 		if g.Peek > 0 {
 			step = min(step, g.Peek)
 		}
 		if step <= 0 {
 			return nil
 		}
-		t := time.NewTimer(step)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := clock.Sleep(ctx, clk, step); err != nil {
+			return err
 		}
-		if g.Peek <= 0 || !time.Now().Before(end) {
+		if g.Peek <= 0 || !clk.Now().Before(end) {
 			return nil
 		}
 		if p, err := g.Pooler.Pool(ctx); err == nil {
@@ -407,6 +407,9 @@ func (g *Guard) pause(ctx context.Context, d time.Duration) error {
 		}
 	}
 }
+
+// clock is the Guard's clock, the real one when none is set.
+func (g *Guard) clock() clock.Clock { return clock.Or(g.Clock) }
 
 func secsPtr(d time.Duration) *drain.Seconds {
 	s := drain.Seconds(d.Seconds())
@@ -419,8 +422,8 @@ func (g *Guard) check(ctx context.Context, start time.Time, emit func(drain.Even
 	for _, lp := range g.lockPairs() {
 		l, pool := lp.l, lp.pool
 		lctx, cancel := ctx, context.CancelFunc(func() {})
-		if wait := max(g.LockWait, time.Until(start.Add(g.WaitTurn))); wait > 0 {
-			lctx, cancel = context.WithTimeout(ctx, wait)
+		if wait := max(g.LockWait, start.Add(g.WaitTurn).Sub(g.clock().Now())); wait > 0 {
+			lctx, cancel = clock.WithTimeout(ctx, g.clock(), wait)
 		}
 		said := ""
 		h, err := l.Lock(lctx, pool, func(holder string) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drain-cli/drain/internal/clock/clocktest"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/haproxy/haproxytest"
 	"github.com/drain-cli/drain/internal/rotation"
@@ -31,7 +32,10 @@ func (e *events) text() string {
 	return b.String()
 }
 
-func guard(t *testing.T, lb *haproxytest.Fake, server string, min int, wait time.Duration) *Guard {
+// guard is a Guard of server on lb's backend web, its waits (for a turn,
+// for the machine's lock) on clk: nothing in these tests sleeps; a test
+// moves clk (Advance) once the guard waits on it.
+func guard(t *testing.T, lb *haproxytest.Fake, clk *clocktest.Fake, server string, min int, wait time.Duration) *Guard {
 	t.Helper()
 	h, err := rotation.NewHAProxy([]string{lb.Addr + "#web/" + server}, 2*time.Second)
 	if err != nil {
@@ -40,8 +44,37 @@ func guard(t *testing.T, lb *haproxytest.Fake, server string, min int, wait time
 	store := state.Store{Dir: t.TempDir()}
 	return &Guard{
 		Pooler: h, Pools: []string{h.PoolID()}, Min: min, WaitTurn: wait, Interval: 100 * time.Millisecond, LockWait: 5 * time.Second,
-		Locks: []Locker{&Local{Store: store, Me: Me("run", server, "")}},
+		Locks: []Locker{&Local{Store: store, Me: Me("run", server, ""), Clock: clk}},
+		Clock: clk,
 	}
+}
+
+// waitFor returns once the events say want (the guard then waits on its
+// clock, or is about to), failing after 30 s of real time.
+func (e *events) waitFor(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(e.text(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in 30s; events:\n%s", want, e.text())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+type entered struct {
+	turn drain.Turn
+	err  error
+}
+
+// enter runs g.Enter in the background.
+func enter(ctx context.Context, g *Guard, ev *events) <-chan entered {
+	ch := make(chan entered, 1)
+	go func() {
+		turn, err := g.Enter(ctx, ev.emit)
+		ch <- entered{turn, err}
+	}()
+	return ch
 }
 
 func TestCountPool(t *testing.T) {
@@ -66,7 +99,7 @@ func TestRefused(t *testing.T) {
 	lb := haproxytest.New(t, "web/a", "web/b", "web/c")
 	lb.Set("web/c", haproxytest.Server{Admin: 0x08})
 	var ev events
-	_, err := guard(t, lb, "a", 2, 0).Enter(context.Background(), ev.emit)
+	_, err := guard(t, lb, clocktest.New(time.Now()), "a", 2, 0).Enter(context.Background(), ev.emit)
 	var re *RefusedError
 	if !errors.As(err, &re) || !errors.Is(err, drain.ErrRefused) {
 		t.Fatalf("err %v", err)
@@ -88,7 +121,7 @@ func TestRefused(t *testing.T) {
 // the same pool waits for it), and Leave frees it.
 func TestGrantedHoldsLock(t *testing.T) {
 	lb := haproxytest.New(t, "web/a", "web/b", "web/c")
-	g := guard(t, lb, "a", 2, 0)
+	g := guard(t, lb, clocktest.New(time.Now()), "a", 2, 0)
 	var ev events
 	turn, err := g.Enter(context.Background(), ev.emit)
 	if err != nil {
@@ -97,11 +130,22 @@ func TestGrantedHoldsLock(t *testing.T) {
 	if !strings.Contains(ev.text(), "budget ok: 2 other(s) of 3 stay in rotation, budget 2") {
 		t.Errorf("events:\n%s", ev.text())
 	}
-	g2 := guard(t, lb, "b", 1, 0)
-	g2.Locks = g.Locks // same machine, same state directory
+	clk := clocktest.New(time.Now())
+	g2 := guard(t, lb, clk, "b", 1, 0)
+	g2.Locks = []Locker{&Local{Store: g.Locks[0].(*Local).Store, Me: Me("run", "b", ""), Clock: clk}} // same machine, same state directory
 	g2.LockWait = 500 * time.Millisecond
 	var ev2 events
-	_, err = g2.Enter(context.Background(), ev2.emit)
+	done := enter(context.Background(), g2, &ev2)
+	ev2.waitFor(t, "waiting for the pool lock")
+	clk.WaitForWaiters(t, 2) // the lock's retry and LockWait
+	clk.Advance(499 * time.Millisecond)
+	select {
+	case r := <-done:
+		t.Fatalf("gave up before LockWait: %v", r.err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	clk.Advance(time.Millisecond)
+	err = (<-done).err
 	var busy *LockBusyError
 	if !errors.As(err, &busy) || !strings.Contains(ev2.text(), "waiting for the pool lock (this machine's lock): held by drain run (pid") {
 		t.Fatalf("second guard while the lock is held: %v\n%s", err, ev2.text())
@@ -119,13 +163,16 @@ func TestGrantedHoldsLock(t *testing.T) {
 func TestWaitTurnGranted(t *testing.T) {
 	lb := haproxytest.New(t, "web/a", "web/b", "web/c")
 	lb.Set("web/c", haproxytest.Server{Admin: 0x08})
-	g := guard(t, lb, "a", 2, 30*time.Second)
+	clk := clocktest.New(time.Now())
+	g := guard(t, lb, clk, "a", 2, 30*time.Second)
 	var ev events
-	go func() {
-		time.Sleep(time.Second)
-		lb.Set("web/c", haproxytest.Server{})
-	}()
-	turn, err := g.Enter(context.Background(), ev.emit)
+	done := enter(context.Background(), g, &ev)
+	ev.waitFor(t, "waiting for a turn")
+	clk.WaitForWaiters(t, 1)
+	lb.Set("web/c", haproxytest.Server{})
+	clk.Advance(g.Interval)
+	r := <-done
+	turn, err := r.turn, r.err
 	if err != nil {
 		t.Fatalf("%v\n%s", err, ev.text())
 	}
@@ -141,14 +188,19 @@ func TestWaitTurnDeadlineAndInterrupt(t *testing.T) {
 	lb := haproxytest.New(t, "web/a", "web/b")
 	lb.Set("web/b", haproxytest.Server{Down: true})
 	var ev events
-	_, err := guard(t, lb, "a", 1, 700*time.Millisecond).Enter(context.Background(), ev.emit)
+	_, err := guard(t, lb, clocktest.NewAuto(time.Now()), "a", 1, 700*time.Millisecond).Enter(context.Background(), ev.emit)
 	var re *RefusedError
-	if !errors.As(err, &re) || re.Waited <= 0 || re.Left != 0 || !strings.Contains(re.Hint(), "b (enabled, down)") {
+	if !errors.As(err, &re) || re.Waited < 700*time.Millisecond || re.Left != 0 || !strings.Contains(re.Hint(), "b (enabled, down)") {
 		t.Fatalf("deadline: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, cancel)
-	_, err = guard(t, lb, "a", 1, time.Minute).Enter(ctx, ev.emit)
+	clk := clocktest.New(time.Now())
+	var ev2 events
+	done := enter(ctx, guard(t, lb, clk, "a", 1, time.Minute), &ev2)
+	ev2.waitFor(t, "waiting for a turn")
+	clk.WaitForWaiters(t, 1)
+	cancel()
+	err = (<-done).err
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupt: %v", err)
 	}
@@ -160,7 +212,7 @@ func TestSelfNotInRotation(t *testing.T) {
 	lb.Set("web/a", haproxytest.Server{Down: true})
 	lb.Set("web/b", haproxytest.Server{Admin: 0x08})
 	var ev events
-	turn, err := guard(t, lb, "a", 1, 0).Enter(context.Background(), ev.emit)
+	turn, err := guard(t, lb, clocktest.New(time.Now()), "a", 1, 0).Enter(context.Background(), ev.emit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +248,7 @@ func TestPoolUnreadable(t *testing.T) {
 func TestConfirm(t *testing.T) {
 	lb := haproxytest.New(t, "web/a", "web/b", "web/c")
 	for _, wait := range []time.Duration{0, time.Minute} {
-		g := guard(t, lb, "a", 1, wait)
+		g := guard(t, lb, clocktest.New(time.Now()), "a", 1, wait)
 		holds := 0
 		g.Hold = func() func() { holds++; return func() { holds-- } }
 		var ev events
@@ -264,7 +316,7 @@ func (h *flakyHeld) Release() { h.f.released++ }
 // granted is let go and taken again; three times in a row is an error.
 func TestEnterRetriesLostLock(t *testing.T) {
 	lb := haproxytest.New(t, "web/a", "web/b")
-	g := guard(t, lb, "a", 1, 0)
+	g := guard(t, lb, clocktest.New(time.Now()), "a", 1, 0)
 	f := &flaky{lostFirst: 1}
 	g.Locks = []Locker{f}
 	var ev events
@@ -286,26 +338,29 @@ func TestEnterRetriesLostLock(t *testing.T) {
 // A roll moves on as soon as the budget allows: while it waits for a turn,
 // the guard reads the pool (without the locks) every Peek, and checks
 // under the locks as soon as the count would allow, not only every
-// Interval. Here Interval is 3 s and c comes back 0.5 s into the wait.
+// Interval. Here Interval is 3 s and c comes back 0.2 s into the wait (of
+// the guard's clock).
 func TestWaitTurnPeeksPromptly(t *testing.T) {
 	lb := haproxytest.New(t, "web/a", "web/b", "web/c")
 	lb.Set("web/c", haproxytest.Server{Admin: 0x08})
-	g := guard(t, lb, "a", 2, 30*time.Second)
+	clk := clocktest.New(time.Now())
+	g := guard(t, lb, clk, "a", 2, 30*time.Second)
 	g.Interval, g.Peek = 3*time.Second, 100*time.Millisecond
 	var ev events
-	back := make(chan time.Time, 1)
-	go func() {
-		time.Sleep(500 * time.Millisecond)
-		lb.Set("web/c", haproxytest.Server{})
-		back <- time.Now()
-	}()
-	turn, err := g.Enter(context.Background(), ev.emit)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, ev.text())
-	}
-	at := time.Now()
-	turn.Leave(false)
-	if lag := at.Sub(<-back); lag > 1500*time.Millisecond {
-		t.Errorf("the turn came %s after the pool allowed it, want well within the 3 s Interval\n%s", lag.Round(time.Millisecond), ev.text())
+	done := enter(context.Background(), g, &ev)
+	ev.waitFor(t, "waiting for a turn")
+	clk.WaitForWaiters(t, 1)
+	clk.Advance(100 * time.Millisecond) // a peek: c is still out
+	clk.WaitForWaiters(t, 1)
+	lb.Set("web/c", haproxytest.Server{})
+	clk.Advance(100 * time.Millisecond) // the next peek sees c back
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatalf("%v\n%s", r.err, ev.text())
+		}
+		r.turn.Leave(false)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no turn 0.2 s into the wait, with c back 0.1 s before: it waits for the 3 s Interval\n%s", ev.text())
 	}
 }

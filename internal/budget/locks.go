@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drain-cli/drain/internal/clock"
 	"github.com/drain-cli/drain/internal/etcdlock"
 	"github.com/drain-cli/drain/internal/state"
 )
@@ -40,15 +41,23 @@ func LocalKey(pool string) string { return "pool:" + pool }
 type Local struct {
 	Store state.Store
 	Me    Holder
+	// Retry is how often a held lock is tried again (100 ms when 0).
+	Retry time.Duration
+	// Clock is the time of the retries (the real clock when nil).
+	Clock clock.Clock
 }
 
 // Name implements Locker.
 func (l *Local) Name() string { return "this machine's lock" }
 
-// Lock implements Locker: try, and again every 100 ms while another drain
-// on this machine holds it.
+// Lock implements Locker: try, and again every Retry (100 ms) while another
+// drain on this machine holds it.
 func (l *Local) Lock(ctx context.Context, pool string, waiting func(string)) (Held, error) {
-	me := state.Holder{PID: l.Me.PID, Host: l.Me.Host, By: l.Me.By, Command: l.Me.Command, Reason: l.Me.Reason, Since: time.Now().UTC()}
+	me := state.Holder{PID: l.Me.PID, Host: l.Me.Host, By: l.Me.By, Command: l.Me.Command, Reason: l.Me.Reason, Since: clock.Or(l.Clock).Now().UTC()}
+	retry := l.Retry
+	if retry <= 0 {
+		retry = 100 * time.Millisecond
+	}
 	for {
 		lk, _, err := l.Store.Lock(LocalKey(pool), me)
 		if err == nil {
@@ -65,10 +74,8 @@ func (l *Local) Lock(ctx context.Context, pool string, waiting func(string)) (He
 			}
 			waiting(string(b))
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		if err := clock.Sleep(ctx, l.Clock, retry); err != nil {
+			return nil, err
 		}
 	}
 }

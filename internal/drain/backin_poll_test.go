@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drain-cli/drain/internal/clock/clocktest"
 	"github.com/drain-cli/drain/internal/rotation"
 )
 
@@ -25,7 +26,7 @@ func TestWaitHealthyPollsFastByDefault(t *testing.T) {
 		{"--interval 1s", false, time.Second, time.Second, 3.001},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sc := &script{clk: &fakeClock{t: time.Now()}}
+			sc := &script{clk: clocktest.NewAuto(time.Now())}
 			sc.t0 = sc.clk.Now()
 			sc.member = func(s float64) rotation.Member {
 				if s < 2.35 {
@@ -66,7 +67,7 @@ func TestWaitHealthyPollsFastByDefault(t *testing.T) {
 // for the view that was read only once it was already up. Virtual time:
 // down (NOLB, waiting for a check after the in) until 0.35 s, then up.
 func TestWaitHealthyTwoViewsOfOneBalancer(t *testing.T) {
-	sc := &script{clk: &fakeClock{t: time.Now()}}
+	sc := &script{clk: clocktest.NewAuto(time.Now())}
 	sc.t0 = sc.clk.Now()
 	sc.member = func(s float64) rotation.Member {
 		if s < 0.35 {

@@ -7,39 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drain-cli/drain/internal/clock/clocktest"
 	"github.com/drain-cli/drain/internal/rotation"
 )
-
-// fakeClock is a Clock in virtual time: a timer advances the clock by its
-// duration and fires at once, so a wait of minutes runs in microseconds and
-// every time a test reads is exact.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *fakeClock) NewTimer(d time.Duration) Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if d > 0 {
-		c.t = c.t.Add(d)
-	}
-	ch := make(chan time.Time, 1)
-	ch <- c.t
-	return fakeTimer(ch)
-}
-
-type fakeTimer chan time.Time
-
-func (f fakeTimer) C() <-chan time.Time { return f }
-func (f fakeTimer) Stop() bool          { return false }
 
 // script is a source and a balancer view driven by the fake clock: what
 // each reads at a virtual time since t0.
 type script struct {
-	clk      *fakeClock
+	clk      *clocktest.Fake
 	t0       time.Time
 	inFlight func(s float64) float64
 	total    func(s float64) float64 // nil: no total
@@ -100,7 +75,7 @@ type virtualRun struct {
 // sc.lbSide, the view when sc.member is set) with the plan p fills in.
 func runVirtual(t *testing.T, sc *script, gate bool, fill func(p *Plan)) virtualRun {
 	t.Helper()
-	sc.clk = &fakeClock{t: time.Now()}
+	sc.clk = clocktest.NewAuto(time.Now())
 	sc.t0 = sc.clk.Now()
 	var src interface {
 		Read(context.Context) (float64, error)

@@ -44,7 +44,7 @@ func (p *run) out(ctx context.Context, command string) (*state.Record, bool, *Ou
 	if oc := p.checkVerifyBefore(ctx); oc != nil {
 		return nil, false, oc
 	}
-	gctx := WithWaitStart(ctx, time.Now())
+	gctx := WithWaitStart(ctx, p.clock().Now())
 	var rec *state.Record
 	var changed bool
 	st := rotation.Unknown

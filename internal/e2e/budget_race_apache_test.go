@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -81,51 +79,13 @@ func (p *apachePool3) inRotation() (map[string]bool, error) {
 
 // sample reads Apache's view every 10 ms until stopped (bounded), keeping
 // the fewest workers it saw in rotation.
-func (p *apachePool3) sample() *sampler {
-	s := &sampler{stop: make(chan struct{}), done: make(chan struct{}), fewest: 99}
-	go func() {
-		defer close(s.done)
-		deadline := time.Now().Add(2 * time.Minute)
-		for time.Now().Before(deadline) {
-			in, err := p.inRotation()
-			if err != nil {
-				s.err = err
-				return
-			}
-			s.samples++
-			s.fewest = min(s.fewest, count(in))
-			select {
-			case <-s.stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-	}()
-	return s
-}
+func (p *apachePool3) sample() *sampler { return sampleFewest(p.inRotation) }
 
 // race starts one drain per worker at the same moment and waits for all.
 func (p *apachePool3) race(argsFor func(name string) []string, names ...string) []result {
-	start := make(chan struct{})
-	res := make([]result, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, p.drain, argsFor(name)...)
-			var so, se bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &so, &se
-			<-start
-			err := cmd.Run()
-			res[i] = result{name: name, code: exitCode(err), stdout: so.String(), stderr: se.String()}
-		}()
-	}
-	close(start)
-	wg.Wait()
-	return res
+	return raceAll(names, func(ctx context.Context, name string) result {
+		return runDrain(ctx, p.drain, nil, argsFor(name)...)
+	})
 }
 
 // stateDir is one shared state directory ("one machine"), or with "" a
@@ -154,32 +114,17 @@ func (p *apachePool3) rounds(t *testing.T, shared string, extra ...string) {
 		if fewest := s.end(t); fewest < 2 {
 			t.Errorf("round %d: Apache had %d worker(s) in rotation during the race, the budget is 2 (exits: a %d, b %d)", round, fewest, res[0].code, res[1].code)
 		}
-		var win, lose []result
-		for _, r := range res {
-			switch r.code {
-			case 0:
-				win = append(win, r)
-			case 5:
-				lose = append(lose, r)
-			default:
-				t.Errorf("round %d: %s: exit %d\n%s%s", round, r.name, r.code, r.stdout, r.stderr)
-			}
-		}
-		if len(win) != 1 || len(lose) != 1 {
-			t.Fatalf("round %d: want one winner and one refused, got %d and %d: %+v", round, len(win), len(lose), res)
-		}
-		want := fmt.Sprintf("refused: taking %s out would leave 1 in rotation, the budget is 2", p.workers[lose[0].name])
-		if !strings.Contains(lose[0].stderr, want) || strings.TrimSpace(lose[0].stdout) != "refused by the disruption budget: nothing was changed; server is IN rotation" {
-			t.Errorf("round %d: refused drain's output lacks %q or its final line:\n%s%s", round, want, lose[0].stderr, lose[0].stdout)
-		}
+		win, lose := oneWinner(t, fmt.Sprintf("round %d: ", round), res, func(loser string) string {
+			return fmt.Sprintf("refused: taking %s out would leave 1 in rotation, the budget is 2", p.workers[loser])
+		})
 		in, err := p.inRotation()
 		must(t, err)
-		if in[win[0].name] || !in[lose[0].name] || count(in) != 2 {
-			t.Fatalf("round %d: after the race Apache shows %v (winner %s)", round, in, win[0].name)
+		if in[win.name] || !in[lose.name] || count(in) != 2 {
+			t.Fatalf("round %d: after the race Apache shows %v (winner %s)", round, in, win.name)
 		}
-		args := append([]string{"in", "--rotate", p.rotate(win[0].name), "--state-dir", p.stateDir(shared, win[0].name)}, extra...)
+		args := append([]string{"in", "--rotate", p.rotate(win.name), "--state-dir", p.stateDir(shared, win.name)}, extra...)
 		if out, err := exec.Command(p.drain, args...).CombinedOutput(); err != nil {
-			t.Fatalf("round %d: drain in %s: %v\n%s", round, win[0].name, err, out)
+			t.Fatalf("round %d: drain in %s: %v\n%s", round, win.name, err, out)
 		}
 		if in, err := p.inRotation(); err != nil || count(in) != 3 {
 			t.Fatalf("round %d: after drain in: %v %v", round, in, err)

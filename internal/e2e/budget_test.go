@@ -102,13 +102,18 @@ type sampler struct {
 	err     error
 }
 
-func (p *pool3) sample() *sampler {
+func (p *pool3) sample() *sampler { return sampleFewest(p.inRotation) }
+
+// sampleFewest reads a pool's view (in: name -> in rotation, from the
+// balancer itself) every 10 ms until stopped, keeping the fewest in
+// rotation.
+func sampleFewest(inRotation func() (map[string]bool, error)) *sampler {
 	s := &sampler{stop: make(chan struct{}), done: make(chan struct{}), fewest: 99}
 	go func() {
 		defer close(s.done)
 		deadline := time.Now().Add(2 * time.Minute) // bounded whatever happens
 		for time.Now().Before(deadline) {
-			in, err := p.inRotation()
+			in, err := inRotation()
 			if err != nil {
 				s.err = err
 				return
@@ -130,7 +135,7 @@ func (s *sampler) end(t *testing.T) int {
 	close(s.stop)
 	<-s.done
 	if s.err != nil {
-		t.Fatalf("sampling HAProxy: %v", s.err)
+		t.Fatalf("sampling the pool: %v", s.err)
 	}
 	t.Logf("%d samples of the pool during the race, fewest in rotation %d", s.samples, s.fewest)
 	return s.fewest
@@ -154,9 +159,20 @@ func exitCode(err error) int {
 	return -1
 }
 
-// race starts one drain per server at the same moment and waits for all.
-func (p *pool3) race(t *testing.T, argsFor func(name string) []string, names ...string) []result {
-	t.Helper()
+// runDrain runs the drain binary bin with args (env nil: this process's
+// environment) and returns its exit code and output.
+func runDrain(ctx context.Context, bin string, env []string, args ...string) result {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	return result{code: exitCode(err), stdout: so.String(), stderr: se.String()}
+}
+
+// raceAll runs run for every name at the same moment, each within 90 s,
+// and waits for all: the results in the order of names, named.
+func raceAll(names []string, run func(ctx context.Context, name string) result) []result {
 	start := make(chan struct{})
 	res := make([]result, len(names))
 	var wg sync.WaitGroup
@@ -166,17 +182,22 @@ func (p *pool3) race(t *testing.T, argsFor func(name string) []string, names ...
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, p.drain, argsFor(name)...)
-			var so, se bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &so, &se
 			<-start
-			err := cmd.Run()
-			res[i] = result{name: name, code: exitCode(err), stdout: so.String(), stderr: se.String()}
+			res[i] = run(ctx, name)
+			res[i].name = name
 		}()
 	}
 	close(start)
 	wg.Wait()
 	return res
+}
+
+// race starts one drain per server at the same moment and waits for all.
+func (p *pool3) race(t *testing.T, argsFor func(name string) []string, names ...string) []result {
+	t.Helper()
+	return raceAll(names, func(ctx context.Context, name string) result {
+		return runDrain(ctx, p.drain, nil, argsFor(name)...)
+	})
 }
 
 func (p *pool3) outArgs(stateDir string, extra ...string) func(string) []string {
@@ -193,6 +214,17 @@ func (p *pool3) outArgs(stateDir string, extra ...string) func(string) []string 
 // other was refused (exit 5) with the documented line, and returns them.
 func winnerAndLoser(t *testing.T, res []result) (result, result) {
 	t.Helper()
+	return oneWinner(t, "", res, func(loser string) string {
+		return fmt.Sprintf("refused: taking %s out would leave 0 in rotation, the budget is 1", loser)
+	})
+}
+
+// oneWinner checks that exactly one drain of a race got the slot (exit 0)
+// and the other was refused (exit 5) with want(its name) on stderr and
+// the documented final line, and returns them; at begins each message
+// ("round 2: ").
+func oneWinner(t *testing.T, at string, res []result, want func(loser string) string) (result, result) {
+	t.Helper()
 	var win, lose []result
 	for _, r := range res {
 		switch r.code {
@@ -201,15 +233,15 @@ func winnerAndLoser(t *testing.T, res []result) (result, result) {
 		case 5:
 			lose = append(lose, r)
 		default:
-			t.Errorf("%s: exit %d\n%s%s", r.name, r.code, r.stdout, r.stderr)
+			t.Errorf("%s%s: exit %d\n%s%s", at, r.name, r.code, r.stdout, r.stderr)
 		}
 	}
 	if len(win) != 1 || len(lose) != 1 {
-		t.Fatalf("want one winner and one refused, got %d and %d: %+v", len(win), len(lose), res)
+		t.Fatalf("%swant one winner and one refused, got %d and %d: %+v", at, len(win), len(lose), res)
 	}
-	want := fmt.Sprintf("refused: taking %s out would leave 0 in rotation, the budget is 1", lose[0].name)
-	if !strings.Contains(lose[0].stderr, want) || strings.TrimSpace(lose[0].stdout) != "refused by the disruption budget: nothing was changed; server is IN rotation" {
-		t.Errorf("refused drain's output lacks %q or its final line:\n%s%s", want, lose[0].stderr, lose[0].stdout)
+	w := want(lose[0].name)
+	if !strings.Contains(lose[0].stderr, w) || strings.TrimSpace(lose[0].stdout) != "refused by the disruption budget: nothing was changed; server is IN rotation" {
+		t.Errorf("%srefused drain's output lacks %q or its final line:\n%s%s", at, w, lose[0].stderr, lose[0].stdout)
 	}
 	return win[0], lose[0]
 }
@@ -358,18 +390,7 @@ func TestBudgetEtcdUnreachable(t *testing.T) {
 func TestBudgetEtcdKilledWhileWaiting(t *testing.T) {
 	p := startPool3(t)
 	e := startEtcd(t)
-	// Budget 2 with a and b in: taking a out would leave 1, so a waits.
-	args := p.outArgs("", "--lock", "etcd:"+e.URL, "--wait-turn", "60s", "--interval", "200ms")("a")
-	for i, a := range args {
-		if a == "--min-in-rotation" {
-			args[i+1] = "2"
-		}
-	}
-	cmd := exec.Command(p.drain, args...)
-	var so, se syncBuf
-	cmd.Stdout, cmd.Stderr = &so, &se
-	must(t, cmd.Start())
-	waitForText(t, &se, "waiting for a turn: 1 of 3 in rotation without a, budget 2")
+	cmd, so, se := p.startWaiting(t, "waiting for a turn: 1 of 3 in rotation without a, budget 2", "--lock", "etcd:"+e.URL)
 	e.Kill()
 	errc := make(chan error, 1)
 	go func() { errc <- cmd.Wait() }()
@@ -409,20 +430,29 @@ func TestBudgetRaceLocal(t *testing.T) {
 	}
 }
 
-// Ctrl-C while waiting for a turn: exit 130, nothing changed, IN.
-func TestBudgetWaitTurnInterrupted(t *testing.T) {
-	p := startPool3(t)
-	args := p.outArgs("", "--wait-turn", "60s", "--interval", "200ms")("a")
+// startWaiting starts drain out of a with --wait-turn 60s, --interval
+// 200ms, --min-in-rotation 2 and extra: with a and b in, taking a out would
+// leave 1, so a waits for a turn; it returns once stderr says want.
+func (p *pool3) startWaiting(t *testing.T, want string, extra ...string) (cmd *exec.Cmd, stdout, stderr *syncBuf) {
+	t.Helper()
+	args := p.outArgs("", append(extra, "--wait-turn", "60s", "--interval", "200ms")...)("a")
 	for i, a := range args {
 		if a == "--min-in-rotation" {
 			args[i+1] = "2"
 		}
 	}
-	cmd := exec.Command(p.drain, args...)
+	cmd = exec.Command(p.drain, args...)
 	var so, se syncBuf
 	cmd.Stdout, cmd.Stderr = &so, &se
 	must(t, cmd.Start())
-	waitForText(t, &se, "waiting for a turn")
+	waitForText(t, &se, want)
+	return cmd, &so, &se
+}
+
+// Ctrl-C while waiting for a turn: exit 130, nothing changed, IN.
+func TestBudgetWaitTurnInterrupted(t *testing.T) {
+	p := startPool3(t)
+	cmd, so, se := p.startWaiting(t, "waiting for a turn")
 	must(t, cmd.Process.Signal(syscall.SIGINT))
 	err := cmd.Wait()
 	if code := exitCode(err); code != 130 {

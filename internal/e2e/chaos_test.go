@@ -606,6 +606,38 @@ func (c *chaos) addWindow(w window) {
 	c.faults[w.Kind]++
 }
 
+// refuser is the proxy the drains reach the balancer through, which can
+// refuse connections for a while.
+type refuser interface {
+	Refuse()
+	Accept() error
+}
+
+// refuseFault makes p refuse the drains' connections for 2 to 6 s, while
+// no other balancer fault runs (lbBusy); what names p in an error.
+func (c *chaos) refuseFault(kind, what string, p refuser, lbBusy *sync.Mutex, bg *sync.WaitGroup) fault {
+	return fault{kind, 2, func(rng *rand.Rand) bool {
+		if !lbBusy.TryLock() {
+			return false
+		}
+		d := between(rng, 2*time.Second, 6*time.Second)
+		w := window{Kind: kind, Start: time.Now(), Detail: d.String()}
+		p.Refuse()
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			defer lbBusy.Unlock()
+			time.Sleep(d)
+			if err := p.Accept(); err != nil {
+				c.t.Errorf("%s: %v", what, err)
+			}
+			w.End = time.Now()
+			c.addWindow(w)
+		}()
+		return true
+	}}
+}
+
 func between(rng *rand.Rand, lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(rng.Int64N(int64(hi-lo)+1))
 }
@@ -1510,26 +1542,7 @@ func TestChaosRollHAProxy(t *testing.T) {
 		}},
 		fault{"balancer reload keeping state", 2, reload("balancer reload keeping state", true)},
 		fault{"balancer restart without state", 2, reload("balancer restart without state", false)},
-		fault{"runtime socket refused", 2, func(rng *rand.Rand) bool {
-			if !lbBusy.TryLock() {
-				return false
-			}
-			d := between(rng, 2*time.Second, 6*time.Second)
-			w := window{Kind: "runtime socket refused", Start: time.Now(), Detail: d.String()}
-			proxy.Refuse()
-			bg.Add(1)
-			go func() {
-				defer bg.Done()
-				defer lbBusy.Unlock()
-				time.Sleep(d)
-				if err := proxy.Accept(); err != nil {
-					c.t.Errorf("proxy socket: %v", err)
-				}
-				w.End = time.Now()
-				c.addWindow(w)
-			}()
-			return true
-		}},
+		c.refuseFault("runtime socket refused", "proxy socket", proxy, &lbBusy, &bg),
 	)
 	c.roll(faults, &bg)
 }
@@ -1690,26 +1703,7 @@ func TestChaosRollApache(t *testing.T) {
 			c.addWindow(w)
 			return true
 		}},
-		fault{"balancer API refused", 2, func(rng *rand.Rand) bool {
-			if !lbBusy.TryLock() {
-				return false
-			}
-			d := between(rng, 2*time.Second, 6*time.Second)
-			w := window{Kind: "balancer API refused", Start: time.Now(), Detail: d.String()}
-			proxy.Refuse()
-			bg.Add(1)
-			go func() {
-				defer bg.Done()
-				defer lbBusy.Unlock()
-				time.Sleep(d)
-				if err := proxy.Accept(); err != nil {
-					c.t.Errorf("manager proxy: %v", err)
-				}
-				w.End = time.Now()
-				c.addWindow(w)
-			}()
-			return true
-		}},
+		c.refuseFault("balancer API refused", "manager proxy", proxy, &lbBusy, &bg),
 	)
 	c.roll(faults, &bg)
 }

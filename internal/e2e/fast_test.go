@@ -5,11 +5,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,55 +38,16 @@ type fastEvent struct {
 	Elapsed float64  `json:"elapsed_s"`
 }
 
-// startLBPairCheck is startLBPair with the LBs' health check c.
-func startLBPairCheck(t *testing.T, c testbed.Check) *lbPair {
-	t.Helper()
-	requireServers(t, "nginx", "haproxy")
-	p := &lbPair{dir: t.TempDir()}
-	must(t, os.Chmod(filepath.Dir(p.dir), 0o755))
-	var err error
-	for _, n := range []struct {
-		dst  **testbed.Nginx
-		name string
-	}{{&p.a, "A"}, {&p.b, "B"}} {
-		*n.dst, err = testbed.StartNginx(filepath.Join(p.dir, n.name), n.name)
-		must(t, err)
-		t.Cleanup((*n.dst).Kill)
-	}
-	for i, dst := range []**testbed.HAProxy{&p.lb1, &p.lb2} {
-		*dst, err = testbed.StartHAProxyCheck(filepath.Join(p.dir, fmt.Sprintf("lb%d", i+1)), c, p.a, p.b)
-		must(t, err)
-		t.Cleanup((*dst).Kill)
-	}
-	p.drain = buildDrain(t)
-	return p
-}
-
 // runFast runs drain run with args (rotation, sources, anything else; no
 // timing flag unless the test gives one) under load, stops A with SIGTERM as
 // the action, and counts what failed. It does not judge: each test does.
 func runFast(t *testing.T, p *lbPair, args ...string) fastRun {
 	t.Helper()
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	load := p.load(ctx)
-	time.Sleep(1500 * time.Millisecond) // slow downloads in flight on A
-
 	all := append([]string{"run", "--output", "json", "--state-dir", filepath.Join(p.dir, "state"), "--timeout", "60s"}, args...)
-	all = append(all, "--", "kill", "-TERM", fmt.Sprint(p.a.Pid()))
-	cmd := exec.Command(p.drain, all...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("drain run: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr.String())
-	}
-	time.Sleep(time.Second) // traffic goes on through B
-	stop()
-	results := load.Wait()
+	out, stderr, _, results := p.runUnderLoad(t, all)
 	actionStart := drainedThenActed(t, out)
 
-	r := fastRun{stderr: stderr.String()}
+	r := fastRun{stderr: stderr}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {

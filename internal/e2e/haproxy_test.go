@@ -27,6 +27,12 @@ type lbPair struct {
 
 func startLBPair(t *testing.T) *lbPair {
 	t.Helper()
+	return startLBPairCheck(t, testbed.FastCheck)
+}
+
+// startLBPairCheck is startLBPair with the LBs' health check c.
+func startLBPairCheck(t *testing.T, c testbed.Check) *lbPair {
+	t.Helper()
 	requireServers(t, "nginx", "haproxy")
 	p := &lbPair{dir: t.TempDir()}
 	// nginx workers drop root privileges: let them into the test directory.
@@ -41,12 +47,37 @@ func startLBPair(t *testing.T) *lbPair {
 		t.Cleanup((*n.dst).Kill)
 	}
 	for i, dst := range []**testbed.HAProxy{&p.lb1, &p.lb2} {
-		*dst, err = testbed.StartHAProxy(filepath.Join(p.dir, fmt.Sprintf("lb%d", i+1)), p.a, p.b)
+		*dst, err = testbed.StartHAProxyCheck(filepath.Join(p.dir, fmt.Sprintf("lb%d", i+1)), c, p.a, p.b)
 		must(t, err)
 		t.Cleanup((*dst).Kill)
 	}
 	p.drain = buildDrain(t)
 	return p
+}
+
+// runUnderLoad starts the load through both LBs, lets slow downloads get in
+// flight on A (1.5 s), runs drain with args and the action that fast-stops
+// A (SIGTERM), lets traffic go on through B for a second and stops the
+// load: drain's stdout and stderr, when it started, and every request.
+func (p *lbPair) runUnderLoad(t *testing.T, args []string) (stdout []byte, stderr string, started time.Time, results []testbed.Result) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	load := p.load(ctx)
+	time.Sleep(1500 * time.Millisecond) // slow downloads in flight on A
+
+	args = append(args, "--", "kill", "-TERM", fmt.Sprint(p.a.Pid()))
+	started = time.Now()
+	cmd := exec.Command(p.drain, args...)
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("drain run: %v\nstdout:\n%s\nstderr:\n%s", err, out, se.String())
+	}
+	time.Sleep(time.Second) // traffic goes on through B
+	stop()
+	return out, se.String(), started, load.Wait()
 }
 
 func (p *lbPair) load(ctx context.Context) *testbed.Load {
@@ -59,11 +90,6 @@ func (p *lbPair) load(ctx context.Context) *testbed.Load {
 // fail or be cut, A's last request must end before the action starts, and
 // the server state must be reported as it is.
 func drainThroughHAProxy(t *testing.T, p *lbPair, rotation []string, lbGrace string) []testbed.Result {
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	load := p.load(ctx)
-	time.Sleep(1500 * time.Millisecond) // slow downloads in flight on A
-
 	args := append([]string{
 		"run", "--output", "json", "--state-dir", filepath.Join(p.dir, "state"),
 		"--source", "nginx:" + p.a.URL("/nginx_status"),
@@ -71,18 +97,7 @@ func drainThroughHAProxy(t *testing.T, p *lbPair, rotation []string, lbGrace str
 		"--source", "haproxy:" + p.lb2.StatsCSV() + "#web/a",
 		"--lb-grace", lbGrace, "--settle", "500ms", "--interval", "100ms", "--timeout", "30s",
 	}, rotation...)
-	args = append(args, "--", "kill", "-TERM", fmt.Sprint(p.a.Pid()))
-	outAt := time.Now()
-	cmd := exec.Command(p.drain, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("drain run: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr.String())
-	}
-	time.Sleep(time.Second) // traffic goes on through B
-	stop()
-	results := load.Wait()
+	out, _, outAt, results := p.runUnderLoad(t, args)
 
 	actionStart := drainedThenActed(t, out)
 	select {

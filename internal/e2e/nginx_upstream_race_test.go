@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -67,12 +66,7 @@ func (b *upstreamBed) rot(name string) string {
 }
 
 func (b *upstreamBed) run(ctx context.Context, args ...string) result {
-	cmd := exec.CommandContext(ctx, b.drain, args...)
-	cmd.Env = b.env
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	return result{code: exitCode(err), stdout: so.String(), stderr: se.String()}
+	return runDrain(ctx, b.drain, b.env, args...)
 }
 
 // live counts the servers of upstream ("" for the file's top-level lines)
@@ -179,48 +173,16 @@ func (s *upstreamSampler) end(t *testing.T) (int, []string) {
 // raceOuts starts `drain out` on each server at the same moment.
 func (b *upstreamBed) raceOuts(t *testing.T, args func(name string) []string, names ...string) []result {
 	t.Helper()
-	start := make(chan struct{})
-	res := make([]result, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-			defer cancel()
-			<-start
-			res[i] = b.run(ctx, args(name)...)
-			res[i].name = name
-		}()
-	}
-	close(start)
-	wg.Wait()
-	return res
+	return raceAll(names, func(ctx context.Context, name string) result { return b.run(ctx, args(name)...) })
 }
 
 // nginxWinnerAndLoser: exactly one drain got the slot (exit 0), the other
 // was refused (exit 5) with the budget's line and nothing changed.
 func (b *upstreamBed) nginxWinnerAndLoser(t *testing.T, res []result) (result, result) {
 	t.Helper()
-	var win, lose []result
-	for _, r := range res {
-		switch r.code {
-		case 0:
-			win = append(win, r)
-		case 5:
-			lose = append(lose, r)
-		default:
-			t.Errorf("%s: exit %d\n%s%s", r.name, r.code, r.stdout, r.stderr)
-		}
-	}
-	if len(win) != 1 || len(lose) != 1 {
-		t.Fatalf("want one winner and one refused, got %d and %d: %+v", len(win), len(lose), res)
-	}
-	want := fmt.Sprintf("refused: taking %s out would leave 0 in rotation, the budget is 1", b.addrs[lose[0].name])
-	if !strings.Contains(lose[0].stderr, want) || strings.TrimSpace(lose[0].stdout) != "refused by the disruption budget: nothing was changed; server is IN rotation" {
-		t.Errorf("refused drain's output lacks %q or its final line:\n%s%s", want, lose[0].stderr, lose[0].stdout)
-	}
-	return win[0], lose[0]
+	return oneWinner(t, "", res, func(loser string) string {
+		return fmt.Sprintf("refused: taking %s out would leave 0 in rotation, the budget is 1", b.addrs[loser])
+	})
 }
 
 // nginxRace: two drains race for the last free slot of a real nginx

@@ -5,7 +5,6 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -73,18 +72,7 @@ func startFarm(t *testing.T, check testbed.Check, names ...string) *farm {
 // run runs drain with --state-dir and returns its stdout, stderr and exit code.
 func (f *farm) run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(f.drain, append(args[:1:1], append([]string{"--state-dir", f.state}, args[1:]...)...)...)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
+	return runBin(t, f.drain, append(args[:1:1], append([]string{"--state-dir", f.state}, args[1:]...)...)...)
 }
 
 type poolJSON struct {

@@ -177,16 +177,14 @@ func lastLine(out, errOut string) string {
 	return lines[len(lines)-1]
 }
 
-// TestRecordOutHAProxyRestarted: a record says the server is out, but
-// HAProxy was restarted (no server-state file) and has it ready and UP. out
-// takes it out again through the budget (refused when the budget says no),
-// run never runs its action while HAProxy sends the server traffic, and an
-// HAProxy that cannot be read stops run before the action; every final line
-// says what HAProxy says.
-func TestRecordOutHAProxyRestarted(t *testing.T) {
-	f := startFarm(t, testbed.Check{Inter: 100 * time.Millisecond, Fall: 1, Rise: 1}, "a", "b")
-	rot := "haproxy:" + f.lb.Sock + "#web/a"
-	drained := func() bool {
+// farmWithAOut is a real HAProxy farm of a and b (checks every 100 ms)
+// with a taken out by drain out on the runtime API: the farm, a's rotation
+// spec, and whether HAProxy has a drained now.
+func farmWithAOut(t *testing.T) (f *farm, rot string, drained func() bool) {
+	t.Helper()
+	f = startFarm(t, testbed.Check{Inter: 100 * time.Millisecond, Fall: 1, Rise: 1}, "a", "b")
+	rot = "haproxy:" + f.lb.Sock + "#web/a"
+	drained = func() bool {
 		d, err := f.lb.AdminDrained(&testbed.Nginx{Name: "a"})
 		must(t, err)
 		return d
@@ -194,6 +192,17 @@ func TestRecordOutHAProxyRestarted(t *testing.T) {
 	if out, e, code := f.run(t, "out", "--rotate", rot); code != 0 || !drained() {
 		t.Fatalf("out: exit %d\n%s%s", code, out, e)
 	}
+	return f, rot, drained
+}
+
+// TestRecordOutHAProxyRestarted: a record says the server is out, but
+// HAProxy was restarted (no server-state file) and has it ready and UP. out
+// takes it out again through the budget (refused when the budget says no),
+// run never runs its action while HAProxy sends the server traffic, and an
+// HAProxy that cannot be read stops run before the action; every final line
+// says what HAProxy says.
+func TestRecordOutHAProxyRestarted(t *testing.T) {
+	f, rot, drained := farmWithAOut(t)
 	lb := newRestarter(f.lb)
 	lb.restart(t)
 	if drained() {
@@ -384,16 +393,7 @@ var writableAgain = map[string]func(){}
 // change, the server stays out, the final line says OUT; once the directory
 // is writable again, in puts it back and removes the record.
 func TestInCannotDeleteRecord(t *testing.T) {
-	f := startFarm(t, testbed.Check{Inter: 100 * time.Millisecond, Fall: 1, Rise: 1}, "a", "b")
-	rot := "haproxy:" + f.lb.Sock + "#web/a"
-	drained := func() bool {
-		d, err := f.lb.AdminDrained(&testbed.Nginx{Name: "a"})
-		must(t, err)
-		return d
-	}
-	if out, e, code := f.run(t, "out", "--rotate", rot); code != 0 || !drained() {
-		t.Fatalf("out: exit %d\n%s%s", code, out, e)
-	}
+	f, rot, drained := farmWithAOut(t)
 	records, err := filepath.Glob(filepath.Join(f.state, "*.json"))
 	must(t, err)
 	if len(records) != 1 {

@@ -31,6 +31,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/drain-cli/drain/internal/clock"
 )
 
 // Prefix is where drain keeps its keys: Prefix/pools/<pool>/lock and
@@ -47,6 +49,11 @@ type Client struct {
 	HTTP      *http.Client
 	// Timeout bounds one request, over all endpoints (5 s when 0).
 	Timeout time.Duration
+	// Clock is the time of a lock's waits and of its lease as this process
+	// counts it (the retries while another holds the key, the renewals,
+	// Remaining): the real clock when nil. A test with a fake one must keep
+	// etcd's own lease, which expires in real time, longer than the test.
+	Clock clock.Clock
 
 	pref atomic.Int32 // the endpoint that answered last: asked first
 }
@@ -119,6 +126,8 @@ type endpointError struct {
 
 func (e *endpointError) Error() string { return e.Endpoint + ": " + e.Err.Error() }
 func (e *endpointError) Unwrap() error { return e.Err }
+
+func (c *Client) clock() clock.Clock { return clock.Or(c.Clock) }
 
 func (c *Client) timeout() time.Duration {
 	if c.Timeout <= 0 {
@@ -433,11 +442,9 @@ func (c *Client) Acquire(ctx context.Context, key, holder string, ttl time.Durat
 			waiting(cur)
 		}
 		lastHolder = cur
-		select {
-		case <-ctx.Done():
+		if err := clock.Sleep(ctx, c.Clock, delay); err != nil {
 			l.Release()
-			return nil, ctx.Err()
-		case <-time.After(delay):
+			return nil, err
 		}
 		delay = min(delay*2, time.Second)
 	}
@@ -449,7 +456,7 @@ func (l *Lock) grant(ctx context.Context) error {
 		ID  string `json:"ID"`
 		TTL string `json:"TTL"`
 	}
-	sent := time.Now()
+	sent := l.c.clock().Now()
 	if err := l.c.call(ctx, "/v3/lease/grant", map[string]any{"TTL": int64(l.ttl / time.Second)}, &g); err != nil {
 		return err
 	}
@@ -527,7 +534,7 @@ func (l *Lock) renew(ctx context.Context) error {
 		} `json:"result"`
 	}
 	lease := l.leaseID()
-	sent := time.Now()
+	sent := l.c.clock().Now()
 	if err := l.c.call(ctx, "/v3/lease/keepalive", map[string]any{"ID": lease}, &r); err != nil {
 		return err
 	}
@@ -550,19 +557,24 @@ func (l *Lock) renew(ctx context.Context) error {
 // left of the lease.
 func (l *Lock) keepAlive(ctx context.Context) {
 	defer close(l.done)
-	tick := time.NewTicker(l.ttl / 3)
-	defer tick.Stop()
+	clk, every := l.c.clock(), l.ttl/3
+	next := clk.Now()
 	for {
-		select {
-		case <-ctx.Done():
+		// Every third of the TTL, as a ticker: a slow renewal does not
+		// push the next one back (one overdue goes at once).
+		next = next.Add(every)
+		if now := clk.Now(); next.Before(now) {
+			next = now
+		}
+		if clock.Sleep(ctx, clk, next.Sub(clk.Now())) != nil {
 			return
-		case <-tick.C:
 		}
 		left := l.Remaining()
 		if left <= 0 {
 			l.setLost(fmt.Errorf("%w: not renewed within its %s TTL", ErrLeaseExpired, l.ttl))
 			return
 		}
+		// A bound on the request in real time, as call's Timeout is.
 		rctx, cancel := context.WithTimeout(ctx, left)
 		err := l.renew(rctx)
 		cancel()
@@ -602,7 +614,7 @@ func (l *Lock) lostErr() error {
 func (l *Lock) Remaining() time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return time.Until(l.expires)
+	return l.expires.Sub(l.c.clock().Now())
 }
 
 // TTL is the lease's time to live.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drain-cli/drain/internal/clock/clocktest"
 	"github.com/drain-cli/drain/internal/testbed"
 )
 
@@ -48,16 +49,19 @@ func TestParseEndpoints(t *testing.T) {
 }
 
 // Two holders on one key: the second waits, is told who holds it, and gets
-// it only once the first lets go; the key is gone after both.
+// it only once the first lets go; the key is gone after both. The waits
+// run on a fake clock; etcd's leases (30 s, real time) outlive the test.
 func TestLockExcludesAndWaits(t *testing.T) {
 	e := startEtcd(t)
-	c := &Client{Endpoints: []string{e.URL}}
+	clk := clocktest.New(time.Now())
+	c := &Client{Endpoints: []string{e.URL}, Clock: clk}
+	const ttl = 30 * time.Second
 	ctx := context.Background()
 	key := LockKey("haproxy:unix:/run/a.sock#web")
 	if !strings.HasPrefix(key, "/drain/pools/") || strings.Count(key, "/") != 4 {
 		t.Fatalf("key %q: the pool must be one path segment", key)
 	}
-	a, err := c.Acquire(ctx, key, "A", 4*time.Second, nil)
+	a, err := c.Acquire(ctx, key, "A", ttl, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,18 +73,28 @@ func TestLockExcludesAndWaits(t *testing.T) {
 	var mu sync.Mutex
 	got := make(chan *Lock)
 	go func() {
-		b, err := c.Acquire(ctx, key, "B", 4*time.Second, func(h string) { mu.Lock(); seen = append(seen, h); mu.Unlock() })
+		b, err := c.Acquire(ctx, key, "B", ttl, func(h string) { mu.Lock(); seen = append(seen, h); mu.Unlock() })
 		if err != nil {
 			t.Error(err)
 		}
 		inside.Add(1)
 		got <- b
 	}()
-	time.Sleep(1500 * time.Millisecond)
+	// B tries again after 100, 200, 400, 800 ms while A holds the key
+	// (three timers wait then: both keep-alives and B's retry).
+	for _, d := range []time.Duration{100, 200, 400, 800} {
+		clk.WaitForWaiters(t, 3)
+		if inside.Load() != 0 {
+			t.Fatal("B got the lock while A held it")
+		}
+		clk.Advance(d * time.Millisecond)
+	}
+	clk.WaitForWaiters(t, 3)
 	if inside.Load() != 0 {
 		t.Fatal("B got the lock while A held it")
 	}
 	a.Release()
+	clk.Advance(time.Second)
 	var b *Lock
 	select {
 	case b = <-got:
@@ -158,10 +172,12 @@ func TestUnreachable(t *testing.T) {
 }
 
 // etcd killed while the lock is held: Lost says so (it cannot be confirmed),
-// and after a whole TTL without renewal the keep-alive marks it lost too.
+// and after a whole TTL without renewal the keep-alive marks it lost too
+// (the TTL passes on a fake clock, one renewal every third of it).
 func TestLostWhenEtcdDies(t *testing.T) {
 	e := startEtcd(t)
-	c := &Client{Endpoints: []string{e.URL}, Timeout: time.Second}
+	clk := clocktest.New(time.Now())
+	c := &Client{Endpoints: []string{e.URL}, Timeout: time.Second, Clock: clk}
 	a, err := c.Acquire(context.Background(), LockKey("p"), "A", 2*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -171,18 +187,20 @@ func TestLostWhenEtcdDies(t *testing.T) {
 	if err := a.Lost(); err == nil || !strings.Contains(err.Error(), "cannot confirm") {
 		t.Fatalf("Lost with etcd gone: %v", err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		a.mu.Lock()
-		lost := a.lost
-		a.mu.Unlock()
-		if lost != nil {
-			break
+	lost := func() error { a.mu.Lock(); defer a.mu.Unlock(); return a.lost }
+	for i := 0; lost() == nil; i++ {
+		if i == 5 {
+			t.Fatal("keep-alive never marked the lock lost after its TTL")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("keep-alive never marked the lock lost")
+		clk.WaitForWaiters(t, 1) // the keep-alive waits for its next renewal
+		clk.Advance(a.TTL() / 3)
+		deadline := time.Now().Add(15 * time.Second)
+		for clk.Waiters() == 0 && lost() == nil && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond) // the renewal, refused by the dead etcd
 		}
-		time.Sleep(200 * time.Millisecond)
+	}
+	if !errors.Is(lost(), ErrLeaseExpired) {
+		t.Errorf("lost: %v", lost())
 	}
 }
 

@@ -55,6 +55,15 @@ func arrState(t *testing.T, path, farm, server string) int {
 	return -1
 }
 
+// installDrained installs the stand-in with arrFarms' farm web and its
+// server i in drain: the stand-in's state file.
+func installDrained(t *testing.T, i int) string {
+	t.Helper()
+	st := arrFarms()
+	st.ARR.Farms[0].Servers[i].State = winps.ARRDrain
+	return winpstest.Install(t, st)
+}
+
 func newTestARR(t *testing.T, spec string) Method {
 	t.Helper()
 	m, err := NewMethod(spec, Options{})
@@ -123,9 +132,7 @@ func TestARROutInRoundTrip(t *testing.T) {
 // restores the state it holds.
 func TestARRInRestoresRecordedState(t *testing.T) {
 	liftWindows(t)
-	st := arrFarms()
-	st.ARR.Farms[0].Servers[0].State = winps.ARRDrain
-	path := winpstest.Install(t, st)
+	path := installDrained(t, 0)
 	m := newTestARR(t, "arr:web#10.0.0.5")
 	if changed, err := m.In(context.Background(), json.RawMessage(`{"farm":"web","server":"10.0.0.5","state":3}`)); !changed || err != nil {
 		t.Fatalf("in: %v %v", changed, err)
@@ -299,9 +306,7 @@ func TestARRDisabledServerIsOut(t *testing.T) {
 // start that sets the state unless it already matches and lists the farms.
 func TestARRInOneRun(t *testing.T) {
 	liftWindows(t)
-	st := arrFarms()
-	st.ARR.Farms[0].Servers[0].State = winps.ARRDrain
-	path := winpstest.Install(t, st)
+	path := installDrained(t, 0)
 	m := newTestARR(t, "arr:web#10.0.0.5")
 	if changed, err := m.In(context.Background(), []byte(`{"farm":"web","server":"10.0.0.5","state":0}`)); !changed || err != nil {
 		t.Fatalf("in %v %v", changed, err)
@@ -363,9 +368,7 @@ func TestARRConstrainedLanguage(t *testing.T) {
 
 func TestARRPool(t *testing.T) {
 	liftWindows(t)
-	st := arrFarms()
-	st.ARR.Farms[0].Servers[1].State = winps.ARRDrain
-	winpstest.Install(t, st)
+	installDrained(t, 1)
 	p, err := newTestARR(t, "arr:web#10.0.0.5").(Pooler).Pool(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -194,65 +194,17 @@ func StartHAProxyCheck(dir string, c Check, backends ...*Nginx) (*HAProxy, error
 	if c.Inter < time.Millisecond || c.Fall < 1 || c.Rise < 1 {
 		return nil, fmt.Errorf("haproxy: bad check %s", c)
 	}
-	bin, err := Find("haproxy")
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	h := &HAProxy{Dir: dir, Sock: filepath.Join(dir, "admin.sock")}
-	if h.Addr, err = FreeAddr(); err != nil {
-		return nil, err
-	}
-	if h.StatsAddr, err = FreeAddr(); err != nil {
-		return nil, err
-	}
 	var servers strings.Builder
 	for _, n := range backends {
 		fmt.Fprintf(&servers, "  server %s %s check\n", strings.ToLower(n.Name), n.Addr)
 	}
-	conf := fmt.Sprintf(`global
-  stats socket %[1]s mode 600 level admin
-  stats timeout 10s
-  maxconn 1000
-
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 30s
-  timeout server 30s
-  retries 0
-  no option redispatch
-  option http-server-close
-
-frontend fe
-  bind %[2]s
-  default_backend web
-
-frontend stats
-  bind %[3]s
-  stats enable
-  stats uri /stats
-
-backend web
+	h, err := StartHAProxyConf(dir, fmt.Sprintf(`backend web
   balance roundrobin
   option httpchk GET /keepalive.htm
-  default-server inter %[5]dms fall %[6]d rise %[7]d
-%[4]s`, h.Sock, h.Addr, h.StatsAddr, servers.String(), c.Inter.Milliseconds(), c.Fall, c.Rise)
-	confPath := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+  default-server inter %dms fall %d rise %d
+%s`, c.Inter.Milliseconds(), c.Fall, c.Rise, servers.String()))
+	if err != nil {
 		return nil, err
-	}
-	cmd := exec.Command(bin, "-db", "-f", confPath)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if h.Proc, err = start(cmd); err != nil {
-		return nil, err
-	}
-	if err := waitListen(h.Addr, h.exited); err != nil {
-		h.Kill()
-		return nil, fmt.Errorf("haproxy: %w: %s", err, stderr.String())
 	}
 	// Wait until every server is UP: the first checks take a moment.
 	deadline := time.Now().Add(10*time.Second + c.Inter*time.Duration(c.Rise))
