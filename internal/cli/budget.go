@@ -16,6 +16,7 @@ import (
 	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/state"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // budgetLockWait bounds waiting for a pool lock another drain holds, when
@@ -111,7 +112,7 @@ func poolView(cfg *config.Config, client *http.Client) (rotation.PoolView, error
 	}
 	v, err := rotation.NewPool(cfg.Pool, rotation.Options{Client: client, Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv})
 	if err != nil {
-		return nil, usageErr(poolHint(cfg.Pool), "%v", err)
+		return nil, usage.WithHint(err, poolHint(cfg.Pool))
 	}
 	if hp, ok := v.(*rotation.HAProxyPool); ok && hp.Self == "" {
 		return nil, usageErr(fmt.Sprintf("add this server after the backend: --pool haproxy:%s#%s/SERVER", hp.Addr.String(), hp.Backend),

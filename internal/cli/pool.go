@@ -20,6 +20,7 @@ import (
 	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/sink"
 	"github.com/drain-cli/drain/internal/state"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // The fleet view: 'drain status --pool TYPE:TARGET' lists every server of a
@@ -94,7 +95,7 @@ func runStatusPool(c *cobra.Command, ios *iostreams.IOStreams, cfg *config.Confi
 	}
 	view, err := rotation.NewPool(spec, rotation.Options{Client: client, Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv})
 	if err != nil {
-		return usageErr(poolHint(spec), "%v", err)
+		return usage.WithHint(err, poolHint(spec))
 	}
 	store := state.Store{Dir: cfg.StateDir}
 	if cfg.StateDir == "" {

@@ -21,6 +21,7 @@ import (
 	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/sink"
 	"github.com/drain-cli/drain/internal/suggest"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // version, commit and buildDate are set at release time with -ldflags
@@ -125,13 +126,13 @@ func exitCode(ios *iostreams.IOStreams, err error, sayUnchanged bool) int {
 	if err == nil || errors.As(err, &ee) && ee.reported {
 		return code
 	}
-	var ue *config.UsageError
-	fmt.Fprintf(ios.ErrOut, "%s %s\n", ios.Colors().Bad("drain:"), sanitize(redact.String(err.Error())))
-	switch {
-	case errors.As(err, &ue) && ue.Hint != "":
-		fmt.Fprintf(ios.ErrOut, "hint: %s\n", sanitize(ue.Hint))
-	case ee != nil && ee.hint != "":
-		fmt.Fprintf(ios.ErrOut, "hint: %s\n", sanitize(ee.hint))
+	fmt.Fprintf(ios.ErrOut, "%s %s\n", ios.Colors().Bad("drain:"), sink.SanitizeLine(redact.String(err.Error())))
+	hint := usage.HintOf(err)
+	if hint == "" && ee != nil {
+		hint = ee.hint
+	}
+	if hint != "" {
+		fmt.Fprintf(ios.ErrOut, "hint: %s\n", sink.SanitizeLine(redact.String(hint)))
 	}
 	if code == drain.ExitUsage && sayUnchanged {
 		fmt.Fprintln(ios.ErrOut, "nothing was changed")
@@ -177,7 +178,7 @@ exists, then defaults, in that order.
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &config.UsageError{Msg: err.Error(), Hint: fmt.Sprintf("see '%s --help'", c.CommandPath())}
+		return &usage.Error{Err: err, Hint: fmt.Sprintf("see '%s --help'", c.CommandPath())}
 	})
 	root.PersistentFlags().String("config", "", "YAML config `FILE` (or DRAIN_CONFIG)")
 	config.AddFlags(root.PersistentFlags(), "output", "quiet", "verbose")
@@ -283,6 +284,7 @@ func commandNames(root *cobra.Command) []string {
 	return names
 }
 
+// usageErr is a usage error found by the CLI itself (internal/usage).
 func usageErr(hint, format string, a ...any) error {
-	return &config.UsageError{Msg: fmt.Sprintf(format, a...), Hint: hint}
+	return usage.New(hint, format, a...)
 }
