@@ -37,9 +37,7 @@ type UsageError = usage.Error
 // usageErrorf is config's usage error: its text is redacted where it is
 // made (a value echoed back may be a URL with a password).
 func usageErrorf(hint, format string, a ...any) error {
-	e := usage.New(hint, format, a...)
-	e.Msg, e.Hint = redact.String(e.Msg), redact.String(e.Hint)
-	return e
+	return &usage.Error{Msg: redact.String(fmt.Sprintf(format, a...)), Hint: redact.String(hint)}
 }
 
 // Config is the typed, validated result.

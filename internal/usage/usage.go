@@ -56,10 +56,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // New is a usage error with a hint; format is fmt.Errorf's (%w keeps a
 // cause).
 func New(hint, format string, a ...any) *Error {
-	if cause := fmt.Errorf(format, a...); errors.Unwrap(cause) != nil {
-		return &Error{Err: cause, Hint: hint} // its text is the message
-	}
-	return &Error{Msg: fmt.Sprintf(format, a...), Hint: hint}
+	return &Error{Err: fmt.Errorf(format, a...), Hint: hint} // its text is the message
 }
 
 // Errorf is New without a hint yet: the one who knows the syntax adds it
