@@ -128,8 +128,8 @@ func exitCode(ios *iostreams.IOStreams, err error, sayUnchanged bool) int {
 	}
 	fmt.Fprintf(ios.ErrOut, "%s %s\n", ios.Colors().Bad("drain:"), sink.SanitizeLine(redact.String(err.Error())))
 	hint := usage.HintOf(err)
-	if hint == "" && ee != nil {
-		hint = ee.hint
+	if ee != nil && ee.hint != "" {
+		hint = ee.hint // the command's own, said where it gave the exit code
 	}
 	if hint != "" {
 		fmt.Fprintf(ios.ErrOut, "hint: %s\n", sink.SanitizeLine(redact.String(hint)))

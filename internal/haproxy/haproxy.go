@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/drain-cli/drain/internal/denied"
 )
 
 // DefaultTimeout bounds one command when the context has no deadline.
@@ -77,6 +79,9 @@ func Command(ctx context.Context, a Addr, cmd string) (string, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, a.Network, a.Address)
 	if err != nil {
+		if a.Network == "unix" {
+			return "", denied.Wrap(plain(err), a.Address, "run drain as a member of GROUP (haproxy.cfg: stats socket ... mode 660 group GROUP), or as the socket's owner")
+		}
 		return "", plain(err)
 	}
 	defer conn.Close()

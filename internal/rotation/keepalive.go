@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/drain-cli/drain/internal/denied"
 	"github.com/drain-cli/drain/internal/state"
 )
 
@@ -290,7 +291,7 @@ func regularFile(p string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, configErrorf("%w", err)
+		return false, denied.Wrap(configErrorf("cannot look at the keep-alive page: %w", err), filepath.Dir(p), "let drain's account into the directory (chmod g+x with GROUP, or o+x), or run drain as one that may (its owner, root)")
 	}
 	fi := lfi
 	if lfi.Mode()&fs.ModeSymlink != 0 {
@@ -344,7 +345,7 @@ func (k *Keepalive) Out(ctx context.Context, save func(undo any) error) (bool, e
 			return false, err
 		}
 		if err := renameFile(k.Path, k.DisabledPath); err != nil {
-			return false, fmt.Errorf("take page out: %w", err)
+			return false, pageDenied(fmt.Errorf("take page out: %w", err), filepath.Dir(k.Path))
 		}
 		return true, nil
 	}
@@ -358,7 +359,7 @@ func (k *Keepalive) Out(ctx context.Context, save func(undo any) error) (bool, e
 		return false, err
 	}
 	if err := writePage(k.Path, k.DownContent, meta); err != nil {
-		return false, fmt.Errorf("write down content: %w", err)
+		return false, pageDenied(fmt.Errorf("write down content: %w", err), filepath.Dir(k.Path))
 	}
 	return true, nil
 }
@@ -401,7 +402,7 @@ func (k *Keepalive) In(ctx context.Context, undo json.RawMessage) (bool, error) 
 			return false, nil
 		}
 		if err := renameFile(disabled, k.Path); err != nil {
-			return false, fmt.Errorf("put page back: %w", err)
+			return false, pageDenied(fmt.Errorf("put page back: %w", err), filepath.Dir(k.Path))
 		}
 		return true, nil
 	}
@@ -431,7 +432,7 @@ func (k *Keepalive) In(ctx context.Context, undo json.RawMessage) (bool, error) 
 	// cannot give the page to another account or set-id or
 	// world-writable bits.
 	if err := writePage(k.Path, orig, meta); err != nil {
-		return false, fmt.Errorf("restore page: %w", err)
+		return false, pageDenied(fmt.Errorf("restore page: %w", err), filepath.Dir(k.Path))
 	}
 	return true, nil
 }
@@ -501,7 +502,7 @@ func readPage(p string) ([]byte, pageMeta, error) {
 	}
 	f, err := openShared(p)
 	if err != nil {
-		return nil, pageMeta{}, configErrorf("%w", err)
+		return nil, pageMeta{}, denied.Wrap(configErrorf("cannot read the keep-alive page: %w", err), p, "let drain's account read it (chmod g+r with GROUP, or o+r), or run drain as one that may (its owner, root)")
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -530,4 +531,11 @@ func writePage(p string, data []byte, meta pageMeta) error {
 		meta.mode = 0o644
 	}
 	return replacePage(real, data, meta)
+}
+
+// pageDenied gives a permission error in the page's directory (where drain
+// renames the page or writes its new content) a hint naming the account,
+// the owner, group and mode.
+func pageDenied(err error, dir string) error {
+	return denied.Wrap(err, dir, "let drain's account write there (a member of GROUP, with chmod g+w), or run drain as one that may (its owner, root)")
 }

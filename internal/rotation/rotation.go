@@ -36,3 +36,11 @@ func configErrorf(format string, a ...any) error {
 // ErrMixed marks a Status error where the parts of a target (HAProxy
 // instances, rotation methods) disagree; Out can still complete the change.
 var ErrMixed = errors.New("mixed rotation state")
+
+// joinErrs joins errs on one line; nil when there is none.
+func joinErrs(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return joinedErrs(errs)
+}

@@ -72,8 +72,19 @@ func Of(err error) *Error {
 	return nil
 }
 
-// HintOf is the hint of err's usage error, "" when none.
+// Hinter is an error that says what to do about it (a permission denied,
+// a lock held, internal/denied), a runtime error as well as a usage one.
+type Hinter interface{ Hint() string }
+
+// HintOf is what to do about err, "" when nothing says: the first Hinter
+// in its chain, else its usage error's hint. Every output shows this one.
 func HintOf(err error) string {
+	var h Hinter
+	if errors.As(err, &h) {
+		if s := h.Hint(); s != "" {
+			return s
+		}
+	}
 	if ue := Of(err); ue != nil {
 		return ue.Hint
 	}
