@@ -15,6 +15,7 @@ import (
 
 	"github.com/drain-cli/drain/internal/denied"
 	"github.com/drain-cli/drain/internal/state"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // Keep-alive page modes (the record's method).
@@ -278,7 +279,7 @@ func renameStatus(page, disabled string) (Status, error) {
 	case pageOK && disOK:
 		return In, configErrorf("both %s and %s exist; remove the stale one", page, disabled)
 	default:
-		return Out, configErrorf("keep-alive page %s not found (nor %s); check --keepalive", page, filepath.Base(disabled))
+		return Out, usage.New(pageHint, "keep-alive page %s not found (nor %s)", page, filepath.Base(disabled))
 	}
 }
 
@@ -498,7 +499,7 @@ func readPage(p string) ([]byte, pageMeta, error) {
 		return nil, pageMeta{}, err
 	}
 	if !ok {
-		return nil, pageMeta{}, configErrorf("keep-alive page %s not found; check --keepalive", p)
+		return nil, pageMeta{}, usage.New(pageHint, "keep-alive page %s not found", p)
 	}
 	f, err := openShared(p)
 	if err != nil {
@@ -532,6 +533,9 @@ func writePage(p string, data []byte, meta pageMeta) error {
 	}
 	return replacePage(real, data, meta)
 }
+
+// pageHint is the hint for a keep-alive page that is not there.
+const pageHint = "point --keepalive at the page file the load balancer probes: it must exist before out"
 
 // pageDenied gives a permission error in the page's directory (where drain
 // renames the page or writes its new content) a hint naming the account,
