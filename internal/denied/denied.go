@@ -28,7 +28,7 @@ func (e *Error) Hint() string { return e.hint }
 // Wrap returns err with a hint when it is a permission error (else err as
 // it is). path is what to describe: the directory of a page that could not
 // be renamed, the socket, the state directory. fix says what to do; in it
-// GROUP stands for path's group.
+// GROUP stands for the name of path's group.
 func Wrap(err error, path, fix string) error {
 	if err == nil || !errors.Is(err, fs.ErrPermission) {
 		return err
@@ -45,11 +45,10 @@ func Wrap(err error, path, fix string) error {
 	}
 	b.WriteString(" and drain runs as " + me())
 	if fix != "" {
-		g := "its group"
-		if group != "" {
-			g = "group " + group
+		if group == "" {
+			group = "(its group)"
 		}
-		b.WriteString(": " + strings.ReplaceAll(fix, "GROUP", g))
+		b.WriteString(": " + strings.ReplaceAll(fix, "GROUP", group))
 	}
 	return &Error{Err: err, hint: b.String()}
 }

@@ -80,7 +80,7 @@ func Command(ctx context.Context, a Addr, cmd string) (string, error) {
 	conn, err := d.DialContext(ctx, a.Network, a.Address)
 	if err != nil {
 		if a.Network == "unix" {
-			return "", denied.Wrap(plain(err), a.Address, "run drain as a member of GROUP (haproxy.cfg: stats socket ... mode 660 group GROUP), or as the socket's owner")
+			return "", denied.Wrap(plain(err), a.Address, "run drain as a member of group GROUP (haproxy.cfg: stats socket ... mode 660 group GROUP), or as the socket's owner")
 		}
 		return "", plain(err)
 	}

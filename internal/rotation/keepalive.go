@@ -292,7 +292,7 @@ func regularFile(p string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, denied.Wrap(configErrorf("cannot look at the keep-alive page: %w", err), filepath.Dir(p), "let drain's account into the directory (chmod g+x with GROUP, or o+x), or run drain as one that may (its owner, root)")
+		return false, denied.Wrap(configErrorf("cannot look at the keep-alive page: %w", err), filepath.Dir(p), "let drain's account into the directory (chmod g+x for group GROUP, or o+x), or run drain as one that may (its owner, root)")
 	}
 	fi := lfi
 	if lfi.Mode()&fs.ModeSymlink != 0 {
@@ -503,7 +503,7 @@ func readPage(p string) ([]byte, pageMeta, error) {
 	}
 	f, err := openShared(p)
 	if err != nil {
-		return nil, pageMeta{}, denied.Wrap(configErrorf("cannot read the keep-alive page: %w", err), p, "let drain's account read it (chmod g+r with GROUP, or o+r), or run drain as one that may (its owner, root)")
+		return nil, pageMeta{}, denied.Wrap(configErrorf("cannot read the keep-alive page: %w", err), p, "let drain's account read it (chmod g+r for group GROUP, or o+r), or run drain as one that may (its owner, root)")
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -541,5 +541,5 @@ const pageHint = "point --keepalive at the page file the load balancer probes: i
 // renames the page or writes its new content) a hint naming the account,
 // the owner, group and mode.
 func pageDenied(err error, dir string) error {
-	return denied.Wrap(err, dir, "let drain's account write there (a member of GROUP, with chmod g+w), or run drain as one that may (its owner, root)")
+	return denied.Wrap(err, dir, "let drain's account write there (a member of group GROUP, with chmod g+w), or run drain as one that may (its owner, root)")
 }

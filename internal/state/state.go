@@ -315,5 +315,5 @@ func Who() string {
 // denied gives a permission error in the state directory a hint: the
 // account, the directory's owner, group and mode, and --state-dir.
 func (s Store) denied(err error) error {
-	return denied.Wrap(err, s.Dir, "give --state-dir a directory this account may write, or run drain as one that may write here (its owner, or a member of GROUP with chmod g+w,+t)")
+	return denied.Wrap(err, s.Dir, "give --state-dir a directory this account may write, or run drain as one that may write here (its owner, or a member of group GROUP with chmod g+w,+t)")
 }
