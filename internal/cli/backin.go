@@ -15,7 +15,7 @@ import (
 // warm-up URLs, and something to wait on for --wait-healthy (the verify URL,
 // a balancer with a pool view, the --pool view).
 func backInPlan(p *drain.Plan, cfg *config.Config) error {
-	if cfg.Pool != "" {
+	if cfg.Pool != nil {
 		client, err := httpClient(cfg)
 		if err != nil {
 			return err
@@ -72,7 +72,7 @@ func sourceViews(cfg *config.Config, have []rotation.PoolView) []rotation.PoolVi
 		if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
 			continue
 		}
-		v, err := rotation.NewPool(rotation.MethodHAProxy+":"+target, rotation.Options{Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv})
+		v, err := rotation.NewPool(rotation.MethodHAProxy+":"+target, rotation.Options{Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv}) // a source's target, not a spec parsed before
 		if err != nil || seen[v.Target()] {
 			continue
 		}

@@ -16,7 +16,6 @@ import (
 	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/state"
-	"github.com/drain-cli/drain/internal/usage"
 )
 
 // budgetLockWait bounds waiting for a pool lock another drain holds, when
@@ -107,16 +106,16 @@ func budgetPool(cfg *config.Config, rot *rotation.Set, client *http.Client) (rot
 // server (haproxy:ADDR#BACKEND/SERVER); nil without --pool. A bad one is a
 // usage error before anything changes.
 func poolView(cfg *config.Config, client *http.Client) (rotation.PoolView, error) {
-	if cfg.Pool == "" {
+	if cfg.Pool == nil {
 		return nil, nil
 	}
-	v, err := rotation.NewPool(cfg.Pool, rotation.Options{Client: client, Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv})
+	v, err := rotation.NewPoolOf(*cfg.Pool, rotation.Options{Client: client, Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv})
 	if err != nil {
-		return nil, usage.WithHint(err, poolHint(cfg.Pool))
+		return nil, err // a usage error with the type's hint
 	}
 	if hp, ok := v.(*rotation.HAProxyPool); ok && hp.Self == "" {
 		return nil, usageErr(fmt.Sprintf("add this server after the backend: --pool haproxy:%s#%s/SERVER", hp.Addr.String(), hp.Backend),
-			"--pool %s names no server: the budget and --wait-healthy must know which one is this server", redact.String(cfg.Pool))
+			"--pool %s names no server: the budget and --wait-healthy must know which one is this server", redact.String(cfg.Pool.String()))
 	}
 	return v, nil
 }

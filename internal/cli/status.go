@@ -73,8 +73,8 @@ records); a balancer that cannot be read is exit 1.
 		if err != nil {
 			return err
 		}
-		if spec := poolSpec(c); spec != "" {
-			return runStatusPool(c, ios, cfg, spec)
+		if spec := poolSpec(c, cfg); spec != nil {
+			return runStatusPool(c, ios, cfg, *spec)
 		}
 		if err := lockNeedsPool(c); err != nil {
 			return err

@@ -51,8 +51,8 @@ func balancerSeen(cfg *config.Config) string {
 			return rotation.Key(m)
 		}
 	}
-	if cfg.Pool != "" {
-		return cfg.Pool
+	if cfg.Pool != nil {
+		return cfg.Pool.String()
 	}
 	for i, sp := range cfg.Sources {
 		if len(sourceViews(&config.Config{Sources: cfg.Sources[i : i+1], ReadTimeout: cfg.ReadTimeout}, nil)) == 1 {
@@ -67,7 +67,7 @@ func balancerSeen(cfg *config.Config) string {
 // (the rotation methods' pool views are read through the plan's Rotator).
 // With it drain sees the balancer stop sending (drain/blocking_lb.go).
 func waitViews(p *drain.Plan, cfg *config.Config) error {
-	if cfg.Pool != "" {
+	if cfg.Pool != nil {
 		client, err := httpClient(cfg)
 		if err != nil {
 			return err

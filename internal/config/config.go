@@ -93,9 +93,10 @@ type Config struct {
 	// EtcdEndpoints are the endpoints of every --lock etcd:URL[,URL],
 	// parsed once.
 	EtcdEndpoints []string
-	// Pool is a pool view named on its own (TYPE:TARGET), only read: the
-	// budget's pool and what in --wait-healthy waits on.
-	Pool     string
+	// Pool is a pool view named on its own (--pool TYPE:TARGET, parsed
+	// once), only read: the budget's pool, what in --wait-healthy waits on,
+	// status's pool view. nil without --pool.
+	Pool     *rotation.Spec
 	CAFile   string
 	Insecure bool
 	// Authorization is the HTTP Authorization header value for sources,
@@ -359,7 +360,13 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 		c.DownContent = &s
 	}
 	c.VerifyURL = str("verify-url")
-	c.Pool = strings.TrimSpace(str("pool"))
+	if raw := strings.TrimSpace(str("pool")); raw != "" {
+		spec, err := rotation.ParsePool(raw)
+		if err != nil {
+			return err // a *usage.Error with its hint
+		}
+		c.Pool = &spec
+	}
 	c.Reason = str("reason")
 	if strings.ContainsFunc(c.Reason, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r <= 0x9f }) {
 		// A reason is one line on every output (status, the "already out"

@@ -30,6 +30,7 @@ func init() {
 		New: func(target string, opts Options) (Method, error) {
 			return NewHAProxy([]string{target}, opts.Timeout)
 		},
+		Pool: haproxyPoolTarget,
 	})
 }
 

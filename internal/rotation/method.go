@@ -166,6 +166,10 @@ type Type struct {
 	SettingsNote string
 	// New builds the method; opts.Typed holds the decoded settings.
 	New func(target string, opts Options) (Method, error)
+	// Pool names a pool on its own ('drain status --pool TYPE:TARGET'
+	// without the server); nil: the pool is read through a method target
+	// (its Pooler), when the method is one.
+	Pool *PoolTarget
 }
 
 var (
