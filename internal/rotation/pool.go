@@ -79,8 +79,8 @@ func NewPoolOf(spec Spec, opts Options) (PoolView, error) {
 	}
 	p, ok := m.(Pooler)
 	if !ok {
-		return nil, &usage.Error{Flag: "--pool", Spec: redact.String(spec.String()), Hint: t.poolHint(),
-			Msg: fmt.Sprintf("%s has no pool view (pool targets: %s; or a method target whose balancer lists its pool)", t.Name, strings.Join(PoolTypeNames(), ", "))}
+		msg := fmt.Sprintf("%s has no pool view (pool targets: %s; or a method target whose balancer lists its pool)", t.Name, strings.Join(PoolTypeNames(), ", "))
+		return nil, &usage.Error{Flag: "--pool", Spec: redact.String(spec.String()), Msg: msg, Hint: t.poolHint()}
 	}
 	return methodPool{Pooler: p, m: m}, nil
 }

@@ -99,15 +99,17 @@ func WithHint(err error, hint string) error {
 	if err == nil {
 		return nil
 	}
-	var ue *Error
-	if errors.As(err, &ue) {
-		if ue.Hint != "" || hint == "" {
+	if top, ok := err.(*Error); ok { //nolint:errorlint // the error itself, not one it wraps
+		if top.Hint != "" || hint == "" {
 			return err
 		}
-		if ue == err {
-			c := *ue
-			c.Hint = hint
-			return &c
+		c := *top
+		c.Hint = hint
+		return &c
+	}
+	if ue := Of(err); ue != nil {
+		if ue.Hint != "" || hint == "" {
+			return err
 		}
 		// A usage error deeper in the chain: its text is the whole
 		// chain's, so keep the chain and carry the hint beside it.

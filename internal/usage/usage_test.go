@@ -47,7 +47,7 @@ func TestWithHintNeverEditsTheText(t *testing.T) {
 	}
 
 	own := &Error{Flag: "--rotate", Spec: "x", Msg: "m", Hint: "the maker's"}
-	if got := WithHint(own, "another"); got != error(own) || HintOf(got) != "the maker's" {
+	if got := WithHint(own, "another"); !errors.Is(got, own) || HintOf(got) != "the maker's" {
 		t.Errorf("WithHint kept %q, want the maker's hint", HintOf(got))
 	}
 
