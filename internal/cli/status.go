@@ -18,6 +18,7 @@ import (
 	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/sink"
 	"github.com/drain-cli/drain/internal/state"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // statusReport is what `drain status` shows, also as its JSON event.
@@ -27,6 +28,7 @@ type statusReport struct {
 	Target   string          `json:"target,omitempty"`
 	Rotation string          `json:"rotation,omitempty"`
 	Error    string          `json:"error,omitempty"`
+	Hint     string          `json:"hint,omitempty"` // what to do about Error (a denied socket: the group)
 	Record   *state.Record   `json:"record,omitempty"`
 	Holder   string          `json:"holder,omitempty"` // running | gone, for a record left mid-run
 	Sources  []drain.Reading `json:"sources,omitempty"`
@@ -139,10 +141,10 @@ func collectStatus(ctx context.Context, p *drain.Plan) statusReport {
 			}
 		}
 		if err != nil {
-			rep.Error = err.Error()
+			rep.Error, rep.Hint = err.Error(), usage.HintOf(err)
 		}
 		if recErr != nil && rep.Error == "" {
-			rep.Error = recErr.Error()
+			rep.Error, rep.Hint = recErr.Error(), usage.HintOf(recErr)
 		}
 		rep.Record = rec
 		rep.OldRecordFile = rotation.IsOldFile(p.Store, rec)
@@ -187,6 +189,9 @@ func printStatus(ios *iostreams.IOStreams, rep statusReport) {
 		}
 		if rep.Error != "" {
 			fmt.Fprintf(w, "  %s %s\n", red("error:"), rep.Error)
+		}
+		if rep.Hint != "" {
+			fmt.Fprintf(w, "  hint: %s\n", rep.Hint)
 		}
 		if r := rep.Record; r != nil {
 			fmt.Fprintf(w, "  changed %s ago (%s) by %s, method %s\n",

@@ -39,11 +39,11 @@ func Wrap(err error, path, fix string) error {
 	}
 	owner, group, mode := describe(path)
 	var b strings.Builder
-	b.WriteString(path)
 	if owner != "" {
-		b.WriteString(" is owned by " + owner + ":" + group + " with mode " + mode)
+		b.WriteString(path + " is owned by " + owner + ":" + group + " with mode " + mode + " and drain runs as " + me())
+	} else { // Windows (ACLs), or it cannot be read
+		b.WriteString("drain runs as " + me() + ", which may not use " + path)
 	}
-	b.WriteString(" and drain runs as " + me())
 	if fix != "" {
 		if group == "" {
 			group = "(its group)"

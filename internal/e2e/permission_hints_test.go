@@ -120,6 +120,12 @@ func TestPermissionDeniedHints(t *testing.T) {
 		_, _, stateDir := sharedSite(t)
 		out, code := run(t, "out", "--haproxy", lb.Sock+"#web/a", "--state-dir", stateDir)
 		check(t, "out", out, code, regexp.QuoteMeta(lb.Sock)+` is owned by \S+:\S+ with mode S?-?[srw-]{9,10} and drain runs as `+who+`: run drain as a member of group (\S+) \(haproxy.cfg: stats socket \.\.\. mode 660 group \S+\), or as the socket's owner$`)
+		for _, cmd := range []string{"status", "in"} {
+			out, code := run(t, cmd, "--haproxy", lb.Sock+"#web/a", "--state-dir", stateDir)
+			if code != 1 || !regexp.MustCompile(`(?m)^ *hint: `+regexp.QuoteMeta(lb.Sock)+` is owned by .* run drain as a member of group `).MatchString(out) {
+				t.Errorf("%s: exit %d, want 1 with the socket's hint:\n%s", cmd, code, out)
+			}
+		}
 		if !root {
 			must(t, os.Chmod(lb.Sock, 0o600))
 		}
