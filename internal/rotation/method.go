@@ -278,12 +278,16 @@ func parseSpec(flag, spec string) (Type, string, error) {
 	bad := func(hint, format string, a ...any) error {
 		return &usage.Error{Flag: flag, Spec: redact.String(spec), Msg: fmt.Sprintf(format, a...), Hint: hint}
 	}
+	types := typesHint
+	if flag == "--pool" {
+		types = Type{}.poolHint() // the pool targets
+	}
 	if !ok || typ == "" {
-		return Type{}, "", bad(typesHint, "want TYPE:TARGET (types: %s)", strings.Join(names, ", "))
+		return Type{}, "", bad(types, "want TYPE:TARGET (types: %s)", strings.Join(names, ", "))
 	}
 	t, known := Lookup(typ)
 	if !known {
-		return Type{}, "", bad(typesHint, "unknown type %q (types: %s)%s", typ, strings.Join(names, ", "), nearestName(typ, names))
+		return Type{}, "", bad(types, "unknown type %q (types: %s)%s", typ, strings.Join(names, ", "), nearestName(typ, names))
 	}
 	target = strings.TrimSpace(target)
 	if target == "" {

@@ -59,7 +59,7 @@ func TestBadPoolSaysItsTypesSyntax(t *testing.T) {
 		t.Errorf("keepalive as a pool: %v (usage error %+v)", err, ue)
 	}
 	_, err = ParsePool("hapoxy:/x#web")
-	if ue := usage.Of(err); ue == nil || ue.Flag != "--pool" || ue.Spec != "hapoxy:/x#web" || !strings.Contains(err.Error(), "did you mean haproxy?") || ue.Hint == "" {
+	if ue := usage.Of(err); ue == nil || ue.Flag != "--pool" || ue.Spec != "hapoxy:/x#web" || !strings.Contains(err.Error(), "did you mean haproxy?") || !strings.Contains(ue.Hint, "haproxy:ADDR#BACKEND (haproxy:/run/haproxy/admin.sock#web)") {
 		t.Errorf("typo'd pool type: %v (usage error %+v)", err, ue)
 	}
 }
