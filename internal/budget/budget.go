@@ -19,6 +19,7 @@ import (
 	"github.com/drain-cli/drain/internal/clock"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/rotation"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // Locker takes a pool's lock, waiting while another drain holds it, until
@@ -148,7 +149,8 @@ func CountPool(p rotation.Pool) (Count, error) {
 		}
 	}
 	if !found {
-		return c, fmt.Errorf("%w: the server is not in pool %q (it has: %s)", rotation.ErrConfig, p.Name, strings.Join(names, ", "))
+		return c, usage.New("name this server as the balancer does (the pool's names above), or read the pool it is in",
+			"the server is not in pool %q (it has: %s)", p.Name, strings.Join(names, ", "))
 	}
 	for _, m := range p.Members {
 		switch {

@@ -16,7 +16,7 @@ import (
 // warm-up URLs, and something to wait on for --wait-healthy (the verify URL,
 // a balancer with a pool view, the --pool view).
 func backInPlan(p *drain.Plan, cfg *config.Config) error {
-	if cfg.Pool != "" {
+	if cfg.Pool != nil {
 		client, err := httpClient(cfg)
 		if err != nil {
 			return err

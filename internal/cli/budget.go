@@ -112,16 +112,16 @@ func budgetPool(cfg *config.Config, rot *rotation.Set, client *http.Client) (rot
 // server (haproxy:ADDR#BACKEND/SERVER); nil without --pool. A bad one is a
 // usage error before anything changes.
 func poolView(cfg *config.Config, client *http.Client) (rotation.PoolView, error) {
-	if cfg.Pool == "" {
+	if cfg.Pool == nil {
 		return nil, nil
 	}
-	v, err := rotation.NewPool(cfg.Pool, rotation.Options{Client: client, Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv})
+	v, err := rotation.NewPoolOf(*cfg.Pool, rotation.Options{Client: client, Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv})
 	if err != nil {
-		return nil, usageErr(poolHint(cfg.Pool), "%v", err)
+		return nil, err // a usage error with the type's hint
 	}
 	if hp, ok := v.(*rotation.HAProxyPool); ok && hp.Self == "" {
 		return nil, usageErr(fmt.Sprintf("add this server after the backend: --pool haproxy:%s#%s/SERVER", hp.Addr.String(), hp.Backend),
-			"--pool %s names no server: the budget and --wait-healthy must know which one is this server", redact.String(cfg.Pool))
+			"--pool %s names no server: the budget and --wait-healthy must know which one is this server", redact.String(cfg.Pool.String()))
 	}
 	return v, nil
 }

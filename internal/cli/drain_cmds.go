@@ -20,6 +20,7 @@ import (
 	"github.com/drain-cli/drain/internal/sink"
 	"github.com/drain-cli/drain/internal/source"
 	"github.com/drain-cli/drain/internal/state"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // drainOptions is what one drain command (run, out, in, wait) does: the
@@ -305,7 +306,7 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, opts drainOptions) 
 			case !errors.Is(err, action.ErrNotFound):
 				hint = "give the action after --"
 			}
-			return nil, usageErr(hint, "%v", err)
+			return nil, usage.WithHint(err, hint)
 		}
 		p.Action = a
 	}
@@ -330,13 +331,13 @@ func buildRotation(cfg *config.Config) (*rotation.Set, state.Store, error) {
 		opts.Settings = cfg.RotationSettings[spec.Type.Name]
 		m, err := spec.New(opts)
 		if err != nil {
-			return nil, state.Store{}, usageErr(spec.Hint(), "%v", err)
+			return nil, state.Store{}, err // a usage error with the type's hint
 		}
 		methods = append(methods, m)
 	}
 	rot, err := rotation.NewSet(methods...)
 	if err != nil {
-		return nil, state.Store{}, usageErr("give each rotation method once", "%v", err)
+		return nil, state.Store{}, usage.WithHint(err, "give each rotation method once")
 	}
 	if cfg.StateDir != "" {
 		return rot, state.Store{Dir: cfg.StateDir}, nil
@@ -363,7 +364,7 @@ func buildSources(cfg *config.Config) ([]drain.Watch, error) {
 		}
 		src, err := source.New(spec, opts)
 		if err != nil {
-			return nil, usageErr("see 'drain run --help' for the source types", "%v", err)
+			return nil, err // a usage error with the type's hint
 		}
 		out = append(out, drain.Watch{Name: spec.String(), Source: src, Threshold: spec.Threshold})
 	}

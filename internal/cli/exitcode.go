@@ -3,8 +3,8 @@ package cli
 import (
 	"errors"
 
-	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/drain"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // The one place exit codes are decided (README "Exit codes"):
@@ -54,7 +54,7 @@ func errorCode(err error) int {
 	switch {
 	case errors.As(err, &ee):
 		return ee.code
-	case errors.Is(err, config.ErrUsage):
+	case errors.Is(err, usage.Err):
 		return drain.ExitUsage
 	}
 	return drain.ExitError

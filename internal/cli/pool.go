@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -77,14 +76,19 @@ func lockNeedsPool(c *cobra.Command) error {
 	return nil
 }
 
-// poolSpec is --pool, or "" when not given.
-func poolSpec(c *cobra.Command) string {
-	return strings.TrimSpace(flagString(c, "pool"))
+// poolSpec is --pool as config parsed it, nil when status was not given
+// the flag (a DRAIN_POOL or pool: for run and out is not a request for the
+// pool view).
+func poolSpec(c *cobra.Command, cfg *config.Config) *rotation.Spec {
+	if !c.Flags().Changed("pool") {
+		return nil
+	}
+	return cfg.Pool
 }
 
 // runStatusPool is 'drain status --pool'. A pool that cannot be read is
 // exit 1 (the report says why); a bad --pool is exit 2.
-func runStatusPool(c *cobra.Command, ios *iostreams.IOStreams, cfg *config.Config, spec string) error {
+func runStatusPool(c *cobra.Command, ios *iostreams.IOStreams, cfg *config.Config, spec rotation.Spec) error {
 	if len(cfg.Rotation) > 0 || len(cfg.Sources) > 0 {
 		return usageErr("run 'drain status --pool' on its own, or 'drain status' without --pool", "--pool lists a whole pool: it does not take --rotate, --keepalive, --haproxy or --source")
 	}
@@ -92,9 +96,9 @@ func runStatusPool(c *cobra.Command, ios *iostreams.IOStreams, cfg *config.Confi
 	if err != nil {
 		return err
 	}
-	view, err := rotation.NewPool(spec, rotation.Options{Client: client, Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv})
+	view, err := rotation.NewPoolOf(spec, rotation.Options{Client: client, Timeout: cfg.ReadTimeout * 2, Getenv: os.Getenv})
 	if err != nil {
-		return usageErr(poolHint(spec), "%v", err)
+		return err // a usage error with the type's hint
 	}
 	store := state.Store{Dir: cfg.StateDir}
 	if cfg.StateDir == "" {
@@ -109,7 +113,7 @@ func runStatusPool(c *cobra.Command, ios *iostreams.IOStreams, cfg *config.Confi
 	src.etcd = cfg.EtcdEndpoints
 	if len(src.etcd) > 0 {
 		if src.id = poolID(view); src.id == "" {
-			return usageErr("drop --lock, or give a pool target (haproxy:ADDR#BACKEND)", "--pool %s: this pool has no pool-lock name to find its etcd records by", spec)
+			return usageErr("drop --lock, or give a pool target (haproxy:ADDR#BACKEND)", "--pool %s: this pool has no pool-lock name to find its etcd records by", redact.String(spec.String()))
 		}
 	}
 	code := drain.ExitOK
@@ -139,33 +143,6 @@ func runStatusPool(c *cobra.Command, ios *iostreams.IOStreams, cfg *config.Confi
 		return &exitError{code: code, reported: true}
 	}
 	return nil
-}
-
-// poolHint is the hint for a --pool that could not be built.
-func poolHint(spec string) string {
-	if names := rotation.PoolTypeNames(); len(names) > 0 {
-		t, _, err := rotation.ParseSpec(spec)
-		if err == nil {
-			for _, pt := range names {
-				if pt == t.Name {
-					return "check the pool target: " + poolExample(pt)
-				}
-			}
-		}
-		ex := make([]string, len(names))
-		for i, n := range names {
-			ex[i] = poolExample(n)
-		}
-		return "e.g. " + strings.Join(ex, " or ")
-	}
-	return "--pool TYPE:TARGET"
-}
-
-func poolExample(name string) string {
-	if t, ok := rotation.LookupPoolType(name); ok {
-		return fmt.Sprintf("%s:%s (%s)", name, t.Syntax, t.Example)
-	}
-	return name + ":TARGET"
 }
 
 // poolSources are where the pool view reads: the balancer, this machine's

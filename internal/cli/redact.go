@@ -54,6 +54,7 @@ func redactStatus(rep statusReport) statusReport {
 		rec.Reason = redact.String(rec.Reason)
 		rep.Record = &rec
 	}
+	rep.Hint = redact.String(rep.Hint)
 	return rep
 }
 
@@ -63,7 +64,7 @@ func redactStatus(rep statusReport) statusReport {
 func sanitizeStatus(rep statusReport) statusReport {
 	ev := sink.SanitizeEvent(drain.Event{Target: rep.Target, Error: rep.Error, Sources: rep.Sources, Requests: rep.Requests})
 	rep.Target, rep.Error, rep.Sources, rep.Requests = ev.Target, ev.Error, ev.Sources, ev.Requests
-	rep.Rotation, rep.RequestsError, rep.OldRecordFile = sink.SanitizeLine(rep.Rotation), sink.Sanitize(rep.RequestsError), sink.SanitizeLine(rep.OldRecordFile)
+	rep.Rotation, rep.RequestsError, rep.OldRecordFile, rep.Hint = sink.SanitizeLine(rep.Rotation), sink.Sanitize(rep.RequestsError), sink.SanitizeLine(rep.OldRecordFile), sink.SanitizeLine(rep.Hint)
 	if rep.Record != nil {
 		rec := *rep.Record
 		rec.Reason, rec.By, rec.Method, rec.Command, rec.Result, rec.Phase = sink.SanitizeLine(rec.Reason), sink.SanitizeLine(rec.By), sink.SanitizeLine(rec.Method), sink.SanitizeLine(rec.Command), sink.SanitizeLine(rec.Result), state.Phase(sink.SanitizeLine(string(rec.Phase)))

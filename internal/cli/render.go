@@ -13,6 +13,7 @@ import (
 	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/sink"
 	"github.com/drain-cli/drain/internal/state"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // Colours of the status command's text (the drain commands take theirs
@@ -98,6 +99,9 @@ func (r *renderer) line(s string) {
 func (r *renderer) finish(oc drain.Outcome, rotates bool) {
 	e := r.resultEvent(oc, rotates)
 	e.Hint = oc.Hint
+	if e.Hint == "" {
+		e.Hint = usage.HintOf(oc.Err) // what the error itself says to do (a denied file, a usage error)
+	}
 	e = redactEvent(e)
 	s := r.out()
 	r.mu.Lock()

@@ -16,6 +16,7 @@ import (
 	"github.com/drain-cli/drain/internal/iostreams"
 	"github.com/drain-cli/drain/internal/report"
 	"github.com/drain-cli/drain/internal/sink"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 const reportHint = "give the NDJSON events of a run: drain run --output json ... > events.ndjson"
@@ -58,7 +59,7 @@ holding the drain back; when it ended while sources were still busy, give
 				return usageErr("add -o timeline.svg (or .html, .md)", "drain report needs -o FILE")
 			}
 			if err := report.CheckPath(out); err != nil {
-				return usageErr("the format follows the extension: .svg, .html or .md", "%v", err)
+				return usage.WithHint(err, "the format follows the extension: .svg, .html or .md")
 			}
 			if grace < 0 {
 				return usageErr("give a duration like 6s", "--lb-grace must not be negative")
@@ -137,7 +138,7 @@ func newRunReport(c *cobra.Command, lbGrace time.Duration) (*runReport, error) {
 		return nil, nil
 	}
 	if err := report.CheckPath(f.Value.String()); err != nil {
-		return nil, usageErr("the format follows the extension: .svg, .html or .md", "%v", err)
+		return nil, usage.WithHint(err, "the format follows the extension: .svg, .html or .md")
 	}
 	return &runReport{path: f.Value.String(), grace: lbGrace}, nil
 }

@@ -14,13 +14,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/iostreams"
 	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/sink"
 	"github.com/drain-cli/drain/internal/suggest"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // version, commit and buildDate are set at release time with -ldflags
@@ -118,13 +118,13 @@ func exitCode(ios *iostreams.IOStreams, err error, sayUnchanged bool) int {
 	if err == nil || errors.As(err, &ee) && ee.reported {
 		return code
 	}
-	var ue *config.UsageError
-	fmt.Fprintf(ios.ErrOut, "%s %s\n", ios.Colors().Bad("drain:"), sanitize(redact.String(err.Error())))
-	switch {
-	case errors.As(err, &ue) && ue.Hint != "":
-		fmt.Fprintf(ios.ErrOut, "hint: %s\n", sanitize(ue.Hint))
-	case ee != nil && ee.hint != "":
-		fmt.Fprintf(ios.ErrOut, "hint: %s\n", sanitize(ee.hint))
+	fmt.Fprintf(ios.ErrOut, "%s %s\n", ios.Colors().Bad("drain:"), sink.SanitizeLine(redact.String(err.Error())))
+	hint := usage.HintOf(err)
+	if ee != nil && ee.hint != "" {
+		hint = ee.hint // the command's own, said where it gave the exit code
+	}
+	if hint != "" {
+		fmt.Fprintf(ios.ErrOut, "hint: %s\n", sink.SanitizeLine(redact.String(hint)))
 	}
 	if code == drain.ExitUsage && sayUnchanged {
 		fmt.Fprintln(ios.ErrOut, "nothing was changed")
@@ -170,7 +170,7 @@ exists, then defaults, in that order.
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &config.UsageError{Msg: err.Error(), Hint: fmt.Sprintf("see '%s --help'", c.CommandPath())}
+		return &usage.Error{Err: err, Hint: fmt.Sprintf("see '%s --help'", c.CommandPath())}
 	})
 	// The global flags are each command's own (commandSpecs: only where it
 	// reads them). The root knows them too, hidden, so that one given
@@ -286,6 +286,7 @@ func commandNames(root *cobra.Command) []string {
 	return names
 }
 
+// usageErr is a usage error found by the CLI itself (internal/usage).
 func usageErr(hint, format string, a ...any) error {
-	return &config.UsageError{Msg: fmt.Sprintf(format, a...), Hint: hint}
+	return usage.New(hint, format, a...)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/sink"
 	"github.com/drain-cli/drain/internal/state"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // statusReport is what `drain status` shows, also as its JSON event.
@@ -26,6 +27,7 @@ type statusReport struct {
 	Target   string          `json:"target,omitempty"`
 	Rotation string          `json:"rotation,omitempty"`
 	Error    string          `json:"error,omitempty"`
+	Hint     string          `json:"hint,omitempty"` // what to do about Error (a denied socket: the group)
 	Record   *state.Record   `json:"record,omitempty"`
 	Holder   string          `json:"holder,omitempty"` // running | gone, for a record left mid-run
 	Sources  []drain.Reading `json:"sources,omitempty"`
@@ -72,8 +74,8 @@ records); a balancer that cannot be read is exit 1.
 		if err != nil {
 			return err
 		}
-		if spec := poolSpec(c); spec != "" {
-			return runStatusPool(c, ios, cfg, spec)
+		if spec := poolSpec(c, cfg); spec != nil {
+			return runStatusPool(c, ios, cfg, *spec)
 		}
 		if err := lockNeedsPool(c); err != nil {
 			return err
@@ -138,10 +140,10 @@ func collectStatus(ctx context.Context, p *drain.Plan) statusReport {
 			}
 		}
 		if err != nil {
-			rep.Error = err.Error()
+			rep.Error, rep.Hint = err.Error(), usage.HintOf(err)
 		}
 		if recErr != nil && rep.Error == "" {
-			rep.Error = recErr.Error()
+			rep.Error, rep.Hint = recErr.Error(), usage.HintOf(recErr)
 		}
 		rep.Record = rec
 		rep.OldRecordFile = rotation.IsOldFile(p.Store, rec)
@@ -186,6 +188,9 @@ func printStatus(ios *iostreams.IOStreams, rep statusReport) {
 		}
 		if rep.Error != "" {
 			fmt.Fprintf(w, "  %s %s\n", red("error:"), rep.Error)
+		}
+		if rep.Hint != "" {
+			fmt.Fprintf(w, "  hint: %s\n", rep.Hint)
 		}
 		if r := rep.Record; r != nil {
 			fmt.Fprintf(w, "  changed %s ago (%s) by %s, method %s\n",

@@ -61,8 +61,8 @@ func balancerSeen(cfg *config.Config) string {
 			return rotation.Key(m)
 		}
 	}
-	if cfg.Pool != "" {
-		return cfg.Pool
+	if cfg.Pool != nil {
+		return cfg.Pool.String()
 	}
 	for _, sp := range cfg.Sources {
 		if sourceView(cfg, sp.Type, sp.Target, nil) != nil {
@@ -81,7 +81,7 @@ func waitViews(p *drain.Plan, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Pool != "" {
+	if cfg.Pool != nil {
 		v, err := poolView(cfg, client)
 		if err != nil {
 			return err

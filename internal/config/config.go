@@ -24,23 +24,20 @@ import (
 	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/source"
 	"github.com/drain-cli/drain/internal/suggest"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // ErrUsage marks bad input: a bad flag value, config key or file (exit 2).
-var ErrUsage = errors.New("usage")
+var ErrUsage = usage.Err
 
-// UsageError is a bad-input error with a hint for the operator.
-type UsageError struct {
-	Msg, Hint string
-}
+// UsageError is a bad-input error with a hint for the operator (the one
+// type of usage error, internal/usage).
+type UsageError = usage.Error
 
-func (e *UsageError) Error() string { return e.Msg }
-
-// Is lets errors.Is(err, ErrUsage) match.
-func (e *UsageError) Is(target error) bool { return target == ErrUsage }
-
-func usage(hint, format string, a ...any) error {
-	return &UsageError{Msg: fmt.Sprintf(format, a...), Hint: hint}
+// usageErrorf is config's usage error: its text is redacted where it is
+// made (a value echoed back may be a URL with a password).
+func usageErrorf(hint, format string, a ...any) error {
+	return &usage.Error{Msg: redact.String(fmt.Sprintf(format, a...)), Hint: redact.String(hint)}
 }
 
 // Config is the typed, validated result.
@@ -96,9 +93,10 @@ type Config struct {
 	// EtcdEndpoints are the endpoints of every --lock etcd:URL[,URL],
 	// parsed once.
 	EtcdEndpoints []string
-	// Pool is a pool view named on its own (TYPE:TARGET), only read: the
-	// budget's pool and what in --wait-healthy waits on.
-	Pool     string
+	// Pool is a pool view named on its own (--pool TYPE:TARGET, parsed
+	// once), only read: the budget's pool, what in --wait-healthy waits on,
+	// status's pool view. nil without --pool.
+	Pool     *rotation.Spec
 	CAFile   string
 	Insecure bool
 	// Authorization is the HTTP Authorization header value for sources,
@@ -150,11 +148,9 @@ func Load(fs *pflag.FlagSet, args []string, configFile string, getenv func(strin
 func LoadWithSystem(fs *pflag.FlagSet, args []string, configFile, systemFile string, getenv func(string) string) (*Config, error) {
 	c, err := load(fs, args, configFile, systemFile, getenv)
 	if err != nil {
-		var ue *UsageError
-		if errors.As(err, &ue) {
-			return nil, &UsageError{Msg: redact.String(ue.Msg), Hint: redact.String(ue.Hint)}
-		}
-		return nil, errors.New(redact.String(err.Error()))
+		// As it was made, redacted there (usageErrorf, rotation.Parse,
+		// source.ParseSpec): none rewrites another's text.
+		return nil, err
 	}
 	for k, o := range c.Origins {
 		o.Value = redact.String(o.Value)
@@ -250,7 +246,7 @@ func (c *Config) credentials(getenv func(string) string) error {
 		if path := c.Origins[cr.key].Value; path != "" {
 			b, err := os.ReadFile(path)
 			if err != nil {
-				return usage("check the path and permissions of the credentials file", "cannot read %s %s: %s", cr.key, path, oneLine(err))
+				return usageErrorf("check the path and permissions of the credentials file", "cannot read %s %s: %s", cr.key, path, oneLine(err))
 			}
 			secret, from = strings.TrimSpace(string(b)), cr.key+" "+path
 		}
@@ -260,7 +256,7 @@ func (c *Config) credentials(getenv func(string) string) error {
 		found = append(found, from)
 		if cr.scheme == "Basic" {
 			if !strings.Contains(secret, ":") {
-				return usage("write user:password", "basic auth from %s is not user:password", from)
+				return usageErrorf("write user:password", "basic auth from %s is not user:password", from)
 			}
 			secret = base64.StdEncoding.EncodeToString([]byte(secret))
 		}
@@ -268,7 +264,7 @@ func (c *Config) credentials(getenv func(string) string) error {
 		c.Origins["authorization"] = Origin{From: from, Value: "(hidden)"}
 	}
 	if len(found) > 1 {
-		return usage("keep one of them", "both a bearer token and basic auth are set (%s)", strings.Join(found, ", "))
+		return usageErrorf("keep one of them", "both a bearer token and basic auth are set (%s)", strings.Join(found, ", "))
 	}
 	return nil
 }
@@ -325,7 +321,7 @@ func splitList(k Key, s string) ([]string, error) {
 	if k.Name == "action" {
 		l, err := shellquote.Split(s)
 		if err != nil {
-			return nil, usage("quote the action like a shell command line", "bad action %q: %v", s, err)
+			return nil, usageErrorf("quote the action like a shell command line", "bad action %q: %v", s, err)
 		}
 		return l, nil
 	}
@@ -351,7 +347,7 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	boolean := func(n string) bool {
 		b, err := strconv.ParseBool(strings.TrimSpace(raw[n].Value))
 		if err != nil {
-			errs = append(errs, usage("use true or false", "invalid %s %q (from %s): not true or false", n, raw[n].Value, raw[n].From))
+			errs = append(errs, usageErrorf("use true or false", "invalid %s %q (from %s): not true or false", n, raw[n].Value, raw[n].From))
 		}
 		return b
 	}
@@ -364,13 +360,19 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 		c.DownContent = &s
 	}
 	c.VerifyURL = str("verify-url")
-	c.Pool = strings.TrimSpace(str("pool"))
+	if raw := strings.TrimSpace(str("pool")); raw != "" {
+		spec, err := rotation.ParsePool(raw)
+		if err != nil {
+			return err // a *usage.Error with its hint
+		}
+		c.Pool = &spec
+	}
 	c.Reason = str("reason")
 	if strings.ContainsFunc(c.Reason, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r <= 0x9f }) {
 		// A reason is one line on every output (status, the "already out"
 		// line, other machines' pool view): a commit message's second line
 		// would start a line of the log, where "::" is a workflow command.
-		errs = append(errs, usage("give the first line only, e.g. --reason \"$(git log -1 --format=%s)\"", "the reason (from %s) must be one line of text: it holds a line break or a control character", raw["reason"].From))
+		errs = append(errs, usageErrorf("give the first line only, e.g. --reason \"$(git log -1 --format=%s)\"", "the reason (from %s) must be one line of text: it holds a line break or a control character", raw["reason"].From))
 	}
 	c.LBGrace = dur("lb-grace")
 	c.Interval = dur("interval")
@@ -389,7 +391,7 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	c.WarmUp = lists["warm-up"]
 	c.AllowUnread = lists["allow-unread-source"]
 	if n, err := strconv.Atoi(strings.TrimSpace(str("warm-up-count"))); err != nil || n < 1 || n > 10000 {
-		errs = append(errs, usage("use a whole number from 1 to 10000, e.g. --warm-up-count 3", "invalid warm-up-count %q (from %s)", str("warm-up-count"), raw["warm-up-count"].From))
+		errs = append(errs, usageErrorf("use a whole number from 1 to 10000, e.g. --warm-up-count 3", "invalid warm-up-count %q (from %s)", str("warm-up-count"), raw["warm-up-count"].From))
 	} else {
 		c.WarmUpCount = n
 	}
@@ -410,26 +412,26 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	case "force":
 		c.Force = true
 	default:
-		return usage("use --on-timeout fail or --on-timeout force", "invalid on-timeout %q (from %s)", v, raw["on-timeout"].From)
+		return usageErrorf("use --on-timeout fail or --on-timeout force", "invalid on-timeout %q (from %s)", v, raw["on-timeout"].From)
 	}
 	switch v := strings.ToLower(str("output")); v {
 	case "text":
 	case "json":
 		c.JSON = true
 	default:
-		return usage("use --output text or --output json", "invalid output %q (from %s)", v, raw["output"].From)
+		return usageErrorf("use --output text or --output json", "invalid output %q (from %s)", v, raw["output"].From)
 	}
 	switch v := strings.ToLower(str("ci")); v {
 	case "auto", "github", "azure", "off":
 		c.CI = v
 	default:
-		return usage("use --ci auto, github, azure or off", "invalid ci %q (from %s)", v, raw["ci"].From)
+		return usageErrorf("use --ci auto, github, azure or off", "invalid ci %q (from %s)", v, raw["ci"].From)
 	}
 	if c.Interval <= 0 {
-		return usage("use e.g. --interval 1s", "interval must be positive, got %s", raw["interval"].Value)
+		return usageErrorf("use e.g. --interval 1s", "interval must be positive, got %s", raw["interval"].Value)
 	}
 	if c.ReadTimeout <= 0 {
-		return usage("use e.g. --read-timeout 2s", "read-timeout must be positive, got %s", raw["read-timeout"].Value)
+		return usageErrorf("use e.g. --read-timeout 2s", "read-timeout must be positive, got %s", raw["read-timeout"].Value)
 	}
 	// A few nanoseconds is a typo (a missing unit: 1ns for 1s?) that would
 	// poll in a busy loop or time every read out; where 0 has a meaning it
@@ -455,12 +457,12 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 		if d.zeroOK != "" {
 			hint += fmt.Sprintf(", or 0 for %s", d.zeroOK)
 		}
-		return usage(hint, "%s %s (from %s) is too short: the minimum is %s", d.name, raw[d.name].Value, raw[d.name].From, MinDuration)
+		return usageErrorf(hint, "%s %s (from %s) is too short: the minimum is %s", d.name, raw[d.name].Value, raw[d.name].From, MinDuration)
 	}
 	if v := strings.TrimSpace(str("min-in-rotation")); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return usage("give a whole number of servers, e.g. --min-in-rotation 2 (0 for no budget)", "invalid min-in-rotation %q (from %s): not a whole number >= 0", raw["min-in-rotation"].Value, raw["min-in-rotation"].From)
+			return usageErrorf("give a whole number of servers, e.g. --min-in-rotation 2 (0 for no budget)", "invalid min-in-rotation %q (from %s): not a whole number >= 0", raw["min-in-rotation"].Value, raw["min-in-rotation"].From)
 		}
 		c.MinInRotation = n
 	}
@@ -470,7 +472,7 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 			set  bool
 		}{{"wait-turn", c.WaitTurn > 0}} {
 			if k.set {
-				return usage("add --min-in-rotation N (how many other servers of the pool must stay in rotation)", "--%s needs --min-in-rotation: it waits for, or locks, the disruption budget", k.name)
+				return usageErrorf("add --min-in-rotation N (how many other servers of the pool must stay in rotation)", "--%s needs --min-in-rotation: it waits for, or locks, the disruption budget", k.name)
 			}
 		}
 	}
@@ -478,24 +480,24 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	for _, l := range c.Lock {
 		typ, u, ok := strings.Cut(strings.TrimSpace(l), ":")
 		if !ok || strings.ToLower(typ) != "etcd" {
-			return usage("use --lock etcd:http://HOST:2379 (several endpoints comma-separated)", "invalid lock %q: the only lock service is etcd (etcd:URL)", l)
+			return usageErrorf("use --lock etcd:http://HOST:2379 (several endpoints comma-separated)", "invalid lock %q: the only lock service is etcd (etcd:URL)", l)
 		}
 		lockURLs = append(lockURLs, u)
 	}
 	if len(lockURLs) > 0 {
 		eps, err := etcdlock.ParseEndpoints(lockURLs)
 		if err != nil {
-			return usage("use --lock etcd:http://HOST:2379 (several endpoints comma-separated)", "--lock: %v", err)
+			return usageErrorf("use --lock etcd:http://HOST:2379 (several endpoints comma-separated)", "--lock: %v", err)
 		}
 		c.EtcdEndpoints = eps
 	}
 	if c.DownContent != nil && c.DisabledName != "" {
-		return usage("--disabled-name is for rename mode; drop one of them", "--down-content and --disabled-name do not go together")
+		return usageErrorf("--disabled-name is for rename mode; drop one of them", "--down-content and --disabled-name do not go together")
 	}
 	if c.VerifyURL != "" {
 		u, err := url.Parse(c.VerifyURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return usage("use a full URL such as http://127.0.0.1/keepalive.htm", "invalid verify-url %q", c.VerifyURL)
+			return usageErrorf("use a full URL such as http://127.0.0.1/keepalive.htm", "invalid verify-url %q", c.VerifyURL)
 		}
 	}
 	if err := c.ParseRotation(); err != nil {
@@ -504,14 +506,14 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 	for _, s := range lists["source"] {
 		spec, err := source.ParseSpec(s)
 		if err != nil {
-			return usage("see drain run --help for the source types", "%v", err)
+			return err // a *usage.Error with its hint
 		}
 		c.Sources = append(c.Sources, spec)
 	}
 	named := map[string]bool{}
 	for _, spec := range c.Sources {
 		if spec.Name != "" && named[spec.Name] {
-			return usage("give each source its own name (NAME=TYPE:TARGET), or none for a derived one", "two sources are named %q", spec.Name)
+			return usageErrorf("give each source its own name (NAME=TYPE:TARGET), or none for a derived one", "two sources are named %q", spec.Name)
 		}
 		named[spec.Name] = true
 	}
@@ -529,7 +531,7 @@ func parseDuration(name string, o Origin) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {
-		return 0, usage("use a duration such as 500ms, 30s, 2m or 1h30m", "invalid %s %q (from %s): not a duration", name, o.Value, o.From)
+		return 0, usageErrorf("use a duration such as 500ms, 30s, 2m or 1h30m", "invalid %s %q (from %s): not a duration", name, o.Value, o.From)
 	}
 	return d, nil
 }
@@ -651,12 +653,11 @@ func (v *listValue) Replace(s []string) error {
 // ParseRotation parses every rotation method once, the shorthands folded
 // in: --keepalive PATH is keepalive:PATH, --haproxy X is haproxy:X.
 func (c *Config) ParseRotation() error {
-	hint := "docs/balancers.md lists every type and its target, e.g. --rotate keepalive:/var/www/keepalive.htm"
 	c.Rotation = nil
 	add := func(flag, raw string) error {
 		s, err := rotation.Parse(flag, raw)
 		if err != nil {
-			return usage(hint, "%v", err)
+			return err // a *usage.Error with its hint
 		}
 		c.Rotation = append(c.Rotation, s)
 		return nil

@@ -45,7 +45,7 @@ const RotationKey = "rotation"
 func readFile(path string) (map[string]fileValue, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, usage("check the path and permissions", "cannot read config file %s: %s", path, oneLine(err))
+		return nil, usageErrorf("check the path and permissions", "cannot read config file %s: %s", path, oneLine(err))
 	}
 	out, err := checkFile(path, b)
 	if err != nil || len(out) == 0 {
@@ -54,7 +54,7 @@ func readFile(path string) (map[string]fileValue, error) {
 	v := viper.New()
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
-		return nil, usage("check the YAML syntax: key: value, one per line", "cannot read config file %s: %s", path, yamlError(err))
+		return nil, usageErrorf("check the YAML syntax: key: value, one per line", "cannot read config file %s: %s", path, yamlError(err))
 	}
 	for name, fv := range out {
 		if name == RotationKey {
@@ -92,11 +92,11 @@ func checkFile(path string, b []byte) (map[string]fileValue, error) {
 		if errors.Is(err, io.EOF) {
 			return map[string]fileValue{}, nil // empty file: no settings
 		}
-		return nil, usage("check the YAML syntax: key: value, one per line", "cannot read config file %s: %s", path, yamlError(err))
+		return nil, usageErrorf("check the YAML syntax: key: value, one per line", "cannot read config file %s: %s", path, yamlError(err))
 	}
 	var more yaml.Node
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
-		return nil, usage("keep one YAML document (no second ---)", "config file %s line %d: a second YAML document", path, more.Line)
+		return nil, usageErrorf("keep one YAML document (no second ---)", "config file %s line %d: a second YAML document", path, more.Line)
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode {
@@ -110,25 +110,25 @@ func checkFile(path string, b []byte) (map[string]fileValue, error) {
 		return map[string]fileValue{}, nil // only comments
 	}
 	if root.Kind != yaml.MappingNode {
-		return nil, usage("write one key: value per line, e.g. settle: 5s", "config file %s line %d: want key: value lines, found %s", path, root.Line, kindName(root))
+		return nil, usageErrorf("write one key: value per line, e.g. settle: 5s", "config file %s line %d: want key: value lines, found %s", path, root.Line, kindName(root))
 	}
 	out := map[string]fileValue{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		kn, vn := deref(root.Content[i]), deref(root.Content[i+1])
 		if kn.Kind != yaml.ScalarNode {
-			return nil, usage("keys are setting names such as settle", "config file %s line %d: a key must be a name, found %s", path, kn.Line, kindName(kn))
+			return nil, usageErrorf("keys are setting names such as settle", "config file %s line %d: a key must be a name, found %s", path, kn.Line, kindName(kn))
 		}
 		name := strings.ToLower(kn.Value)
 		if name == RotationKey {
 			if _, dup := out[name]; dup {
-				return nil, usage("keep one of them", "config file %s line %d: key %q is given twice", path, kn.Line, name)
+				return nil, usageErrorf("keep one of them", "config file %s line %d: key %q is given twice", path, kn.Line, name)
 			}
 			v, err, at := rotationSettings(vn)
 			if err != nil && at.line > 0 {
-				return nil, usage(err.hint, "config file %s line %d: %s", path, at.line, at.msg)
+				return nil, usageErrorf(err.hint, "config file %s line %d: %s", path, at.line, at.msg)
 			}
 			if err != nil {
-				return nil, usage(err.hint, "config file %s line %d: rotation: %s", path, vn.Line, err.msg)
+				return nil, usageErrorf(err.hint, "config file %s line %d: rotation: %s", path, vn.Line, err.msg)
 			}
 			v.line = kn.Line
 			out[name] = v
@@ -136,14 +136,14 @@ func checkFile(path string, b []byte) (map[string]fileValue, error) {
 		}
 		k, ok := Lookup(name)
 		if !ok {
-			return nil, usage(didYouMean(name), "unknown key %q in config file %s line %d", name, path, kn.Line)
+			return nil, usageErrorf(didYouMean(name), "unknown key %q in config file %s line %d", name, path, kn.Line)
 		}
 		if prev, dup := out[name]; dup {
-			return nil, usage("keep one of them", "config file %s line %d: key %q is given twice (first at line %d)", path, kn.Line, name, prev.line)
+			return nil, usageErrorf("keep one of them", "config file %s line %d: key %q is given twice (first at line %d)", path, kn.Line, name, prev.line)
 		}
 		v, err := nodeValue(k, vn)
 		if err != nil {
-			return nil, usage(err.hint, "config file %s line %d: %s %s", path, vn.Line, name, err.msg)
+			return nil, usageErrorf(err.hint, "config file %s line %d: %s %s", path, vn.Line, name, err.msg)
 		}
 		v.line = kn.Line
 		out[name] = v

@@ -8,6 +8,7 @@ import (
 
 	"github.com/drain-cli/drain/internal/rotation"
 	"github.com/drain-cli/drain/internal/state"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // Gate is asked before a server leaves rotation: the disruption budget
@@ -66,15 +67,9 @@ func WaitStart(ctx context.Context) time.Time {
 var ErrRefused = errors.New("refused")
 
 // Hinter is an error that says what to do about it.
-type Hinter interface{ Hint() string }
+type Hinter = usage.Hinter
 
-func hintOf(err error) string {
-	var h Hinter
-	if errors.As(err, &h) {
-		return h.Hint()
-	}
-	return ""
-}
+func hintOf(err error) string { return usage.HintOf(err) }
 
 // enter asks the Gate for a turn. A refusal, an error (the pool or the lock
 // service unreachable) or an interrupt while waiting stops the run with

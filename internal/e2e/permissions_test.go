@@ -11,7 +11,6 @@ import (
 	"testing"
 )
 
-// TestRotationPermissionDenied: the page's directory is not writable by the
 // sharedSite makes what another account (nobody) can reach: base (0755)
 // with a keep-alive page under base/www (0755, page 0644), and a state
 // directory base/state that everyone may write.
@@ -32,6 +31,7 @@ func sharedSite(t *testing.T) (base, page, stateDir string) {
 	return base, page, stateDir
 }
 
+// TestRotationPermissionDenied: the page's directory is not writable by the
 // user running drain (a read-only deploy directory, or the wrong account).
 // out and run must fail with one clear line, change nothing, leave no record
 // behind, and say the server is IN rotation. As root, drain runs as nobody so

@@ -234,7 +234,7 @@ func TestRecordOutHAProxyRestarted(t *testing.T) {
 	lb.kill()
 	probe = newActionProbe(t, func() bool { return true })
 	out, e, code = f.run(t, append([]string{"run", "--rotate", rot, "--lb-grace", "300ms", "--interval", "50ms", "--timeout", "5s"}, probe.args()...)...)
-	if ran, _ := probe.inRotationDuringAction(); ran || code != 1 || !strings.Contains(lastLine(out, e), "could not be read") || !strings.Contains(e, "action was NOT run") {
+	if ran, _ := probe.inRotationDuringAction(); ran || code != 1 || !strings.Contains(lastLine(out, e), "rotation state not known") || !strings.Contains(e, "action was NOT run") {
 		t.Errorf("run with HAProxy unreachable: exit %d, action ran %v\n%s%s", code, ran, out, e)
 	}
 }

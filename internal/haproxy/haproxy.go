@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drain-cli/drain/internal/denied"
 	"github.com/drain-cli/drain/internal/trace"
 )
 
@@ -87,6 +88,9 @@ func Command(ctx context.Context, a Addr, cmd string) (answer string, err error)
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, a.Network, a.Address)
 	if err != nil {
+		if a.Network == "unix" {
+			return "", denied.Wrap(plain(err), a.Address, "run drain as a member of group GROUP (haproxy.cfg: stats socket ... mode 660 group GROUP), or as the socket's owner")
+		}
 		return "", plain(err)
 	}
 	defer conn.Close()

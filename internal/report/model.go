@@ -28,14 +28,21 @@ type InputError struct {
 	File string
 	Line int
 	Msg  string
+	Err  error // the cause, when a reader's error says what is wrong (Msg "")
 }
 
 func (e *InputError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	msg := e.Msg
+	if msg == "" && e.Err != nil {
+		msg = e.Err.Error()
 	}
-	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, msg)
 }
+
+func (e *InputError) Unwrap() error { return e.Err }
 
 // Span is a stretch of the timeline, in seconds from the run's start.
 type Span struct{ From, To float64 }
@@ -111,7 +118,7 @@ var kinds = map[string]bool{
 func Parse(r io.Reader, name string) ([]drain.Event, error) {
 	r, err := decodeBOM(r)
 	if err != nil {
-		return nil, &InputError{File: name, Msg: err.Error()}
+		return nil, &InputError{File: name, Err: err}
 	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
@@ -140,7 +147,7 @@ func Parse(r io.Reader, name string) ([]drain.Event, error) {
 		evs = append(evs, e)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, &InputError{File: name, Line: n + 1, Msg: err.Error()}
+		return nil, &InputError{File: name, Line: n + 1, Err: err}
 	}
 	switch {
 	case n == blank:

@@ -23,6 +23,7 @@ func init() {
 		Summary:      "AWS ALB/NLB target deregistered from its target group (it drains for the group's deregistration delay); in registers it again",
 		SettingsNote: "credentials come from the AWS environment, profile or instance role; the endpoint from AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
 		New:          newAWSELB,
+		Pool:         poolOfMethod("aws-elb", "TARGET_GROUP_ARN", "aws-elb:arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef", "#", "i-00000000000000000"),
 	})
 }
 

@@ -20,6 +20,7 @@ func init() {
 		Summary:  "F5 BIG-IP pool member disabled through iControl REST (session user-disabled; persistent and active connections continue)",
 		Settings: func() any { return &f5Settings{} },
 		New:      newF5,
+		Pool:     poolOfMethod("f5", "https://HOST#/PARTITION/POOL", "f5:https://bigip.example.com#/Common/web_pool", "/", "drain-pool-view:0"),
 	})
 }
 

@@ -30,6 +30,7 @@ func init() {
 		New: func(target string, opts Options) (Method, error) {
 			return NewHAProxy([]string{target}, opts.Timeout)
 		},
+		Pool: haproxyPoolTarget,
 	})
 }
 
@@ -448,11 +449,11 @@ func (h *HAProxy) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 		}
 	}
 	changed := false
-	var failed []string
+	var failed []error
 	for _, s := range h.Servers {
 		st, err := h.admin(ctx, s)
 		if err != nil {
-			failed = append(failed, err.Error())
+			failed = append(failed, err)
 			continue
 		}
 		if st == haReady {
@@ -466,13 +467,13 @@ func (h *HAProxy) In(ctx context.Context, undo json.RawMessage) (bool, error) {
 			h.awaitCheck(ctx, s)
 		}
 		if err := h.set(ctx, s, haReady); err != nil {
-			failed = append(failed, err.Error())
+			failed = append(failed, err)
 			continue
 		}
 		changed = true
 	}
 	if len(failed) > 0 {
-		return changed, errors.New(strings.Join(failed, "; "))
+		return changed, joinErrs(failed)
 	}
 	return changed, nil
 }

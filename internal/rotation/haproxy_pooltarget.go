@@ -12,15 +12,14 @@ import (
 // HAProxy's pool as a target of its own (status --pool haproxy:ADDR#BACKEND):
 // the method's Pool (haproxy_pool.go) without a server of this machine.
 
-func init() {
-	RegisterPool(PoolType{
-		Name:    MethodHAProxy,
-		Syntax:  "ADDR#BACKEND",
-		Example: "haproxy:/run/haproxy/admin.sock#web",
-		New: func(target string, opts Options) (PoolView, error) {
-			return NewHAProxyPool(target, opts.Timeout)
-		},
-	})
+// haproxyPoolTarget is the HAProxy type's pool target (its descriptor's
+// Pool, haproxy.go).
+var haproxyPoolTarget = &PoolTarget{
+	Syntax:  "ADDR#BACKEND",
+	Example: "haproxy:/run/haproxy/admin.sock#web",
+	New: func(target string, opts Options) (PoolView, error) {
+		return NewHAProxyPool(target, opts.Timeout)
+	},
 }
 
 // HAProxyPool is one backend on one HAProxy instance.

@@ -13,7 +13,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/drain-cli/drain/internal/denied"
 	"github.com/drain-cli/drain/internal/state"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // Keep-alive page modes (the record's method).
@@ -277,7 +279,7 @@ func renameStatus(page, disabled string) (Status, error) {
 	case pageOK && disOK:
 		return In, configErrorf("both %s and %s exist; remove the stale one", page, disabled)
 	default:
-		return Out, configErrorf("keep-alive page %s not found (nor %s); check --keepalive", page, filepath.Base(disabled))
+		return Out, usage.New(pageHint, "keep-alive page %s not found (nor %s)", page, filepath.Base(disabled))
 	}
 }
 
@@ -290,7 +292,7 @@ func regularFile(p string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, configErrorf("%w", err)
+		return false, denied.Wrap(configErrorf("cannot look at the keep-alive page: %w", err), filepath.Dir(p), "let drain's account into the directory (chmod g+x for group GROUP, or o+x), or run drain as one that may (its owner, root)")
 	}
 	fi := lfi
 	if lfi.Mode()&fs.ModeSymlink != 0 {
@@ -344,7 +346,7 @@ func (k *Keepalive) Out(ctx context.Context, save func(undo any) error) (bool, e
 			return false, err
 		}
 		if err := renameFile(k.Path, k.DisabledPath); err != nil {
-			return false, fmt.Errorf("take page out: %w", err)
+			return false, pageDenied(fmt.Errorf("take page out: %w", err), filepath.Dir(k.Path))
 		}
 		return true, nil
 	}
@@ -358,7 +360,7 @@ func (k *Keepalive) Out(ctx context.Context, save func(undo any) error) (bool, e
 		return false, err
 	}
 	if err := writePage(k.Path, k.DownContent, meta); err != nil {
-		return false, fmt.Errorf("write down content: %w", err)
+		return false, pageDenied(fmt.Errorf("write down content: %w", err), filepath.Dir(k.Path))
 	}
 	return true, nil
 }
@@ -401,7 +403,7 @@ func (k *Keepalive) In(ctx context.Context, undo json.RawMessage) (bool, error) 
 			return false, nil
 		}
 		if err := renameFile(disabled, k.Path); err != nil {
-			return false, fmt.Errorf("put page back: %w", err)
+			return false, pageDenied(fmt.Errorf("put page back: %w", err), filepath.Dir(k.Path))
 		}
 		return true, nil
 	}
@@ -431,7 +433,7 @@ func (k *Keepalive) In(ctx context.Context, undo json.RawMessage) (bool, error) 
 	// cannot give the page to another account or set-id or
 	// world-writable bits.
 	if err := writePage(k.Path, orig, meta); err != nil {
-		return false, fmt.Errorf("restore page: %w", err)
+		return false, pageDenied(fmt.Errorf("restore page: %w", err), filepath.Dir(k.Path))
 	}
 	return true, nil
 }
@@ -497,11 +499,11 @@ func readPage(p string) ([]byte, pageMeta, error) {
 		return nil, pageMeta{}, err
 	}
 	if !ok {
-		return nil, pageMeta{}, configErrorf("keep-alive page %s not found; check --keepalive", p)
+		return nil, pageMeta{}, usage.New(pageHint, "keep-alive page %s not found", p)
 	}
 	f, err := openShared(p)
 	if err != nil {
-		return nil, pageMeta{}, configErrorf("%w", err)
+		return nil, pageMeta{}, denied.Wrap(configErrorf("cannot read the keep-alive page: %w", err), p, "let drain's account read it (chmod g+r for group GROUP, or o+r), or run drain as one that may (its owner, root)")
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -530,4 +532,14 @@ func writePage(p string, data []byte, meta pageMeta) error {
 		meta.mode = 0o644
 	}
 	return replacePage(real, data, meta)
+}
+
+// pageHint is the hint for a keep-alive page that is not there.
+const pageHint = "point --keepalive at the page file the load balancer probes: it must exist before out"
+
+// pageDenied gives a permission error in the page's directory (where drain
+// renames the page or writes its new content) a hint naming the account,
+// the owner, group and mode.
+func pageDenied(err error, dir string) error {
+	return denied.Wrap(err, dir, "let drain's account write there (a member of group GROUP, with chmod g+w), or run drain as one that may (its owner, root)")
 }

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/drain-cli/drain/internal/redact"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // Method is one way of taking a server out of rotation: a keep-alive page,
@@ -163,6 +166,10 @@ type Type struct {
 	SettingsNote string
 	// New builds the method; opts.Typed holds the decoded settings.
 	New func(target string, opts Options) (Method, error)
+	// Pool names a pool on its own ('drain status --pool TYPE:TARGET'
+	// without the server); nil: the pool is read through a method target
+	// (its Pooler), when the method is one.
+	Pool *PoolTarget
 }
 
 var (
@@ -232,15 +239,27 @@ type Spec struct {
 func (s Spec) String() string { return s.Type.Name + ":" + s.Target }
 
 // New builds the method with opts; the type's settings come from
-// opts.Settings. Errors wrap ErrConfig: nothing was changed.
-func (s Spec) New(opts Options) (Method, error) { return s.Type.New(s.Target, opts) }
-
-// Hint says how the target of the spec's type is written.
-func (s Spec) Hint() string {
-	return fmt.Sprintf("check the %s target, %s (e.g. %s)", s.Type.Name, s.Type.Syntax, s.Type.Example)
+// opts.Settings. Errors wrap ErrConfig: nothing was changed. A usage error
+// the method gave no hint gets the type's (Hint).
+func (s Spec) New(opts Options) (Method, error) {
+	m, err := s.Type.New(s.Target, opts)
+	return m, usage.WithHint(err, s.Hint())
 }
 
-// Parse reads TYPE:TARGET as flag (--rotate) gives it.
+// Hint says how the target of the spec's type is written.
+func (s Spec) Hint() string { return s.Type.Hint() }
+
+// Hint says how the type's target is written.
+func (t Type) Hint() string {
+	return fmt.Sprintf("check the %s target, %s (e.g. %s)", t.Name, t.Syntax, t.Example)
+}
+
+// typesHint is the hint for a spec whose type is missing or unknown.
+const typesHint = "docs/balancers.md lists every type and its target, e.g. --rotate keepalive:/var/www/keepalive.htm"
+
+// Parse reads TYPE:TARGET as flag (--rotate, --keepalive, --haproxy,
+// --pool) gives it. Errors are *usage.Error naming flag and raw, with a
+// hint.
 func Parse(flag, raw string) (Spec, error) {
 	t, target, err := parseSpec(flag, raw)
 	return Spec{Type: t, Target: target}, err
@@ -256,16 +275,23 @@ func parseSpec(flag, spec string) (Type, string, error) {
 	typ, target, ok := strings.Cut(strings.TrimSpace(spec), ":")
 	typ = strings.ToLower(strings.TrimSpace(typ))
 	names := TypeNames()
+	bad := func(hint, format string, a ...any) error {
+		return &usage.Error{Flag: flag, Spec: redact.String(spec), Msg: fmt.Sprintf(format, a...), Hint: hint}
+	}
+	types := typesHint
+	if flag == "--pool" {
+		types = Type{}.poolHint() // the pool targets
+	}
 	if !ok || typ == "" {
-		return Type{}, "", configErrorf("%s %q: want TYPE:TARGET (types: %s)", flag, spec, strings.Join(names, ", "))
+		return Type{}, "", bad(types, "want TYPE:TARGET (types: %s)", strings.Join(names, ", "))
 	}
 	t, known := Lookup(typ)
 	if !known {
-		return Type{}, "", configErrorf("%s %q: unknown type %q (types: %s)%s", flag, spec, typ, strings.Join(names, ", "), nearestName(typ, names))
+		return Type{}, "", bad(types, "unknown type %q (types: %s)%s", typ, strings.Join(names, ", "), nearestName(typ, names))
 	}
 	target = strings.TrimSpace(target)
 	if target == "" {
-		return Type{}, "", configErrorf("%s %q: empty target after %q (e.g. %s)", flag, spec, typ+":", t.Example)
+		return Type{}, "", bad(t.Hint(), "empty target after %q (e.g. %s)", typ+":", t.Example)
 	}
 	return t, target, nil
 }

@@ -24,6 +24,11 @@ func init() {
 			return &nginxUpstreamSettings{Test: []string{"nginx", "-t"}, Reload: []string{"nginx", "-s", "reload"}}
 		},
 		New: newNginxUpstream,
+		Pool: &PoolTarget{
+			Syntax:  "FILE[#UPSTREAM]",
+			Example: "nginx-upstream:/etc/nginx/upstreams/web.conf#web",
+			New:     newNginxUpstreamPool,
+		},
 	})
 }
 

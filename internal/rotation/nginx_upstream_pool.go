@@ -11,16 +11,8 @@ import (
 // An nginx upstream file as a pool target of its own ('drain status --pool
 // nginx-upstream:FILE[#UPSTREAM]'): one upstream of the file, every server
 // with the record key of the method that names it. FILE#SERVER_ADDR (the
-// method's target) is still the pool that server's budget reads.
-
-func init() {
-	RegisterPool(PoolType{
-		Name:    "nginx-upstream",
-		Syntax:  "FILE[#UPSTREAM]",
-		Example: "nginx-upstream:/etc/nginx/upstreams/web.conf#web",
-		New:     newNginxUpstreamPool,
-	})
-}
+// method's target) is still the pool that server's budget reads. The
+// type's descriptor names it (Type.Pool, nginx_upstream.go).
 
 // NginxUpstreamPool is an upstream of an nginx upstream file.
 type NginxUpstreamPool struct {

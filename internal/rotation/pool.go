@@ -1,15 +1,18 @@
 package rotation
 
 import (
-	"sort"
+	"fmt"
 	"strings"
+
+	"github.com/drain-cli/drain/internal/redact"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // A pool view on its own: 'drain status --pool TYPE:TARGET' names a pool
 // (an HAProxy backend, an Apache balancer), not one server of it. Its target
 // is the method's target without the server part (haproxy:ADDR#BACKEND). A
-// method type that can list a pool by such a target registers a PoolType
-// too; for the others, the method's own target (with the server) is read
+// method type that can list a pool by such a target says how in its
+// descriptor (Type.Pool) (Type.Pool); for the others, the method's own target (with the server) is read
 // through the method's Pooler.
 
 // PoolView lists a pool and says which drain record would belong to each
@@ -24,62 +27,74 @@ type PoolView interface {
 	MemberKey(m Member) string
 }
 
-// PoolType is a registered pool constructor.
-type PoolType struct {
-	Name    string // the method type, e.g. "haproxy"
+// PoolTarget is how a type names a pool on its own: part of its
+// descriptor (Type.Pool), nil for a type whose pool is read only through a
+// method target that names a server.
+type PoolTarget struct {
 	Syntax  string // e.g. "ADDR#BACKEND"
 	Example string // a whole TYPE:TARGET example
 	New     func(target string, opts Options) (PoolView, error)
 }
 
-var poolReg = map[string]PoolType{}
-
-// RegisterPool adds a pool constructor for a method type; called from init.
-func RegisterPool(t PoolType) {
-	regMu.Lock()
-	defer regMu.Unlock()
-	if _, dup := poolReg[t.Name]; dup {
-		panic("rotation: pool type registered twice: " + t.Name)
+// poolHint says how the type's pool target is written.
+func (t Type) poolHint() string {
+	if t.Pool != nil {
+		return fmt.Sprintf("check the pool target: %s:%s (%s)", t.Name, t.Pool.Syntax, t.Pool.Example)
 	}
-	poolReg[t.Name] = t
+	ex := []string{}
+	for _, pt := range Types() {
+		if pt.Pool != nil {
+			ex = append(ex, fmt.Sprintf("%s:%s (%s)", pt.Name, pt.Pool.Syntax, pt.Pool.Example))
+		}
+	}
+	return "e.g. " + strings.Join(ex, " or ")
 }
 
-// NewPool builds the pool view a TYPE:TARGET spec names: by the type's pool
-// constructor, else through the method the spec names when it is a Pooler.
-// Errors wrap ErrConfig (usage errors).
-func NewPool(spec string, opts Options) (PoolView, error) {
-	t, target, err := parseSpec("--pool", spec)
+// ParsePool reads --pool TYPE:TARGET once, into the spec NewPoolOf builds.
+// Errors are *usage.Error with a hint.
+func ParsePool(raw string) (Spec, error) { return Parse("--pool", raw) }
+
+// NewPool builds the pool view a TYPE:TARGET spec names (ParsePool, then
+// NewPoolOf).
+func NewPool(raw string, opts Options) (PoolView, error) {
+	spec, err := ParsePool(raw)
 	if err != nil {
 		return nil, err
 	}
-	regMu.RLock()
-	pt, ok := poolReg[t.Name]
-	regMu.RUnlock()
-	if ok {
-		return pt.New(target, opts)
+	return NewPoolOf(spec, opts)
+}
+
+// NewPoolOf builds the pool view spec names: by its type's pool target
+// (Type.Pool), else through the method the spec names when it is a Pooler.
+// Errors wrap ErrConfig (usage errors) with the type's hint.
+func NewPoolOf(spec Spec, opts Options) (PoolView, error) {
+	t := spec.Type
+	if t.Pool != nil {
+		v, err := t.Pool.New(spec.Target, opts)
+		return v, usage.WithHint(err, t.poolHint())
 	}
-	m, err := t.New(target, opts)
+	m, err := spec.New(opts)
 	if err != nil {
 		return nil, err
 	}
 	p, ok := m.(Pooler)
 	if !ok {
-		return nil, configErrorf("--pool %q: %s has no pool view (pool targets: %s; or a method target whose balancer lists its pool)", spec, t.Name, strings.Join(PoolTypeNames(), ", "))
+		msg := fmt.Sprintf("%s has no pool view (pool targets: %s; or a method target whose balancer lists its pool)", t.Name, strings.Join(PoolTypeNames(), ", "))
+		return nil, &usage.Error{Flag: "--pool", Spec: redact.String(spec.String()), Msg: msg, Hint: t.poolHint()}
 	}
 	return methodPool{Pooler: p, m: m}, nil
 }
 
-// PoolTypeNames lists the method types with a pool constructor (a pool
-// target without a server); other types whose method is a Pooler take the
-// method's own target.
+// PoolTypeNames lists the method types with a pool target (a pool without
+// a server); other types whose method is a Pooler take the method's own
+// target.
 func PoolTypeNames() []string {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	out := make([]string, 0, len(poolReg))
-	for n := range poolReg {
-		out = append(out, n)
+	var out []string
+	for _, t := range Types() {
+		if t.Pool != nil {
+			out = append(out, t.Name)
+		}
 	}
-	sort.Strings(out)
 	return out
 }
 
@@ -106,12 +121,4 @@ func (p methodPool) PoolID() string {
 		return pi.PoolID()
 	}
 	return ""
-}
-
-// LookupPoolType returns the pool constructor registered for a method type.
-func LookupPoolType(name string) (PoolType, bool) {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	t, ok := poolReg[name]
-	return t, ok
 }

@@ -11,13 +11,11 @@ import (
 // not in the pool (so none is marked Self); each member's record key is the
 // key of the method that names it.
 
-func init() {
-	registerPoolOfMethod("f5", "https://HOST#/PARTITION/POOL", "f5:https://bigip.example.com#/Common/web_pool", "/", "drain-pool-view:0")
-	registerPoolOfMethod("aws-elb", "TARGET_GROUP_ARN", "aws-elb:arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef", "#", "i-00000000000000000")
-}
-
-func registerPoolOfMethod(typ, syntax, example, sep, nobody string) {
-	RegisterPool(PoolType{Name: typ, Syntax: syntax, Example: example, New: func(target string, opts Options) (PoolView, error) {
+// poolOfMethod is the pool target of such a type (its descriptor's Pool):
+// the member nobody stands for one that is not in the pool; sep is what
+// comes before the member in the method's target.
+func poolOfMethod(typ, syntax, example, sep, nobody string) *PoolTarget {
+	return &PoolTarget{Syntax: syntax, Example: example, New: func(target string, opts Options) (PoolView, error) {
 		target = strings.TrimSpace(target)
 		t, _, err := ParseSpec(typ + ":" + target + sep + nobody)
 		if err != nil {
@@ -32,7 +30,7 @@ func registerPoolOfMethod(typ, syntax, example, sep, nobody string) {
 			return nil, configErrorf("%s has no pool view", typ)
 		}
 		return &methodPoolTarget{Pooler: p, t: t, target: target, sep: sep, opts: opts}, nil
-	}})
+	}}
 }
 
 type methodPoolTarget struct {

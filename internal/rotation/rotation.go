@@ -7,7 +7,8 @@ package rotation
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // Status is where a server stands in rotation.
@@ -21,23 +22,25 @@ const (
 )
 
 // ErrConfig marks a rotation target that is misconfigured or in a state
-// drain cannot act on; nothing was changed.
-var ErrConfig = errors.New("rotation")
+// drain cannot act on; nothing was changed. It is usage.Err: every usage
+// error of a method is a *usage.Error, and errors.Is matches either name.
+var ErrConfig = usage.Err
 
-// configError is a usage error of a rotation method: an ErrConfig whose
-// text is the whole message, as the user sees it (no "rotation:" for a
-// caller to cut off).
-type configError struct{ err error }
-
-func (e configError) Error() string   { return e.err.Error() }
-func (e configError) Unwrap() []error { return []error{ErrConfig, e.err} }
-
-// configErrorf is fmt.Errorf (with %w) for a usage error: it is an
-// ErrConfig.
+// configErrorf is fmt.Errorf (with %w) for a usage error of a method: a
+// *usage.Error whose text is the whole message, as the user sees it. Spec.New
+// gives it the type's hint when the method gave none.
 func configErrorf(format string, a ...any) error {
-	return configError{fmt.Errorf(format, a...)}
+	return usage.Errorf(format, a...)
 }
 
 // ErrMixed marks a Status error where the parts of a target (HAProxy
 // instances, rotation methods) disagree; Out can still complete the change.
 var ErrMixed = errors.New("mixed rotation state")
+
+// joinErrs joins errs on one line; nil when there is none.
+func joinErrs(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return joinedErrs(errs)
+}

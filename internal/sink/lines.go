@@ -82,8 +82,12 @@ func (s *Lines) Event(e drain.Event) {
 		s.startBeat()
 	case drain.EvResult:
 		s.stopBeat()
+		// The error and its hint are not stamped: every output says them
+		// in one shape ("drain: ...", "hint: ..."), as the terminal view
+		// and an error before the run (internal/cli exitCode) do, next to
+		// the final line.
 		for _, l := range s.h.resultLines(e) {
-			s.line(l)
+			_, _ = fmt.Fprintln(s.ios.ErrOut, l)
 		}
 		s.h.final(e)
 	default:

@@ -184,7 +184,9 @@ func FinalLine(command string, e drain.Event) string {
 	case st == rotation.In || st == rotation.Out:
 		return msg + "; " + RotationText(st)
 	case unchanged:
-		return msg + "; rotation unchanged (its state could not be read: check with 'drain status')"
+		// Nothing changed, and where the server stands was not read: one
+		// claim each, never "unchanged" next to "could not be read".
+		return msg + "; rotation state not known: check with 'drain status'"
 	}
 	return msg + "; " + RotationText(st)
 }

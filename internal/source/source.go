@@ -8,7 +8,6 @@ package source
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/drain-cli/drain/internal/redact"
 	"github.com/drain-cli/drain/internal/suggest"
+	"github.com/drain-cli/drain/internal/usage"
 )
 
 // Source is something that can be polled for an in-flight count.
@@ -235,13 +235,30 @@ func (s Spec) String() string {
 	return s.Type + ":" + t
 }
 
-// ErrSpec marks a malformed source spec (a usage error).
-var ErrSpec = errors.New("bad source")
+// ErrSpec marks a malformed source spec: every usage error of a source is
+// a *usage.Error naming --source and the spec, and matches ErrSpec.
+var ErrSpec = usage.Err
+
+// typesHint is the hint for a spec whose type is missing or unknown.
+const typesHint = "see 'drain run --help' for the source types"
+
+// Hint says how the type's target is written.
+func (t Type) Hint() string {
+	if t.Example == "" {
+		return typesHint
+	}
+	return fmt.Sprintf("check the %s target, %s (e.g. %s)", t.Name, t.Spec(), t.Example)
+}
+
+// specErr is a usage error of the spec shown (redacted) as the user gave it.
+func specErr(shown, hint, format string, a ...any) error {
+	return &usage.Error{Flag: "--source", Spec: shown, Msg: fmt.Sprintf(format, a...), Hint: hint}
+}
 
 // ParseSpec parses [NAME=]TYPE:TARGET, optionally ending in <=N (threshold,
 // default 0).
 // A NAME= prefix names the source (see DefaultName for the names of the
-// others).
+// others). Errors are *usage.Error with a hint.
 func ParseSpec(raw string) (Spec, error) {
 	name, s := cutName(raw)
 	s = strings.TrimSpace(s)
@@ -251,38 +268,40 @@ func ParseSpec(raw string) (Spec, error) {
 		typ, target, ok = b, s[len(b):], true
 	}
 	if !ok || typ == "" {
-		return Spec{}, fmt.Errorf("%w %q: want TYPE:TARGET (types: %s)", ErrSpec, shown, strings.Join(Types(), ", "))
+		return Spec{}, specErr(shown, typesHint, "want TYPE:TARGET (types: %s)", strings.Join(Types(), ", "))
 	}
 	typ = strings.ToLower(strings.TrimSpace(typ))
-	if _, known := Lookup(typ); !known {
+	ty, known := Lookup(typ)
+	if !known {
 		msg := fmt.Sprintf("unknown type %q (types: %s)", typ, strings.Join(Types(), ", "))
 		if s := similarType(typ); s != "" {
 			msg += "; did you mean " + s + "?"
 		}
-		return Spec{}, fmt.Errorf("%w %q: %s", ErrSpec, shown, msg)
+		return Spec{}, specErr(shown, typesHint, "%s", msg)
 	}
 	spec := Spec{Name: name, Type: typ, Raw: raw}
 	if i := strings.LastIndex(target, "<="); i >= 0 {
 		n := strings.TrimSpace(target[i+2:])
 		v, err := strconv.ParseFloat(n, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-			return Spec{}, fmt.Errorf("%w %q: threshold %q is not a non-negative number", ErrSpec, shown, n)
+			return Spec{}, specErr(shown, "end a spec with <=N, N a count such as 0 or 5", "threshold %q is not a non-negative number", n)
 		}
 		spec.Threshold = v
 		target = target[:i]
 	}
 	spec.Target = strings.TrimSpace(target)
 	if spec.Target == "" && !isBare(typ) {
-		return Spec{}, fmt.Errorf("%w %q: empty target after %q", ErrSpec, shown, typ+":")
+		return Spec{}, specErr(shown, ty.Hint(), "empty target after %q", typ+":")
 	}
 	return spec, nil
 }
 
-// New builds the source a spec describes. Errors are usage errors (ErrSpec).
+// New builds the source a spec describes. Errors are usage errors
+// (*usage.Error naming the spec, with the type's hint).
 func New(spec Spec, opts Options) (Source, error) {
 	ty, ok := Lookup(spec.Type)
 	if !ok {
-		return nil, fmt.Errorf("%w: unknown type %q", ErrSpec, spec.Type)
+		return nil, specErr(redact.String(spec.String()), typesHint, "unknown type %q", spec.Type)
 	}
 	if opts.ReadTimeout <= 0 {
 		opts.ReadTimeout = 5 * time.Second
@@ -295,7 +314,7 @@ func New(spec Spec, opts Options) (Source, error) {
 	}
 	src, err := ty.New(spec.Target, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w %q: %s", ErrSpec, spec.String(), redact.String(err.Error()))
+		return nil, &usage.Error{Flag: "--source", Spec: redact.String(spec.String()), Err: err, Hint: ty.Hint()}
 	}
 	if list, ok := listers[spec.Type]; ok {
 		src = &listing{Source: src, target: spec.Target, list: list}

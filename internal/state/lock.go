@@ -139,7 +139,7 @@ func (s Store) Lock(target string, me Holder) (*Lock, *Holder, error) {
 		return nil, nil, err
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("open lock %s: %w", path, err)
+		return nil, nil, s.denied(fmt.Errorf("open lock %s: %w", path, err))
 	}
 	if perm&0o070 != 0 {
 		_ = f.Chmod(perm) // through the open file, past the umask: the group shares the directory

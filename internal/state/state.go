@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/drain-cli/drain/internal/denied"
 )
 
 // Phase is how far a run got.
@@ -197,7 +199,7 @@ func (s Store) Save(r *Record) error {
 		return err
 	}
 	if err := WriteFileAtomic(s.file(r.Target), append(b, '\n'), s.recordPerm()); err != nil {
-		return err
+		return s.denied(err)
 	}
 	for _, d := range s.Old {
 		_ = os.Remove(Store{Dir: d}.file(r.Target))
@@ -212,7 +214,7 @@ func (s Store) Delete(target string) error {
 	for _, dir := range append([]string{s.Dir}, s.Old...) {
 		err := os.Remove(Store{Dir: dir}.file(target))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("remove state: %w", err))
+			errs = append(errs, Store{Dir: dir}.denied(fmt.Errorf("remove state: %w", err)))
 		}
 	}
 	return errors.Join(errs...)
@@ -228,7 +230,7 @@ func (s Store) mkdir() error {
 		return nil
 	}
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
-		return fmt.Errorf("create state dir: %w", err)
+		return s.denied(fmt.Errorf("create state dir: %w", err))
 	}
 	return nil
 }
@@ -308,4 +310,10 @@ func Who() string {
 		return h
 	}
 	return u + "@" + h
+}
+
+// denied gives a permission error in the state directory a hint: the
+// account, the directory's owner, group and mode, and --state-dir.
+func (s Store) denied(err error) error {
+	return denied.Wrap(err, s.Dir, "give --state-dir a directory this account may write, or run drain as one that may write here (its owner, or a member of group GROUP with chmod g+w,+t)")
 }

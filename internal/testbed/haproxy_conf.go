@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 )
 
 // StartHAProxyConf starts a load balancer in dir whose backends are
@@ -67,5 +68,19 @@ frontend stats
 		h.Kill()
 		return nil, fmt.Errorf("haproxy: %w: %s", err, stderr.String())
 	}
-	return h, nil
+	// The runtime socket may come a moment after the frontend (seen under
+	// -race on a loaded machine: "dial: connect: no such file or
+	// directory" at the caller's first command).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := h.Cmd("show info")
+		if err == nil {
+			return h, nil
+		}
+		if time.Now().After(deadline) {
+			h.Kill()
+			return nil, fmt.Errorf("haproxy: runtime socket %s not answering after 10s: %w: %s", h.Sock, err, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
