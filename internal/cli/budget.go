@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/drain-cli/drain/internal/budget"
+	"github.com/drain-cli/drain/internal/clock"
 	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/etcdlock"
@@ -27,7 +28,7 @@ const budgetLockWait = 30 * time.Second
 // --lock) for run and out: nil without --min-in-rotation. A rotation
 // without a pool view, or a bad --lock, is a usage error before anything
 // changes.
-func budgetGate(cfg *config.Config, rot *rotation.Set, store state.Store, client *http.Client, command string) (drain.Gate, error) {
+func budgetGate(cfg *config.Config, rot *rotation.Set, store state.Store, client *http.Client, command string, clk clock.Clock) (drain.Gate, error) {
 	if cfg.MinInRotation == 0 && len(cfg.Lock) > 0 {
 		return nil, usageErr("add --min-in-rotation N (how many other servers of the pool must stay in rotation)", "--lock needs --min-in-rotation: it locks the disruption budget's check and change")
 	}
@@ -44,7 +45,7 @@ func budgetGate(cfg *config.Config, rot *rotation.Set, store state.Store, client
 	}
 	g := &budget.Guard{
 		Pooler: pool, Pools: ids, Min: cfg.MinInRotation, WaitTurn: cfg.WaitTurn,
-		Interval: cfg.Interval, LockWait: budgetLockWait,
+		Interval: cfg.Interval, LockWait: budgetLockWait, Clock: clk,
 		Record: budget.OutRecord{Target: rot.Target(), By: state.Who(), PID: os.Getpid(), Command: command, Reason: cfg.Reason},
 	}
 	g.Record.Host, _ = os.Hostname()
@@ -56,11 +57,14 @@ func budgetGate(cfg *config.Config, rot *rotation.Set, store state.Store, client
 		g.Peek = drain.FastInterval
 	}
 	me := budget.Me(command, rot.Target(), cfg.Reason)
-	g.Locks = append(g.Locks, &budget.Local{Store: store, Me: me})
+	g.Locks = append(g.Locks, &budget.Local{Store: store, Me: me, Clock: clk})
 	if len(cfg.Lock) > 0 {
 		ec, err := etcdClient(cfg, client)
 		if err != nil {
 			return nil, err
+		}
+		if ec != nil {
+			ec.Clock = clk
 		}
 		g.Locks = append(g.Locks, &budget.Etcd{Client: ec, Me: me, Change: 2 * cfg.ReadTimeout})
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drain-cli/drain/internal/action"
+	"github.com/drain-cli/drain/internal/clock"
 	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/drain"
 	"github.com/drain-cli/drain/internal/iostreams"
@@ -112,7 +113,7 @@ func runDrain(f *Factory, c *cobra.Command, args []string, opts drainOptions) er
 // runLoaded runs a command whose settings are loaded.
 func runLoaded(f *Factory, c *cobra.Command, cfg *config.Config, opts drainOptions) error {
 	ios := f.IOStreams
-	plan, err := buildPlan(ios, cfg, opts)
+	plan, err := buildPlan(ios, cfg, opts, clock.Or(f.Clock))
 	if err != nil {
 		return err
 	}
@@ -225,8 +226,9 @@ func (l locks) Release() {
 
 // buildPlan turns a validated config into the algorithm's plain values,
 // checking everything that can be checked before anything changes.
-func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, opts drainOptions) (*drain.Plan, error) {
+func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, opts drainOptions, clk clock.Clock) (*drain.Plan, error) {
 	p := &drain.Plan{
+		Clock:  clk,
 		Reason: cfg.Reason, Interval: cfg.Interval, Settle: cfg.Settle, Timeout: cfg.Timeout,
 		LBGrace: cfg.LBGrace, Force: cfg.Force, KeepOut: cfg.KeepOut, DryRun: cfg.DryRun,
 		ActionOut: ios.Out, ActionErr: ios.ErrOut,
@@ -261,7 +263,7 @@ func buildPlan(ios *iostreams.IOStreams, cfg *config.Config, opts drainOptions) 
 			if err != nil {
 				return nil, err
 			}
-			if p.Gate, err = budgetGate(cfg, p.Rotator, p.Store, client, opts.Name); err != nil {
+			if p.Gate, err = budgetGate(cfg, p.Rotator, p.Store, client, opts.Name, clk); err != nil {
 				return nil, err
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/drain-cli/drain/internal/auditlog"
+	"github.com/drain-cli/drain/internal/clock"
 	"github.com/drain-cli/drain/internal/config"
 	"github.com/drain-cli/drain/internal/iostreams"
 	"github.com/drain-cli/drain/internal/source/pdh"
@@ -26,7 +27,11 @@ import (
 type Factory struct {
 	IOStreams *iostreams.IOStreams
 	Now       func() time.Time
-	Getenv    func(string) string
+	// Clock is what every wait reads: the drain loop, the budget's wait for
+	// a turn and for its locks, an etcd lock's retries and lease (nil: the
+	// real clock). One per command, so they agree on when a wait began.
+	Clock  clock.Clock
+	Getenv func(string) string
 	// OpenAudit opens the audit trail (the Windows Event Log); nil and a
 	// warning when it cannot.
 	OpenAudit func() (auditlog.Log, string)
@@ -45,7 +50,7 @@ type Factory struct {
 
 // NewFactory returns the factory of a real process on ios.
 func NewFactory(ios *iostreams.IOStreams) *Factory {
-	return &Factory{IOStreams: ios, Now: time.Now, Getenv: os.Getenv, OpenAudit: auditlog.Open, PerfNames: loadPerfNames, SystemConfig: config.SystemFile(os.Getenv)}
+	return &Factory{IOStreams: ios, Now: time.Now, Clock: clock.Real{}, Getenv: os.Getenv, OpenAudit: auditlog.Open, PerfNames: loadPerfNames, SystemConfig: config.SystemFile(os.Getenv)}
 }
 
 // loadConfig resolves a command's settings: its flags, the environment, the
