@@ -141,7 +141,7 @@ func (m *AWSELB) notRegistered(ctx context.Context, all []awselb.TargetHealth) e
 	}
 	list := "none"
 	if len(names) > 0 {
-		list = strings.Join(names, ", ")
+		list = someNames(names)
 	}
 	why := "is not registered in"
 	cctx, cancel := m.ctx(ctx)

@@ -119,7 +119,7 @@ func (m *F5) unknown(ctx context.Context) error {
 	for i, x := range members {
 		names[i] = x.Name
 	}
-	msg := fmt.Sprintf("f5: no member %q in pool %s (it has: %s)", m.t.Member, m.t.PoolPath(), strings.Join(names, ", "))
+	msg := fmt.Sprintf("f5: no member %q in pool %s (it has: %s)", m.t.Member, m.t.PoolPath(), someNames(names))
 	if s := suggest.Similar(m.t.Member, names, 1); len(s) > 0 {
 		msg += "; did you mean " + s[0] + "?"
 	}

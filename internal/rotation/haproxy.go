@@ -302,7 +302,7 @@ func adminState(out, backend, server string) (string, error) {
 		return haReady, nil
 	}
 	if len(names) > 0 {
-		return "", configErrorf("no server %q in backend %q (it has: %s)", server, backend, strings.Join(names, ", "))
+		return "", configErrorf("no server %q in backend %q (it has: %s)%s", server, backend, someNames(names), nearestName(server, names))
 	}
 	return "", configErrorf("no server %s/%s", backend, server)
 }

@@ -48,3 +48,6 @@ func containsFold(list []string, s string) bool {
 	}
 	return false
 }
+
+// someNames lists names for an error, at most suggest.MaxListed of them.
+func someNames(names []string) string { return suggest.Some(names) }

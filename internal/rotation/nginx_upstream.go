@@ -264,7 +264,7 @@ func (n *NginxUpstream) read() ([]byte, fs.FileInfo, []upstreamServer, []upstrea
 		if len(names) == 0 {
 			return nil, nil, nil, nil, configErrorf("nginx-upstream: %s has no upstream server lines (want `server ADDR;` in an upstream block, or a file included inside one)", n.path)
 		}
-		return nil, nil, nil, nil, configErrorf("nginx-upstream: no server %q in %s (it has: %s)%s", n.addr, n.path, strings.Join(names, ", "), nearestName(n.addr, names))
+		return nil, nil, nil, nil, configErrorf("nginx-upstream: no server %q in %s (it has: %s)%s", n.addr, n.path, someNames(names), nearestName(n.addr, names))
 	}
 	return b, fi, all, mine, nil
 }

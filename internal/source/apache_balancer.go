@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/drain-cli/drain/internal/apachebm"
+	"github.com/drain-cli/drain/internal/suggest"
 )
 
 func init() {
@@ -75,7 +76,7 @@ func (s *apacheBalancerSource) Read(ctx context.Context) (float64, error) {
 		}
 		w, ok := b.Worker(s.worker)
 		if !ok {
-			return 0, fmt.Errorf("no worker %q in balancer://%s (it has: %s)", s.worker, s.balancer, strings.Join(b.WorkerURLs(), ", "))
+			return 0, fmt.Errorf("no worker %q in balancer://%s (it has: %s)", s.worker, s.balancer, suggest.Some(b.WorkerURLs()))
 		}
 		if w.Busy == nil {
 			return 0, fmt.Errorf("balancer-manager shows no Busy count for %s (an older Apache?)", w.URL)
@@ -85,7 +86,7 @@ func (s *apacheBalancerSource) Read(ctx context.Context) (float64, error) {
 		}
 		return finite(*w.Busy)
 	}
-	return 0, fmt.Errorf("no balancer %q on the page (it has: %s)", s.balancer, strings.Join(names, ", "))
+	return 0, fmt.Errorf("no balancer %q on the page (it has: %s)", s.balancer, suggest.Some(names))
 }
 
 // elected is the worker's Elected count as a total: none when the page has

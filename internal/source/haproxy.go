@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/drain-cli/drain/internal/haproxy"
+	"github.com/drain-cli/drain/internal/suggest"
 )
 
 func init() {
@@ -271,7 +272,7 @@ func haproxyMissing(body []byte, px, sv int, backend, server string) error {
 		}
 	}
 	if len(servers) > 0 {
-		return fmt.Errorf("no server %q in backend %q (it has: %s)", server, backend, strings.Join(servers, ", "))
+		return fmt.Errorf("no server %q in backend %q (it has: %s)", server, backend, suggest.Some(servers))
 	}
 	return fmt.Errorf("no backend %q with a server %q in the stats", backend, server)
 }

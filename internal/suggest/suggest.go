@@ -4,6 +4,7 @@ package suggest
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -54,4 +55,21 @@ func Distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// MaxListed is how many names Some lists: a backend of 5000 servers must
+// not make an error line of 5000 names.
+const MaxListed = 12
+
+// Some lists names for a message: all of them up to MaxListed, else the
+// first MaxListed and how many more ("a, b, ... and 4988 more"); "none"
+// when there are none.
+func Some(names []string) string {
+	switch {
+	case len(names) == 0:
+		return "none"
+	case len(names) <= MaxListed:
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:MaxListed], ", ") + ", ... and " + strconv.Itoa(len(names)-MaxListed) + " more"
 }
