@@ -62,3 +62,37 @@ func TestCounterSetsWithoutTheFunctions(t *testing.T) {
 		t.Fatalf("CounterSets() = %v, %v; want nil, nil", sets, err)
 	}
 }
+
+// On a real Windows Server 2016 or later with IIS (the windows workflow):
+// HTTP.sys's counter sets come from the Performance Counter Library with
+// their English names, and LoadNames maps them.
+func TestRealCounterSets(t *testing.T) {
+	if os.Getenv("DRAIN_REAL_WINDOWS") == "" {
+		t.Skip("needs a real Windows with IIS: set DRAIN_REAL_WINDOWS=1 (the windows workflow does)")
+	}
+	sets, err := CounterSets()
+	if err != nil {
+		t.Logf("some counter sets could not be read: %v", err)
+	}
+	var queues *CounterSet
+	for i := range sets {
+		if sets[i].English == "HTTP Service Request Queues" {
+			queues = &sets[i]
+		}
+	}
+	if queues == nil {
+		t.Fatalf("no counter set HTTP Service Request Queues among %d", len(sets))
+	}
+	if queues.Counters["currentqueuesize"] != "CurrentQueueSize" {
+		t.Errorf("HTTP Service Request Queues counters: %v", queues.Counters)
+	}
+	names, err := LoadNames()
+	if err != nil {
+		t.Logf("LoadNames: %v", err)
+	}
+	for _, local := range queues.Local {
+		if got := names.English(local); got != "HTTP Service Request Queues" {
+			t.Errorf("English(%q) = %q", local, got)
+		}
+	}
+}
