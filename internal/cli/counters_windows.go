@@ -48,23 +48,25 @@ func listCounters(fac *Factory, filter string) error {
 		}
 		objMatch := strings.Contains(strings.ToLower(obj), f) || strings.Contains(strings.ToLower(local), f)
 		for _, lc := range counters {
-			c := names.English(lc)
+			c := names.Counter(local, lc)
 			if !objMatch && !strings.Contains(strings.ToLower(c), f) && !strings.Contains(strings.ToLower(lc), f) {
 				continue
 			}
 			found++
+			// Names come from whatever providers are installed: made
+			// safe for the terminal like any outside text.
 			if len(instances) == 0 {
-				fmt.Fprintf(ios.Out, "pdh:\\%s\\%s\n", obj, c)
+				fmt.Fprintf(ios.Out, "pdh:\\%s\\%s\n", sanitize(obj), sanitize(c))
 				continue
 			}
-			fmt.Fprintf(ios.Out, "pdh:\\%s(*)\\%s\tinstances: %s\n", obj, c, strings.Join(instances, ", "))
+			fmt.Fprintf(ios.Out, "pdh:\\%s(*)\\%s\tinstances: %s\n", sanitize(obj), sanitize(c), sanitize(strings.Join(instances, ", ")))
 		}
 	}
 	presets := presetsHere(pools, stateServer)
 	if len(presets) > 0 {
 		fmt.Fprintln(ios.Out, "\npresets for this machine:")
 		for _, p := range presets {
-			fmt.Fprintln(ios.Out, p)
+			fmt.Fprintln(ios.Out, p) // names made safe in presetsHere
 		}
 	}
 	if found == 0 && len(presets) == 0 {
@@ -77,12 +79,14 @@ func presetsHere(pools []string, stateServer bool) []string {
 	var out []string
 	sort.Strings(pools)
 	for _, p := range pools {
+		p = sanitize(p)
 		out = append(out, fmt.Sprintf("iis:%s\tin-flight requests of app pool %s (workers, websockets, HTTP.sys queue)", p, p))
 	}
 	if f, err := os.Open(pdh.AppHostConfig()); err == nil {
 		sites, _ := pdh.ParseSites(f)
 		_ = f.Close()
 		for _, s := range sites {
+			s.Name = sanitize(s.Name)
 			out = append(out,
 				fmt.Sprintf("aspnet:%s\tASP.NET requests executing in site %s (id %d)", s.Name, s.Name, s.ID),
 				fmt.Sprintf("aspnet-sessions:%s\tactive ASP.NET sessions of site %s", s.Name, s.Name))

@@ -69,10 +69,11 @@ type nlbUndo struct {
 	State string `json:"state"`
 }
 
-// nlbIsLocal says whether host names this node for WMI: "." (or
-// localhost). Any other name, this machine's own too, goes through the
-// NetworkLoadBalancingClusters cmdlets (-HostName), which work for the
-// local host as well.
+// nlbIsLocal says whether host names this node for WMI in process: "."
+// (or localhost). Any other name, this machine's own too, goes through
+// Windows PowerShell to that host's own root\MicrosoftNLB over DCOM
+// (winps.NLBScript), where the node is local to the provider. HOST is a
+// computer name: the node is found by MicrosoftNLB_Node.ComputerName.
 func nlbIsLocal(host string) bool {
 	h := strings.ToLower(host)
 	return h == "." || h == "localhost"

@@ -81,7 +81,7 @@ Set-Content -Encoding ascii (Join-Path $root 'session.aspx') @'
 if ((& $appcmd list site $site | Out-String) -match $site) { & $appcmd delete site $site | Out-Null }
 if ((& $appcmd list apppool $pool | Out-String) -match $pool) { & $appcmd delete apppool $pool | Out-Null }
 & $appcmd add apppool /name:$pool /managedRuntimeVersion:v4.0 | Out-Null
-& $appcmd add site /name:$site /bindings:"http/*:${port}:" /physicalPath:$root | Out-Null
+& $appcmd add site "/name:$site" "/bindings:http/*:$($port):" "/physicalPath:$root" | Out-Null
 & $appcmd set app "$site/" /applicationPool:$pool | Out-Null
 & $appcmd start apppool /apppool.name:$pool | Out-Null
 # WAS may not have the new site yet: retry the first request.

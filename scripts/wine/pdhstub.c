@@ -34,6 +34,21 @@
  * local names, as a German Windows answers "Prozessor"; counter paths are
  * still English only, as PdhAddEnglishCounterW wants them.
  *
+ * Manifest-based (V2) providers: PDHSTUB_V2 names a file of English object
+ * names, one a line, that are counter sets of a manifest-based provider
+ * (HTTP Service Request Queues is one: HTTP.sys registers it through the
+ * kernel-mode Performance Counter Library). Their names live in the
+ * provider's resources, not in the Perflib Counter lists, so only the
+ * consumer functions PerfEnumerateCounterSet and
+ * PerfQueryCounterSetRegistrationInfo (advapi32.dll on Windows 10 1607 /
+ * Server 2016 and later; Wine has neither, so the stand-in exports them and
+ * the tests call them here) tell their English names: a counter set's name
+ * in the local language (PERF_REG_COUNTERSET_NAME_STRING), in English
+ * (PERF_REG_COUNTERSET_ENGLISH_NAME), and its counters' names in both as a
+ * PERF_STRING_BUFFER_HEADER block (PERF_REG_COUNTER_NAME_STRINGS,
+ * PERF_REG_COUNTER_ENGLISH_NAMES), sized as the documentation says: a
+ * buffer too small (or none) gets ERROR_NOT_ENOUGH_MEMORY and the size.
+ *
  * It implements, with the documented ABI and status codes, only what drain
  * calls: a missing instance of a known counter is PDH_CSTATUS_NO_INSTANCE, an
  * unknown object or counter PDH_CSTATUS_NO_OBJECT / _NO_COUNTER, "(*)" reads
@@ -523,5 +538,126 @@ PDH_STATUS WINAPI PdhEnumObjectItemsW(LPCWSTR src, LPCWSTR machine, LPCWSTR obje
 	LeaveCriticalSection(&mu);
 	*clen = cneed;
 	*ilen = ineed;
+	return st;
+}
+
+/* ---- Manifest-based counter sets (perflib.h consumer functions) ---- */
+
+#define MAXSETS 16
+static WCHAR setEn[MAXSETS][NAMELEN];
+static int nsets;
+
+static void loadSets(void)
+{
+	WCHAR name[MAX_PATH];
+	char buf[512];
+	nsets = 0;
+	if (!GetEnvironmentVariableW(L"PDHSTUB_V2", name, MAX_PATH))
+		return;
+	FILE *f = _wfopen(name, L"rb");
+	if (!f)
+		return;
+	while (nsets < MAXSETS && fgets(buf, sizeof buf, f)) {
+		WCHAR w[512];
+		buf[strcspn(buf, "\r\n")] = 0;
+		if (!MultiByteToWideChar(CP_UTF8, 0, buf, -1, w, 512) || !w[0] || wcslen(w) >= NAMELEN)
+			continue;
+		wcscpy(setEn[nsets++], w);
+	}
+	fclose(f);
+}
+
+/* A counter set's GUID: {5354A0xx-...}, xx its line in PDHSTUB_V2. */
+static void setGuid(int i, GUID *g)
+{
+	static const GUID base = {0x5354a000, 0x1d2b, 0x4c1e, {0x9a, 0x4f, 0x44, 0x52, 0x41, 0x49, 0x4e, 0x32}};
+	*g = base;
+	g->Data1 += i;
+}
+
+ULONG WINAPI PerfEnumerateCounterSet(LPCWSTR machine, GUID *ids, DWORD cids, DWORD *actual)
+{
+	if (!actual || (cids && !ids))
+		return ERROR_INVALID_PARAMETER;
+	if (machine && machine[0])
+		return ERROR_BAD_NETPATH; /* the stand-in knows this machine only */
+	EnterCriticalSection(&mu);
+	loadSets();
+	int n = nsets;
+	LeaveCriticalSection(&mu);
+	*actual = n;
+	if (cids < (DWORD)n)
+		return ERROR_NOT_ENOUGH_MEMORY;
+	for (int i = 0; i < n; i++)
+		setGuid(i, &ids[i]);
+	return ERROR_SUCCESS;
+}
+
+enum { REG_SET_NAME = 3, REG_COUNTER_NAMES = 5, REG_SET_ENGLISH = 9, REG_COUNTER_ENGLISH = 10 };
+
+ULONG WINAPI PerfQueryCounterSetRegistrationInfo(LPCWSTR machine, const GUID *id, DWORD code, DWORD lang,
+						 BYTE *info, DWORD cinfo, DWORD *actual)
+{
+	static BYTE out[16384];
+	DWORD need = 0;
+	int set = -1;
+	(void)lang; /* one local language: PDHSTUB_LOCAL's */
+	if (!id || !actual || (cinfo && !info))
+		return ERROR_INVALID_PARAMETER;
+	if (machine && machine[0])
+		return ERROR_BAD_NETPATH;
+	EnterCriticalSection(&mu);
+	load();
+	loadLocal();
+	loadSets();
+	for (int i = 0; i < nsets; i++) {
+		GUID g;
+		setGuid(i, &g);
+		if (IsEqualGUID(&g, id))
+			set = i;
+	}
+	ULONG st = ERROR_SUCCESS;
+	if (set < 0) {
+		st = ERROR_NOT_FOUND;
+	} else if (code == REG_SET_NAME || code == REG_SET_ENGLISH) {
+		const WCHAR *s = code == REG_SET_NAME ? local(setEn[set]) : setEn[set];
+		need = (wcslen(s) + 1) * sizeof(WCHAR);
+		memcpy(out, s, need);
+	} else if (code == REG_COUNTER_NAMES || code == REG_COUNTER_ENGLISH) {
+		/* PERF_STRING_BUFFER_HEADER, then one PERF_STRING_COUNTER_HEADER
+		 * per counter (ids 1, 2, ... in the order of PDHSTUB_FILE), then
+		 * the strings, each at its offset from the block's start. */
+		int nc = 0;
+		WCHAR(*names)[NAMELEN] = found2;
+		for (int i = 0; i < nlines; i++)
+			if (!lines[i].p.machine[0] && same(lines[i].p.object, setEn[set]))
+				addname(names, &nc, lines[i].p.counter);
+		DWORD *hdr = (DWORD *)out, off = 8 + 8 * nc;
+		hdr[1] = nc;
+		for (int i = 0; i < nc; i++) {
+			const WCHAR *s = code == REG_COUNTER_NAMES ? local(names[i]) : names[i];
+			DWORD len = (wcslen(s) + 1) * sizeof(WCHAR);
+			if (off + len > sizeof out) {
+				st = ERROR_INVALID_DATA;
+				break;
+			}
+			hdr[2 + 2 * i] = i + 1;
+			hdr[3 + 2 * i] = off;
+			memcpy(out + off, s, len);
+			off += len;
+		}
+		hdr[0] = off;
+		need = off;
+	} else {
+		st = ERROR_NOT_SUPPORTED; /* what drain does not ask */
+	}
+	if (st == ERROR_SUCCESS) {
+		if (cinfo < need)
+			st = ERROR_NOT_ENOUGH_MEMORY;
+		else
+			memcpy(info, out, need);
+		*actual = need;
+	}
+	LeaveCriticalSection(&mu);
 	return st;
 }
