@@ -31,14 +31,7 @@ import (
 func TestEveryPowerShellScriptParses(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	must(t, err)
-	check := filepath.Join(root, "scripts", "pscheck")
-	_, nodeErr := exec.LookPath("node")
-	if _, err := os.Stat(filepath.Join(check, "node_modules", "web-tree-sitter")); err != nil || nodeErr != nil {
-		if os.Getenv("DRAIN_E2E") == "require" {
-			t.Fatal("node or scripts/pscheck/node_modules missing and DRAIN_E2E=require: (cd scripts/pscheck && npm ci --ignore-scripts)")
-		}
-		t.Skip("scripts/pscheck not installed (scripts/test.sh runs npm ci there)")
-	}
+	check := requirePSCheck(t, root)
 	dir := t.TempDir()
 	var files, names []string
 	must(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -125,12 +118,26 @@ func TestEveryPowerShellScriptParses(t *testing.T) {
 	}
 	embedded("winps.ARRScript", winps.ARRScript)
 	embedded("winps.NLBScript", winps.NLBScript)
+	// The Chocolatey scripts as the release process fills them in (only
+	// checksums.txt is read: its zips need not exist).
+	sums := filepath.Join(dir, "checksums.txt")
+	must(t, os.WriteFile(sums, []byte(strings.Repeat("a", 64)+"  drain_1.2.3_windows_amd64.zip\n"+strings.Repeat("b", 64)+"  drain_1.2.3_windows_arm64.zip\n"), 0o644))
+	choco := filepath.Join(dir, "chocolatey")
+	gen := exec.Command("go", "run", "./scripts/chocolatey", "-version", "1.2.3", "-checksums", sums, "-out", choco)
+	gen.Dir = root
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("scripts/chocolatey: %v\n%s", err, out)
+	}
+	for _, f := range []string{"chocolateyinstall.ps1", "chocolateyuninstall.ps1"} {
+		files, names = append(files, filepath.Join(choco, "tools", f)), append(names, "generated chocolatey "+f)
+	}
 
 	for _, want := range []string{
 		"scripts/install.ps1", "packaging/octopus/drain-windows.ps1",
 		"scripts/windows/real-iis.ps1", "scripts/windows/real-lb.ps1",
 		"action.yml step", "windows.yml test step", "windows.yml arr step", "windows.yml nlb step",
 		"windows.yml task", "winps.ARRScript", "winps.NLBScript",
+		"packaging/chocolatey/tools/chocolateyinstall.ps1", "generated chocolatey chocolateyinstall.ps1",
 	} {
 		if !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, want) }) {
 			t.Errorf("%s is not among the PowerShell checked: %q", want, names)
