@@ -179,126 +179,170 @@ var graceLeft = regexp.MustCompile(`^lb-grace \(([^ )]+) left\)$`)
 // several runs (tee -a across deploys) draws the last one: each run ends
 // with its result event.
 func Build(evs []drain.Event, opt Options) *Run {
+	evs, earlier := lastRun(evs)
+	run := &Run{Events: len(evs), Earlier: earlier}
+	var hasOut bool
+	run.Start, hasOut = startOf(evs)
+
+	b := &builder{run: run, series: map[string]*Series{}, graceEnd: -1}
+	for _, e := range evs {
+		b.add(e)
+	}
+	run.Polls = len(b.polls)
+
+	run.markUnknown()
+	run.Quiet = quietSpans(b.polls, b.polled, run.Drained)
+	run.placeGrace(b.graceEnd, hasOut, opt.LBGrace)
+	return run
+}
+
+// lastRun returns the events of the last run in evs and how many runs came
+// before it.
+func lastRun(evs []drain.Event) ([]drain.Event, int) {
 	earlier, from := 0, 0
 	for i, e := range evs[:len(evs)-1] {
 		if e.Event == drain.EvResult {
 			earlier, from = earlier+1, i+1
 		}
 	}
-	evs = evs[from:]
-	run := &Run{Events: len(evs), Earlier: earlier}
-	// t = 0 is the moment the server went out: polls and the drained and
-	// timeout events carry their time since then (elapsed_s, taken before the
-	// sources were read), which places them better than their emit time.
-	hasOut := false
+	return evs[from:], earlier
+}
+
+// startOf finds t = 0, the moment the server went out, and whether there
+// was an out event. Without one, t = 0 is when the wait began, found from
+// the first poll's elapsed_s (or the first event when nothing polled).
+func startOf(evs []drain.Event) (time.Time, bool) {
 	for _, e := range evs {
 		if e.Event == drain.EvOut {
-			run.Start, hasOut = e.Time, true
-			break
+			return e.Time, true
 		}
 	}
-	if !hasOut {
-		run.Start = evs[0].Time
-		for _, e := range evs {
-			if e.Event == drain.EvPoll {
-				run.Start = e.Time.Add(-time.Duration(float64(e.Elapsed) * float64(time.Second)))
-				break
-			}
-		}
-	}
-	at := func(e drain.Event) float64 {
-		switch e.Event {
-		case drain.EvPoll, drain.EvDrained, drain.EvTimeout:
-			return float64(e.Elapsed)
-		}
-		return e.Time.Sub(run.Start).Seconds()
-	}
-
-	series := map[string]*Series{}
-	var polls []drain.Event
-	var polled []float64
-	graceEnd := -1.0
 	for _, e := range evs {
-		t := at(e)
-		run.End = max(run.End, t)
-		if run.Target == "" && (e.Event == drain.EvOut || e.Event == drain.EvIn) {
-			run.Target = e.Target
-		}
-		switch e.Event {
-		case drain.EvPoll:
-			polls = append(polls, e)
-			polled = append(polled, t)
-			for _, rd := range e.Sources {
-				s := series[rd.Source]
-				if s == nil {
-					s = &Series{Name: rd.Source} // events from before names
-					if rd.Name != "" {
-						s.Name = rd.Name // the short name people know it by
-					}
-					series[rd.Source] = s
-					run.Sources = append(run.Sources, s)
-				}
-				s.Threshold = rd.Threshold
-				s.Points = append(s.Points, Point{T: t, V: rd.Value})
-				if rd.Value == nil && rd.Error != "" && !contains(s.Errors, rd.Error) {
-					s.Errors = append(s.Errors, rd.Error)
-				}
-			}
-			for _, b := range e.Blocking {
-				if m := graceLeft.FindStringSubmatch(b); m != nil {
-					if d, err := time.ParseDuration(m[1]); err == nil {
-						graceEnd = t + d.Seconds()
-					}
-				}
-			}
-		case drain.EvOut:
-			run.Marks = append(run.Marks, Mark{Kind: "out", T: t, Label: "out"})
-			if e.Reason != "" {
-				run.Reason = e.Reason
-			}
-		case drain.EvVerify:
-			run.Marks = append(run.Marks, Mark{Kind: "verify", T: t, Label: "verify"})
-		case drain.EvDrained:
-			run.Drained = &t
-			run.Marks = append(run.Marks, Mark{Kind: "drained", T: t, Label: "drained"})
-		case drain.EvTimeout:
-			run.Marks = append(run.Marks, Mark{Kind: "timeout", T: t, Label: "timeout"})
-		case drain.EvAction:
-			if e.Action != "" {
-				run.Action = e.Action
-			}
-			if e.ActionExit != nil {
-				run.ActionExit = e.ActionExit
-			}
-			if e.Error != "" {
-				run.ActionErr = e.Error
-			}
-			switch {
-			case e.Error != "":
-				run.Marks = append(run.Marks, Mark{Kind: "action-failed", T: t, Label: "action failed"})
-			case e.ActionExit != nil:
-				run.Marks = append(run.Marks, Mark{Kind: "action-end", T: t, Label: "action end"})
-			default:
-				run.Marks = append(run.Marks, Mark{Kind: "action", T: t, Label: "action"})
-			}
-		case drain.EvIn:
-			run.Marks = append(run.Marks, Mark{Kind: "in", T: t, Label: "in"})
-		case drain.EvWarning:
-			run.Warnings = append(run.Warnings, e.Message)
-		case drain.EvResult:
-			run.Result, run.ExitCode, run.Rotation, run.Error = e.Result, e.ExitCode, e.Rotation, e.Error
+		if e.Event == drain.EvPoll {
+			return e.Time.Add(-time.Duration(float64(e.Elapsed) * float64(time.Second))), false
 		}
 	}
-	run.Polls = len(polls)
+	return evs[0].Time, false
+}
 
-	// A value holds until the next poll; the last one until the wait ended.
-	waitEnd := run.End
-	for _, m := range run.Marks {
+// at places an event on the timeline. Polls and the drained and timeout
+// events carry their time since t = 0 (elapsed_s, taken before the sources
+// were read), which places them better than their emit time.
+func (r *Run) at(e drain.Event) float64 {
+	switch e.Event {
+	case drain.EvPoll, drain.EvDrained, drain.EvTimeout:
+		return float64(e.Elapsed)
+	}
+	return e.Time.Sub(r.Start).Seconds()
+}
+
+// builder reads a run's events in order into its Run, keeping what the
+// later steps need: the polls with their times and where the events said
+// lb-grace ends (-1 when none did).
+type builder struct {
+	run      *Run
+	series   map[string]*Series
+	polls    []drain.Event
+	polled   []float64
+	graceEnd float64
+}
+
+// add takes one event into the run.
+func (b *builder) add(e drain.Event) {
+	run := b.run
+	t := run.at(e)
+	run.End = max(run.End, t)
+	if run.Target == "" && (e.Event == drain.EvOut || e.Event == drain.EvIn) {
+		run.Target = e.Target
+	}
+	switch e.Event {
+	case drain.EvPoll:
+		b.addPoll(e, t)
+	case drain.EvOut:
+		run.Marks = append(run.Marks, Mark{Kind: "out", T: t, Label: "out"})
+		if e.Reason != "" {
+			run.Reason = e.Reason
+		}
+	case drain.EvVerify:
+		run.Marks = append(run.Marks, Mark{Kind: "verify", T: t, Label: "verify"})
+	case drain.EvDrained:
+		run.Drained = &t
+		run.Marks = append(run.Marks, Mark{Kind: "drained", T: t, Label: "drained"})
+	case drain.EvTimeout:
+		run.Marks = append(run.Marks, Mark{Kind: "timeout", T: t, Label: "timeout"})
+	case drain.EvAction:
+		run.addAction(e, t)
+	case drain.EvIn:
+		run.Marks = append(run.Marks, Mark{Kind: "in", T: t, Label: "in"})
+	case drain.EvWarning:
+		run.Warnings = append(run.Warnings, e.Message)
+	case drain.EvResult:
+		run.Result, run.ExitCode, run.Rotation, run.Error = e.Result, e.ExitCode, e.Rotation, e.Error
+	}
+}
+
+// addPoll adds a poll's readings to their sources' series, and notes where
+// lb-grace ends when the poll says it is still blocking.
+func (b *builder) addPoll(e drain.Event, t float64) {
+	b.polls = append(b.polls, e)
+	b.polled = append(b.polled, t)
+	for _, rd := range e.Sources {
+		s := b.series[rd.Source]
+		if s == nil {
+			s = &Series{Name: rd.Source} // events from before names
+			if rd.Name != "" {
+				s.Name = rd.Name // the short name people know it by
+			}
+			b.series[rd.Source] = s
+			b.run.Sources = append(b.run.Sources, s)
+		}
+		s.Threshold = rd.Threshold
+		s.Points = append(s.Points, Point{T: t, V: rd.Value})
+		if rd.Value == nil && rd.Error != "" && !contains(s.Errors, rd.Error) {
+			s.Errors = append(s.Errors, rd.Error)
+		}
+	}
+	for _, blk := range e.Blocking {
+		if m := graceLeft.FindStringSubmatch(blk); m != nil {
+			if d, err := time.ParseDuration(m[1]); err == nil {
+				b.graceEnd = t + d.Seconds()
+			}
+		}
+	}
+}
+
+// addAction records the action and how it ended, and marks it: started,
+// ended or failed.
+func (r *Run) addAction(e drain.Event, t float64) {
+	if e.Action != "" {
+		r.Action = e.Action
+	}
+	if e.ActionExit != nil {
+		r.ActionExit = e.ActionExit
+	}
+	if e.Error != "" {
+		r.ActionErr = e.Error
+	}
+	switch {
+	case e.Error != "":
+		r.Marks = append(r.Marks, Mark{Kind: "action-failed", T: t, Label: "action failed"})
+	case e.ActionExit != nil:
+		r.Marks = append(r.Marks, Mark{Kind: "action-end", T: t, Label: "action end"})
+	default:
+		r.Marks = append(r.Marks, Mark{Kind: "action", T: t, Label: "action"})
+	}
+}
+
+// markUnknown fills each source's Unknown stretches. A value holds until
+// the next poll; the last one until the wait ended.
+func (r *Run) markUnknown() {
+	waitEnd := r.End
+	for _, m := range r.Marks {
 		if m.Kind == "drained" || m.Kind == "timeout" {
 			waitEnd = m.T
 		}
 	}
-	for _, s := range run.Sources {
+	for _, s := range r.Sources {
 		for i, p := range s.Points {
 			if p.V != nil {
 				continue
@@ -314,9 +358,14 @@ func Build(evs []drain.Event, opt Options) *Run {
 			s.Unknown = append(s.Unknown, Span{From: p.T, To: max(to, p.T)})
 		}
 	}
+}
 
-	// Quiet stretches: quiet_s grows from the poll where every source
-	// became quiet; a busy or unknown poll ends the stretch.
+// quietSpans returns the quiet stretches: quiet_s grows from the poll where
+// every source became quiet; a busy or unknown poll ends the stretch. The
+// last one lasts until drained, when the run drained. polled holds each
+// poll's place on the timeline.
+func quietSpans(polls []drain.Event, polled []float64, drained *float64) []Span {
+	var quiet []Span
 	var cur *Span
 	for i, p := range polls {
 		if p.QuietFor == nil {
@@ -328,25 +377,30 @@ func Build(evs []drain.Event, opt Options) *Run {
 		}
 		t := polled[i]
 		if cur == nil {
-			run.Quiet = append(run.Quiet, Span{From: t - float64(*p.QuietFor), To: t})
-			cur = &run.Quiet[len(run.Quiet)-1]
+			quiet = append(quiet, Span{From: t - float64(*p.QuietFor), To: t})
+			cur = &quiet[len(quiet)-1]
 		}
 		cur.To = t
 	}
-	if cur != nil && run.Drained != nil {
-		cur.To = max(cur.To, *run.Drained)
+	if cur != nil && drained != nil {
+		cur.To = max(cur.To, *drained)
 	}
+	return quiet
+}
 
+// placeGrace sets the lb-grace window from out: where the events said it
+// ends (graceEnd >= 0), else --lb-grace; neither without an out event.
+// The timeline lasts at least until the window ends.
+func (r *Run) placeGrace(graceEnd float64, hasOut bool, lbGrace time.Duration) {
 	switch {
 	case graceEnd >= 0 && hasOut:
-		run.Grace, run.GraceBy = &Span{From: 0, To: graceEnd}, "events"
-	case opt.LBGrace > 0 && hasOut:
-		run.Grace, run.GraceBy = &Span{From: 0, To: opt.LBGrace.Seconds()}, "flag"
+		r.Grace, r.GraceBy = &Span{From: 0, To: graceEnd}, "events"
+	case lbGrace > 0 && hasOut:
+		r.Grace, r.GraceBy = &Span{From: 0, To: lbGrace.Seconds()}, "flag"
 	}
-	if run.Grace != nil {
-		run.End = max(run.End, run.Grace.To)
+	if r.Grace != nil {
+		r.End = max(r.End, r.Grace.To)
 	}
-	return run
 }
 
 func contains(list []string, s string) bool {
