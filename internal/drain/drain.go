@@ -313,130 +313,200 @@ func (p *Plan) Wait(ctx context.Context, emit func(Event)) Outcome {
 // this run took the server out, so a balancer that still sends it requests
 // blocks).
 func (p *run) wait(ctx context.Context, outAt time.Time, gateOnLB bool) (bool, string, error) {
-	clk := p.clock()
-	var deadline time.Time
-	if p.Timeout > 0 {
-		deadline = outAt.Add(p.Timeout)
-	}
-	var quietSince, listedAt time.Time
-	totals := map[string]float64{} // each source's last known total
-	verified := p.Verify == nil
-	canList := len(p.listers()) > 0
-	lbSide := p.lbSide()
-	var prevSight, lastSight sight
-	var lookedAt time.Time
-	step := FastInterval
+	w := p.newWaiter(outAt, gateOnLB)
 	for {
-		readCtx, cancelRead := readContext(ctx, deadline)
-		readings := p.poll(readCtx)
-		seen := lastSight
-		if p.viewMatters(gateOnLB) && (lowLoad(readings) || clk.Now().Sub(lookedAt) >= LookEvery) {
-			// The balancer's view: at every poll when it can end the wait
-			// now (every source read and low), else every LookEvery (what
-			// it said stands meanwhile: a server out stays out). A stop
-			// it sees after this poll's totals is safe to build on: a
-			// request the balancer sent between those reads and the stop
-			// shows as an arrival at the next poll.
-			seen, lookedAt = p.look(readCtx), clk.Now()
-			lastSight = seen
+		readings, seen, waiting, err := w.readPoll(ctx)
+		if err != nil {
+			return false, "", err
 		}
-		if ctx.Err() != nil {
-			cancelRead()
-			return false, "", ctx.Err()
+		now := w.clk.Now() // after the reads: they may have taken a while
+		tm, blocks := w.judge(readings, seen, waiting, now)
+		if done, drained, why := w.report(ctx, now, readings, blocks, tm); done {
+			return drained, why, nil
 		}
-		var waiting []string // what blocks before the sources: the balancer, the verify URL
-		if !verified {
-			ok, why := p.Verify.Gone(readCtx)
-			if ok {
-				verified = true
-				p.emit(Event{Event: EvVerify, Message: why})
-			} else {
-				waiting = append(waiting, why)
-			}
-		}
-		cancelRead()
-		now := clk.Now() // after the reads: they may have taken a while
-		for i := range readings {
-			if n, ok := arrived(readings[i], totals); ok {
-				readings[i].Arrived = &n
-			}
-		}
-		visible, still := lbArrivals(readings, totals, lbSide)
-		tm := decide(timingInput{
-			Grace: p.LBGrace, Settle: p.Settle, SettleAuto: p.SettleAuto, GateOnLB: gateOnLB,
-			Now: seen, PrevSeen: prevSight, Arrivals: visible, Still: still, HaveLBSide: len(lbSide) > 0, Unseen: p.unseen(),
-		})
-		prevSight = seen
-		if tm.WaitLB != "" {
-			waiting = append([]string{tm.WaitLB}, waiting...)
-		}
-		var blocks []string
-		blocks, quietSince = blocking(readings, totals, waiting, now, outAt, quietSince, tm.Grace, tm.Settle)
-		for _, r := range readings {
-			if r.Total != nil {
-				totals[r.Source] = *r.Total
-			}
-		}
-		timedOut := len(blocks) > 0 && !deadline.IsZero() && !now.Before(deadline)
-		var reqs []Request
-		var nReqs int
-		if canList && len(blocks) > 0 &&
-			(timedOut || now.Sub(outAt) >= SlowWait && now.Sub(listedAt) >= SlowWaitEvery) {
-			reqs, nReqs = p.listInFlight(ctx)
-			listedAt = now
-		}
-		ev := Event{
-			Event: EvPoll, Sources: readings, Blocking: blocks, Elapsed: secs(now.Sub(outAt)), Requests: reqs, RequestCount: nReqs,
-			Settle: secsPtr(tm.Settle),
-		}
-		if p.SettleAuto {
-			ev.Rule = tm.Rule
-		}
-		if !deadline.IsZero() {
-			ev.Remaining = secsPtr(max(deadline.Sub(now), 0))
-		}
-		if !quietSince.IsZero() {
-			ev.QuietFor = secsPtr(now.Sub(quietSince))
-		}
-		p.emit(ev)
-		if len(blocks) == 0 {
-			msg := "every source quiet"
-			if p.SettleAuto && tm.Rule != "" {
-				msg += "; " + tm.Rule
-			}
-			p.emit(Event{Event: EvDrained, Elapsed: secs(now.Sub(outAt)), Message: msg, Sources: readings, Settle: secsPtr(tm.Settle), Rule: ev.Rule})
-			return true, "", nil
-		}
-		if timedOut {
-			why := notDrained(p.Timeout, explain(blocks, readings), reqs)
-			p.emit(Event{
-				Event: EvTimeout, Elapsed: secs(now.Sub(outAt)), Blocking: blocks, Sources: readings,
-				Message: why, Requests: reqs, RequestCount: nReqs,
-			})
-			return false, why, nil
-		}
-		// Poll again after one step (the interval, or adaptive: fast near
-		// the end, backing off while far), or sooner when the grace or
-		// settle window ends first, so the action starts as soon as it may.
-		graceLeft, settleLeft := windowsLeft(now, outAt, quietSince, tm.Grace, tm.Settle)
-		step = nextPoll(!p.IntervalAuto, p.Interval, step, near(readings, seen, graceLeft, settleLeft, !quietSince.IsZero()))
-		next := now.Add(step)
-		if !quietSince.IsZero() {
-			if t := now.Add(max(graceLeft, settleLeft)); t.Before(next) {
-				next = t
-			}
-		}
-		if !deadline.IsZero() && deadline.Before(next) {
-			next = deadline
-		}
-		t := clk.NewTimer(next.Sub(clk.Now()))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false, "", ctx.Err()
-		case <-t.C():
+		if err := w.sleep(ctx, now, readings, seen, tm); err != nil {
+			return false, "", err
 		}
 	}
+}
+
+// waiter is one wait of a run: its settings and what it carries from one
+// poll to the next.
+type waiter struct {
+	*run
+	clk          Clock
+	outAt        time.Time
+	deadline     time.Time // zero: no timeout
+	gateOnLB     bool
+	canList      bool            // some source lists its requests in flight
+	balancerSide map[string]bool // the sources that count at the balancer (lbSide)
+
+	quietSince time.Time          // when every source first read quiet; zero while one does not
+	listedAt   time.Time          // when the requests in flight were last listed
+	totals     map[string]float64 // each source's last known total
+	verified   bool               // the verify URL has stopped answering 2xx (or there is none)
+	prevSight  sight              // the balancer's view at the poll before
+	lastSight  sight              // the balancer's view as last read
+	lookedAt   time.Time          // when it was last read
+	step       time.Duration      // the last step between two polls
+}
+
+func (p *run) newWaiter(outAt time.Time, gateOnLB bool) *waiter {
+	w := &waiter{
+		run: p, clk: p.clock(), outAt: outAt, gateOnLB: gateOnLB,
+		totals: map[string]float64{}, verified: p.Verify == nil,
+		canList: len(p.listers()) > 0, balancerSide: p.lbSide(),
+		step: FastInterval,
+	}
+	if p.Timeout > 0 {
+		w.deadline = outAt.Add(p.Timeout)
+	}
+	return w
+}
+
+// readPoll is one poll's reads, each bounded by the deadline (readContext):
+// every source, the balancer's view when it can change this wait, and the
+// verify URL until it stops answering. It returns the readings, the
+// balancer's view as it stands and what blocks before the sources (the
+// verify URL); the error is ctx's when it ended during the reads.
+func (w *waiter) readPoll(ctx context.Context) ([]Reading, sight, []string, error) {
+	readCtx, cancelRead := readContext(ctx, w.deadline)
+	defer cancelRead()
+	readings := w.poll(readCtx)
+	seen := w.lastSight
+	if w.viewMatters(w.gateOnLB) && (lowLoad(readings) || w.clk.Now().Sub(w.lookedAt) >= LookEvery) {
+		// The balancer's view: at every poll when it can end the wait
+		// now (every source read and low), else every LookEvery (what
+		// it said stands meanwhile: a server out stays out). A stop
+		// it sees after this poll's totals is safe to build on: a
+		// request the balancer sent between those reads and the stop
+		// shows as an arrival at the next poll.
+		seen, w.lookedAt = w.look(readCtx), w.clk.Now()
+		w.lastSight = seen
+	}
+	if ctx.Err() != nil {
+		return nil, sight{}, nil, ctx.Err()
+	}
+	var waiting []string // what blocks before the sources: the balancer, the verify URL
+	if !w.verified {
+		ok, why := w.Verify.Gone(readCtx)
+		if ok {
+			w.verified = true
+			w.emit(Event{Event: EvVerify, Message: why})
+		} else {
+			waiting = append(waiting, why)
+		}
+	}
+	return readings, seen, waiting, nil
+}
+
+// judge says what blocks the drain at now: blocking's answer, with the
+// windows decide chooses from the balancer's view (seen) and the
+// balancer-side arrivals, after waiting (what blocks before the sources).
+// It sets each reading's arrivals and keeps for the next poll the
+// balancer's view, quietSince and each source's total.
+func (w *waiter) judge(readings []Reading, seen sight, waiting []string, now time.Time) (timing, []string) {
+	for i := range readings {
+		if n, ok := arrived(readings[i], w.totals); ok {
+			readings[i].Arrived = &n
+		}
+	}
+	visible, still := lbArrivals(readings, w.totals, w.balancerSide)
+	tm := decide(timingInput{
+		Grace: w.LBGrace, Settle: w.Settle, SettleAuto: w.SettleAuto, GateOnLB: w.gateOnLB,
+		Now: seen, PrevSeen: w.prevSight, Arrivals: visible, Still: still, HaveLBSide: len(w.balancerSide) > 0, Unseen: w.unseen(),
+	})
+	w.prevSight = seen
+	if tm.WaitLB != "" {
+		waiting = append([]string{tm.WaitLB}, waiting...)
+	}
+	var blocks []string
+	blocks, w.quietSince = blocking(readings, w.totals, waiting, now, w.outAt, w.quietSince, tm.Grace, tm.Settle)
+	for _, r := range readings {
+		if r.Total != nil {
+			w.totals[r.Source] = *r.Total
+		}
+	}
+	return tm, blocks
+}
+
+// report emits the poll's event, listing the requests in flight when the
+// wait is slow or timed out (and a source can list them), then the drained
+// event when nothing blocks or the timeout event when the deadline has
+// passed. done says the wait ends here, drained how, and why is the
+// timeout message.
+func (w *waiter) report(ctx context.Context, now time.Time, readings []Reading, blocks []string, tm timing) (done, drained bool, why string) {
+	timedOut := len(blocks) > 0 && !w.deadline.IsZero() && !now.Before(w.deadline)
+	var reqs []Request
+	var nReqs int
+	if w.canList && len(blocks) > 0 &&
+		(timedOut || now.Sub(w.outAt) >= SlowWait && now.Sub(w.listedAt) >= SlowWaitEvery) {
+		reqs, nReqs = w.listInFlight(ctx)
+		w.listedAt = now
+	}
+	ev := w.pollEvent(now, readings, blocks, tm, reqs, nReqs)
+	w.emit(ev)
+	if len(blocks) == 0 {
+		msg := "every source quiet"
+		if w.SettleAuto && tm.Rule != "" {
+			msg += "; " + tm.Rule
+		}
+		w.emit(Event{Event: EvDrained, Elapsed: secs(now.Sub(w.outAt)), Message: msg, Sources: readings, Settle: secsPtr(tm.Settle), Rule: ev.Rule})
+		return true, true, ""
+	}
+	if timedOut {
+		why := notDrained(w.Timeout, explain(blocks, readings), reqs)
+		w.emit(Event{
+			Event: EvTimeout, Elapsed: secs(now.Sub(w.outAt)), Blocking: blocks, Sources: readings,
+			Message: why, Requests: reqs, RequestCount: nReqs,
+		})
+		return true, false, why
+	}
+	return false, false, ""
+}
+
+// pollEvent is the event of one poll at now.
+func (w *waiter) pollEvent(now time.Time, readings []Reading, blocks []string, tm timing, reqs []Request, nReqs int) Event {
+	ev := Event{
+		Event: EvPoll, Sources: readings, Blocking: blocks, Elapsed: secs(now.Sub(w.outAt)), Requests: reqs, RequestCount: nReqs,
+		Settle: secsPtr(tm.Settle),
+	}
+	if w.SettleAuto {
+		ev.Rule = tm.Rule
+	}
+	if !w.deadline.IsZero() {
+		ev.Remaining = secsPtr(max(w.deadline.Sub(now), 0))
+	}
+	if !w.quietSince.IsZero() {
+		ev.QuietFor = secsPtr(now.Sub(w.quietSince))
+	}
+	return ev
+}
+
+// sleep waits for the next poll: after one step (the interval, or
+// adaptive: fast near the end, backing off while far), or sooner when the
+// grace or settle window ends first, so the action starts as soon as it
+// may, and never past the deadline. The error is ctx's when it ends first.
+func (w *waiter) sleep(ctx context.Context, now time.Time, readings []Reading, seen sight, tm timing) error {
+	graceLeft, settleLeft := windowsLeft(now, w.outAt, w.quietSince, tm.Grace, tm.Settle)
+	w.step = nextPoll(!w.IntervalAuto, w.Interval, w.step, near(readings, seen, graceLeft, settleLeft, !w.quietSince.IsZero()))
+	next := now.Add(w.step)
+	if !w.quietSince.IsZero() {
+		if t := now.Add(max(graceLeft, settleLeft)); t.Before(next) {
+			next = t
+		}
+	}
+	if !w.deadline.IsZero() && w.deadline.Before(next) {
+		next = w.deadline
+	}
+	t := w.clk.NewTimer(next.Sub(w.clk.Now()))
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return ctx.Err()
+	case <-t.C():
+	}
+	return nil
 }
 
 // blocking says what still stops the drain at now, a pure function of one
