@@ -334,99 +334,170 @@ func splitList(k Key, s string) ([]string, error) {
 	return out, nil
 }
 
+// fill sets every field from the resolved settings and checks them, in
+// this order: each value's syntax, the choices, the durations, the
+// disruption budget and its locks, the keep-alive page settings, the
+// rotation methods, the sources. The first problem found is the error.
 func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
-	var errs []error
-	str := func(n string) string { return raw[n].Value }
-	dur := func(n string) time.Duration {
-		d, err := parseDuration(n, raw[n])
-		if err != nil {
-			errs = append(errs, err)
-		}
-		return d
+	if err := c.fillValues(raw, lists); err != nil {
+		return err
 	}
-	boolean := func(n string) bool {
-		b, err := strconv.ParseBool(strings.TrimSpace(raw[n].Value))
-		if err != nil {
-			errs = append(errs, usageErrorf("use true or false", "invalid %s %q (from %s): not true or false", n, raw[n].Value, raw[n].From))
-		}
-		return b
+	if err := c.fillChoices(raw); err != nil {
+		return err
 	}
-	c.Keepalive = str("keepalive")
+	if err := c.checkDurations(raw); err != nil {
+		return err
+	}
+	if err := c.fillBudget(raw); err != nil {
+		return err
+	}
+	if err := c.fillLocks(); err != nil {
+		return err
+	}
+	if err := c.checkPageSettings(); err != nil {
+		return err
+	}
+	if err := c.ParseRotation(); err != nil {
+		return err
+	}
+	return c.fillSources(lists["source"])
+}
+
+// values reads resolved settings by key and converts them; a value that
+// does not convert gives the zero value and its error is kept, in the
+// order read.
+type values struct {
+	raw  map[string]Origin
+	errs []error
+}
+
+func (v *values) str(n string) string { return v.raw[n].Value }
+
+func (v *values) dur(n string) time.Duration {
+	d, err := parseDuration(n, v.raw[n])
+	if err != nil {
+		v.errs = append(v.errs, err)
+	}
+	return d
+}
+
+func (v *values) boolean(n string) bool {
+	b, err := strconv.ParseBool(strings.TrimSpace(v.raw[n].Value))
+	if err != nil {
+		v.errs = append(v.errs, usageErrorf("use true or false", "invalid %s %q (from %s): not true or false", n, v.raw[n].Value, v.raw[n].From))
+	}
+	return b
+}
+
+// fillValues sets the plain values: strings, lists, durations, booleans,
+// the reason and the warm-up count, whose first bad one is the error once
+// all are read. A bad --pool is the error at once.
+func (c *Config) fillValues(raw map[string]Origin, lists map[string][]string) error {
+	v := &values{raw: raw}
+	c.Keepalive = v.str("keepalive")
 	c.HAProxy = lists["haproxy"]
 	c.Rotate = lists["rotate"]
-	c.DisabledName = str("disabled-name")
+	c.DisabledName = v.str("disabled-name")
 	if raw["down-content"].From != "default" {
-		s := str("down-content")
+		s := v.str("down-content")
 		c.DownContent = &s
 	}
-	c.VerifyURL = str("verify-url")
-	if raw := strings.TrimSpace(str("pool")); raw != "" {
-		spec, err := rotation.ParsePool(raw)
+	c.VerifyURL = v.str("verify-url")
+	if s := strings.TrimSpace(v.str("pool")); s != "" {
+		spec, err := rotation.ParsePool(s)
 		if err != nil {
 			return err // a *usage.Error with its hint
 		}
 		c.Pool = &spec
 	}
-	c.Reason = str("reason")
-	if strings.ContainsFunc(c.Reason, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r <= 0x9f }) {
-		// A reason is one line on every output (status, the "already out"
-		// line, other machines' pool view): a commit message's second line
-		// would start a line of the log, where "::" is a workflow command.
-		errs = append(errs, usageErrorf("give the first line only, e.g. --reason \"$(git log -1 --format=%s)\"", "the reason (from %s) must be one line of text: it holds a line break or a control character", raw["reason"].From))
+	c.Reason = v.str("reason")
+	if err := checkReason(c.Reason, raw["reason"].From); err != nil {
+		v.errs = append(v.errs, err)
 	}
-	c.LBGrace = dur("lb-grace")
-	c.Interval = dur("interval")
-	c.Settle = dur("settle")
+	c.LBGrace = v.dur("lb-grace")
+	c.Interval = v.dur("interval")
+	c.Settle = v.dur("settle")
 	c.IntervalAuto = raw["interval"].From == "default"
 	c.SettleAuto = raw["settle"].From == "default"
-	c.Timeout = dur("timeout")
-	c.ReadTimeout = dur("read-timeout")
-	c.KeepOut = boolean("keep-out")
+	c.Timeout = v.dur("timeout")
+	c.ReadTimeout = v.dur("read-timeout")
+	c.KeepOut = v.boolean("keep-out")
 	c.Action = lists["action"]
-	c.ActionTimeout = dur("action-timeout")
-	c.Shell = boolean("shell")
-	c.DryRun = boolean("dry-run")
-	c.StateDir = str("state-dir")
-	c.WaitHealthy = boolean("wait-healthy")
+	c.ActionTimeout = v.dur("action-timeout")
+	c.Shell = v.boolean("shell")
+	c.DryRun = v.boolean("dry-run")
+	c.StateDir = v.str("state-dir")
+	c.WaitHealthy = v.boolean("wait-healthy")
 	c.WarmUp = lists["warm-up"]
 	c.AllowUnread = lists["allow-unread-source"]
-	if n, err := strconv.Atoi(strings.TrimSpace(str("warm-up-count"))); err != nil || n < 1 || n > 10000 {
-		errs = append(errs, usageErrorf("use a whole number from 1 to 10000, e.g. --warm-up-count 3", "invalid warm-up-count %q (from %s)", str("warm-up-count"), raw["warm-up-count"].From))
+	if n, err := parseWarmUpCount(raw["warm-up-count"]); err != nil {
+		v.errs = append(v.errs, err)
 	} else {
 		c.WarmUpCount = n
 	}
-	c.ForceRestore = boolean("force-restore")
-	c.Watch = boolean("watch")
-	c.Quiet = boolean("quiet")
-	c.Verbose = boolean("verbose")
-	c.WaitTurn = dur("wait-turn")
+	c.ForceRestore = v.boolean("force-restore")
+	c.Watch = v.boolean("watch")
+	c.Quiet = v.boolean("quiet")
+	c.Verbose = v.boolean("verbose")
+	c.WaitTurn = v.dur("wait-turn")
 	c.Lock = lists["lock"]
-	c.CAFile = str("ca-file")
-	c.Insecure = boolean("insecure")
-	if len(errs) > 0 {
-		return errs[0]
+	c.CAFile = v.str("ca-file")
+	c.Insecure = v.boolean("insecure")
+	if len(v.errs) > 0 {
+		return v.errs[0]
 	}
+	return nil
+}
 
-	switch v := strings.ToLower(str("on-timeout")); v {
+// checkReason refuses a reason that is not one line of text.
+func checkReason(reason, from string) error {
+	if strings.ContainsFunc(reason, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r <= 0x9f }) {
+		// A reason is one line on every output (status, the "already out"
+		// line, other machines' pool view): a commit message's second line
+		// would start a line of the log, where "::" is a workflow command.
+		return usageErrorf("give the first line only, e.g. --reason \"$(git log -1 --format=%s)\"", "the reason (from %s) must be one line of text: it holds a line break or a control character", from)
+	}
+	return nil
+}
+
+// parseWarmUpCount reads warm-up-count: a whole number from 1 to 10000.
+func parseWarmUpCount(o Origin) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(o.Value))
+	if err != nil || n < 1 || n > 10000 {
+		return 0, usageErrorf("use a whole number from 1 to 10000, e.g. --warm-up-count 3", "invalid warm-up-count %q (from %s)", o.Value, o.From)
+	}
+	return n, nil
+}
+
+// fillChoices sets the settings that take one of a few words: on-timeout,
+// output and ci.
+func (c *Config) fillChoices(raw map[string]Origin) error {
+	switch v := strings.ToLower(raw["on-timeout"].Value); v {
 	case "fail":
 	case "force":
 		c.Force = true
 	default:
 		return usageErrorf("use --on-timeout fail or --on-timeout force", "invalid on-timeout %q (from %s)", v, raw["on-timeout"].From)
 	}
-	switch v := strings.ToLower(str("output")); v {
+	switch v := strings.ToLower(raw["output"].Value); v {
 	case "text":
 	case "json":
 		c.JSON = true
 	default:
 		return usageErrorf("use --output text or --output json", "invalid output %q (from %s)", v, raw["output"].From)
 	}
-	switch v := strings.ToLower(str("ci")); v {
+	switch v := strings.ToLower(raw["ci"].Value); v {
 	case "auto", "github", "azure", "off":
 		c.CI = v
 	default:
 		return usageErrorf("use --ci auto, github, azure or off", "invalid ci %q (from %s)", v, raw["ci"].From)
 	}
+	return nil
+}
+
+// checkDurations refuses an interval or read-timeout that is not positive,
+// then any duration too short to be meant.
+func (c *Config) checkDurations(raw map[string]Origin) error {
 	if c.Interval <= 0 {
 		return usageErrorf("use e.g. --interval 1s", "interval must be positive, got %s", raw["interval"].Value)
 	}
@@ -459,7 +530,13 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 		}
 		return usageErrorf(hint, "%s %s (from %s) is too short: the minimum is %s", d.name, raw[d.name].Value, raw[d.name].From, MinDuration)
 	}
-	if v := strings.TrimSpace(str("min-in-rotation")); v != "" {
+	return nil
+}
+
+// fillBudget sets the disruption budget (min-in-rotation) and refuses the
+// settings that need one when there is none.
+func (c *Config) fillBudget(raw map[string]Origin) error {
+	if v := strings.TrimSpace(raw["min-in-rotation"].Value); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
 			return usageErrorf("give a whole number of servers, e.g. --min-in-rotation 2 (0 for no budget)", "invalid min-in-rotation %q (from %s): not a whole number >= 0", raw["min-in-rotation"].Value, raw["min-in-rotation"].From)
@@ -476,6 +553,11 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 			}
 		}
 	}
+	return nil
+}
+
+// fillLocks parses every --lock etcd:URL[,URL] into EtcdEndpoints.
+func (c *Config) fillLocks() error {
 	var lockURLs []string
 	for _, l := range c.Lock {
 		typ, u, ok := strings.Cut(strings.TrimSpace(l), ":")
@@ -491,6 +573,12 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 		}
 		c.EtcdEndpoints = eps
 	}
+	return nil
+}
+
+// checkPageSettings checks the keep-alive page's settings: one of
+// --down-content and --disabled-name, and a full http(s) verify-url.
+func (c *Config) checkPageSettings() error {
 	if c.DownContent != nil && c.DisabledName != "" {
 		return usageErrorf("--disabled-name is for rename mode; drop one of them", "--down-content and --disabled-name do not go together")
 	}
@@ -500,10 +588,13 @@ func (c *Config) fill(raw map[string]Origin, lists map[string][]string) error {
 			return usageErrorf("use a full URL such as http://127.0.0.1/keepalive.htm", "invalid verify-url %q", c.VerifyURL)
 		}
 	}
-	if err := c.ParseRotation(); err != nil {
-		return err
-	}
-	for _, s := range lists["source"] {
+	return nil
+}
+
+// fillSources parses every --source once and refuses two sources of one
+// name.
+func (c *Config) fillSources(specs []string) error {
+	for _, s := range specs {
 		spec, err := source.ParseSpec(s)
 		if err != nil {
 			return err // a *usage.Error with its hint
