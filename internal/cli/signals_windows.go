@@ -11,7 +11,7 @@ import (
 // and CTRL_CLOSE_EVENT (the console window closed) as syscall.SIGTERM, but
 // only when SIGTERM is notified; its console handler then blocks so that
 // drain can finish, until Windows ends the process (about 5 s after a
-// close). The restore is bounded well inside that (drain.RestoreTimeout).
+// close). The restore is bounded well inside that (drain.Knobs.RestoreTimeout, 3 s by default).
 // CTRL_LOGOFF_EVENT and CTRL_SHUTDOWN_EVENT reach services only
 // (SetConsoleCtrlHandler, HandlerRoutine: "Interactive applications are
 // terminated at logoff"): a drain in a user's console is ended at logoff or

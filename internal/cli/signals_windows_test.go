@@ -27,7 +27,7 @@ import (
 //
 // CTRL_CLOSE_EVENT, CTRL_LOGOFF_EVENT and CTRL_SHUTDOWN_EVENT cannot be sent
 // to another process; Go delivers them as SIGTERM, which drain notifies
-// (signals_windows.go), and the restore is bounded by drain.RestoreTimeout
+// (signals_windows.go), and the restore is bounded by drain.Knobs.RestoreTimeout
 // (TestRestoreAfterInterruptIsBounded) to fit in the ~5 s Windows allows.
 func TestCtrlBreakPutsBack(t *testing.T) {
 	exe, err := os.Executable()

@@ -76,9 +76,9 @@ func TestBlocking(t *testing.T) {
 // concurrent wait must warn once that its requests cannot be listed: with
 // the warned-once flag on the Plan, only the first would.
 func TestOnePlanManyRuns(t *testing.T) {
-	slowWait(t, 0, 0)
 	src := &scripted{val: 1}
 	p, page, _ := newPlan(t, src)
+	slowWait(p, 0, 0)
 	p.Timeout = 300 * time.Millisecond
 	lists(p, func(context.Context) ([]Request, error) { return nil, errors.New("Request Monitor not installed") })
 

@@ -85,7 +85,9 @@ type Plan struct {
 	// (blocking_lb.go).
 	SettleAuto bool
 	// Clock is the time of the wait loop; nil: the real clock.
-	Clock   Clock
+	Clock Clock
+	// Knobs are the fixed timings (zero: DefaultKnobs).
+	Knobs   Knobs
 	Timeout time.Duration // 0: no limit
 	LBGrace time.Duration // minimum time out of rotation
 
@@ -370,7 +372,7 @@ func (p *run) newWaiter(outAt time.Time, gateOnLB bool) *waiter {
 // balancer's view as it stands and what blocks before the sources (the
 // verify URL); the error is ctx's when it ended during the reads.
 func (w *waiter) readPoll(ctx context.Context) ([]Reading, sight, []string, error) {
-	readCtx, cancelRead := readContext(ctx, w.deadline)
+	readCtx, cancelRead := readContext(ctx, time.Now(), w.deadline, w.knobs().FinalReadGrace) // a context's deadline is in real time
 	defer cancelRead()
 	readings := w.poll(readCtx)
 	seen := w.lastSight
@@ -440,7 +442,7 @@ func (w *waiter) report(ctx context.Context, now time.Time, readings []Reading, 
 	var reqs []Request
 	var nReqs int
 	if w.canList && len(blocks) > 0 &&
-		(timedOut || now.Sub(w.outAt) >= SlowWait && now.Sub(w.listedAt) >= SlowWaitEvery) {
+		(timedOut || now.Sub(w.outAt) >= w.knobs().SlowWait && now.Sub(w.listedAt) >= w.knobs().SlowWaitEvery) {
 		reqs, nReqs = w.listInFlight(ctx)
 		w.listedAt = now
 	}
@@ -596,20 +598,14 @@ func interrupted(ctx context.Context, when string) error {
 	return errors.New("interrupted " + when)
 }
 
-// FinalReadGrace is the least time a poll's reads get, even at the
-// deadline: the last poll is scheduled for the deadline (and a coarse clock,
-// as on Windows, may read it a hair early), and the timeout message needs
-// its values.
-var FinalReadGrace = time.Second
-
 // readContext bounds one poll's reads by the run's deadline as well as by
 // each source's --read-timeout, so that a hanging source cannot stretch the
-// wait past --timeout (by more than FinalReadGrace).
-func readContext(ctx context.Context, deadline time.Time) (context.Context, context.CancelFunc) {
+// wait past --timeout (by more than grace, Knobs.FinalReadGrace).
+func readContext(ctx context.Context, now, deadline time.Time, grace time.Duration) (context.Context, context.CancelFunc) {
 	if deadline.IsZero() {
 		return ctx, func() {}
 	}
-	if least := time.Now().Add(FinalReadGrace); deadline.Before(least) {
+	if least := now.Add(grace); deadline.Before(least) {
 		deadline = least
 	}
 	return context.WithDeadline(ctx, deadline)

@@ -407,10 +407,9 @@ func (s stuckIn) In(ctx context.Context, _ json.RawMessage) (bool, error) {
 // SIGKILL seconds after its SIGINT, Windows ends a closed console's process
 // about 5 s after CTRL_CLOSE_EVENT. It used to wait up to 30 s.
 func TestRestoreAfterInterruptIsBounded(t *testing.T) {
-	defer func(d time.Duration) { RestoreTimeout = d }(RestoreTimeout)
-	RestoreTimeout = 200 * time.Millisecond
 	src := &scripted{val: 5}
 	p, _, rec := newPlan(t, src)
+	p.Knobs.RestoreTimeout = 200 * time.Millisecond
 	p.Rotator = mustSet(t, stuckIn{p.Rotator.Methods()[0]})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)

@@ -33,17 +33,15 @@ type warning struct {
 
 func (w warning) Warn(context.Context, []string) string { return w.msg }
 
-func slowWait(t *testing.T, after, every time.Duration) {
-	t.Helper()
-	oldA, oldE := SlowWait, SlowWaitEvery
-	SlowWait, SlowWaitEvery = after, every
-	t.Cleanup(func() { SlowWait, SlowWaitEvery = oldA, oldE })
+// slowWait sets when p lists the requests in flight (a zero is "at once").
+func slowWait(p *Plan, after, every time.Duration) {
+	p.Knobs.SlowWait, p.Knobs.SlowWaitEvery = max(after, time.Nanosecond), max(every, time.Nanosecond)
 }
 
 func TestInFlightListedWhenSlowAndAtTimeout(t *testing.T) {
-	slowWait(t, 100*time.Millisecond, 80*time.Millisecond)
 	src := &scripted{val: 2}
 	p, _, rec := newPlan(t, src)
+	slowWait(p, 100*time.Millisecond, 80*time.Millisecond)
 	p.Timeout = 400 * time.Millisecond
 	var calls atomic.Int32
 	lists(p, func(context.Context) ([]Request, error) {
@@ -66,7 +64,7 @@ func TestInFlightListedWhenSlowAndAtTimeout(t *testing.T) {
 		polls++
 		if len(e.Requests) > 0 {
 			listed++
-			if time.Duration(float64(e.Elapsed)*float64(time.Second)) < SlowWait {
+			if time.Duration(float64(e.Elapsed)*float64(time.Second)) < p.Knobs.SlowWait {
 				t.Errorf("requests listed at %vs, before SlowWait", e.Elapsed)
 			}
 		}
@@ -77,7 +75,7 @@ func TestInFlightListedWhenSlowAndAtTimeout(t *testing.T) {
 		t.Errorf("InFlight called %d times, %d polls listed requests (of %d polls)", n, listed, polls)
 	}
 	to, _ := rec.find(EvTimeout)
-	if len(to.Requests) != ListLongest || to.RequestCount != 7 || to.Requests[0].URL != "/rd" || to.Requests[1].URL != "/rb" {
+	if len(to.Requests) != DefaultKnobs.ListLongest || to.RequestCount != 7 || to.Requests[0].URL != "/rd" || to.Requests[1].URL != "/rb" {
 		t.Errorf("timeout requests = %+v (count %d), want the 5 longest, longest first", to.Requests, to.RequestCount)
 	}
 	want := "not drained within 400ms: still waiting on test=2 (threshold 0); still executing: GET /rd 5m18s from 10.0.0.5, GET /rb 42s from 10.0.0.5"
@@ -87,9 +85,9 @@ func TestInFlightListedWhenSlowAndAtTimeout(t *testing.T) {
 }
 
 func TestInFlightNotCalledWhenQuickOrQuiet(t *testing.T) {
-	slowWait(t, time.Hour, time.Hour)
 	src := &scripted{val: 0}
 	p, _, rec := newPlan(t, src)
+	slowWait(p, time.Hour, time.Hour)
 	var calls atomic.Int32
 	lists(p, func(context.Context) ([]Request, error) { calls.Add(1); return nil, nil })
 	if oc := p.Wait(context.Background(), rec.emit); oc.Err != nil {
@@ -101,9 +99,9 @@ func TestInFlightNotCalledWhenQuickOrQuiet(t *testing.T) {
 }
 
 func TestInFlightErrorWarnsOnce(t *testing.T) {
-	slowWait(t, 0, 0)
 	src := &scripted{val: 1}
 	p, _, rec := newPlan(t, src)
+	slowWait(p, 0, 0)
 	p.Timeout = 100 * time.Millisecond
 	lists(p, func(context.Context) ([]Request, error) { return nil, errors.New("Request Monitor not installed") })
 	if oc := p.Wait(context.Background(), rec.emit); oc.Result != ResultTimeout || oc.Err.Error() != "not drained within 100ms: still waiting on test=1 (threshold 0)" {

@@ -14,13 +14,50 @@ import (
 // What a slow or failed wait reports: what still blocks it, and (on IIS)
 // the longest requests in flight.
 
-// When a wait is slow: after SlowWait, the requests in flight are listed
-// every SlowWaitEvery (and always at the timeout).
-var (
-	SlowWait      = 15 * time.Second
-	SlowWaitEvery = 10 * time.Second
-	ListLongest   = 5
-)
+// Knobs are the algorithm's fixed timings. A zero field takes its default
+// (DefaultKnobs); the CLI leaves them zero, tests set their own, so that
+// none is a package variable a test must overwrite and put back.
+type Knobs struct {
+	// When a wait is slow: after SlowWait, the requests in flight are
+	// listed every SlowWaitEvery (and always at the timeout), the
+	// ListLongest longest of them.
+	SlowWait, SlowWaitEvery time.Duration
+	ListLongest             int
+	// RestoreTimeout bounds putting the server back after an interrupt,
+	// and the status read after a failed restore takes at most a second
+	// more: both stay inside the few seconds a CI runner or Windows gives
+	// after a signal.
+	RestoreTimeout time.Duration
+	// FinalReadGrace is the least time a poll's reads get, even at the
+	// deadline: the last poll is scheduled for the deadline (and a coarse
+	// clock, as on Windows, may read it a hair early), and the timeout
+	// message needs its values.
+	FinalReadGrace time.Duration
+}
+
+// DefaultKnobs are the timings a zero Knobs field takes.
+var DefaultKnobs = Knobs{SlowWait: 15 * time.Second, SlowWaitEvery: 10 * time.Second, ListLongest: 5, RestoreTimeout: 3 * time.Second, FinalReadGrace: time.Second}
+
+// knobs is the Plan's Knobs with each zero field at its default.
+func (p *Plan) knobs() Knobs {
+	k, d := p.Knobs, DefaultKnobs
+	if k.SlowWait <= 0 {
+		k.SlowWait = d.SlowWait
+	}
+	if k.SlowWaitEvery <= 0 {
+		k.SlowWaitEvery = d.SlowWaitEvery
+	}
+	if k.ListLongest <= 0 {
+		k.ListLongest = d.ListLongest
+	}
+	if k.RestoreTimeout <= 0 {
+		k.RestoreTimeout = d.RestoreTimeout
+	}
+	if k.FinalReadGrace <= 0 {
+		k.FinalReadGrace = d.FinalReadGrace
+	}
+	return k
+}
 
 // explain says what blocked the drain, with each busy or unknown source's
 // value or error: the message of a timeout.
@@ -70,7 +107,7 @@ func (p *Plan) InFlight(ctx context.Context) ([]Request, error) {
 	return out, nil
 }
 
-// listInFlight returns the longest ListLongest requests in flight and how
+// listInFlight returns the longest Knobs.ListLongest requests in flight and how
 // many there are. A failure is shown once as a warning, never fails the wait.
 func (p *run) listInFlight(ctx context.Context) ([]Request, int) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -85,7 +122,7 @@ func (p *run) listInFlight(ctx context.Context) ([]Request, int) {
 	}
 	reqs = slices.Clone(reqs)
 	slices.SortStableFunc(reqs, func(a, b Request) int { return cmp.Compare(b.Elapsed, a.Elapsed) })
-	return reqs[:min(len(reqs), ListLongest)], len(reqs)
+	return reqs[:min(len(reqs), p.knobs().ListLongest)], len(reqs)
 }
 
 // notDrained is the timeout message: what still blocked, and the longest

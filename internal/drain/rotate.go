@@ -272,11 +272,6 @@ func (p *run) stillOut(ctx context.Context, rec *state.Record) *Outcome {
 	}
 }
 
-// RestoreTimeout bounds putting the server back after an interrupt, and the
-// status read after a failed restore takes at most a second more: both stay
-// inside the few seconds a CI runner or Windows gives after a signal.
-var RestoreTimeout = 3 * time.Second
-
 // restore ends a run that did not reach its action: the server goes back into
 // rotation if this run took it out, unless KeepOut says otherwise.
 func (p *run) restore(ctx context.Context, rec *state.Record, changed bool, oc Outcome) Outcome {
@@ -297,7 +292,7 @@ func (p *run) restore(ctx context.Context, rec *state.Record, changed bool, oc O
 	// console's process about 5 s after CTRL_CLOSE_EVENT).
 	limit := 30 * time.Second
 	if oc.Result == ResultInterrupted {
-		limit = RestoreTimeout
+		limit = p.knobs().RestoreTimeout
 	}
 	// WithoutCancel: not the cancel, but the values (--verbose's log).
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
