@@ -38,7 +38,7 @@ for r in $(seq "$rounds"); do
     done
     wait "${pids[@]}" || true # exit 3: not drained before --timeout, as meant
     for b in old new; do
-      read -r u s m < "$tmp/$b.time" || true
+      read -r u s m < <(tail -n 1 "$tmp/$b.time") || true # GNU time puts "Command exited with non-zero status 3" first
       awk -v r="$r" -v b="$b" -v iv="$iv" -v u="$u" -v s="$s" -v m="$m" 'BEGIN { printf "| %d | %s | %s | %.0f | %.1f |\n", r, b, iv, (u+s)*1000, m/1024 }'
     done
   done
