@@ -151,7 +151,10 @@ func (iv *invocation) says() string {
 		return "OUT"
 	case strings.Contains(f, "rotation state UNKNOWN"):
 		return "UNKNOWN"
-	case strings.Contains(f, "nothing was changed; rotation unchanged"):
+	case strings.Contains(f, "nothing was changed; rotation unchanged"),
+		strings.Contains(f, "nothing was changed; rotation state not known"):
+		// Nothing changed, where the server stands not read: the check
+		// below holds drain to the balancer's state not having moved.
 		return "UNCHANGED"
 	}
 	return ""
