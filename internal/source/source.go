@@ -314,7 +314,9 @@ func New(spec Spec, opts Options) (Source, error) {
 	}
 	src, err := ty.New(spec.Target, opts)
 	if err != nil {
-		return nil, &usage.Error{Flag: "--source", Spec: redact.String(spec.String()), Err: err, Hint: ty.Hint()}
+		// The type's own text may quote the target (a program named by a
+		// URL with a password): it is shown redacted; Err keeps the cause.
+		return nil, &usage.Error{Flag: "--source", Spec: redact.String(spec.String()), Msg: redact.String(err.Error()), Err: err, Hint: ty.Hint()}
 	}
 	if list, ok := listers[spec.Type]; ok {
 		src = &listing{Source: src, target: spec.Target, list: list}
