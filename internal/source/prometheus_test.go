@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/drain-cli/drain/internal/testbed"
 )
 
 func TestParseSelector(t *testing.T) {
@@ -350,45 +352,10 @@ func FuzzPromBody(f *testing.F) {
 	})
 }
 
-// promBenchPage returns a page of at least n series: gauges of 100 series
-// and, one family in ten, a histogram, with http_requests_in_flight (10
-// series) in the middle.
-func promBenchPage(n int) []byte {
-	var b strings.Builder
-	series := 0
-	for f := 0; series < n; f++ {
-		if f == n/200 {
-			b.WriteString("# HELP http_requests_in_flight In-flight requests.\n# TYPE http_requests_in_flight gauge\n")
-			for i := range 10 {
-				fmt.Fprintf(&b, "http_requests_in_flight{handler=\"/h%d\",method=\"GET\"} %d\n", i, i%3)
-			}
-			series += 10
-		}
-		name := fmt.Sprintf("app_metric_%d", f)
-		if f%10 == 0 {
-			fmt.Fprintf(&b, "# HELP %s_seconds A histogram.\n# TYPE %s_seconds histogram\n", name, name)
-			for i := range 16 {
-				for _, le := range []string{"0.1", "1", "10", "+Inf"} {
-					fmt.Fprintf(&b, "%s_seconds_bucket{instance=\"i%d\",le=\"%s\"} %d\n", name, i, le, i)
-				}
-				fmt.Fprintf(&b, "%s_seconds_sum{instance=\"i%d\"} %d.5\n%s_seconds_count{instance=\"i%d\"} %d\n", name, i, i, name, i, i)
-			}
-			series += 16 * 6
-			continue
-		}
-		fmt.Fprintf(&b, "# HELP %s A gauge.\n# TYPE %s gauge\n", name, name)
-		for i := range 100 {
-			fmt.Fprintf(&b, "%s{instance=\"i%d\",path=\"/some/path/%d\"} %d\n", name, i, i, i)
-		}
-		series += 100
-	}
-	return []byte(b.String())
-}
-
 // BenchmarkProm reads one selector from a page of 20,000 series: filtered as
 // Read does, with a parse of the whole page for comparison, and over HTTP.
 func BenchmarkProm(b *testing.B) {
-	page := promBenchPage(20000)
+	page := testbed.PromPage(20000)
 	sel, err := parseSelector(`http_requests_in_flight{method="GET"}`)
 	if err != nil {
 		b.Fatal(err)

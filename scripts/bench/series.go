@@ -16,43 +16,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
-)
 
-// seriesPage is a metrics page of about n series: gauges in families of
-// 100, a histogram every tenth family, and http_requests_in_flight (10
-// series, handler="/h0".."/h9") in the middle (the shape of
-// internal/source's promBenchPage).
-func seriesPage(n int) []byte {
-	var b strings.Builder
-	series := 0
-	for f := 0; series < n; f++ {
-		if f == n/200 {
-			b.WriteString("# HELP http_requests_in_flight In-flight requests.\n# TYPE http_requests_in_flight gauge\n")
-			for i := range 10 {
-				fmt.Fprintf(&b, "http_requests_in_flight{handler=\"/h%d\",method=\"GET\"} %d\n", i, i%3)
-			}
-			series += 10
-		}
-		name := fmt.Sprintf("app_metric_%d", f)
-		if f%10 == 0 {
-			fmt.Fprintf(&b, "# HELP %s_seconds A histogram.\n# TYPE %s_seconds histogram\n", name, name)
-			for i := range 16 {
-				for _, le := range []string{"0.1", "1", "10", "+Inf"} {
-					fmt.Fprintf(&b, "%s_seconds_bucket{instance=\"i%d\",le=\"%s\"} %d\n", name, i, le, i)
-				}
-				fmt.Fprintf(&b, "%s_seconds_sum{instance=\"i%d\"} %d.5\n%s_seconds_count{instance=\"i%d\"} %d\n", name, i, i, name, i, i)
-			}
-			series += 16 * 6
-			continue
-		}
-		fmt.Fprintf(&b, "# HELP %s A gauge.\n# TYPE %s gauge\n", name, name)
-		for i := range 100 {
-			fmt.Fprintf(&b, "%s{instance=\"i%d\",path=\"/some/path/%d\"} %d\n", name, i, i, i)
-		}
-		series += 100
-	}
-	return []byte(b.String())
-}
+	"github.com/drain-cli/drain/internal/testbed"
+)
 
 // pageServer serves page at /metrics: with a Content-Length, or (gz)
 // gzip-compressed once up front and written in 32 KiB chunks with no
@@ -131,7 +97,7 @@ func (b *bench) series(runs int, oldRev string, sizes []int) {
 	fmt.Println("| series | page (MB) | served | CPU per poll old (ms) | new (ms) | RSS old / new (MiB) | wall per poll old / new (ms) | floor: fetch only (ms) |")
 	fmt.Println("|---:|---:|---|---:|---:|---|---|---:|")
 	for _, n := range sizes {
-		page := seriesPage(n)
+		page := testbed.PromPage(n)
 		for _, gz := range []bool{false, true} {
 			url, stop := pageServer(page, gz)
 			src := "prom:" + url + `#http_requests_in_flight{handler="/h4"}`
