@@ -6,12 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/drain-cli/drain/internal/testbed"
@@ -39,20 +37,7 @@ func TestPermissionDeniedHints(t *testing.T) {
 	}
 	run := func(t *testing.T, args ...string) (string, int) {
 		t.Helper()
-		cmd := exec.Command(drain, args...)
-		cmd.Env = append(os.Environ(), "NO_COLOR=1", "HOME="+t.TempDir())
-		if root {
-			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-		}
-		out, err := cmd.CombinedOutput()
-		code := 0
-		var ee *exec.ExitError
-		if errorsAs(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), code
+		return runAsNobody(t, drain, t.TempDir(), root, args...)
 	}
 	check := func(t *testing.T, name, out string, code int, hint string) {
 		t.Helper()

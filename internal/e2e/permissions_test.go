@@ -47,20 +47,7 @@ func TestRotationPermissionDenied(t *testing.T) {
 	}
 	run := func(args ...string) (string, int) {
 		full := append([]string{args[0], "--keepalive", page, "--state-dir", stateDir}, args[1:]...)
-		cmd := exec.Command(drain, full...)
-		cmd.Env = append(os.Environ(), "NO_COLOR=1", "HOME="+stateDir)
-		if os.Geteuid() == 0 {
-			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-		}
-		out, err := cmd.CombinedOutput()
-		code := 0
-		var ee *exec.ExitError
-		if errorsAs(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), code
+		return runAsNobody(t, drain, stateDir, os.Geteuid() == 0, full...)
 	}
 	for _, args := range [][]string{
 		{"out"},
@@ -81,4 +68,24 @@ func TestRotationPermissionDenied(t *testing.T) {
 			t.Errorf("drain %s left files next to the page: %v", args[0], entries)
 		}
 	}
+}
+
+// runAsNobody runs drain with HOME set to home, as nobody when asNobody,
+// and returns its output and exit code.
+func runAsNobody(t *testing.T, drain, home string, asNobody bool, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(drain, args...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1", "HOME="+home)
+	if asNobody {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
+	out, err := cmd.CombinedOutput()
+	code := 0
+	var ee *exec.ExitError
+	if errorsAs(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), code
 }
