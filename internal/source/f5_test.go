@@ -19,18 +19,7 @@ func TestF5Source(t *testing.T) {
 		f5test.Member{Name: "web02:80", Address: "10.0.0.6", Session: "monitor-enabled", State: "up", CurConns: 1})
 	t.Setenv("DRAIN_F5_USER", "admin")
 	t.Setenv("DRAIN_F5_PASSWORD", "pw-f5-src")
-	open := func(target string) Source {
-		t.Helper()
-		spec, err := ParseSpec("f5:" + s.URL + "#/Common/web_pool/" + target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src, err := New(spec, Options{Client: s.Client()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return src
-	}
+	open := func(target string) Source { t.Helper(); return openF5(t, s, target) }
 	src := open("web01:80")
 	ctx := context.Background()
 	if v, err := src.Read(ctx); err != nil || v != 7 {
@@ -73,18 +62,7 @@ func TestF5SourceArrivals(t *testing.T) {
 		f5test.Member{Name: "web01:80", Address: "10.0.0.5", Session: "user-disabled", State: "up", CurConns: 2, TotConns: 40, TotRequests: 100})
 	t.Setenv("DRAIN_F5_USER", "admin")
 	t.Setenv("DRAIN_F5_PASSWORD", "pw-f5-tot")
-	open := func(target string) Source {
-		t.Helper()
-		spec, err := ParseSpec("f5:" + s.URL + "#/Common/web_pool/" + target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src, err := New(spec, Options{Client: s.Client()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return src
-	}
+	open := func(target string) Source { t.Helper(); return openF5(t, s, target) }
 	ctx := context.Background()
 	src := open("web01:80")
 	total := func() float64 {
@@ -116,4 +94,18 @@ func TestF5SourceArrivals(t *testing.T) {
 	if _, err := New(spec, Options{Client: s.Client()}); err == nil || !strings.Contains(err.Error(), "arrivals") {
 		t.Errorf("#total=stot: %v", err)
 	}
+}
+
+// openF5 is the f5 source of a member of the stand-in's /Common/web_pool.
+func openF5(t *testing.T, s *f5test.Server, member string) Source {
+	t.Helper()
+	spec, err := ParseSpec("f5:" + s.URL + "#/Common/web_pool/" + member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := New(spec, Options{Client: s.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
 }
