@@ -32,6 +32,20 @@ func userinfo(s string) string {
 	if !strings.Contains(s, "@") {
 		return s
 	}
+	return eachURL(s, func(auth string) (string, int, bool) {
+		n := userinfoLen(auth)
+		if n < 0 {
+			return "", 0, false
+		}
+		return Mask, n, true // the rest goes on from the '@'
+	})
+}
+
+// eachURL rewrites s after each "://": fn is given the text that follows
+// and returns what to write instead of its first n bytes, and whether that
+// changed anything (n 0: nothing replaced). s is returned as it is when
+// nothing changed.
+func eachURL(s string, fn func(after string) (repl string, n int, changed bool)) string {
 	var b strings.Builder
 	rest, changed := s, false
 	for {
@@ -41,10 +55,10 @@ func userinfo(s string) string {
 		}
 		b.WriteString(rest[:i+3])
 		rest = rest[i+3:]
-		if n := userinfoLen(rest); n >= 0 {
-			b.WriteString(Mask)
-			rest = rest[n:] // from the '@' on
-			changed = true
+		if repl, n, ch := fn(rest); n > 0 {
+			b.WriteString(repl)
+			rest = rest[n:]
+			changed = changed || ch
 		}
 	}
 	if !changed {
@@ -113,37 +127,21 @@ func isPort(s string) bool {
 // name says it holds a secret (secretName). A URL's query runs from its
 // first '?' to a blank, a quote, '<', '>', a '#' or the next "://".
 func querySecrets(s string) string {
-	var b strings.Builder
-	rest, changed := s, false
-	for {
-		i := strings.Index(rest, "://")
-		if i < 0 {
-			break
-		}
-		b.WriteString(rest[:i+3])
-		rest = rest[i+3:]
-		end := strings.IndexAny(rest, " \t\r\n\"'<>#`")
+	return eachURL(s, func(after string) (string, int, bool) {
+		end := strings.IndexAny(after, " \t\r\n\"'<>#`")
 		if end < 0 {
-			end = len(rest)
+			end = len(after)
 		}
-		if j := strings.Index(rest[:end], "://"); j >= 0 {
+		if j := strings.Index(after[:end], "://"); j >= 0 {
 			end = j
 		}
-		q := strings.IndexByte(rest[:end], '?')
+		q := strings.IndexByte(after[:end], '?')
 		if q < 0 {
-			continue
+			return "", 0, false
 		}
-		b.WriteString(rest[:q+1])
-		masked, ch := maskParams(rest[q+1 : end])
-		b.WriteString(masked)
-		changed = changed || ch
-		rest = rest[end:]
-	}
-	if !changed {
-		return s
-	}
-	b.WriteString(rest)
-	return b.String()
+		masked, ch := maskParams(after[q+1 : end])
+		return after[:q+1] + masked, end, ch
+	})
 }
 
 // maskParams masks the secret values of a query ("a=1&token=t;b=2").
